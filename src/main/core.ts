@@ -1,0 +1,201 @@
+import { chmodSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { SystemStatus } from '../shared/domain'
+import { Database } from './db/database'
+import { EmbeddedPostgres } from './db/embedded-postgres'
+import { loadMigrations, migrate } from './db/migrator'
+import { createFileLogger, logsDir, type Logger } from './logging'
+import { appRoot, migrationsDir } from './paths'
+import { fileURLToPath } from 'node:url'
+import { dirname } from 'node:path'
+import { PgExperimentRepository } from './repositories/experiment-repository'
+import { PgMetricRepository } from './repositories/metric-repository'
+import { PgModelRepository } from './repositories/model-repository'
+import { PgRunRepository } from './repositories/run-repository'
+import { ExperimentService } from './services/experiment-service'
+import { ModelService } from './services/model-service'
+import { RunService } from './services/run-service'
+import { SimilarRunsService } from './services/similar-runs'
+import { PluginRegistry } from './plugins/plugin-registry'
+import { ForkPluginHostSpawner, type PluginHostSpawner } from './plugins/host-spawner'
+
+export interface CoreOptions {
+  dataDir: string
+  /** A PostgreSQL server to use instead of the embedded one. */
+  databaseUrl?: string
+  /** Fixed port for the embedded server (default: a free one). */
+  embeddedPort?: number
+  logger?: Logger
+  /**
+   * Geometric plugins: hosted by forked Node processes unless another spawner is given (the
+   * Electron shell passes its utilityProcess spawner); `false` starts the core without them.
+   */
+  plugins?: false | { spawner?: PluginHostSpawner; bundledDir?: string; hostScript?: string }
+}
+
+export interface DatabaseInfo {
+  mode: 'embedded' | 'external'
+  serverVersion: string
+  /** Human-readable, password-free: where the data is. */
+  description: string
+}
+
+export interface CoreServices {
+  experiments: ExperimentService
+  runs: RunService
+  models: ModelService
+  /** Absent when the core was started without plugins. */
+  plugins?: PluginRegistry
+  similarRuns?: SimilarRunsService
+}
+
+export interface Core {
+  readonly dataDir: string
+  readonly logger: Logger
+  readonly database: DatabaseInfo
+  readonly services: CoreServices
+  status(): Promise<SystemStatus>
+  /** Closes everything in reverse order of start; safe to call twice. */
+  close(): Promise<void>
+}
+
+/**
+ * The composition root: database → migrations → repositories → services. Both shells (the
+ * Electron main process and `hypercube serve`) start exactly this.
+ */
+export async function startCore(options: CoreOptions): Promise<Core> {
+  mkdirSync(options.dataDir, { recursive: true })
+  const logger = options.logger ?? createFileLogger(options.dataDir)
+  const closers: Array<() => Promise<void> | void> = []
+  const closeAll = async (): Promise<void> => {
+    while (closers.length > 0) {
+      const close = closers.pop()!
+      try {
+        await close()
+      } catch (error) {
+        logger.error({ err: error }, 'error while closing')
+      }
+    }
+  }
+
+  try {
+    let connectionString: string
+    let mode: DatabaseInfo['mode']
+    let where: string
+    const databaseUrl = options.databaseUrl ?? process.env.HYPERCUBE_DATABASE_URL
+    if (databaseUrl) {
+      connectionString = databaseUrl
+      mode = 'external'
+      where = describeUrl(databaseUrl)
+    } else {
+      if (process.getuid?.() === 0) {
+        // The server runs as a non-root user (see embedded-postgres.ts) that must reach <dataDir>/pg.
+        chmodSync(options.dataDir, 0o711)
+      }
+      const server = await EmbeddedPostgres.start({
+        clusterDir: join(options.dataDir, 'pg'),
+        logFile: join(logsDir(options.dataDir), 'postgresql.log'),
+        passwordFile: join(options.dataDir, 'pg-password'),
+        port: options.embeddedPort,
+        logger: logger.child({ component: 'embedded-postgres' })
+      })
+      closers.push(() => server.stop())
+      connectionString = server.connectionString
+      mode = 'embedded'
+      where = `127.0.0.1:${server.port}, data in ${join(options.dataDir, 'pg')}`
+    }
+
+    const database = await Database.connect(connectionString, logger.child({ component: 'db' }))
+    closers.push(() => database.close())
+    await migrate(database, loadMigrations(migrationsDir()), logger.child({ component: 'migrator' }))
+
+    const experimentRepository = new PgExperimentRepository(database)
+    const runRepository = new PgRunRepository(database)
+    const metricRepository = new PgMetricRepository(database)
+    const modelRepository = new PgModelRepository(database)
+
+    const services: CoreServices = {
+      experiments: new ExperimentService(experimentRepository),
+      runs: new RunService(runRepository, metricRepository),
+      models: new ModelService(modelRepository)
+    }
+    closers.push(() => {
+      services.experiments.dispose()
+      services.runs.dispose()
+      services.models.dispose()
+    })
+
+    if (options.plugins !== false) {
+      const pluginOptions = options.plugins ?? {}
+      const registry = await PluginRegistry.open({
+        bundledDir: pluginOptions.bundledDir ?? join(appRoot(), 'native'),
+        userPluginsDir: join(options.dataDir, 'plugins'),
+        hostScript: pluginOptions.hostScript ?? defaultPluginHostScript(),
+        spawner: pluginOptions.spawner ?? new ForkPluginHostSpawner(),
+        logger
+      })
+      closers.push(() => registry.close())
+      services.plugins = registry
+      services.similarRuns = new SimilarRunsService({
+        registry,
+        loadRuns: async (experimentId) =>
+          (await runRepository.listByExperiment(experimentId)).map((run) => ({
+            runId: run.id,
+            params: run.hyperparameters,
+            metrics: Object.fromEntries(run.metrics.map((metric) => [metric.key, metric.lastValue]))
+          }))
+      })
+    }
+
+    const databaseInfo: DatabaseInfo = {
+      mode,
+      serverVersion: database.serverVersion,
+      description: `${mode === 'embedded' ? 'embedded' : 'external'} PostgreSQL ${database.serverVersion} (${where})`
+    }
+    logger.info({ database: databaseInfo }, 'core started')
+
+    let closed: Promise<void> | undefined
+    return {
+      dataDir: options.dataDir,
+      logger,
+      database: databaseInfo,
+      services,
+      async status() {
+        const [experiments, runs, metricPoints] = await Promise.all([
+          experimentRepository.count(),
+          runRepository.count(),
+          metricRepository.count()
+        ])
+        return { database: databaseInfo, counts: { experiments, runs, metricPoints }, dataDir: options.dataDir }
+      },
+      close() {
+        closed ??= closeAll().then(() => logger.info('core stopped'))
+        return closed
+      }
+    }
+  } catch (error) {
+    logger.error({ err: error }, 'core failed to start')
+    await closeAll()
+    throw error
+  }
+}
+
+/**
+ * The plugin host entry next to the running code: the built out/main/plugin-host.js, or the
+ * TypeScript source when the core itself runs from source (tests, tsx scripts).
+ */
+function defaultPluginHostScript(): string {
+  const here = fileURLToPath(import.meta.url)
+  if (here.endsWith('.ts')) return join(dirname(here), 'plugins', 'plugin-host.ts')
+  return join(appRoot(), 'out', 'main', 'plugin-host.js')
+}
+
+/** postgresql://user:secret@host:5432/db → "host:5432/db", never the password. */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.hostname}${parsed.port ? `:${parsed.port}` : ''}${parsed.pathname}`
+  } catch {
+    return 'a server given by URL'
+  }
+}

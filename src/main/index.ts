@@ -1,0 +1,89 @@
+import { app, BrowserWindow, ipcMain, shell, type IpcMainInvokeEvent } from 'electron'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { INVOKE_CHANNEL } from '../shared/contract'
+import { createContractHandlers, dispatchCall } from './contract-handlers'
+import { startCore, type Core } from './core'
+import { defaultDataDir } from './paths'
+import { UtilityProcessPluginHostSpawner } from './electron/utility-process-spawner'
+
+/**
+ * The Electron shell: a hardened window around the same core `hypercube serve` runs.
+ * Everything of substance lives in the core; this file only wires windows and IPC.
+ */
+
+const here = dirname(fileURLToPath(import.meta.url))
+const rendererIndex = join(here, '../renderer/index.html')
+let core: Core | undefined
+let quitting = false
+
+function isTrustedSender(event: IpcMainInvokeEvent): boolean {
+  const url = event.senderFrame?.url ?? ''
+  if (process.env.ELECTRON_RENDERER_URL && url.startsWith(process.env.ELECTRON_RENDERER_URL)) return true
+  return url.startsWith(pathToFileURL(rendererIndex).href)
+}
+
+function createWindow(): BrowserWindow {
+  const window = new BrowserWindow({
+    width: 1280,
+    height: 800,
+    show: false,
+    title: 'Hypercube',
+    webPreferences: {
+      preload: join(here, '../preload/index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true
+    }
+  })
+  window.once('ready-to-show', () => window.show())
+  if (process.env.ELECTRON_RENDERER_URL) void window.loadURL(process.env.ELECTRON_RENDERER_URL)
+  else void window.loadFile(rendererIndex)
+  return window
+}
+
+app.on('web-contents-created', (_event, contents) => {
+  // The renderer never navigates away or opens windows; links open in the user's browser.
+  contents.on('will-navigate', (event) => event.preventDefault())
+  contents.setWindowOpenHandler(({ url }) => {
+    if (/^https?:\/\//.test(url)) void shell.openExternal(url)
+    return { action: 'deny' }
+  })
+})
+
+app.whenReady().then(async () => {
+  try {
+    core = await startCore({
+      dataDir: process.env.HYPERCUBE_DATA_DIR ?? defaultDataDir(),
+      // Plugin hosts as Electron utility processes, running the plugin-host entry of this build.
+      plugins: { spawner: new UtilityProcessPluginHostSpawner(), hostScript: join(here, 'plugin-host.js') }
+    })
+  } catch (error) {
+    const { dialog } = await import('electron')
+    dialog.showErrorBox('Hypercube cannot start', (error as Error).message)
+    app.exit(1)
+    return
+  }
+  const handlers = createContractHandlers(core)
+  ipcMain.handle(INVOKE_CHANNEL, (event, name: unknown, input: unknown) => {
+    if (!isTrustedSender(event)) return { ok: false, error: { code: 'invalid_argument', message: 'untrusted sender' } }
+    return dispatchCall(handlers, name, input, core!)
+  })
+  createWindow()
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) createWindow()
+  })
+})
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit()
+})
+
+app.on('before-quit', (event) => {
+  // Stop the database cleanly before the process goes.
+  if (quitting || !core) return
+  event.preventDefault()
+  quitting = true
+  void core.close().finally(() => app.quit())
+})

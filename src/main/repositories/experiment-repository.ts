@@ -1,0 +1,113 @@
+import type { Experiment, ExperimentStatus, ExperimentSummary, JsonObject, Tags } from '../../shared/domain'
+import { notFound } from '../../shared/errors'
+import type { Queryable } from '../db/database'
+import { translated } from './pg-errors'
+import { toId, toIso, toJsonObject, toOptionalString, toTags } from './row-mapping'
+
+export interface NewExperiment {
+  name: string
+  description: string
+  modelConfig: JsonObject
+  trainingConfig: JsonObject
+  hyperparameters: JsonObject
+  tags: Tags
+  createdBy: string | null
+}
+
+export interface ExperimentChanges {
+  name?: string
+  description?: string
+  status?: ExperimentStatus
+  tags?: Tags
+}
+
+const EXPERIMENT_COLUMNS = `e.experiment_id, e.name, e.description, e.model_config, e.training_config, e.hyperparameters,
+  e.tags, e.status, e.composition_id, e.created_by, e.created_at, e.updated_at`
+
+function toExperiment(row: Record<string, unknown>): Experiment {
+  return {
+    id: toId(row.experiment_id),
+    name: row.name as string,
+    description: row.description as string,
+    modelConfig: toJsonObject(row.model_config),
+    trainingConfig: toJsonObject(row.training_config),
+    hyperparameters: toJsonObject(row.hyperparameters),
+    tags: toTags(row.tags),
+    status: row.status as ExperimentStatus,
+    compositionId: toOptionalString(row.composition_id),
+    createdBy: toOptionalString(row.created_by),
+    createdAt: toIso(row.created_at),
+    updatedAt: toIso(row.updated_at)
+  }
+}
+
+export class PgExperimentRepository {
+  constructor(private readonly db: Queryable) {}
+
+  async create(experiment: NewExperiment): Promise<Experiment> {
+    const { rows } = await translated(() =>
+      this.db.query<{ id: string }>('SELECT create_ml_experiment($1, $2, $3, $4, $5, $6, $7) AS id', [
+        experiment.name,
+        experiment.description,
+        experiment.modelConfig,
+        experiment.trainingConfig,
+        experiment.hyperparameters,
+        experiment.tags,
+        experiment.createdBy
+      ])
+    )
+    return this.get(toId(rows[0]!.id))
+  }
+
+  async get(id: number): Promise<Experiment> {
+    const { rows } = await this.db.query(`SELECT ${EXPERIMENT_COLUMNS} FROM ml_experiment e WHERE e.experiment_id = $1`, [id])
+    if (!rows[0]) throw notFound(`experiment ${id} does not exist`, 'experimentId')
+    return toExperiment(rows[0])
+  }
+
+  async findByName(name: string): Promise<Experiment | undefined> {
+    const { rows } = await this.db.query(`SELECT ${EXPERIMENT_COLUMNS} FROM ml_experiment e WHERE e.name = $1`, [name])
+    return rows[0] ? toExperiment(rows[0]) : undefined
+  }
+
+  /** Experiments with run counts and last activity, newest activity first. */
+  async list(statuses?: readonly ExperimentStatus[]): Promise<ExperimentSummary[]> {
+    const { rows } = await this.db.query(
+      `SELECT ${EXPERIMENT_COLUMNS}, coalesce(r.run_count, 0) AS run_count,
+              greatest(e.updated_at, r.last_run_update) AS last_activity_at
+       FROM ml_experiment e
+       LEFT JOIN (SELECT experiment_id, count(*) AS run_count, max(updated_at) AS last_run_update
+                  FROM ml_run GROUP BY experiment_id) r ON r.experiment_id = e.experiment_id
+       WHERE $1::text[] IS NULL OR e.status = ANY($1)
+       ORDER BY last_activity_at DESC, e.experiment_id DESC`,
+      [statuses ?? null]
+    )
+    return rows.map((row) => ({
+      ...toExperiment(row),
+      runCount: Number(row.run_count),
+      lastActivityAt: toIso(row.last_activity_at)
+    }))
+  }
+
+  async update(id: number, changes: ExperimentChanges): Promise<Experiment> {
+    const { rowCount } = await translated(() =>
+      this.db.query(
+        `UPDATE ml_experiment SET
+           name = coalesce($2, name),
+           description = coalesce($3, description),
+           status = coalesce($4, status),
+           tags = coalesce($5, tags),
+           updated_at = now()
+         WHERE experiment_id = $1`,
+        [id, changes.name ?? null, changes.description ?? null, changes.status ?? null, changes.tags ?? null]
+      )
+    )
+    if (rowCount === 0) throw notFound(`experiment ${id} does not exist`, 'experimentId')
+    return this.get(id)
+  }
+
+  async count(): Promise<number> {
+    const { rows } = await this.db.query<{ n: string }>('SELECT count(*) AS n FROM ml_experiment')
+    return Number(rows[0]!.n)
+  }
+}

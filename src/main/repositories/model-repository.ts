@@ -1,0 +1,273 @@
+import type {
+  ApprovalStatus,
+  Deployment,
+  DeploymentAction,
+  DeploymentEvent,
+  DeploymentStrategy,
+  HealthStatus,
+  JsonObject,
+  ModelAlias,
+  ModelVersion,
+  Tags
+} from '../../shared/domain'
+import { invalidArgument, notFound } from '../../shared/errors'
+import type { Queryable } from '../db/database'
+import { translated } from './pg-errors'
+import { toId, toIso, toJsonObject, toOptionalId, toOptionalIso, toOptionalNumber, toOptionalString, toTags } from './row-mapping'
+
+export interface NewModelVersion {
+  modelName: string
+  /** null: the next integer version of this model. */
+  version: string | null
+  artifactUri: string
+  sourceRunId: number | null
+  parentVersionId: number | null
+  performanceMetrics: JsonObject
+  artifactBlake3: string | null
+  artifactSizeBytes: number | null
+  description: string
+  tags: Tags
+  createdBy: string | null
+}
+
+export interface NewDeployment {
+  modelName: string
+  versionId: number
+  target: string
+  strategy: DeploymentStrategy
+  canaryTrafficPercent: number | null
+  slaLatencyP99Ms: number | null
+  slaThroughputRps: number | null
+  slaAvailabilityPercent: number | null
+  healthUrl: string | null
+  actor: string | null
+}
+
+export type ReviewDecision = 'approved' | 'rejected' | 'deprecated'
+
+function toModelVersion(row: Record<string, unknown>): ModelVersion {
+  return {
+    id: toId(row.version_id),
+    modelName: row.model_name as string,
+    version: row.version as string,
+    parentVersionId: toOptionalId(row.parent_version_id),
+    sourceRunId: toOptionalId(row.source_run_id),
+    artifactUri: row.artifact_uri as string,
+    artifactSizeBytes: toOptionalNumber(row.artifact_size_bytes),
+    artifactBlake3: toOptionalString(row.artifact_blake3),
+    performanceMetrics: toJsonObject(row.performance_metrics),
+    description: row.description as string,
+    tags: toTags(row.tags),
+    approvalStatus: row.approval_status as ApprovalStatus,
+    approvalNotes: toOptionalString(row.approval_notes),
+    reviewedBy: toOptionalString(row.reviewed_by),
+    reviewedAt: toOptionalIso(row.reviewed_at),
+    deprecatedBy: toOptionalString(row.deprecated_by),
+    deprecatedAt: toOptionalIso(row.deprecated_at),
+    deprecationNotes: toOptionalString(row.deprecation_notes),
+    isDeployed: row.is_deployed as boolean,
+    deploymentTarget: toOptionalString(row.deployment_target),
+    aliases: (row.aliases as string[] | null) ?? [],
+    createdBy: toOptionalString(row.created_by),
+    createdAt: toIso(row.created_at),
+    updatedAt: toIso(row.updated_at)
+  }
+}
+
+function toDeployment(row: Record<string, unknown>): Deployment {
+  return {
+    id: toId(row.registry_id),
+    modelName: row.model_name as string,
+    target: row.deployment_target as string,
+    currentVersionId: toId(row.current_version_id),
+    previousVersionId: toOptionalId(row.previous_version_id),
+    strategy: row.deployment_strategy as DeploymentStrategy,
+    canaryTrafficPercent: toOptionalNumber(row.canary_traffic_percent),
+    sla: {
+      latencyP99Ms: toOptionalNumber(row.sla_latency_p99_ms),
+      throughputRps: toOptionalNumber(row.sla_throughput_rps),
+      availabilityPercent: toOptionalNumber(row.sla_availability_percent)
+    },
+    health: {
+      url: toOptionalString(row.health_url),
+      status: row.health_status as HealthStatus,
+      checkedAt: toOptionalIso(row.health_checked_at),
+      latencyMs: toOptionalNumber(row.observed_latency_ms),
+      throughputRps: toOptionalNumber(row.observed_throughput_rps),
+      availabilityPercent: toOptionalNumber(row.observed_availability_percent)
+    },
+    deployedBy: toOptionalString(row.deployed_by),
+    deployedAt: toIso(row.deployed_at),
+    updatedAt: toIso(row.updated_at)
+  }
+}
+
+function toDeploymentEvent(row: Record<string, unknown>): DeploymentEvent {
+  return {
+    id: toId(row.event_id),
+    modelName: row.model_name as string,
+    target: row.deployment_target as string,
+    action: row.action as DeploymentAction,
+    fromVersionId: toOptionalId(row.from_version_id),
+    toVersionId: toOptionalId(row.to_version_id),
+    strategy: (row.deployment_strategy as DeploymentStrategy | null) ?? null,
+    canaryTrafficPercent: toOptionalNumber(row.canary_traffic_percent),
+    actor: toOptionalString(row.actor),
+    notes: toOptionalString(row.notes),
+    occurredAt: toIso(row.occurred_at)
+  }
+}
+
+const VERSION_SELECT = `SELECT v.*, (SELECT array_agg(a.alias ORDER BY a.alias) FROM ml_model_alias a WHERE a.version_id = v.version_id) AS aliases
+  FROM ml_model_version v`
+
+export class PgModelRepository {
+  constructor(private readonly db: Queryable) {}
+
+  async registerVersion(version: NewModelVersion): Promise<ModelVersion> {
+    const { rows } = await translated(() =>
+      this.db.query<{ id: string }>('SELECT register_ml_model_version($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS id', [
+        version.modelName,
+        version.version,
+        version.artifactUri,
+        version.sourceRunId,
+        version.parentVersionId,
+        version.performanceMetrics,
+        version.artifactBlake3,
+        version.artifactSizeBytes,
+        version.description,
+        version.tags,
+        version.createdBy
+      ])
+    )
+    return this.getVersion(toId(rows[0]!.id))
+  }
+
+  async getVersion(id: number): Promise<ModelVersion> {
+    const { rows } = await this.db.query(`${VERSION_SELECT} WHERE v.version_id = $1`, [id])
+    if (!rows[0]) throw notFound(`model version ${id} does not exist`, 'versionId')
+    return toModelVersion(rows[0])
+  }
+
+  async findVersion(modelName: string, version: string): Promise<ModelVersion | undefined> {
+    const { rows } = await this.db.query(`${VERSION_SELECT} WHERE v.model_name = $1 AND v.version = $2`, [modelName, version])
+    return rows[0] ? toModelVersion(rows[0]) : undefined
+  }
+
+  /** Versions of one model, newest first. */
+  async listVersions(modelName: string): Promise<ModelVersion[]> {
+    const { rows } = await this.db.query(`${VERSION_SELECT} WHERE v.model_name = $1 ORDER BY v.created_at DESC, v.version_id DESC`, [
+      modelName
+    ])
+    return rows.map(toModelVersion)
+  }
+
+  async listModelNames(): Promise<{ modelName: string; versionCount: number; latestVersionAt: string }[]> {
+    const { rows } = await this.db.query(
+      `SELECT model_name, count(*) AS n, max(created_at) AS latest FROM ml_model_version GROUP BY model_name ORDER BY model_name`
+    )
+    return rows.map((row) => ({ modelName: row.model_name as string, versionCount: Number(row.n), latestVersionAt: toIso(row.latest) }))
+  }
+
+  async review(versionId: number, decision: ReviewDecision, notes: string | null, actor: string | null): Promise<ModelVersion> {
+    await translated(() => this.db.query('SELECT review_ml_model_version($1, $2, $3, $4)', [versionId, decision, notes, actor]))
+    return this.getVersion(versionId)
+  }
+
+  async deploy(deployment: NewDeployment): Promise<Deployment> {
+    await translated(() =>
+      this.db.query('SELECT deploy_ml_model($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
+        deployment.modelName,
+        deployment.versionId,
+        deployment.target,
+        deployment.strategy,
+        deployment.canaryTrafficPercent,
+        deployment.slaLatencyP99Ms,
+        deployment.slaThroughputRps,
+        deployment.slaAvailabilityPercent,
+        deployment.actor,
+        deployment.healthUrl
+      ])
+    )
+    return this.getDeployment(deployment.modelName, deployment.target)
+  }
+
+  async findDeployment(modelName: string, target: string): Promise<Deployment | undefined> {
+    const { rows } = await this.db.query('SELECT * FROM ml_model_registry WHERE model_name = $1 AND deployment_target = $2', [
+      modelName,
+      target
+    ])
+    return rows[0] ? toDeployment(rows[0]) : undefined
+  }
+
+  async getDeployment(modelName: string, target: string): Promise<Deployment> {
+    const deployment = await this.findDeployment(modelName, target)
+    if (!deployment) throw notFound(`model ${modelName} is not deployed to ${target}`, 'target')
+    return deployment
+  }
+
+  async listDeployments(modelName?: string): Promise<Deployment[]> {
+    const { rows } = await this.db.query(
+      'SELECT * FROM ml_model_registry WHERE $1::text IS NULL OR model_name = $1 ORDER BY model_name, deployment_target',
+      [modelName ?? null]
+    )
+    return rows.map(toDeployment)
+  }
+
+  async rollback(modelName: string, target: string, actor: string | null, notes: string | null): Promise<Deployment> {
+    await translated(() => this.db.query('SELECT rollback_ml_model($1, $2, $3, $4)', [modelName, target, actor, notes]))
+    return this.getDeployment(modelName, target)
+  }
+
+  async deploymentHistory(modelName: string, target?: string): Promise<DeploymentEvent[]> {
+    const { rows } = await this.db.query(
+      `SELECT * FROM ml_deployment_event WHERE model_name = $1 AND ($2::text IS NULL OR deployment_target = $2)
+       ORDER BY occurred_at DESC, event_id DESC`,
+      [modelName, target ?? null]
+    )
+    return rows.map(toDeploymentEvent)
+  }
+
+  async setAlias(modelName: string, alias: string, versionId: number): Promise<ModelAlias> {
+    return translated(() =>
+      this.db.withTransaction(async (tx) => {
+        // The foreign key would refuse another model's version too, but as "not found": say what is wrong.
+        const owner = await tx.query<{ model_name: string }>(
+          'SELECT model_name FROM ml_model_version WHERE version_id = $1 FOR SHARE',
+          [versionId]
+        )
+        if (!owner.rows[0]) throw notFound(`model version ${versionId} does not exist`, 'versionId')
+        if (owner.rows[0].model_name !== modelName) {
+          throw invalidArgument(`version ${versionId} belongs to model ${owner.rows[0].model_name}, not ${modelName}`, 'versionId')
+        }
+        const { rows } = await tx.query(
+          `INSERT INTO ml_model_alias (model_name, alias, version_id) VALUES ($1, $2, $3)
+           ON CONFLICT (model_name, alias) DO UPDATE SET version_id = EXCLUDED.version_id, updated_at = now()
+           RETURNING *`,
+          [modelName, alias, versionId]
+        )
+        return toAlias(rows[0]!)
+      })
+    )
+  }
+
+  async getAlias(modelName: string, alias: string): Promise<ModelAlias> {
+    const { rows } = await this.db.query('SELECT * FROM ml_model_alias WHERE model_name = $1 AND alias = $2', [modelName, alias])
+    if (!rows[0]) throw notFound(`model ${modelName} has no alias ${alias}`, 'alias')
+    return toAlias(rows[0])
+  }
+
+  async deleteAlias(modelName: string, alias: string): Promise<void> {
+    const { rowCount } = await this.db.query('DELETE FROM ml_model_alias WHERE model_name = $1 AND alias = $2', [modelName, alias])
+    if (rowCount === 0) throw notFound(`model ${modelName} has no alias ${alias}`, 'alias')
+  }
+
+  async listAliases(modelName: string): Promise<ModelAlias[]> {
+    const { rows } = await this.db.query('SELECT * FROM ml_model_alias WHERE model_name = $1 ORDER BY alias', [modelName])
+    return rows.map(toAlias)
+  }
+}
+
+function toAlias(row: Record<string, unknown>): ModelAlias {
+  return { modelName: row.model_name as string, alias: row.alias as string, versionId: toId(row.version_id), updatedAt: toIso(row.updated_at) }
+}

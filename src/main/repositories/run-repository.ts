@@ -1,0 +1,263 @@
+import type {
+  Checkpoint,
+  FinishedRunStatus,
+  JsonObject,
+  LeaderboardEntry,
+  MetricSummary,
+  Run,
+  RunStatus,
+  RunWithMetrics,
+  Tags
+} from '../../shared/domain'
+import { notFound } from '../../shared/errors'
+import type { Queryable } from '../db/database'
+import { translated } from './pg-errors'
+import {
+  toBigInt,
+  toId,
+  toIso,
+  toJsonObject,
+  toOptionalBigInt,
+  toOptionalIso,
+  toOptionalNumber,
+  toOptionalString,
+  toTags
+} from './row-mapping'
+
+export interface NewRun {
+  experimentId: number
+  name: string
+  hyperparameters: JsonObject
+  randomSeed: bigint | null
+  gitCommit: string | null
+  tags: Tags
+  status: 'pending' | 'running'
+}
+
+export interface RunCompletion {
+  status: FinishedRunStatus
+  finalMetrics: JsonObject
+  errorMessage: string | null
+  stackTrace: string | null
+  gpuHours: number | null
+  cpuHours: number | null
+  peakMemoryBytes: number | null
+  logs: string | null
+}
+
+export interface NewCheckpoint {
+  runId: number
+  path: string
+  step: bigint
+  epoch: number | null
+  metricsSnapshot: JsonObject
+  isBest: boolean
+  sizeBytes: number | null
+  blake3: string | null
+}
+
+const RUN_COLUMNS = `r.run_id, r.run_uuid, r.experiment_id, r.run_name, r.status, r.hyperparameters, r.tags, r.final_metrics,
+  r.random_seed, r.git_commit, r.gpu_hours, r.cpu_hours, r.peak_memory_bytes, r.logs, r.error_message, r.stack_trace,
+  r.created_at, r.started_at, r.completed_at, r.updated_at`
+
+function toRun(row: Record<string, unknown>): Run {
+  return {
+    id: toId(row.run_id),
+    uuid: row.run_uuid as string,
+    experimentId: toId(row.experiment_id),
+    name: row.run_name as string,
+    status: row.status as RunStatus,
+    hyperparameters: toJsonObject(row.hyperparameters),
+    tags: toTags(row.tags),
+    finalMetrics: toJsonObject(row.final_metrics),
+    randomSeed: toOptionalBigInt(row.random_seed),
+    gitCommit: toOptionalString(row.git_commit),
+    resources: {
+      gpuHours: toOptionalNumber(row.gpu_hours),
+      cpuHours: toOptionalNumber(row.cpu_hours),
+      peakMemoryBytes: toOptionalNumber(row.peak_memory_bytes)
+    },
+    logs: toOptionalString(row.logs),
+    errorMessage: toOptionalString(row.error_message),
+    stackTrace: toOptionalString(row.stack_trace),
+    createdAt: toIso(row.created_at),
+    startedAt: toOptionalIso(row.started_at),
+    completedAt: toOptionalIso(row.completed_at),
+    updatedAt: toIso(row.updated_at)
+  }
+}
+
+export function toMetricSummary(row: Record<string, unknown>): MetricSummary {
+  return {
+    key: row.metric_name as string,
+    lastValue: Number(row.last_value),
+    lastStep: toBigInt(row.last_step),
+    lastTimestamp: (row.last_logged_at as Date).getTime(),
+    min: toOptionalNumber(row.min_value),
+    max: toOptionalNumber(row.max_value),
+    count: Number(row.value_count)
+  }
+}
+
+function toCheckpoint(row: Record<string, unknown>): Checkpoint {
+  return {
+    id: toId(row.checkpoint_id),
+    runId: toId(row.run_id),
+    path: row.path as string,
+    step: toBigInt(row.step),
+    epoch: toOptionalNumber(row.epoch),
+    metricsSnapshot: toJsonObject(row.metrics_snapshot),
+    isBest: row.is_best as boolean,
+    sizeBytes: toOptionalNumber(row.size_bytes),
+    blake3: toOptionalString(row.blake3),
+    createdAt: toIso(row.created_at)
+  }
+}
+
+export class PgRunRepository {
+  constructor(private readonly db: Queryable) {}
+
+  async start(run: NewRun): Promise<Run> {
+    const { rows } = await translated(() =>
+      this.db.query<{ id: string }>('SELECT start_ml_run($1, $2, $3, $4, $5, $6, $7) AS id', [
+        run.experimentId,
+        run.name,
+        run.hyperparameters,
+        run.randomSeed?.toString() ?? null,
+        run.gitCommit,
+        run.tags,
+        run.status
+      ])
+    )
+    return this.get(toId(rows[0]!.id))
+  }
+
+  async get(id: number): Promise<Run> {
+    const { rows } = await this.db.query(`SELECT ${RUN_COLUMNS} FROM ml_run r WHERE r.run_id = $1`, [id])
+    if (!rows[0]) throw notFound(`run ${id} does not exist`, 'runId')
+    return toRun(rows[0])
+  }
+
+  async findByUuid(uuid: string): Promise<Run | undefined> {
+    const { rows } = await this.db.query(`SELECT ${RUN_COLUMNS} FROM ml_run r WHERE r.run_uuid = $1`, [uuid])
+    return rows[0] ? toRun(rows[0]) : undefined
+  }
+
+  async getWithMetrics(id: number): Promise<RunWithMetrics> {
+    const run = await this.get(id)
+    return { ...run, metrics: await this.metricSummaries(id) }
+  }
+
+  /** Runs of an experiment with their latest metrics, newest first. */
+  async listByExperiment(experimentId: number): Promise<RunWithMetrics[]> {
+    const { rows } = await this.db.query(
+      `SELECT ${RUN_COLUMNS},
+              coalesce((SELECT jsonb_agg(jsonb_build_array(s.metric_name, s.last_value::text, s.last_step::text,
+                                         (extract(epoch FROM s.last_logged_at) * 1000)::float8, s.min_value::text,
+                                         s.max_value::text, s.value_count) ORDER BY s.metric_name)
+                        FROM ml_metric_summary s WHERE s.run_id = r.run_id), '[]'::jsonb) AS metrics
+       FROM ml_run r WHERE r.experiment_id = $1
+       ORDER BY r.created_at DESC, r.run_id DESC`,
+      [experimentId]
+    )
+    return rows.map((row) => ({
+      ...toRun(row),
+      // Values travel as text inside the JSON so NaN, ±Infinity and -0 survive exactly.
+      metrics: (row.metrics as [string, string, string, number, string | null, string | null, number][]).map(
+        ([key, lastValue, lastStep, lastTimestamp, min, max, count]) => ({
+          key,
+          lastValue: Number(lastValue),
+          lastStep: BigInt(lastStep),
+          lastTimestamp,
+          min: min === null ? null : Number(min),
+          max: max === null ? null : Number(max),
+          count
+        })
+      )
+    }))
+  }
+
+  async metricSummaries(runId: number): Promise<MetricSummary[]> {
+    const { rows } = await this.db.query('SELECT * FROM ml_metric_summary WHERE run_id = $1 ORDER BY metric_name', [runId])
+    return rows.map(toMetricSummary)
+  }
+
+  async setParams(runId: number, params: JsonObject): Promise<void> {
+    await translated(() => this.db.query('SELECT set_ml_run_params($1, $2)', [runId, params]))
+  }
+
+  async setTags(runId: number, tags: Tags): Promise<void> {
+    const { rowCount } = await this.db.query('UPDATE ml_run SET tags = tags || $2, updated_at = now() WHERE run_id = $1', [runId, tags])
+    if (rowCount === 0) throw notFound(`run ${runId} does not exist`, 'runId')
+  }
+
+  async markRunning(runId: number): Promise<void> {
+    await translated(() => this.db.query('SELECT mark_ml_run_running($1)', [runId]))
+  }
+
+  async complete(runId: number, completion: RunCompletion): Promise<void> {
+    await translated(() =>
+      this.db.query('SELECT complete_ml_run($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+        runId,
+        completion.finalMetrics,
+        completion.status,
+        completion.errorMessage,
+        completion.stackTrace,
+        completion.gpuHours,
+        completion.cpuHours,
+        completion.peakMemoryBytes,
+        completion.logs
+      ])
+    )
+  }
+
+  async saveCheckpoint(checkpoint: NewCheckpoint): Promise<Checkpoint> {
+    return translated(() =>
+      this.db.withTransaction(async (tx) => {
+        await tx.query('SELECT ml_lock_run($1, true)', [checkpoint.runId])
+        // A new best checkpoint takes the flag from the previous one (at most one per run).
+        if (checkpoint.isBest) await tx.query('UPDATE ml_checkpoint SET is_best = false WHERE run_id = $1 AND is_best', [checkpoint.runId])
+        const { rows } = await tx.query(
+          `INSERT INTO ml_checkpoint (run_id, path, step, epoch, metrics_snapshot, is_best, size_bytes, blake3)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+          [
+            checkpoint.runId,
+            checkpoint.path,
+            checkpoint.step.toString(),
+            checkpoint.epoch,
+            checkpoint.metricsSnapshot,
+            checkpoint.isBest,
+            checkpoint.sizeBytes,
+            checkpoint.blake3
+          ]
+        )
+        return toCheckpoint(rows[0]!)
+      })
+    )
+  }
+
+  async listCheckpoints(runId: number): Promise<Checkpoint[]> {
+    const { rows } = await this.db.query('SELECT * FROM ml_checkpoint WHERE run_id = $1 ORDER BY step', [runId])
+    return rows.map(toCheckpoint)
+  }
+
+  async leaderboard(experimentId: number, metricKey: string, ascending: boolean, limit: number): Promise<LeaderboardEntry[]> {
+    const { rows } = await translated(() =>
+      this.db.query('SELECT * FROM get_experiment_leaderboard($1, $2, $3, $4)', [experimentId, metricKey, ascending, limit])
+    )
+    return rows.map((row) => ({
+      rank: Number(row.rank),
+      runId: toId(row.run_id),
+      runName: row.run_name as string,
+      status: row.status as RunStatus,
+      value: Number(row.metric_value),
+      step: toOptionalBigInt(row.metric_step),
+      hyperparameters: toJsonObject(row.hyperparameters)
+    }))
+  }
+
+  async count(): Promise<number> {
+    const { rows } = await this.db.query<{ n: string }>('SELECT count(*) AS n FROM ml_run')
+    return Number(rows[0]!.n)
+  }
+}

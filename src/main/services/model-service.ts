@@ -1,0 +1,134 @@
+import { z } from 'zod'
+import type { Deployment, DeploymentEvent, ModelAlias, ModelVersion } from '../../shared/domain'
+import { Emitter } from '../../shared/event'
+import {
+  aliasName,
+  deployModelInput,
+  id,
+  name,
+  parseInput,
+  registerModelVersionInput,
+  reviewModelVersionInput,
+  rollbackInput,
+  setAliasInput,
+  text,
+  LIMITS
+} from '../../shared/schemas'
+import type { PgModelRepository, ReviewDecision } from '../repositories/model-repository'
+
+const deploymentKeyInput = z.object({ modelName: name, target: text(LIMITS.target, 1).default('production') }).strict()
+// No default target here: without one, the history of every target.
+const historyInput = z.object({ modelName: name, target: text(LIMITS.target, 1).optional() }).strict()
+const aliasKeyInput = z.object({ modelName: name, alias: aliasName }).strict()
+
+/** Model versions with lineage and approval, aliases, and deployments with rollback. */
+export class ModelService {
+  private readonly didChangeVersion = new Emitter<ModelVersion>()
+  private readonly didChangeDeployment = new Emitter<Deployment>()
+  readonly onDidChangeModelVersion = this.didChangeVersion.event
+  readonly onDidChangeDeployment = this.didChangeDeployment.event
+
+  constructor(private readonly models: PgModelRepository) {}
+
+  async registerVersion(input: unknown): Promise<ModelVersion> {
+    const version = await this.models.registerVersion(parseInput(registerModelVersionInput, input))
+    this.didChangeVersion.fire(version)
+    return version
+  }
+
+  async getVersion(versionId: unknown): Promise<ModelVersion> {
+    return this.models.getVersion(parseInput(id, versionId, 'versionId'))
+  }
+
+  async listVersions(modelName: unknown): Promise<ModelVersion[]> {
+    return this.models.listVersions(parseInput(name, modelName, 'modelName'))
+  }
+
+  async listModels(): Promise<{ modelName: string; versionCount: number; latestVersionAt: string }[]> {
+    return this.models.listModelNames()
+  }
+
+  async approve(input: unknown): Promise<ModelVersion> {
+    return this.review(input, 'approved')
+  }
+
+  async reject(input: unknown): Promise<ModelVersion> {
+    return this.review(input, 'rejected')
+  }
+
+  async deprecate(input: unknown): Promise<ModelVersion> {
+    return this.review(input, 'deprecated')
+  }
+
+  async deploy(input: unknown): Promise<Deployment> {
+    const { sla, ...parsed } = parseInput(deployModelInput, input)
+    const deployment = await this.models.deploy({
+      ...parsed,
+      slaLatencyP99Ms: sla.latencyP99Ms,
+      slaThroughputRps: sla.throughputRps,
+      slaAvailabilityPercent: sla.availabilityPercent
+    })
+    await this.fireDeploymentChange(deployment)
+    return deployment
+  }
+
+  /** The seed's get_deployed_model: what is live for a model on a target. */
+  async getDeployment(input: unknown): Promise<Deployment> {
+    const { modelName, target } = parseInput(deploymentKeyInput, input)
+    return this.models.getDeployment(modelName, target)
+  }
+
+  async listDeployments(modelName?: unknown): Promise<Deployment[]> {
+    return this.models.listDeployments(modelName === undefined ? undefined : parseInput(name, modelName, 'modelName'))
+  }
+
+  async rollback(input: unknown): Promise<Deployment> {
+    const { modelName, target, actor, notes } = parseInput(rollbackInput, input)
+    const deployment = await this.models.rollback(modelName, target, actor, notes)
+    await this.fireDeploymentChange(deployment)
+    return deployment
+  }
+
+  async deploymentHistory(input: unknown): Promise<DeploymentEvent[]> {
+    const { modelName, target } = parseInput(historyInput, input)
+    return this.models.deploymentHistory(modelName, target)
+  }
+
+  async setAlias(input: unknown): Promise<ModelAlias> {
+    const { modelName, alias, versionId } = parseInput(setAliasInput, input)
+    return this.models.setAlias(modelName, alias, versionId)
+  }
+
+  async getAlias(input: unknown): Promise<ModelAlias> {
+    const { modelName, alias } = parseInput(aliasKeyInput, input)
+    return this.models.getAlias(modelName, alias)
+  }
+
+  async deleteAlias(input: unknown): Promise<void> {
+    const { modelName, alias } = parseInput(aliasKeyInput, input)
+    return this.models.deleteAlias(modelName, alias)
+  }
+
+  async listAliases(modelName: unknown): Promise<ModelAlias[]> {
+    return this.models.listAliases(parseInput(name, modelName, 'modelName'))
+  }
+
+  private async review(input: unknown, decision: ReviewDecision): Promise<ModelVersion> {
+    const { versionId, notes, actor } = parseInput(reviewModelVersionInput, input)
+    const version = await this.models.review(versionId, decision, notes, actor)
+    this.didChangeVersion.fire(version)
+    return version
+  }
+
+  private async fireDeploymentChange(deployment: Deployment): Promise<void> {
+    this.didChangeDeployment.fire(deployment)
+    for (const versionId of [deployment.currentVersionId, deployment.previousVersionId]) {
+      if (versionId !== null) this.didChangeVersion.fire(await this.models.getVersion(versionId))
+    }
+  }
+
+  dispose(): void {
+    this.didChangeVersion.dispose()
+    this.didChangeDeployment.dispose()
+  }
+}

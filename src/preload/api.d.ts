@@ -1,0 +1,9 @@
+import type { HypercubeApi } from '../shared/contract'
+
+declare global {
+  interface Window {
+    /** Present in the Electron window (set by the preload). */
+    hypercube?: HypercubeApi
+  }
+}
+export {}

@@ -1,0 +1,235 @@
+/**
+ * Domain types shared by main, preload and renderer. Pure data: no classes, no I/O.
+ *
+ * int64 values that can pass 2^53 (metric steps, random seeds) are `bigint`; ids are
+ * `number` (bigserial ids stay far below 2^53 on one machine). Times are ISO-8601 strings,
+ * except metric timestamps, which are milliseconds since the epoch as MLflow sends them.
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+export type JsonObject = { [key: string]: JsonValue }
+export type Tags = Record<string, string>
+
+export const EXPERIMENT_STATUSES = ['active', 'completed', 'archived', 'failed'] as const
+export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number]
+
+export interface Experiment {
+  id: number
+  name: string
+  description: string
+  modelConfig: JsonObject
+  trainingConfig: JsonObject
+  hyperparameters: JsonObject
+  tags: Tags
+  status: ExperimentStatus
+  compositionId: string | null
+  createdBy: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+export interface ExperimentSummary extends Experiment {
+  runCount: number
+  /** The newest of the experiment's own update and its runs' updates. */
+  lastActivityAt: string
+}
+
+export const RUN_STATUSES = ['pending', 'running', 'completed', 'failed', 'killed'] as const
+export type RunStatus = (typeof RUN_STATUSES)[number]
+export const FINISHED_RUN_STATUSES = ['completed', 'failed', 'killed'] as const
+export type FinishedRunStatus = (typeof FINISHED_RUN_STATUSES)[number]
+
+export interface ResourceUsage {
+  gpuHours: number | null
+  cpuHours: number | null
+  peakMemoryBytes: number | null
+}
+
+export interface Run {
+  id: number
+  /** 32 lowercase hex digits; the id MLflow clients use. */
+  uuid: string
+  experimentId: number
+  name: string
+  status: RunStatus
+  hyperparameters: JsonObject
+  tags: Tags
+  finalMetrics: JsonObject
+  randomSeed: bigint | null
+  gitCommit: string | null
+  resources: ResourceUsage
+  logs: string | null
+  errorMessage: string | null
+  stackTrace: string | null
+  createdAt: string
+  startedAt: string | null
+  completedAt: string | null
+  updatedAt: string
+}
+
+export const METRIC_KINDS = ['train', 'validation', 'test', 'system'] as const
+export type MetricKind = (typeof METRIC_KINDS)[number]
+
+export interface MetricPoint {
+  key: string
+  /** Any double, NaN, ±Infinity and -0 included; stored and returned exactly. */
+  value: number
+  step: bigint
+  epoch: number | null
+  /** Milliseconds since the Unix epoch. */
+  timestamp: number
+  kind: MetricKind
+}
+
+/** The latest-metric summary of one key of one run, kept current on ingest. */
+export interface MetricSummary {
+  key: string
+  lastValue: number
+  lastStep: bigint
+  lastTimestamp: number
+  /** Over the non-NaN values; null while every value is NaN. */
+  min: number | null
+  max: number | null
+  count: number
+}
+
+export interface RunWithMetrics extends Run {
+  metrics: MetricSummary[]
+}
+
+export interface Checkpoint {
+  id: number
+  runId: number
+  path: string
+  step: bigint
+  epoch: number | null
+  metricsSnapshot: JsonObject
+  isBest: boolean
+  sizeBytes: number | null
+  blake3: string | null
+  createdAt: string
+}
+
+export const ARTIFACT_KINDS = ['model', 'checkpoint', 'plot', 'dataset', 'config', 'log', 'other'] as const
+export type ArtifactKind = (typeof ARTIFACT_KINDS)[number]
+
+export interface Artifact {
+  id: number
+  runId: number | null
+  modelVersionId: number | null
+  kind: ArtifactKind
+  path: string
+  uri: string | null
+  sizeBytes: number | null
+  blake3: string | null
+  metadata: JsonObject
+  createdAt: string
+  verifiedAt: string | null
+}
+
+export interface LeaderboardEntry {
+  rank: number
+  runId: number
+  runName: string
+  status: RunStatus
+  value: number
+  /** The step of the logged value; null when the value is the run's reported final metric. */
+  step: bigint | null
+  hyperparameters: JsonObject
+}
+
+export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'deprecated'] as const
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number]
+
+export interface ModelVersion {
+  id: number
+  modelName: string
+  version: string
+  parentVersionId: number | null
+  sourceRunId: number | null
+  artifactUri: string
+  artifactSizeBytes: number | null
+  artifactBlake3: string | null
+  performanceMetrics: JsonObject
+  description: string
+  tags: Tags
+  approvalStatus: ApprovalStatus
+  approvalNotes: string | null
+  reviewedBy: string | null
+  reviewedAt: string | null
+  deprecatedBy: string | null
+  deprecatedAt: string | null
+  deprecationNotes: string | null
+  isDeployed: boolean
+  deploymentTarget: string | null
+  aliases: string[]
+  createdBy: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+export const DEPLOYMENT_STRATEGIES = ['blue-green', 'canary', 'rolling', 'shadow'] as const
+export type DeploymentStrategy = (typeof DEPLOYMENT_STRATEGIES)[number]
+export const HEALTH_STATUSES = ['unknown', 'healthy', 'degraded', 'unhealthy'] as const
+export type HealthStatus = (typeof HEALTH_STATUSES)[number]
+
+export interface SlaTargets {
+  latencyP99Ms: number | null
+  throughputRps: number | null
+  availabilityPercent: number | null
+}
+
+export interface DeploymentHealth {
+  url: string | null
+  status: HealthStatus
+  checkedAt: string | null
+  latencyMs: number | null
+  throughputRps: number | null
+  availabilityPercent: number | null
+}
+
+export interface Deployment {
+  id: number
+  modelName: string
+  target: string
+  currentVersionId: number
+  previousVersionId: number | null
+  strategy: DeploymentStrategy
+  canaryTrafficPercent: number | null
+  sla: SlaTargets
+  health: DeploymentHealth
+  deployedBy: string | null
+  deployedAt: string
+  updatedAt: string
+}
+
+export const DEPLOYMENT_ACTIONS = ['deploy', 'update', 'rollback', 'promote', 'abort'] as const
+export type DeploymentAction = (typeof DEPLOYMENT_ACTIONS)[number]
+
+export interface DeploymentEvent {
+  id: number
+  modelName: string
+  target: string
+  action: DeploymentAction
+  fromVersionId: number | null
+  toVersionId: number | null
+  strategy: DeploymentStrategy | null
+  canaryTrafficPercent: number | null
+  actor: string | null
+  notes: string | null
+  occurredAt: string
+}
+
+export interface ModelAlias {
+  modelName: string
+  alias: string
+  versionId: number
+  updatedAt: string
+}
+
+/** What the shell shows to prove it is connected. */
+export interface SystemStatus {
+  database: { mode: 'embedded' | 'external'; serverVersion: string; description: string }
+  counts: { experiments: number; runs: number; metricPoints: number }
+  dataDir: string
+}

@@ -1,0 +1,44 @@
+/**
+ * The error every layer speaks. A service throws it, the HTTP API and IPC carry its `code`
+ * and `field` across the boundary unchanged, and the UI shows `message` where it happened.
+ */
+export type ErrorCode =
+  | 'invalid_argument' // the caller sent something malformed; `field` says what
+  | 'not_found' // what the caller named does not exist
+  | 'conflict' // valid input that the current state refuses (lifecycle, write-once, duplicates)
+  | 'unavailable' // a dependency (database, plugin host) cannot serve right now
+  | 'internal' // a bug: never the caller's fault
+
+export interface ErrorInfo {
+  code: ErrorCode
+  message: string
+  /** Dotted path of the input field at fault, e.g. `points[3].step` or `hyperparameters.lr`. */
+  field?: string
+}
+
+export class DomainError extends Error implements ErrorInfo {
+  readonly code: ErrorCode
+  readonly field?: string
+
+  constructor(code: ErrorCode, message: string, field?: string) {
+    super(message)
+    this.name = 'DomainError'
+    this.code = code
+    if (field !== undefined) this.field = field
+  }
+
+  toJSON(): ErrorInfo {
+    return this.field === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, field: this.field }
+  }
+}
+
+export function isDomainError(error: unknown): error is DomainError {
+  return error instanceof DomainError
+}
+
+export const invalidArgument = (message: string, field?: string): DomainError =>
+  new DomainError('invalid_argument', message, field)
+export const notFound = (message: string, field?: string): DomainError => new DomainError('not_found', message, field)
+export const conflict = (message: string, field?: string): DomainError => new DomainError('conflict', message, field)

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeDataDir } from '../support/test-env'
+
+// The built CLI, exactly what `npm run serve` and the `hypercube` bin run (npm test builds first).
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'hypercube.js')
+const builtCli = join(import.meta.dirname, '..', '..', 'out', 'main', 'cli.js')
+
+interface ServeProcess {
+  child: ChildProcess
+  output: () => string
+  exited: Promise<number | null>
+}
+
+function serve(args: string[], env: NodeJS.ProcessEnv = {}): ServeProcess {
+  // Its own process group, so a signal can go to the whole group as Ctrl-C in a terminal does.
+  const child = spawn(process.execPath, [bin, 'serve', ...args], { detached: true, env: { ...process.env, ...env } })
+  let output = ''
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return { child, output: () => output, exited }
+}
+
+async function waitForOutput(process: ServeProcess, pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const match = pattern.exec(process.output())
+    if (match) return match[0]
+    if (process.child.exitCode !== null) break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`no ${pattern} in output:\n${process.output()}`)
+}
+
+describe('hypercube serve', () => {
+  const folders: Array<() => void> = []
+  beforeAll(() => {
+    if (!existsSync(builtCli)) throw new Error('out/main/cli.js is missing: run `npm run build` first (npm test does)')
+  })
+  afterAll(() => folders.forEach((remove) => remove()))
+
+  it('prints "Hypercube ready" naming the database, and exits 0 on Ctrl-C with the database stopped', async () => {
+    const data = makeDataDir()
+    folders.push(data.remove)
+    const server = serve(['--data-dir', data.dir])
+    const ready = await waitForOutput(server, /^Hypercube ready.*$/m)
+    expect(ready).toMatch(/embedded PostgreSQL \d+/)
+    expect(ready).toContain(data.dir)
+    process.kill(-server.child.pid!, 'SIGINT') // the whole group, as a terminal's Ctrl-C
+    expect(await server.exited).toBe(0)
+    expect(server.output()).toContain('Hypercube stopped')
+    expect(existsSync(join(data.dir, 'pg', 'postmaster.pid'))).toBe(false)
+  })
+
+  it('exits 0 on SIGTERM', async () => {
+    const data = makeDataDir()
+    folders.push(data.remove)
+    const server = serve(['--data-dir', data.dir])
+    await waitForOutput(server, /^Hypercube ready/m)
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+  })
+
+  it('starts again on the same folder after kill -9', async () => {
+    const data = makeDataDir()
+    folders.push(data.remove)
+    const first = serve(['--data-dir', data.dir])
+    await waitForOutput(first, /^Hypercube ready/m)
+    first.child.kill('SIGKILL') // the app dies; its PostgreSQL is left running
+    await first.exited
+    const second = serve(['--data-dir', data.dir])
+    await waitForOutput(second, /^Hypercube ready/m)
+    second.child.kill('SIGINT')
+    expect(await second.exited).toBe(0)
+  })
+
+  it('uses the PostgreSQL server given by --database-url, naming it without the password', async () => {
+    const { createTestDatabase } = await import('../support/test-env')
+    const database = await createTestDatabase()
+    const data = makeDataDir()
+    folders.push(data.remove)
+    const server = serve(['--data-dir', data.dir, '--database-url', database.url])
+    const ready = await waitForOutput(server, /^Hypercube ready.*$/m)
+    expect(ready).toMatch(/external PostgreSQL/)
+    const password = new URL(database.url).password
+    if (password) expect(ready).not.toContain(password)
+    expect(ready).toContain(new URL(database.url).pathname)
+    server.child.kill('SIGINT')
+    expect(await server.exited).toBe(0)
+    await database.drop()
+  })
+
+  it('fails with a clear message and exit code 1 when the database URL is unusable', async () => {
+    const data = makeDataDir()
+    folders.push(data.remove)
+    const server = serve(['--data-dir', data.dir, '--database-url', 'postgresql://nobody:wrong@127.0.0.1:1/none'])
+    expect(await server.exited).toBe(1)
+    expect(server.output()).toMatch(/hypercube: cannot start: .*ECONNREFUSED/)
+  })
+
+  it('rejects unknown options with usage and exit code 2', async () => {
+    const server = serve(['--no-such-option'])
+    expect(await server.exited).toBe(2)
+    expect(server.output()).toContain('Usage: hypercube serve')
+  })
+})

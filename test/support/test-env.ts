@@ -1,0 +1,67 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { inject } from 'vitest'
+import { startCore, type Core } from '../../src/main/core'
+import { createSilentLogger } from '../../src/main/logging'
+
+/** A fresh data folder per test, reachable by the PostgreSQL OS user when tests run as root. */
+export function makeDataDir(prefix = 'hypercube-test-'): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  chmodSync(dir, 0o755)
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** Creates an empty database on the test server and returns its URL. */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const adminUrl = inject('adminDatabaseUrl')
+  const name = `hypercube_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: adminUrl })
+      await client.connect()
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await client.end()
+    }
+  }
+}
+
+export interface TestCore {
+  core: Core
+  dataDir: string
+  databaseUrl: string
+  close: () => Promise<void>
+}
+
+/**
+ * A core on its own database and data folder, on the shared test server (URL mode). Plugin
+ * hosts are left out unless asked for: most tests don't need three child processes each.
+ */
+export async function startTestCore(options: { plugins?: boolean } = {}): Promise<TestCore> {
+  const data = makeDataDir()
+  const database = await createTestDatabase()
+  const core = await startCore({
+    dataDir: data.dir,
+    databaseUrl: database.url,
+    logger: createSilentLogger(),
+    plugins: options.plugins ? {} : false
+  })
+  return {
+    core,
+    dataDir: data.dir,
+    databaseUrl: database.url,
+    close: async () => {
+      await core.close()
+      await database.drop()
+      data.remove()
+    }
+  }
+}

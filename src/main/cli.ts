@@ -2,17 +2,20 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startCore, type Core } from './core'
 import { defaultDataDir } from './paths'
+import { DEFAULT_API_PORT } from './http/server'
 
 /**
  * `hypercube serve`: the headless shell. Starts the same core as the desktop app and keeps it
  * up until SIGINT/SIGTERM, then closes it (database stopped) and exits 0.
  */
 
-const USAGE = `Usage: hypercube serve [--data-dir DIR] [--database-url URL]
+const USAGE = `Usage: hypercube serve [--data-dir DIR] [--database-url URL] [--port N] [--host ADDR]
 
   --data-dir DIR       where Hypercube keeps its data (default: ${defaultDataDir()})
   --database-url URL   use this PostgreSQL server instead of the embedded one
-                       (also HYPERCUBE_DATABASE_URL)`
+                       (also HYPERCUBE_DATABASE_URL)
+  --port N             HTTP API port (default ${DEFAULT_API_PORT}; a free port if that one is taken)
+  --host ADDR          listen on ADDR instead of 127.0.0.1 (reachable from other machines: use with care)`
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -24,21 +27,33 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`hypercube: unknown command ${JSON.stringify(command)}\n${USAGE}\n`)
     return 2
   }
-  let values: { 'data-dir'?: string; 'database-url'?: string }
+  let values: { 'data-dir'?: string; 'database-url'?: string; port?: string; host?: string }
   try {
     ;({ values } = parseArgs({
       args: rest,
-      options: { 'data-dir': { type: 'string' }, 'database-url': { type: 'string' } },
+      options: { 'data-dir': { type: 'string' }, 'database-url': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
       strict: true
     }))
   } catch (error) {
     process.stderr.write(`hypercube: ${(error as Error).message}\n${USAGE}\n`)
     return 2
   }
-  return serve({ dataDir: resolve(values['data-dir'] ?? defaultDataDir()), databaseUrl: values['database-url'] })
+  const port = values.port === undefined ? undefined : Number(values.port)
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    process.stderr.write(`hypercube: --port must be a port number (0-65535), not ${JSON.stringify(values.port)}\n`)
+    return 2
+  }
+  return serve({
+    dataDir: resolve(values['data-dir'] ?? defaultDataDir()),
+    databaseUrl: values['database-url'],
+    http: { port, host: values.host }
+  })
 }
 
-async function serve(options: { dataDir: string; databaseUrl?: string }): Promise<number> {
+async function serve(options: { dataDir: string; databaseUrl?: string; http: { port?: number; host?: string } }): Promise<number> {
+  if (options.http.host && !['127.0.0.1', 'localhost', '::1'].includes(options.http.host)) {
+    process.stderr.write(`hypercube: warning: listening on ${options.http.host}: the API is reachable from other machines (the token is still required)\n`)
+  }
   let core: Core
   try {
     core = await startCore(options)
@@ -47,6 +62,9 @@ async function serve(options: { dataDir: string; databaseUrl?: string }): Promis
     return 1
   }
   process.stdout.write(`Hypercube ready — ${core.database.description}; data folder ${core.dataDir}\n`)
+  if (core.http) {
+    process.stdout.write(`API: ${core.http.url}/v1 (token in ${core.dataDir}/api-token; docs at ${core.http.url}/v1/docs)\n`)
+  }
   return new Promise<number>((resolveExit) => {
     const shutdown = (signal: string): void => {
       process.stdout.write(`Hypercube stopping (${signal})…\n`)

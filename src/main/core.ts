@@ -7,6 +7,11 @@ import { loadMigrations, migrate } from './db/migrator'
 import { createFileLogger, logsDir, type Logger } from './logging'
 import { appRoot, migrationsDir } from './paths'
 import { fileURLToPath } from 'node:url'
+import { startHttpServer, type HttpServer } from './http/server'
+import { v1Routes } from './http/routes/v1-routes'
+
+/** Shown in the OpenAPI document; kept in step with package.json by the release process. */
+export const APP_VERSION = '0.1.0'
 import { dirname } from 'node:path'
 import { PgExperimentRepository } from './repositories/experiment-repository'
 import { PgMetricRepository } from './repositories/metric-repository'
@@ -31,6 +36,8 @@ export interface CoreOptions {
    * Electron shell passes its utilityProcess spawner); `false` starts the core without them.
    */
   plugins?: false | { spawner?: PluginHostSpawner; bundledDir?: string; hostScript?: string }
+  /** The HTTP API (tracking API, MLflow compatibility, serve-mode UI); `false` for none. */
+  http?: false | { port?: number; host?: string }
 }
 
 export interface DatabaseInfo {
@@ -54,6 +61,8 @@ export interface Core {
   readonly logger: Logger
   readonly database: DatabaseInfo
   readonly services: CoreServices
+  /** Present unless the core was started with `http: false`. */
+  readonly http?: HttpServer
   status(): Promise<SystemStatus>
   /** Closes everything in reverse order of start; safe to call twice. */
   close(): Promise<void>
@@ -147,6 +156,20 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       })
     }
 
+    let http: HttpServer | undefined
+    if (options.http !== false) {
+      http = await startHttpServer({
+        dataDir: options.dataDir,
+        logger,
+        routes: v1Routes(services),
+        port: options.http?.port,
+        host: options.http?.host,
+        version: APP_VERSION
+      })
+      closers.push(() => http!.close())
+      logger.info({ url: http.url }, 'HTTP API listening')
+    }
+
     const databaseInfo: DatabaseInfo = {
       mode,
       serverVersion: database.serverVersion,
@@ -160,6 +183,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       logger,
       database: databaseInfo,
       services,
+      http,
       async status() {
         const [experiments, runs, metricPoints] = await Promise.all([
           experimentRepository.count(),

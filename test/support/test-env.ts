@@ -45,14 +45,15 @@ export interface TestCore {
  * A core on its own database and data folder, on the shared test server (URL mode). Plugin
  * hosts are left out unless asked for: most tests don't need three child processes each.
  */
-export async function startTestCore(options: { plugins?: boolean } = {}): Promise<TestCore> {
+export async function startTestCore(options: { plugins?: boolean; http?: boolean } = {}): Promise<TestCore> {
   const data = makeDataDir()
   const database = await createTestDatabase()
   const core = await startCore({
     dataDir: data.dir,
     databaseUrl: database.url,
     logger: createSilentLogger(),
-    plugins: options.plugins ? {} : false
+    plugins: options.plugins ? {} : false,
+    http: options.http ? { port: 0 } : false
   })
   return {
     core,

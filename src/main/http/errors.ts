@@ -1,0 +1,69 @@
+import type { FastifyError } from 'fastify'
+import { DomainError, isDomainError, type ErrorCode, type ErrorInfo } from '../../shared/errors'
+
+/** The one error shape of the /v1 API: `{ "error": { "code", "message", "field"? } }`. */
+export interface ApiErrorBody {
+  error: ErrorInfo
+}
+
+export const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  invalid_argument: 400,
+  not_found: 404,
+  conflict: 409,
+  unavailable: 503,
+  internal: 500
+}
+
+/** An HTTP-level refusal (auth, Host, Origin, media type): not a domain rule. */
+export class HttpRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * Maps anything thrown while serving a request to a status and body. A client's mistake is
+ * always a 4xx; a 500 means a bug, and its details go to the log, not the client.
+ */
+export function toErrorResponse(error: unknown): { status: number; body: ApiErrorBody; isBug: boolean } {
+  if (isDomainError(error)) {
+    return { status: STATUS_BY_CODE[error.code], body: { error: error.toJSON() }, isBug: error.code === 'internal' }
+  }
+  if (error instanceof HttpRefusal) {
+    return { status: error.status, body: { error: { code: error.code as ErrorCode, message: error.message } }, isBug: false }
+  }
+  const fastifyError = error as FastifyError
+  const status = typeof fastifyError.statusCode === 'number' ? fastifyError.statusCode : 500
+  if (status >= 400 && status < 500) {
+    // Fastify's own refusals: malformed JSON, body too large, unsupported media type, …
+    const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'invalid_argument'
+    const field = status === 400 ? 'body' : undefined
+    const body: ApiErrorBody = { error: { code: code as ErrorCode, message: describeFastifyError(fastifyError) } }
+    if (field) body.error.field = field
+    return { status, body, isBug: false }
+  }
+  return { status: 500, body: { error: { code: 'internal', message: 'internal error; the server log has the details' } }, isBug: true }
+}
+
+function describeFastifyError(error: FastifyError): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'only application/json request bodies are accepted'
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'request body is too large'
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'request body is empty; send a JSON object'
+    default:
+      return error.message.startsWith('Body is not valid JSON') || error.name === 'SyntaxError'
+        ? `request body is not valid JSON: ${error.message}`
+        : error.message
+  }
+}
+
+export function notFoundRoute(method: string, url: string): DomainError {
+  return new DomainError('not_found', `no route ${method} ${url.split('?')[0]}`)
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod'
+import type { AnyRoute } from './route-table'
+
+type JsonSchema = Record<string, unknown>
+
+function schemaOf(type: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  // unrepresentable: 'any' turns bigint (int64 fields) into an unconstrained schema instead of
+  // throwing; their descriptions say they take a number or a decimal string.
+  const schema = z.toJSONSchema(type, { io, unrepresentable: 'any', target: 'openapi-3.0' }) as JsonSchema
+  delete schema.$schema
+  return schema
+}
+
+function parametersOf(type: z.ZodType | undefined, location: 'path' | 'query'): JsonSchema[] {
+  if (!type) return []
+  const schema = schemaOf(type, 'input')
+  const properties = (schema.properties ?? {}) as Record<string, JsonSchema>
+  const required = new Set((schema.required as string[] | undefined) ?? [])
+  return Object.entries(properties).map(([name, property]) => ({
+    name,
+    in: location,
+    required: location === 'path' || required.has(name),
+    schema: property,
+    ...(typeof property.description === 'string' ? { description: property.description } : {})
+  }))
+}
+
+const errorSchema: JsonSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string', example: 'invalid_argument' },
+        message: { type: 'string' },
+        field: { type: 'string', description: 'the input field at fault, e.g. points[3].step' }
+      }
+    }
+  }
+}
+
+/** The OpenAPI 3 document of the given routes, generated from the schemas that validate them. */
+export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { version: string; serverUrl?: string }): JsonSchema {
+  const paths: Record<string, Record<string, JsonSchema>> = {}
+  for (const route of routes) {
+    const path = route.path.replace(/:([A-Za-z_]+)/g, '{$1}')
+    const operation: JsonSchema = {
+      summary: route.summary,
+      tags: [route.tag],
+      operationId: `${route.method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      parameters: [...parametersOf(route.params, 'path'), ...parametersOf(route.query, 'query')],
+      responses: {
+        [String(route.status ?? 200)]: {
+          description: 'success',
+          content: { 'application/json': { schema: route.response ? schemaOf(route.response, 'output') : { type: 'object' } } }
+        },
+        '4XX': { description: 'a client error, with the field at fault', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }
+      }
+    }
+    if (route.body) {
+      operation.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(route.body, 'input') } } }
+    }
+    ;(paths[path] ??= {})[route.method.toLowerCase()] = operation
+  }
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'Hypercube tracking API',
+      version: info.version,
+      description:
+        'Log experiments, runs, metrics, checkpoints, artifacts and model versions into Hypercube. Every route needs `Authorization: Bearer <token>` (the token is in `<dataDir>/api-token`). NaN and ±Infinity travel as the strings "NaN", "Infinity", "-Infinity"; int64 values past 2^53 as decimal strings.'
+    },
+    ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: { Error: errorSchema }
+    },
+    security: [{ bearer: [] }],
+    paths
+  }
+}

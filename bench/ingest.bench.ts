@@ -1,11 +1,13 @@
 /**
  * npm run bench:ingest — 1,000,000 metric points for one run through the repository's batch
- * path (binary COPY), beside a row-by-row INSERT baseline (one INSERT statement per point in one
- * transaction, the naive way) measured in the same process on the same server.
+ * path (binary COPY + summary + rollups), beside a bare COPY of the same points (the ceiling)
+ * and a row-by-row INSERT baseline (one INSERT per point in one transaction, the naive way),
+ * measured in the same process on the same server.
  * Target on the 2-core reference machine: ≥ 500,000 points/s.
  */
 import { performance } from 'node:perf_hooks'
 import { pgFloat, pgTimestamp } from '../src/main/repositories/metric-repository'
+import { encodeMetricCopy, METRIC_COPY_COLUMNS } from '../src/main/repositories/metric-copy-encoder'
 import { formatRate, makePoints, startBenchDatabase } from './support'
 
 const TOTAL_POINTS = Number(process.env.BENCH_POINTS ?? 1_000_000)
@@ -39,6 +41,18 @@ try {
   }
   const batchMs = performance.now() - batchStart
 
+  // The ceiling: the same encoded points COPYed into a bare table (no index, no summary, no
+  // rollups) — what "COPY speed" means on this machine right now.
+  await database.query('CREATE UNLOGGED TABLE IF NOT EXISTS bench_bare_copy (LIKE ml_metric_log)')
+  const copyStart = performance.now()
+  for (let offset = 0; offset < points.length; offset += BATCH_SIZE) {
+    await database.withTransaction((tx) =>
+      tx.copyIn(`COPY bench_bare_copy ${METRIC_COPY_COLUMNS} FROM STDIN BINARY`, encodeMetricCopy(batchRun.id, points.slice(offset, offset + BATCH_SIZE)))
+    )
+  }
+  const copyMs = performance.now() - copyStart
+  await database.query('DROP TABLE bench_bare_copy')
+
   const baseline = makePoints(BASELINE_POINTS, KEYS)
   const rowStart = performance.now()
   await database.withTransaction(async (tx) => {
@@ -63,6 +77,7 @@ try {
   const rowRate = (BASELINE_POINTS / rowMs) * 1000
   console.log(`database: ${bench.description}`)
   console.log(`batch path (binary COPY, ${BATCH_SIZE.toLocaleString('en-US')}-point batches): ${TOTAL_POINTS.toLocaleString('en-US')} points in ${batchMs.toFixed(0)} ms = ${formatRate(TOTAL_POINTS, batchMs)}`)
+  console.log(`bare COPY of the same points (unlogged table, no index/summary/rollups): ${copyMs.toFixed(0)} ms = ${formatRate(TOTAL_POINTS, copyMs)}; batch path reaches ${((copyMs / batchMs) * 100).toFixed(0)}% of it`)
   console.log(`row-by-row INSERT baseline (one transaction): ${BASELINE_POINTS.toLocaleString('en-US')} points in ${rowMs.toFixed(0)} ms = ${formatRate(BASELINE_POINTS, rowMs)}`)
   console.log(`ratio batch / row-by-row: ${(batchRate / rowRate).toFixed(1)}x`)
   console.log(`retried ${BATCH_SIZE.toLocaleString('en-US')}-point batch (all duplicates, none stored): ${retryMs.toFixed(0)} ms`)

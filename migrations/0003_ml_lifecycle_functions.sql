@@ -62,7 +62,8 @@ BEGIN
     VALUES (p_experiment_id, p_run_name, p_status, coalesce(p_hyperparameters, '{}'), p_random_seed, p_git_commit,
             coalesce(p_tags, '{}'), CASE WHEN p_status = 'running' THEN now() END)
     RETURNING run_id INTO v_id;
-    UPDATE ml_experiment SET updated_at = now() WHERE experiment_id = p_experiment_id;
+    -- No UPDATE of the experiment here: concurrent starts hold FOR SHARE on its row and would
+    -- deadlock upgrading it. An experiment's last activity is derived from its runs instead.
     RETURN v_id;
 END
 $$;

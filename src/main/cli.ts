@@ -65,6 +65,10 @@ async function serve(options: { dataDir: string; databaseUrl?: string; http: { p
   if (core.http) {
     process.stdout.write(`API: ${core.http.url}/v1 (token in ${core.dataDir}/api-token; docs at ${core.http.url}/v1/docs)\n`)
   }
+  if (core.ui) {
+    // One-time: the link signs one browser in (a cookie) and then stops working.
+    process.stdout.write(`UI: ${core.ui.loginUrl()}\n`)
+  }
   return new Promise<number>((resolveExit) => {
     const shutdown = (signal: string): void => {
       process.stdout.write(`Hypercube stopping (${signal})…\n`)

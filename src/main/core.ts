@@ -9,17 +9,32 @@ import { appRoot, migrationsDir } from './paths'
 import { fileURLToPath } from 'node:url'
 import { startHttpServer, type HttpServer } from './http/server'
 import { v1Routes } from './http/routes/v1-routes'
+import { mlflowPlugin } from './http/mlflow/mlflow-routes'
+import { PgMlflowRepository } from './repositories/mlflow-repository'
+import { MlflowService } from './services/mlflow-service'
+import { serveUi } from './http/serve-ui/serve-ui'
+import { UiSessions } from './http/serve-ui/ui-sessions'
+import { createContractHandlers, dispatchCall, subscribeToEvents, type ContractContext } from './contract-handlers'
+import { apiTokenFile } from './http/api-token'
+import type { CallOutcome, PushedEvent } from '../shared/contract'
+import type { Disposable } from '../shared/event'
 
 /** Shown in the OpenAPI document; kept in step with package.json by the release process. */
 export const APP_VERSION = '0.1.0'
 import { dirname } from 'node:path'
+import { PgArtifactRepository } from './repositories/artifact-repository'
 import { PgExperimentRepository } from './repositories/experiment-repository'
+import { PgIdempotentIngestRepository } from './repositories/ingest-idempotency-repository'
 import { PgMetricRepository } from './repositories/metric-repository'
 import { PgModelRepository } from './repositories/model-repository'
 import { PgRunRepository } from './repositories/run-repository'
+import { ArtifactStore } from './artifacts/artifact-store'
+import { ArtifactService } from './services/artifact-service'
 import { ExperimentService } from './services/experiment-service'
 import { ModelService } from './services/model-service'
 import { RunService } from './services/run-service'
+import { HealthMonitor } from './services/health-monitor'
+import { ModelComparisonService } from './services/model-comparison-service'
 import { SimilarRunsService } from './services/similar-runs'
 import { PluginRegistry } from './plugins/plugin-registry'
 import { ForkPluginHostSpawner, type PluginHostSpawner } from './plugins/host-spawner'
@@ -38,6 +53,8 @@ export interface CoreOptions {
   plugins?: false | { spawner?: PluginHostSpawner; bundledDir?: string; hostScript?: string }
   /** The HTTP API (tracking API, MLflow compatibility, serve-mode UI); `false` for none. */
   http?: false | { port?: number; host?: string }
+  /** Interval of deployment health checks (default 30 s); `false` turns the monitor off. */
+  healthCheckIntervalMs?: number | false
 }
 
 export interface DatabaseInfo {
@@ -51,9 +68,22 @@ export interface CoreServices {
   experiments: ExperimentService
   runs: RunService
   models: ModelService
+  /** Run artifacts: files stored under <dataDir>/artifacts and artifacts registered by URI. */
+  artifacts: ArtifactService
+  /** Metrics and weights of two model versions side by side (weights need the plugins). */
+  modelComparison?: ModelComparisonService
+  /** Probes deployments' health URLs on an interval; `checkAll()` runs a round now. */
+  healthMonitor?: HealthMonitor
   /** Absent when the core was started without plugins. */
   plugins?: PluginRegistry
   similarRuns?: SimilarRunsService
+}
+
+export interface UiContract {
+  /** Validates an untrusted call and runs it; errors come back as data. */
+  dispatch(name: unknown, input: unknown): Promise<CallOutcome<unknown>>
+  /** Forwards pushed events to one renderer until disposed. */
+  subscribe(send: (event: PushedEvent) => void): Disposable
 }
 
 export interface Core {
@@ -63,6 +93,10 @@ export interface Core {
   readonly services: CoreServices
   /** Present unless the core was started with `http: false`. */
   readonly http?: HttpServer
+  /** The serve-mode UI on the HTTP server (absent with `http: false`). */
+  readonly ui?: { loginUrl(): string }
+  /** The renderer↔main contract, for a shell to carry (Electron IPC; serve-mode UI uses it too). */
+  readonly contract: UiContract
   status(): Promise<SystemStatus>
   /** Closes everything in reverse order of start; safe to call twice. */
   close(): Promise<void>
@@ -125,14 +159,23 @@ export async function startCore(options: CoreOptions): Promise<Core> {
 
     const services: CoreServices = {
       experiments: new ExperimentService(experimentRepository),
-      runs: new RunService(runRepository, metricRepository),
-      models: new ModelService(modelRepository)
+      runs: new RunService(runRepository, metricRepository, new PgIdempotentIngestRepository(database)),
+      models: new ModelService(modelRepository),
+      artifacts: new ArtifactService(new PgArtifactRepository(database), runRepository, new ArtifactStore(join(options.dataDir, 'artifacts')))
     }
     closers.push(() => {
       services.experiments.dispose()
       services.runs.dispose()
       services.models.dispose()
     })
+
+    services.healthMonitor = new HealthMonitor({
+      models: services.models,
+      logger: logger.child({ component: 'health' }),
+      intervalMs: options.healthCheckIntervalMs || undefined
+    })
+    if (options.healthCheckIntervalMs !== false) services.healthMonitor.start()
+    closers.push(() => services.healthMonitor!.dispose())
 
     if (options.plugins !== false) {
       const pluginOptions = options.plugins ?? {}
@@ -156,9 +199,47 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       })
     }
 
+    const databaseInfo: DatabaseInfo = {
+      mode,
+      serverVersion: database.serverVersion,
+      description: `${mode === 'embedded' ? 'embedded' : 'external'} PostgreSQL ${database.serverVersion} (${where})`
+    }
+    services.modelComparison = new ModelComparisonService(services.models, services.plugins)
+
     let http: HttpServer | undefined
+    const status = async (): Promise<SystemStatus> => {
+      const [experiments, runs, metricPoints] = await Promise.all([experimentRepository.count(), runRepository.count(), metricRepository.count()])
+      return { database: databaseInfo, counts: { experiments, runs, metricPoints }, dataDir: options.dataDir }
+    }
+    // The renderer↔main contract, carried to a browser by the serve-mode UI plugin.
+    const contract: ContractContext = {
+      services,
+      logger,
+      status,
+      apiInfo: () => ({ apiUrl: http ? `${http.url}/v1` : null, token: http?.token ?? null, tokenFile: apiTokenFile(options.dataDir) })
+    }
+    const contractHandlers = createContractHandlers(contract)
+    const uiContract: UiContract = {
+      dispatch: (name, input) => dispatchCall(contractHandlers, name, input, logger),
+      subscribe: (send) => subscribeToEvents(services, send)
+    }
+    const uiSessions = new UiSessions()
+    const uiPlugin = serveUi({
+      rendererDir: join(appRoot(), 'out', 'renderer'),
+      sessions: uiSessions,
+      ...uiContract,
+      logger: logger.child({ component: 'serve-ui' })
+    })
     if (options.http !== false) {
       http = await startHttpServer({
+        plugins: [
+          uiPlugin,
+          mlflowPlugin({
+            mlflow: new MlflowService(new PgMlflowRepository(database), services.runs, services.models),
+            artifacts: services.artifacts,
+            store: new ArtifactStore(join(options.dataDir, 'artifacts'))
+          })
+        ],
         dataDir: options.dataDir,
         logger,
         routes: v1Routes(services),
@@ -170,11 +251,6 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       logger.info({ url: http.url }, 'HTTP API listening')
     }
 
-    const databaseInfo: DatabaseInfo = {
-      mode,
-      serverVersion: database.serverVersion,
-      description: `${mode === 'embedded' ? 'embedded' : 'external'} PostgreSQL ${database.serverVersion} (${where})`
-    }
     logger.info({ database: databaseInfo }, 'core started')
 
     let closed: Promise<void> | undefined
@@ -184,14 +260,9 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       database: databaseInfo,
       services,
       http,
-      async status() {
-        const [experiments, runs, metricPoints] = await Promise.all([
-          experimentRepository.count(),
-          runRepository.count(),
-          metricRepository.count()
-        ])
-        return { database: databaseInfo, counts: { experiments, runs, metricPoints }, dataDir: options.dataDir }
-      },
+      ui: http && { loginUrl: () => `${http!.url}/?login=${uiSessions.createLoginToken()}` },
+      status,
+      contract: uiContract,
       close() {
         closed ??= closeAll().then(() => logger.info('core stopped'))
         return closed

@@ -1,8 +1,7 @@
 import { app, BrowserWindow, ipcMain, shell, type IpcMainInvokeEvent } from 'electron'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { INVOKE_CHANNEL } from '../shared/contract'
-import { createContractHandlers, dispatchCall } from './contract-handlers'
+import { EVENT_CHANNEL, INVOKE_CHANNEL } from '../shared/contract-channels'
 import { startCore, type Core } from './core'
 import { defaultDataDir } from './paths'
 import { UtilityProcessPluginHostSpawner } from './electron/utility-process-spawner'
@@ -65,10 +64,18 @@ app.whenReady().then(async () => {
     app.exit(1)
     return
   }
-  const handlers = createContractHandlers(core)
+  const contract = core.contract
   ipcMain.handle(INVOKE_CHANNEL, (event, name: unknown, input: unknown) => {
     if (!isTrustedSender(event)) return { ok: false, error: { code: 'invalid_argument', message: 'untrusted sender' } }
-    return dispatchCall(handlers, name, input, core!)
+    return contract.dispatch(name, input)
+  })
+  // Pushed events go to every window; each window's subscription ends with the window.
+  app.on('browser-window-created', (_event, window) => {
+    const contents = window.webContents
+    const subscription = contract.subscribe((pushed) => {
+      if (!contents.isDestroyed()) contents.send(EVENT_CHANNEL, pushed)
+    })
+    contents.once('destroyed', () => subscription.dispose())
   })
   createWindow()
   app.on('activate', () => {

@@ -220,6 +220,19 @@ export interface DeploymentEvent {
   occurredAt: string
 }
 
+/** One probe of a deployment's health URL, judged against its SLA. */
+export interface HealthCheck {
+  id: number
+  deploymentId: number
+  versionId: number | null
+  checkedAt: string
+  ok: boolean
+  statusCode: number | null
+  latencyMs: number | null
+  error: string | null
+  status: Exclude<HealthStatus, 'unknown'>
+}
+
 export interface ModelAlias {
   modelName: string
   alias: string
@@ -232,4 +245,78 @@ export interface SystemStatus {
   database: { mode: 'embedded' | 'external'; serverVersion: string; description: string }
   counts: { experiments: number; runs: number; metricPoints: number }
   dataDir: string
+}
+
+/**
+ * A bucket of consecutive steps of one metric: what a chart draws for a stretch of a series
+ * too long to draw point by point. min/max are exact over the bucket's points (NaN excluded).
+ */
+export interface MetricBucket {
+  /** The bucket's step range, inclusive: every point with fromStep ≤ step ≤ toStep is in it. */
+  fromStep: bigint
+  toStep: bigint
+  count: number
+  min: number | null
+  max: number | null
+  /** The bucket's first and last points (by step), for line drawing and time/epoch axes. */
+  firstStep: bigint
+  firstValue: number
+  firstTimestamp: number
+  lastStep: bigint
+  lastValue: number
+  lastTimestamp: number
+  lastEpoch: number | null
+}
+
+/** A metric series for a chart: raw points when few enough, otherwise min/max buckets. */
+export interface MetricSeries {
+  runId: number
+  key: string
+  /** Points in the requested step range. */
+  totalPoints: number
+  mode: 'raw' | 'buckets'
+  /** In raw mode: every point of the range, by step. */
+  points: MetricPoint[]
+  /** In bucket mode: at most maxPoints / 2 buckets, by step. */
+  buckets: MetricBucket[]
+}
+
+/** A page of runs from a search. */
+export interface RunSearchResult {
+  runs: RunWithMetrics[]
+  /** Opaque; pass it back to get the next page. Absent on the last page. */
+  nextPageToken?: string
+}
+
+/** One tensor of two model versions, compared element-wise by the geometric plugins. */
+export interface TensorComparison {
+  name: string
+  status: 'compared' | 'only_in_a' | 'only_in_b' | 'shape_changed'
+  dtypeA: string | null
+  dtypeB: string | null
+  shapeA: number[] | null
+  shapeB: number[] | null
+  elements: number
+  /** ‖a − b‖₂ (euclidean plugin), Σ|a − b| (manhattan plugin), 1 − cos(a, b); null unless compared. */
+  l2: number | null
+  l1: number | null
+  cosineDistance: number | null
+}
+
+export interface VersionComparison {
+  versionA: ModelVersion
+  versionB: ModelVersion
+  /** The union of both versions' performance metrics, side by side. */
+  metrics: Array<{ key: string; a: JsonValue | null; b: JsonValue | null; delta: number | null }>
+  /** Per-tensor comparison when both artifacts are local safetensors files; else null and why. */
+  tensors: TensorComparison[] | null
+  tensorsUnavailable: string | null
+  bytesCompared: number
+}
+
+/** Progress of a long comparison, pushed while it runs. */
+export interface ComparisonProgress {
+  bytesDone: number
+  bytesTotal: number
+  tensor: string
 }

@@ -3,12 +3,25 @@ import type { AnyRoute } from './route-table'
 
 type JsonSchema = Record<string, unknown>
 
-function schemaOf(type: z.ZodType, io: 'input' | 'output'): JsonSchema {
+/**
+ * Recursive schemas (free-form JSON values) come out of zod with their own `definitions`,
+ * which OpenAPI 3.0 does not allow inside an operation: they move to components.schemas,
+ * under a name prefixed by the operation so two operations' definitions never collide.
+ */
+function schemaOf(type: z.ZodType, io: 'input' | 'output', sharedDefinitions: Record<string, JsonSchema> = {}, definitionPrefix = ''): JsonSchema {
   // unrepresentable: 'any' turns bigint (int64 fields) into an unconstrained schema instead of
   // throwing; their descriptions say they take a number or a decimal string.
   const schema = z.toJSONSchema(type, { io, unrepresentable: 'any', target: 'openapi-3.0' }) as JsonSchema
   delete schema.$schema
-  return schema
+  const definitions = (schema.definitions ?? schema.$defs) as Record<string, JsonSchema> | undefined
+  if (!definitions) return schema
+  delete schema.definitions
+  delete schema.$defs
+  const rewritten = JSON.parse(
+    JSON.stringify({ schema, definitions }).replace(/"#\/(?:definitions|\$defs)\/([^"]+)"/g, (_, name: string) => `"#/components/schemas/${definitionPrefix}${name}"`)
+  ) as { schema: JsonSchema; definitions: Record<string, JsonSchema> }
+  for (const [name, definition] of Object.entries(rewritten.definitions)) sharedDefinitions[`${definitionPrefix}${name}`] = definition
+  return rewritten.schema
 }
 
 function parametersOf(type: z.ZodType | undefined, location: 'path' | 'query'): JsonSchema[] {
@@ -44,6 +57,7 @@ const errorSchema: JsonSchema = {
 /** The OpenAPI 3 document of the given routes, generated from the schemas that validate them. */
 export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { version: string; serverUrl?: string }): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {}
+  const sharedDefinitions: Record<string, JsonSchema> = {}
   for (const route of routes) {
     const path = route.path.replace(/:([A-Za-z_]+)/g, '{$1}')
     const operation: JsonSchema = {
@@ -59,8 +73,9 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { versio
         '4XX': { description: 'a client error, with the field at fault', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }
       }
     }
-    if (route.body) {
-      operation.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(route.body, 'input') } } }
+    const documentedBody = route.body ?? route.openApiBody
+    if (documentedBody) {
+      operation.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(documentedBody, 'input', sharedDefinitions, `${operation.operationId}_`) } } }
     }
     ;(paths[path] ??= {})[route.method.toLowerCase()] = operation
   }
@@ -75,7 +90,7 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { versio
     ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      schemas: { Error: errorSchema }
+      schemas: { Error: errorSchema, ...sharedDefinitions }
     },
     security: [{ bearer: [] }],
     paths

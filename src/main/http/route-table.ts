@@ -16,6 +16,11 @@ export interface RouteDefinition<Params = unknown, Query = unknown, Body = unkno
   params?: z.ZodType<Params>
   query?: z.ZodType<Query>
   body?: z.ZodType<Body>
+  /**
+   * For the OpenAPI document only: the request body, when the handler validates it itself
+   * (the metric batch route checks a million points in a hand-written loop, not a schema).
+   */
+  openApiBody?: z.ZodType
   /** For the OpenAPI document only: the shape of a successful response. */
   response?: z.ZodType
   /** Status of a success; 200 unless given. */

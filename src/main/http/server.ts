@@ -28,6 +28,11 @@ export interface HttpServerOptions {
 export interface HttpContext {
   token: () => string
   origins: () => string[]
+  /**
+   * Lets a plugin accept requests without the bearer token by its own means (the serve-mode
+   * UI's session cookie, for its own routes only). Host and Origin rules still apply first.
+   */
+  addAuthenticator: (authenticator: (request: FastifyRequest) => boolean) => void
 }
 
 export interface HttpServer {
@@ -36,6 +41,8 @@ export interface HttpServer {
   readonly host: string
   readonly token: string
   readonly app: FastifyInstance
+  /** Every route registered on the server (by us and by plugins), for tests that walk them all. */
+  readonly routes: ReadonlyArray<{ method: string; url: string }>
   close(): Promise<void>
 }
 
@@ -78,8 +85,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   // Only JSON bodies: a text/plain or form POST (what a web page can send without a CORS
   // preflight) is refused with 415 before any handler runs.
   app.removeContentTypeParser(['text/plain'])
+  const routes: Array<{ method: string; url: string }> = []
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url })
+  })
 
-  const context: HttpContext = { token: () => token, origins: ownOrigins }
+  const authenticators: Array<(request: FastifyRequest) => boolean> = []
+  const context: HttpContext = {
+    token: () => token,
+    origins: ownOrigins,
+    addAuthenticator: (authenticator) => void authenticators.push(authenticator)
+  }
 
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const hostHeader = request.headers.host ?? ''
@@ -93,7 +109,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     const authorization = request.headers.authorization ?? ''
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1]
-    if (!bearer || !tokensMatch(bearer, token)) {
+    if (!(bearer && tokensMatch(bearer, token)) && !authenticators.some((authenticate) => authenticate(request))) {
       throw new HttpRefusal(401, 'unauthenticated', 'missing or wrong API token: send Authorization: Bearer <token> (the token is in <dataDir>/api-token)')
     }
   })
@@ -135,6 +151,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return token
     },
     app,
+    routes,
     close: () => app.close()
   }
 }

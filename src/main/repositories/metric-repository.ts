@@ -1,6 +1,8 @@
-import type { MetricKind, MetricPoint } from '../../shared/domain'
+import type { MetricBucket, MetricKind, MetricPoint, MetricSeries } from '../../shared/domain'
 import type { Queryable } from '../db/database'
 import { encodeMetricCopy, METRIC_COPY_COLUMNS } from './metric-copy-encoder'
+import { rollupBuckets, rollupShift, ROLLUP_LEVELS, summariseByKey, type KeyStats } from './metric-aggregates'
+import { notFound } from '../../shared/errors'
 import { translated } from './pg-errors'
 import { toBigInt } from './row-mapping'
 
@@ -17,61 +19,83 @@ export interface HistoryRange {
   limit?: number
 }
 
-/** Per-key aggregates of a batch: what the summary needs, and whether the fast path applies. */
-interface KeyStats {
-  key: string
-  count: number
-  minStep: bigint
-  maxStep: bigint
-  stepsStrictlyRise: boolean
-  last: MetricPoint
-  min: number | null
-  max: number | null
+/** Merges the aggregates of newly stored points into the summary and the rollups (one round trip). */
+async function mergeAggregates(tx: Queryable, runId: number, points: readonly MetricPoint[], stats?: Map<string, KeyStats>): Promise<void> {
+  const keys = [...(stats ?? summariseByKey(points)).values()]
+  const buckets = rollupBuckets(points)
+  await tx.query(
+    `SELECT ml_merge_metric_summary($1, $2, $3, $4, $5, $6, $7, $8),
+            ml_merge_metric_rollups($1, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+    [
+      runId,
+      keys.map((k) => k.key),
+      keys.map((k) => pgFloat(k.last.value)),
+      keys.map((k) => k.last.step.toString()),
+      keys.map((k) => pgTimestamp(k.last.timestamp)),
+      keys.map((k) => (k.min === null ? null : pgFloat(k.min))),
+      keys.map((k) => (k.max === null ? null : pgFloat(k.max))),
+      keys.map((k) => k.count),
+      buckets.map((b) => b.key),
+      buckets.map((b) => b.level),
+      buckets.map((b) => b.bucket.toString()),
+      buckets.map((b) => b.count),
+      buckets.map((b) => (b.min === null ? null : pgFloat(b.min))),
+      buckets.map((b) => (b.max === null ? null : pgFloat(b.max))),
+      buckets.map((b) => b.first.step.toString()),
+      buckets.map((b) => pgFloat(b.first.value)),
+      buckets.map((b) => pgTimestamp(b.first.timestamp)),
+      buckets.map((b) => b.last.step.toString()),
+      buckets.map((b) => pgFloat(b.last.value)),
+      buckets.map((b) => pgTimestamp(b.last.timestamp)),
+      buckets.map((b) => b.last.epoch)
+    ]
+  )
 }
 
-function aggregateByKey(points: readonly MetricPoint[]): Map<string, KeyStats> {
-  const stats = new Map<string, KeyStats>()
-  for (const point of points) {
-    const value = point.value
-    const finiteOrInf = !Number.isNaN(value)
-    const key = stats.get(point.key)
-    if (!key) {
-      stats.set(point.key, {
-        key: point.key,
-        count: 1,
-        minStep: point.step,
-        maxStep: point.step,
-        stepsStrictlyRise: true,
-        last: point,
-        min: finiteOrInf ? value : null,
-        max: finiteOrInf ? value : null
-      })
-      continue
-    }
-    key.count++
-    if (point.step <= key.maxStep) key.stepsStrictlyRise = false
-    if (point.step < key.minStep) key.minStep = point.step
-    if (point.step > key.maxStep) key.maxStep = point.step
-    if (point.step > key.last.step || (point.step === key.last.step && point.timestamp >= key.last.timestamp)) key.last = point
-    if (finiteOrInf) {
-      if (key.min === null || value < key.min || (value === 0 && Object.is(value, -0) && key.min === 0)) key.min = value
-      if (key.max === null || value > key.max) key.max = value
-    }
+
+/** How many level-`level` rollup buckets the step range [lo, hi] touches. */
+function bucketsSpanned(lo: bigint, hi: bigint, level: number): bigint {
+  const shift = BigInt(rollupShift(level))
+  return (hi >> shift) - (lo >> shift) + 1n
+}
+
+function toBucket(row: Record<string, unknown>, fromStep: bigint, toStep: bigint): MetricBucket {
+  return {
+    fromStep,
+    toStep,
+    count: Number(row.point_count),
+    min: row.min === null ? null : Number(row.min),
+    max: row.max === null ? null : Number(row.max),
+    firstStep: BigInt(row.first_step as string),
+    firstValue: Number(row.first_value),
+    firstTimestamp: Number(row.first_ms),
+    lastStep: BigInt(row.last_step as string),
+    lastValue: Number(row.last_value),
+    lastTimestamp: Number(row.last_ms),
+    lastEpoch: row.last_epoch === null ? null : Number(row.last_epoch)
   }
-  return stats
 }
 
-async function mergeSummary(tx: Queryable, runId: number, keys: KeyStats[]): Promise<void> {
-  await tx.query('SELECT ml_merge_metric_summary($1, $2, $3, $4, $5, $6, $7, $8)', [
-    runId,
-    keys.map((k) => k.key),
-    keys.map((k) => pgFloat(k.last.value)),
-    keys.map((k) => k.last.step.toString()),
-    keys.map((k) => pgTimestamp(k.last.timestamp)),
-    keys.map((k) => (k.min === null ? null : pgFloat(k.min))),
-    keys.map((k) => (k.max === null ? null : pgFloat(k.max))),
-    keys.map((k) => k.count)
-  ])
+/** Folds a later bucket (in step order) into `target`. */
+function mergeBucket(target: MetricBucket, next: MetricBucket): void {
+  target.count += next.count
+  if (next.min !== null && (target.min === null || next.min < target.min)) target.min = next.min
+  if (next.max !== null && (target.max === null || next.max > target.max)) target.max = next.max
+  target.lastStep = next.lastStep
+  target.lastValue = next.lastValue
+  target.lastTimestamp = next.lastTimestamp
+  target.lastEpoch = next.lastEpoch
+}
+
+function toStoredPoint(row: Record<string, unknown>): MetricPoint {
+  return {
+    key: row.metric_name as string,
+    value: Number(row.value),
+    step: BigInt(row.step as string),
+    epoch: row.epoch === null ? null : Number(row.epoch),
+    timestamp: Number(row.ms),
+    kind: row.kind as MetricKind
+  }
 }
 
 /** Milliseconds (possibly fractional) → an ISO timestamp with the microseconds COPY stores. */
@@ -114,14 +138,15 @@ export class PgMetricRepository {
    */
   async logBatch(runId: number, points: readonly MetricPoint[]): Promise<BatchResult> {
     if (points.length === 0) return { inserted: 0, duplicates: 0 }
-    const stats = aggregateByKey(points)
+    const stats = summariseByKey(points)
     return translated(() =>
       this.db.withTransaction(async (tx) => {
-        await tx.query('SELECT ml_lock_run_metrics($1)', [runId])
-        const { rows } = await tx.query<{ metric_name: string; last_step: string }>(
-          'SELECT metric_name, last_step FROM ml_metric_summary WHERE run_id = $1 AND metric_name = ANY($2)',
-          [runId, [...stats.keys()]]
-        )
+        // Locks the run's metric writers (and the run against deletion), raising not found for
+        // a bad id, and reads where each key's stored steps end.
+        const { rows } = await tx.query<{ metric_name: string; last_step: string }>('SELECT * FROM ml_begin_metric_batch($1, $2)', [
+          runId,
+          [...stats.keys()]
+        ])
         const storedLastStep = new Map(rows.map((row) => [row.metric_name, BigInt(row.last_step)]))
         const appendOnly = [...stats.values()].every((key) => {
           const last = storedLastStep.get(key.key)
@@ -129,7 +154,7 @@ export class PgMetricRepository {
         })
         if (appendOnly) {
           await tx.copyIn(`COPY ml_metric_log ${METRIC_COPY_COLUMNS} FROM STDIN BINARY`, encodeMetricCopy(runId, points))
-          await mergeSummary(tx, runId, [...stats.values()])
+          await mergeAggregates(tx, runId, points, stats)
           return { inserted: points.length, duplicates: 0 }
         }
         let minStep = stats.values().next().value!.minStep
@@ -140,12 +165,15 @@ export class PgMetricRepository {
         }
         await tx.query('CREATE TEMP TABLE IF NOT EXISTS ml_metric_staging (LIKE ml_metric_log) ON COMMIT DELETE ROWS')
         await tx.copyIn(`COPY ml_metric_staging ${METRIC_COPY_COLUMNS} FROM STDIN BINARY`, encodeMetricCopy(runId, points))
-        const { rows: stored } = await tx.query<{ n: string }>('SELECT ml_insert_staged_metric_points($1, $2, $3) AS n', [
-          runId,
-          minStep.toString(),
-          maxStep.toString()
-        ])
-        const inserted = Number(stored[0]!.n)
+        const { rows: storedRows } = await tx.query(
+          `SELECT metric_name, value::text AS value, step, epoch, (extract(epoch FROM logged_at) * 1000)::text AS ms, kind
+           FROM ml_insert_staged_metric_points($1, $2, $3)`,
+          [runId, minStep.toString(), maxStep.toString()]
+        )
+        await tx.query('TRUNCATE ml_metric_staging')
+        const stored = storedRows.map(toStoredPoint)
+        if (stored.length > 0) await mergeAggregates(tx, runId, stored)
+        const inserted = stored.length
         return { inserted, duplicates: points.length - inserted }
       })
     )
@@ -170,6 +198,104 @@ export class PgMetricRepository {
       timestamp: (row.logged_at as Date).getTime(),
       kind: row.kind as MetricKind
     }))
+  }
+
+  /**
+   * A series for a chart: every point of the step range when there are at most `maxPoints`,
+   * otherwise at most maxPoints / 2 buckets with exact min/max. Wide ranges are answered from
+   * the rollups (a few thousand rows whatever the series length); a narrow but dense range
+   * (finer than the finest rollup allows) is bucketed from the raw points of that range.
+   */
+  async series(runId: number, key: string, options: { maxPoints: number; fromStep?: bigint; toStep?: bigint }): Promise<MetricSeries> {
+    const empty: MetricSeries = { runId, key, totalPoints: 0, mode: 'raw', points: [], buckets: [] }
+    const { rows: extent } = await this.db.query<{ lo: string | null; hi: string | null }>(
+      `SELECT min(first_step)::text AS lo, max(last_step)::text AS hi FROM ml_metric_rollup
+       WHERE run_id = $1 AND metric_name = $2 AND level = $3`,
+      [runId, key, ROLLUP_LEVELS - 1]
+    )
+    if (extent[0]?.lo == null) {
+      const { rowCount } = await this.db.query('SELECT 1 FROM ml_run WHERE run_id = $1', [runId])
+      if (rowCount === 0) throw notFound(`run ${runId} does not exist`, 'runId')
+      return empty
+    }
+    const lo = options.fromStep ?? BigInt(extent[0].lo)
+    const hi = options.toStep ?? BigInt(extent[0].hi!)
+    if (lo > hi) return empty
+    const targetBuckets = BigInt(Math.max(1, Math.floor(options.maxPoints / 2)))
+
+    // The finest level that covers the range in at most 4 × targetBuckets rollup rows.
+    let level = 0
+    while (level < ROLLUP_LEVELS - 1 && bucketsSpanned(lo, hi, level) > 4n * targetBuckets) level++
+    const shift = BigInt(rollupShift(level))
+    const { rows } = await this.db.query(
+      `SELECT bucket::text, point_count, min_value::text AS min, max_value::text AS max,
+              first_step::text, first_value::text, (extract(epoch FROM first_logged_at) * 1000)::text AS first_ms,
+              last_step::text, last_value::text, (extract(epoch FROM last_logged_at) * 1000)::text AS last_ms, last_epoch
+       FROM ml_metric_rollup
+       WHERE run_id = $1 AND metric_name = $2 AND level = $3 AND bucket BETWEEN $4 AND $5
+       ORDER BY ml_metric_rollup.bucket -- the column: the text alias would sort '-10' before '-9'
+       `,
+      [runId, key, level, (lo >> shift).toString(), (hi >> shift).toString()]
+    )
+    const upperBound = rows.reduce((sum, row) => sum + Number(row.point_count), 0)
+    if (upperBound <= options.maxPoints) {
+      const points = await this.history(runId, key, { fromStep: lo, toStep: hi, limit: options.maxPoints })
+      return { ...empty, totalPoints: points.length, points }
+    }
+    // Rollups give at least a quarter of the buckets asked for; a range narrower than that
+    // (under 256 × targetBuckets / 4 steps) is bucketed exactly from its raw points.
+    if (level === 0 && bucketsSpanned(lo, hi, 0) * 4n < targetBuckets) {
+      return this.bucketRawRange(runId, key, lo, hi, targetBuckets)
+    }
+
+    // Merge k consecutive rollup buckets into each output bucket.
+    const firstIndex = lo >> shift
+    const k = (bucketsSpanned(lo, hi, level) + targetBuckets - 1n) / targetBuckets
+    const buckets: MetricBucket[] = []
+    let current: MetricBucket | undefined
+    let currentGroup = -1n
+    for (const row of rows) {
+      const group = (BigInt(row.bucket as string) - firstIndex) / k
+      const piece = toBucket(row, 0n, 0n)
+      if (!current || group !== currentGroup) {
+        const start = firstIndex + group * k
+        current = { ...piece, fromStep: start << shift, toStep: ((start + k) << shift) - 1n }
+        currentGroup = group
+        buckets.push(current)
+      } else {
+        mergeBucket(current, piece)
+      }
+    }
+    return { ...empty, mode: 'buckets', totalPoints: upperBound, buckets }
+  }
+
+  /** Exact buckets of equal step width over the raw points of a narrow range. */
+  private async bucketRawRange(runId: number, key: string, lo: bigint, hi: bigint, targetBuckets: bigint): Promise<MetricSeries> {
+    const width = (hi - lo + targetBuckets) / targetBuckets
+    const { rows } = await this.db.query(
+      `SELECT ((step - $3) / $5)::text AS bucket, count(*) AS point_count,
+              (min(value) FILTER (WHERE value <> 'NaN'::float8))::text AS min,
+              (max(value) FILTER (WHERE value <> 'NaN'::float8))::text AS max,
+              (array_agg(step ORDER BY step, logged_at))[1]::text AS first_step,
+              (array_agg(value ORDER BY step, logged_at))[1]::text AS first_value,
+              (array_agg(extract(epoch FROM logged_at) * 1000 ORDER BY step, logged_at))[1]::text AS first_ms,
+              (array_agg(step ORDER BY step DESC, logged_at DESC))[1]::text AS last_step,
+              (array_agg(value ORDER BY step DESC, logged_at DESC))[1]::text AS last_value,
+              (array_agg(extract(epoch FROM logged_at) * 1000 ORDER BY step DESC, logged_at DESC))[1]::text AS last_ms,
+              (array_agg(epoch ORDER BY step DESC, logged_at DESC))[1] AS last_epoch
+       FROM ml_metric_log
+       WHERE run_id = $1 AND metric_name = $2 AND step BETWEEN $3 AND $4
+       GROUP BY 1 ORDER BY min(step)`,
+      [runId, key, lo.toString(), hi.toString(), width.toString()]
+    )
+    const buckets = rows.map((row) => {
+      const index = BigInt(row.bucket as string)
+      const fromStep = lo + index * width
+      const toStep = fromStep + width - 1n > hi ? hi : fromStep + width - 1n
+      return toBucket(row, fromStep, toStep)
+    })
+    const totalPoints = buckets.reduce((sum, bucket) => sum + bucket.count, 0)
+    return { runId, key, totalPoints, mode: 'buckets', points: [], buckets }
   }
 
   async count(): Promise<number> {

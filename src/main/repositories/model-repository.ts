@@ -4,6 +4,7 @@ import type {
   DeploymentAction,
   DeploymentEvent,
   DeploymentStrategy,
+  HealthCheck,
   HealthStatus,
   JsonObject,
   ModelAlias,
@@ -217,6 +218,79 @@ export class PgModelRepository {
   async rollback(modelName: string, target: string, actor: string | null, notes: string | null): Promise<Deployment> {
     await translated(() => this.db.query('SELECT rollback_ml_model($1, $2, $3, $4)', [modelName, target, actor, notes]))
     return this.getDeployment(modelName, target)
+  }
+
+  async promoteCanary(modelName: string, target: string, actor: string | null, notes: string | null): Promise<Deployment> {
+    await translated(() => this.db.query('SELECT promote_ml_canary($1, $2, $3, $4)', [modelName, target, actor, notes]))
+    return this.getDeployment(modelName, target)
+  }
+
+  async abortCanary(modelName: string, target: string, actor: string | null, notes: string | null): Promise<Deployment> {
+    await translated(() => this.db.query('SELECT abort_ml_canary($1, $2, $3, $4)', [modelName, target, actor, notes]))
+    return this.getDeployment(modelName, target)
+  }
+
+  /** Deployments that have a health URL, for the health monitor. */
+  async listMonitoredDeployments(): Promise<Deployment[]> {
+    const { rows } = await this.db.query('SELECT * FROM ml_model_registry WHERE health_url IS NOT NULL ORDER BY registry_id')
+    return rows.map(toDeployment)
+  }
+
+  /**
+   * Records one probe and refreshes the deployment's observed health: p99 latency and
+   * availability over its last 100 probes, and a status judged against the SLA.
+   */
+  async recordHealthCheck(
+    deployment: Deployment,
+    probe: { ok: boolean; statusCode: number | null; latencyMs: number | null; error: string | null }
+  ): Promise<Deployment> {
+    return this.db.withTransaction(async (tx) => {
+      const { rows } = await tx.query<{ p99: number | null; availability: number | null }>(
+        `WITH recent AS (
+           SELECT ok, latency_ms FROM ml_deployment_health_check WHERE registry_id = $1
+           ORDER BY checked_at DESC LIMIT 99)
+         SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms) AS p99,
+                100.0 * count(*) FILTER (WHERE ok) / count(*) AS availability
+         FROM (SELECT ok, latency_ms FROM recent UNION ALL SELECT $2::boolean, $3::float8) probes`,
+        [deployment.id, probe.ok, probe.latencyMs]
+      )
+      const p99 = rows[0]?.p99 === null || rows[0]?.p99 === undefined ? null : Number(rows[0].p99)
+      const availability = rows[0]?.availability === null || rows[0]?.availability === undefined ? null : Number(rows[0].availability)
+      const breached =
+        (deployment.sla.latencyP99Ms !== null && p99 !== null && p99 > deployment.sla.latencyP99Ms) ||
+        (deployment.sla.availabilityPercent !== null && availability !== null && availability < deployment.sla.availabilityPercent)
+      const status = !probe.ok ? 'unhealthy' : breached ? 'degraded' : 'healthy'
+      await tx.query(
+        `INSERT INTO ml_deployment_health_check (registry_id, version_id, ok, status_code, latency_ms, error, health_status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [deployment.id, deployment.currentVersionId, probe.ok, probe.statusCode, probe.latencyMs, probe.error, status]
+      )
+      await tx.query(
+        `UPDATE ml_model_registry SET health_status = $2, health_checked_at = now(), observed_latency_ms = $3,
+                observed_availability_percent = $4 WHERE registry_id = $1`,
+        [deployment.id, status, p99, availability]
+      )
+      const { rows: updated } = await tx.query('SELECT * FROM ml_model_registry WHERE registry_id = $1', [deployment.id])
+      return toDeployment(updated[0]!)
+    })
+  }
+
+  async listHealthChecks(deploymentId: number, limit: number): Promise<HealthCheck[]> {
+    const { rows } = await this.db.query(
+      'SELECT * FROM ml_deployment_health_check WHERE registry_id = $1 ORDER BY checked_at DESC, check_id DESC LIMIT $2',
+      [deploymentId, limit]
+    )
+    return rows.map((row) => ({
+      id: toId(row.check_id),
+      deploymentId: toId(row.registry_id),
+      versionId: toOptionalId(row.version_id),
+      checkedAt: toIso(row.checked_at),
+      ok: row.ok as boolean,
+      statusCode: toOptionalNumber(row.status_code),
+      latencyMs: toOptionalNumber(row.latency_ms),
+      error: toOptionalString(row.error),
+      status: row.health_status as HealthCheck['status']
+    }))
   }
 
   async deploymentHistory(modelName: string, target?: string): Promise<DeploymentEvent[]> {

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Deployment, DeploymentEvent, ModelAlias, ModelVersion } from '../../shared/domain'
+import type { Deployment, DeploymentEvent, HealthCheck, ModelAlias, ModelVersion } from '../../shared/domain'
 import { Emitter } from '../../shared/event'
 import {
   aliasName,
@@ -19,6 +19,9 @@ import type { PgModelRepository, ReviewDecision } from '../repositories/model-re
 const deploymentKeyInput = z.object({ modelName: name, target: text(LIMITS.target, 1).default('production') }).strict()
 // No default target here: without one, the history of every target.
 const historyInput = z.object({ modelName: name, target: text(LIMITS.target, 1).optional() }).strict()
+const healthChecksInput = z
+  .object({ modelName: name, target: text(LIMITS.target, 1).default('production'), limit: z.number().int().min(1).max(1_000).default(100) })
+  .strict()
 const aliasKeyInput = z.object({ modelName: name, alias: aliasName }).strict()
 
 /** Model versions with lineage and approval, aliases, and deployments with rollback. */
@@ -87,6 +90,42 @@ export class ModelService {
     const deployment = await this.models.rollback(modelName, target, actor, notes)
     await this.fireDeploymentChange(deployment)
     return deployment
+  }
+
+  /** A canary that proved itself takes all traffic. */
+  async promoteCanary(input: unknown): Promise<Deployment> {
+    const { modelName, target, actor, notes } = parseInput(rollbackInput, input)
+    const deployment = await this.models.promoteCanary(modelName, target, actor, notes)
+    await this.fireDeploymentChange(deployment)
+    return deployment
+  }
+
+  /** An aborted canary hands its target back to the version it was tested against. */
+  async abortCanary(input: unknown): Promise<Deployment> {
+    const { modelName, target, actor, notes } = parseInput(rollbackInput, input)
+    const deployment = await this.models.abortCanary(modelName, target, actor, notes)
+    await this.fireDeploymentChange(deployment)
+    return deployment
+  }
+
+  async listHealthChecks(input: unknown): Promise<HealthCheck[]> {
+    const { modelName, target, limit } = parseInput(healthChecksInput, input)
+    const deployment = await this.models.getDeployment(modelName, target)
+    return this.models.listHealthChecks(deployment.id, limit)
+  }
+
+  /** Records a probe of a deployment's health URL (the health monitor's only write). */
+  async recordHealthCheck(
+    deployment: Deployment,
+    probe: { ok: boolean; statusCode: number | null; latencyMs: number | null; error: string | null }
+  ): Promise<Deployment> {
+    const updated = await this.models.recordHealthCheck(deployment, probe)
+    this.didChangeDeployment.fire(updated)
+    return updated
+  }
+
+  listMonitoredDeployments(): Promise<Deployment[]> {
+    return this.models.listMonitoredDeployments()
   }
 
   async deploymentHistory(input: unknown): Promise<DeploymentEvent[]> {

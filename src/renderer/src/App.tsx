@@ -1,36 +1,38 @@
 import { useEffect } from 'react'
-import { useConnectionStore } from './connection-store'
+import { parseRoute, routeHash } from './stores/app-store'
+import { appStore, useApp } from './stores'
+import { ExperimentsView } from './views/ExperimentsView'
+import { ExperimentView } from './views/ExperimentView'
+import { RunView } from './views/RunView'
 
 export function App(): React.JSX.Element {
-  const status = useConnectionStore((state) => state.status)
-  const error = useConnectionStore((state) => state.error)
-  const refresh = useConnectionStore((state) => state.refresh)
+  const route = useApp((state) => state.route)
+  const loadApiInfo = useApp((state) => state.loadApiInfo)
 
   useEffect(() => {
-    void refresh()
-    const timer = setInterval(() => void refresh(), 5000)
-    return () => clearInterval(timer)
-  }, [refresh])
+    void loadApiInfo()
+    const onHashChange = (): void => appStore.getState().setRoute(parseRoute(window.location.hash))
+    window.addEventListener('hashchange', onHashChange)
+    return () => window.removeEventListener('hashchange', onHashChange)
+  }, [loadApiInfo])
 
   return (
-    <main className="shell">
-      <h1>Hypercube</h1>
-      {error && <p className="error" role="alert">{error.message}</p>}
-      {status && (
-        <dl className="status" aria-label="connection">
-          <dt>Database</dt>
-          <dd>{status.database.description}</dd>
-          <dt>Experiments</dt>
-          <dd data-testid="experiment-count">{status.counts.experiments}</dd>
-          <dt>Runs</dt>
-          <dd data-testid="run-count">{status.counts.runs}</dd>
-          <dt>Metric points</dt>
-          <dd>{status.counts.metricPoints}</dd>
-          <dt>Data folder</dt>
-          <dd>{status.dataDir}</dd>
-        </dl>
-      )}
-      {!status && !error && <p>Connecting…</p>}
-    </main>
+    <div className="app">
+      <header className="topbar">
+        <a className="brand" href={routeHash({ page: 'experiments' })}>
+          Hypercube
+        </a>
+        <nav>
+          <a href={routeHash({ page: 'experiments' })} className={route.page === 'experiments' ? 'active' : ''}>
+            Experiments
+          </a>
+        </nav>
+      </header>
+      <main className="content">
+        {route.page === 'experiments' && <ExperimentsView />}
+        {route.page === 'experiment' && <ExperimentView experimentId={route.experimentId} tab={route.tab} />}
+        {route.page === 'run' && <RunView runId={route.runId} />}
+      </main>
+    </div>
   )
 }

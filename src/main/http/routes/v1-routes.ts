@@ -1,8 +1,19 @@
 import type { CoreServices } from '../../core'
 import type { AnyRoute } from '../route-table'
+import { artifactRoutes } from './v1-artifacts'
 import { experimentRoutes } from './v1-experiments'
+import { withApiFieldNames } from './v1-fields'
+import { metricRoutes } from './v1-metrics'
+import { modelRoutes } from './v1-models'
+import { runRoutes } from './v1-runs'
+
+// Service field names whose API spelling is not the snake_case of the same name.
+const FIELD_OVERRIDES = { metricKey: 'metric_name' }
 
 /** Every /v1 route; the OpenAPI document is generated from this same list. */
 export function v1Routes(services: CoreServices): AnyRoute[] {
-  return [...experimentRoutes(services)]
+  return withApiFieldNames(
+    [...experimentRoutes(services), ...runRoutes(services), ...metricRoutes(services), ...modelRoutes(services), ...artifactRoutes(services)],
+    FIELD_OVERRIDES
+  )
 }

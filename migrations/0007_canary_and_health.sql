@@ -1,0 +1,85 @@
+-- Canary promotion and abort, and the record of health checks against each target's SLA.
+
+-- A canary that proved itself takes all traffic; an aborted canary gives its target back to the
+-- version it was tested against. Both are recorded in the deployment history.
+CREATE FUNCTION promote_ml_canary(p_model_name text, p_target text DEFAULT 'production', p_actor text DEFAULT NULL,
+                                  p_notes text DEFAULT NULL) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_registry ml_model_registry%ROWTYPE;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('ml_model_registry:' || p_model_name || ':' || p_target, 0));
+    SELECT * INTO v_registry FROM ml_model_registry WHERE model_name = p_model_name AND deployment_target = p_target FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'HC404', COLUMN = 'target',
+            MESSAGE = format('model %L is not deployed to %L', p_model_name, p_target);
+    END IF;
+    IF v_registry.deployment_strategy <> 'canary' OR v_registry.canary_traffic_percent >= 100 THEN
+        RAISE EXCEPTION USING ERRCODE = 'HC409', COLUMN = 'strategy',
+            MESSAGE = format('model %L on %L has no canary in progress to promote', p_model_name, p_target);
+    END IF;
+    UPDATE ml_model_registry SET canary_traffic_percent = 100, updated_at = now() WHERE registry_id = v_registry.registry_id;
+    INSERT INTO ml_deployment_event (model_name, deployment_target, action, from_version_id, to_version_id,
+                                     deployment_strategy, canary_traffic_percent, actor, notes)
+    VALUES (p_model_name, p_target, 'promote', v_registry.previous_version_id, v_registry.current_version_id,
+            'canary', 100, p_actor, p_notes);
+    RETURN v_registry.current_version_id;
+END
+$$;
+
+CREATE FUNCTION abort_ml_canary(p_model_name text, p_target text DEFAULT 'production', p_actor text DEFAULT NULL,
+                                p_notes text DEFAULT NULL) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_registry ml_model_registry%ROWTYPE;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('ml_model_registry:' || p_model_name || ':' || p_target, 0));
+    SELECT * INTO v_registry FROM ml_model_registry WHERE model_name = p_model_name AND deployment_target = p_target FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'HC404', COLUMN = 'target',
+            MESSAGE = format('model %L is not deployed to %L', p_model_name, p_target);
+    END IF;
+    IF v_registry.deployment_strategy <> 'canary' OR v_registry.canary_traffic_percent >= 100 THEN
+        RAISE EXCEPTION USING ERRCODE = 'HC409', COLUMN = 'strategy',
+            MESSAGE = format('model %L on %L has no canary in progress to abort', p_model_name, p_target);
+    END IF;
+    IF v_registry.previous_version_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'HC409', COLUMN = 'previousVersionId',
+            MESSAGE = format('the canary on %L is the first deployment of %L: there is no version to return to', p_target, p_model_name);
+    END IF;
+    -- The version the canary was tested against takes all traffic again.
+    UPDATE ml_model_registry SET
+        current_version_id = v_registry.previous_version_id,
+        previous_version_id = v_registry.current_version_id,
+        deployment_strategy = 'blue-green',
+        canary_traffic_percent = NULL,
+        health_status = 'unknown',
+        health_checked_at = NULL,
+        deployed_by = p_actor,
+        deployed_at = now(),
+        updated_at = now()
+    WHERE registry_id = v_registry.registry_id;
+    PERFORM ml_refresh_version_deployment(v_registry.current_version_id);
+    PERFORM ml_refresh_version_deployment(v_registry.previous_version_id);
+    INSERT INTO ml_deployment_event (model_name, deployment_target, action, from_version_id, to_version_id,
+                                     deployment_strategy, canary_traffic_percent, actor, notes)
+    VALUES (p_model_name, p_target, 'abort', v_registry.current_version_id, v_registry.previous_version_id,
+            'blue-green', NULL, p_actor, p_notes);
+    RETURN v_registry.previous_version_id;
+END
+$$;
+
+-- One health check of a target's health URL.
+CREATE TABLE ml_deployment_health_check (
+    check_id      bigserial PRIMARY KEY,
+    registry_id   bigint           NOT NULL REFERENCES ml_model_registry (registry_id) ON DELETE CASCADE,
+    version_id    bigint           REFERENCES ml_model_version (version_id) ON DELETE SET NULL,
+    checked_at    timestamptz      NOT NULL DEFAULT now(),
+    ok            boolean          NOT NULL,
+    status_code   integer,
+    latency_ms    double precision,
+    error         text,
+    health_status text             NOT NULL,
+    CONSTRAINT ml_deployment_health_check_status_valid CHECK (health_status IN ('healthy', 'degraded', 'unhealthy'))
+);
+CREATE INDEX ml_deployment_health_check_registry_idx ON ml_deployment_health_check (registry_id, checked_at DESC);

@@ -1,0 +1,309 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { IncomingMessage } from 'node:http'
+import { Readable } from 'node:stream'
+import { isDomainError, type ErrorCode } from '../../../shared/errors'
+import type { ArtifactStore } from '../../artifacts/artifact-store'
+import type { ArtifactService } from '../../services/artifact-service'
+import { MlflowError, type MlflowService } from '../../services/mlflow-service'
+import { HttpRefusal } from '../errors'
+import { stringifyJson } from '../json'
+import type { HttpContext } from '../server'
+
+/**
+ * The MLflow REST API (/api/2.0/mlflow/… and /api/2.0/mlflow-artifacts/…) as the official mlflow
+ * client calls it, so training scripts log into Hypercube unchanged. An encapsulated plugin: its
+ * errors are MLflow's `{error_code, message}` (never 5xx for a client's mistake — the client
+ * retries 5xx for minutes), its JSON parser keeps int64 exact, and only its artifact routes take
+ * non-JSON bodies.
+ */
+
+export interface MlflowPluginOptions {
+  mlflow: MlflowService
+  artifacts: ArtifactService
+  /** For logged-model files (MLflow 3), which belong to no run: <experiment>/models/<model_id>/…. */
+  store: ArtifactStore
+}
+
+type Body = Record<string, unknown>
+
+const DOMAIN_TO_MLFLOW: Record<ErrorCode, { code: string; status: number }> = {
+  invalid_argument: { code: 'INVALID_PARAMETER_VALUE', status: 400 },
+  not_found: { code: 'RESOURCE_DOES_NOT_EXIST', status: 404 },
+  conflict: { code: 'INVALID_PARAMETER_VALUE', status: 400 },
+  unavailable: { code: 'TEMPORARILY_UNAVAILABLE', status: 503 },
+  internal: { code: 'INTERNAL_ERROR', status: 500 }
+}
+
+const HTTP_REFUSAL_CODES: Record<number, string> = { 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 421: 'BAD_REQUEST' }
+
+export function toMlflowError(error: unknown): { status: number; body: { error_code: string; message: string }; isBug: boolean } {
+  if (error instanceof MlflowError) return { status: error.status, body: { error_code: error.errorCode, message: error.message }, isBug: error.status >= 500 }
+  if (isDomainError(error)) {
+    const mapped = DOMAIN_TO_MLFLOW[error.code]
+    return { status: mapped.status, body: { error_code: mapped.code, message: error.message }, isBug: error.code === 'internal' }
+  }
+  if (error instanceof HttpRefusal) {
+    return { status: error.status, body: { error_code: HTTP_REFUSAL_CODES[error.status] ?? 'BAD_REQUEST', message: error.message }, isBug: false }
+  }
+  const status = (error as FastifyError).statusCode
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // Malformed JSON, a body over the size limit, an unsupported media type: the client's
+    // request is at fault, so 400 with MLflow's code (413/415 would not tell the client more).
+    return { status: 400, body: { error_code: 'BAD_REQUEST', message: (error as Error).message }, isBug: false }
+  }
+  return { status: 500, body: { error_code: 'INTERNAL_ERROR', message: 'internal error; the server log has the details' }, isBug: true }
+}
+
+function sendMlflowJson(reply: FastifyReply, status: number, value: unknown): FastifyReply {
+  // One string, one write: no Nagle/delayed-ACK stall on kept-alive connections.
+  return reply.code(status).type('application/json').send(stringifyJson(value))
+}
+
+/**
+ * JSON numbers past 2^53 (int64 steps, timestamps) would be rounded by JSON.parse; this puts
+ * such integer literals in quotes first, so they arrive as decimal strings (which MLflow's int64
+ * fields accept) with every digit. The scan only runs when the text has an integer-looking run of
+ * 16+ digits (not the fraction of a double like 0.9801986733067553, which every batch has).
+ */
+const LONG_INTEGER = /(?<![\d.])\d{16,}(?![\d.eE])/
+
+export function quoteLargeIntegers(text: string): string {
+  if (!LONG_INTEGER.test(text)) return text
+  let out = ''
+  let i = 0
+  let copiedTo = 0
+  while (i < text.length) {
+    const c = text.charCodeAt(i)
+    if (c === 34 /* " */) {
+      i++
+      while (i < text.length && text.charCodeAt(i) !== 34) i += text.charCodeAt(i) === 92 /* \ */ ? 2 : 1
+      i++
+      continue
+    }
+    if (c === 45 /* - */ || (c >= 48 && c <= 57)) {
+      const start = i
+      i++
+      while (i < text.length && /[0-9.eE+-]/.test(text[i]!)) i++
+      const literal = text.slice(start, i)
+      if (/^-?\d{16,}$/.test(literal) && !Number.isSafeInteger(Number(literal))) {
+        out += text.slice(copiedTo, start) + '"' + literal + '"'
+        copiedTo = i
+      }
+      continue
+    }
+    i++
+  }
+  return out + text.slice(copiedTo)
+}
+
+export function mlflowPlugin(options: MlflowPluginOptions): (app: FastifyInstance, context: HttpContext) => Promise<void> {
+  return async (app) => {
+    await app.register(async (scope) => {
+      scope.setErrorHandler(async (error, request, reply) => {
+        const { status, body, isBug } = toMlflowError(error)
+        if (isBug) request.log.error({ err: error, url: request.url, method: request.method }, 'MLflow request failed')
+        return sendMlflowJson(reply, status, body)
+      })
+      scope.setNotFoundHandler(async (request, reply) =>
+        sendMlflowJson(reply, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: `no MLflow endpoint ${request.method} ${request.url.split('?')[0]}` })
+      )
+      scope.removeContentTypeParser('application/json')
+      scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
+        const body = text as string
+        bodyBytes.set(request.raw, Buffer.byteLength(body))
+        if (body.trim() === '') return done(null, {})
+        try {
+          done(null, JSON.parse(quoteLargeIntegers(body)))
+        } catch (error) {
+          done(new MlflowError('BAD_REQUEST', `request body is not valid JSON: ${(error as Error).message}`), undefined)
+        }
+      })
+
+      registerTracking(scope, options.mlflow)
+      await scope.register(async (artifactScope) => registerArtifacts(artifactScope, options))
+    }, { prefix: '/api/2.0' })
+  }
+}
+
+const bodyBytes = new WeakMap<IncomingMessage, number>()
+
+/** A GET's query and a POST/PATCH/DELETE's JSON body, as one object (the client uses both forms). */
+function input(request: FastifyRequest): Body {
+  const query = (request.query ?? {}) as Body
+  const body = request.body
+  if (body === undefined || body === null) return query
+  if (typeof body !== 'object' || Array.isArray(body)) throw new MlflowError('BAD_REQUEST', 'request body must be a JSON object')
+  return { ...query, ...(body as Body) }
+}
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
+
+function registerTracking(app: FastifyInstance, mlflow: MlflowService): void {
+  const route = (methods: Method | Method[], path: string, handler: (body: Body, request: FastifyRequest) => Promise<unknown>): void => {
+    app.route({
+      method: methods,
+      url: `/mlflow/${path}`,
+      handler: async (request, reply) => sendMlflowJson(reply, 200, await handler(input(request), request))
+    })
+  }
+  const params = (request: FastifyRequest): Record<string, string> => request.params as Record<string, string>
+
+  route('POST', 'experiments/create', (body) => mlflow.createExperiment(body))
+  route('GET', 'experiments/get', (body) => mlflow.getExperiment(body))
+  route('GET', 'experiments/get-by-name', (body) => mlflow.getExperimentByName(body))
+  route(['GET', 'POST'], 'experiments/search', (body) => mlflow.searchExperiments(body))
+  route('POST', 'experiments/update', (body) => mlflow.updateExperiment(body))
+  route('POST', 'experiments/delete', (body) => mlflow.deleteExperiment(body))
+  route('POST', 'experiments/restore', (body) => mlflow.restoreExperiment(body))
+  route('POST', 'experiments/set-experiment-tag', (body) => mlflow.setExperimentTag(body))
+  route('POST', 'experiments/delete-experiment-tag', (body) => mlflow.deleteExperimentTag(body))
+
+  route('POST', 'runs/create', (body) => mlflow.createRun(body))
+  route('GET', 'runs/get', (body) => mlflow.getRun(body))
+  route('POST', 'runs/update', (body) => mlflow.updateRun(body))
+  route('POST', 'runs/delete', (body) => mlflow.deleteRun(body))
+  route('POST', 'runs/restore', (body) => mlflow.restoreRun(body))
+  route('POST', 'runs/log-metric', (body) => mlflow.logMetric(body))
+  route('POST', 'runs/log-parameter', (body) => mlflow.logParam(body))
+  route('POST', 'runs/set-tag', (body) => mlflow.setTag(body))
+  route('POST', 'runs/delete-tag', (body) => mlflow.deleteTag(body))
+  route('POST', 'runs/log-batch', (body, request) => mlflow.logBatch(body, bodyBytes.get(request.raw) ?? 0))
+  route('POST', 'runs/log-model', (body) => mlflow.logModel(body))
+  route('POST', 'runs/log-inputs', (body) => mlflow.logInputs(body))
+  route('POST', 'runs/outputs', (body) => mlflow.logOutputs(body))
+  route('POST', 'runs/search', (body) => mlflow.searchRuns(body))
+  route('GET', 'metrics/get-history', (body) => mlflow.getMetricHistory(body))
+
+  route('POST', 'registered-models/create', (body) => mlflow.createRegisteredModel(body))
+  route('GET', 'registered-models/get', (body) => mlflow.getRegisteredModel(body))
+  route('GET', 'registered-models/search', (body) => mlflow.searchRegisteredModels(body))
+  route('PATCH', 'registered-models/update', (body) => mlflow.updateRegisteredModel(body))
+  route('POST', 'registered-models/rename', (body) => mlflow.renameRegisteredModel(body))
+  route('DELETE', 'registered-models/delete', (body) => mlflow.deleteRegisteredModel(body))
+  route('POST', 'registered-models/set-tag', (body) => mlflow.setRegisteredModelTag(body))
+  route('DELETE', 'registered-models/delete-tag', (body) => mlflow.deleteRegisteredModelTag(body))
+  route(['GET', 'POST'], 'registered-models/get-latest-versions', (body) => mlflow.getLatestVersions(body))
+  route('POST', 'registered-models/alias', (body) => mlflow.setAlias(body))
+  route('GET', 'registered-models/alias', (body) => mlflow.getModelVersionByAlias(body))
+  route('DELETE', 'registered-models/alias', (body) => mlflow.deleteAlias(body))
+
+  route('POST', 'model-versions/create', (body) => mlflow.createModelVersion(body))
+  route('GET', 'model-versions/get', (body) => mlflow.getModelVersion(body))
+  route('GET', 'model-versions/search', (body) => mlflow.searchModelVersions(body))
+  route('PATCH', 'model-versions/update', (body) => mlflow.updateModelVersion(body))
+  route('DELETE', 'model-versions/delete', (body) => mlflow.deleteModelVersion(body))
+  route('POST', 'model-versions/transition-stage', (body) => mlflow.transitionStage(body))
+  route('POST', 'model-versions/set-tag', (body) => mlflow.setModelVersionTag(body))
+  route('DELETE', 'model-versions/delete-tag', (body) => mlflow.deleteModelVersionTag(body))
+  route('GET', 'model-versions/get-download-uri', (body) => mlflow.getDownloadUri(body))
+
+  route('POST', 'logged-models', (body) => mlflow.createLoggedModel(body))
+  route('POST', 'logged-models/search', (body) => mlflow.searchLoggedModels(body))
+  route('GET', 'logged-models/:modelId', (_body, request) => mlflow.getLoggedModel(params(request).modelId!))
+  route('PATCH', 'logged-models/:modelId', (body, request) => mlflow.finalizeLoggedModel(params(request).modelId!, body))
+  route('DELETE', 'logged-models/:modelId', (_body, request) => mlflow.deleteLoggedModel(params(request).modelId!))
+  route('PATCH', 'logged-models/:modelId/tags', (body, request) => mlflow.setLoggedModelTags(params(request).modelId!, body))
+  route('DELETE', 'logged-models/:modelId/tags/:key', (_body, request) => mlflow.deleteLoggedModelTag(params(request).modelId!, params(request).key!))
+  route('POST', 'logged-models/:modelId/params', (body, request) => mlflow.logLoggedModelParams(params(request).modelId!, body))
+}
+
+/** Where an mlflow-artifacts path points: a run's files or a logged model's files. */
+type ArtifactTarget =
+  | { kind: 'run'; runId: number; experimentId: number; runUuid: string; path: string }
+  | { kind: 'model'; experimentId: number; modelId: string; path: string }
+
+/**
+ * `<experiment>/<run_id>/artifacts/<path>` (what a run's artifact_uri names) or
+ * `<experiment>/models/<model_id>/artifacts/<path>`. `path` is '' for the folder itself; it is
+ * checked for traversal by the artifact store before any file is touched.
+ */
+async function resolveArtifactPath(mlflow: MlflowService, fullPath: string): Promise<ArtifactTarget> {
+  const segments = fullPath.split('/')
+  const rest = segments.slice(3).join('/')
+  const [experiment, second, third] = segments
+  const badPath = (): never => {
+    throw new MlflowError('INVALID_PARAMETER_VALUE', `Invalid artifact path '${fullPath}': expected <experiment_id>/<run_id>/artifacts/<path> or <experiment_id>/models/<model_id>/artifacts/<path>`)
+  }
+  if (!experiment || !/^\d{1,15}$/.test(experiment)) badPath()
+  const experimentId = Number(experiment)
+  if (second === 'models') {
+    const modelId = segments[2] ?? ''
+    if (segments[3] !== 'artifacts') badPath()
+    const owner = /^m-[0-9a-f]{32}$/.test(modelId) ? await mlflow.loggedModelExperiment(modelId) : undefined
+    if (owner !== experimentId) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Logged model with ID '${modelId}' not found in experiment ${experimentId}.`)
+    return { kind: 'model', experimentId, modelId, path: segments.slice(4).join('/') }
+  }
+  if (third !== 'artifacts' || second === undefined) badPath()
+  const run = await mlflow.runForArtifacts(second!)
+  if (!run || run.experimentId !== experimentId) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Run with id=${second} not found in experiment ${experimentId}`)
+  return { kind: 'run', runId: run.id, experimentId, runUuid: run.uuid, path: rest }
+}
+
+function registerArtifacts(app: FastifyInstance, options: MlflowPluginOptions): void {
+  const { mlflow, artifacts, store } = options
+  // Uploads are files of any type (a .json file is a file here, not a request), streamed to disk
+  // as they arrive (a model can be gigabytes).
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
+  const prefix = '/mlflow-artifacts/artifacts'
+  const modelFolder = (target: { modelId: string }): string => `models/${target.modelId}/artifacts`
+
+  const listFiles = async (target: ArtifactTarget): Promise<{ path: string; is_dir: boolean; file_size?: number }[]> => {
+    const listed =
+      target.kind === 'run'
+        ? await artifacts.listFiles(target.runId, target.path)
+        : (await store.list(target.experimentId, modelFolder(target), target.path))
+    const strip = target.path === '' ? 0 : target.path.length + 1
+    return listed.map((file) => {
+      const entry: { path: string; is_dir: boolean; file_size?: number } = { path: file.path.slice(strip), is_dir: file.isDirectory }
+      if (!file.isDirectory && file.sizeBytes !== null) entry.file_size = file.sizeBytes
+      return entry
+    })
+  }
+
+  app.get(prefix, async (request, reply) => {
+    const path = (request.query as Body).path
+    if (typeof path !== 'string' || path === '') throw new MlflowError('INVALID_PARAMETER_VALUE', "Missing value for required parameter 'path'")
+    const files = await listFiles(await resolveArtifactPath(mlflow, path.replace(/\/+$/, '')))
+    return sendMlflowJson(reply, 200, files.length > 0 ? { files } : {})
+  })
+
+  app.get(`${prefix}/*`, async (request, reply) => {
+    const target = await resolveArtifactPath(mlflow, (request.params as Record<string, string>)['*']!)
+    const opened =
+      target.kind === 'run'
+        ? await artifacts.openFile(target.runId, target.path)
+        : await store.open(target.experimentId, modelFolder(target), target.path)
+    return reply.code(200).type('application/octet-stream').header('content-length', opened.sizeBytes).send(opened.stream)
+  })
+
+  app.put(`${prefix}/*`, async (request, reply) => {
+    const target = await resolveArtifactPath(mlflow, (request.params as Record<string, string>)['*']!)
+    const body = request.body
+    // An empty upload arrives without a body stream.
+    const content = body instanceof Readable ? (body as AsyncIterable<Uint8Array>) : new Uint8Array(0)
+    if (target.kind === 'run') await artifacts.putFile(target.runId, target.path, content)
+    else await store.write(target.experimentId, modelFolder(target), target.path, content)
+    return sendMlflowJson(reply, 200, {})
+  })
+
+  app.delete(`${prefix}/*`, async (request, reply) => {
+    const target = await resolveArtifactPath(mlflow, (request.params as Record<string, string>)['*']!)
+    if (target.kind === 'run') await artifacts.deleteFile(target.runId, target.path)
+    else await store.delete(target.experimentId, modelFolder(target), target.path)
+    return sendMlflowJson(reply, 200, {})
+  })
+
+  // The tracking API's own listing (runs:/ URIs in older clients): files of a run by run_id.
+  app.get('/mlflow/artifacts/list', async (request, reply) => {
+    const query = request.query as Body
+    const runUuid = query.run_id ?? query.run_uuid
+    const run = typeof runUuid === 'string' ? await mlflow.runForArtifacts(runUuid) : undefined
+    if (!run) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Run with id=${String(runUuid)} not found`)
+    const path = typeof query.path === 'string' ? query.path.replace(/\/+$/, '') : ''
+    const files = await listFiles({ kind: 'run', runId: run.id, experimentId: run.experimentId, runUuid: run.uuid, path })
+    const json: Record<string, unknown> = { root_uri: `mlflow-artifacts:/${run.experimentId}/${run.uuid}/artifacts` }
+    if (files.length > 0) json.files = files.map((file) => ({ ...file, path: path === '' ? file.path : `${path}/${file.path}` }))
+    return sendMlflowJson(reply, 200, json)
+  })
+}

@@ -1,0 +1,1000 @@
+import { randomBytes } from 'node:crypto'
+import type { MetricPoint, RunStatus, Tags } from '../../shared/domain'
+import { isDomainError } from '../../shared/errors'
+import { parseRunFilter } from '../../shared/run-filter'
+import { LIMITS, MAX_TIMESTAMP_MS } from '../../shared/schemas'
+import {
+  RUN_STATUS_TO_MLFLOW,
+  paramText,
+  type DatasetInputRecord,
+  type LatestMetric,
+  type LoggedModelRecord,
+  type MlflowExperimentRecord,
+  type MlflowRunDetails,
+  type MlflowRunRecord,
+  type ModelVersionRecord,
+  type PgMlflowRepository,
+  type RegisteredModelRecord
+} from '../repositories/mlflow-repository'
+import { decodePageToken, encodePageToken, parseOrderBy, parseSearchFilter } from './mlflow-search'
+import type { ModelService } from './model-service'
+import type { RunService } from './run-service'
+
+/**
+ * MLflow's tracking and registry semantics over Hypercube's repository: what the official
+ * mlflow client (2.x and 3.x) expects, request by request, with MLflow's limits and error codes.
+ * Inputs are the parsed JSON (or query) of a request; results are MLflow's response bodies.
+ */
+
+export type MlflowErrorCode = 'INVALID_PARAMETER_VALUE' | 'RESOURCE_DOES_NOT_EXIST' | 'RESOURCE_ALREADY_EXISTS' | 'BAD_REQUEST' | 'INTERNAL_ERROR'
+
+export const MLFLOW_STATUS: Record<MlflowErrorCode, number> = {
+  INVALID_PARAMETER_VALUE: 400,
+  BAD_REQUEST: 400,
+  RESOURCE_ALREADY_EXISTS: 400,
+  RESOURCE_DOES_NOT_EXIST: 404,
+  INTERNAL_ERROR: 500
+}
+
+export class MlflowError extends Error {
+  constructor(
+    readonly errorCode: MlflowErrorCode,
+    message: string
+  ) {
+    super(message)
+    this.name = 'MlflowError'
+  }
+
+  get status(): number {
+    return MLFLOW_STATUS[this.errorCode]
+  }
+}
+
+const invalid = (message: string): MlflowError => new MlflowError('INVALID_PARAMETER_VALUE', message)
+const missing = (message: string): MlflowError => new MlflowError('RESOURCE_DOES_NOT_EXIST', message)
+
+// MLflow's own limits (mlflow/utils/validation.py).
+export const MLFLOW_LIMITS = {
+  batchMetrics: 1000,
+  batchParams: 100,
+  batchTags: 100,
+  batchEntities: 1000,
+  batchBytes: 1_000_000,
+  keyLength: 250,
+  paramValueLength: 6000,
+  tagValueLength: 8000,
+  searchMaxResults: 50_000,
+  historyMaxResults: 25_000
+} as const
+
+type Body = Record<string, unknown>
+
+const MLFLOW_TO_RUN_STATUS: Record<string, RunStatus> = {
+  RUNNING: 'running',
+  SCHEDULED: 'pending',
+  FINISHED: 'completed',
+  FAILED: 'failed',
+  KILLED: 'killed'
+}
+
+function requireField(body: Body, field: string): unknown {
+  const value = body[field]
+  if (value === undefined || value === null || value === '') {
+    throw invalid(`Missing value for required parameter '${field}'. See the API docs for more information about request parameters.`)
+  }
+  return value
+}
+
+function stringField(body: Body, field: string, required: true): string
+function stringField(body: Body, field: string, required?: false): string | undefined
+function stringField(body: Body, field: string, required = false): string | undefined {
+  const value = required ? requireField(body, field) : body[field]
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'string') throw invalid(`Invalid value ${JSON.stringify(value)} for parameter '${field}' supplied: must be a string`)
+  if (value.includes('\0')) throw invalid(`Invalid value for parameter '${field}': must not contain a NUL byte`)
+  return value
+}
+
+/** int64 as MLflow clients send it: a JSON number or a decimal string. */
+function int64Field(value: unknown, field: string): bigint | undefined {
+  if (value === undefined || value === null) return undefined
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value)
+  if (typeof value === 'string' && /^-?\d{1,19}$/.test(value)) {
+    const parsed = BigInt(value)
+    if (parsed >= -(2n ** 63n) && parsed < 2n ** 63n) return parsed
+  }
+  throw invalid(`Invalid value ${JSON.stringify(value)} for parameter '${field}' supplied: must be a 64-bit integer`)
+}
+
+function timestampField(value: unknown, field: string): number | undefined {
+  const parsed = int64Field(value, field)
+  if (parsed === undefined) return undefined
+  if (parsed < 0n || parsed > BigInt(MAX_TIMESTAMP_MS)) throw invalid(`Invalid value ${String(value)} for parameter '${field}': must be milliseconds since 1970`)
+  return Number(parsed)
+}
+
+function maxResultsField(value: unknown, fallback: number, limit: number): number {
+  const parsed = int64Field(value, 'max_results')
+  if (parsed === undefined) return fallback
+  if (parsed < 1n || parsed > BigInt(limit)) {
+    throw invalid(`Invalid value ${String(value)} for parameter 'max_results' supplied. It must be at most ${limit}, and positive`)
+  }
+  return Number(parsed)
+}
+
+function stringList(value: unknown, field: string): string[] | undefined {
+  if (value === undefined || value === null) return undefined
+  const list = Array.isArray(value) ? value : [value] // a query string repeats a key, or names it once
+  for (const item of list) if (typeof item !== 'string') throw invalid(`Invalid value for parameter '${field}': must be a list of strings`)
+  return list as string[]
+}
+
+function validateKey(key: unknown, what: string): string {
+  if (typeof key !== 'string' || key === '') throw invalid(`Missing value for required parameter 'key' of ${what}`)
+  if (key.length > MLFLOW_LIMITS.keyLength) throw invalid(`${what} key '${key.slice(0, 40)}…' had length ${key.length}, which exceeded length limit of ${MLFLOW_LIMITS.keyLength}`)
+  if (key.includes('\0')) throw invalid(`Invalid ${what} key: must not contain a NUL byte`)
+  // MLflow keys are path-like names; '..' and absolute paths are refused as MLflow does.
+  if (key.startsWith('/') || key.split('/').includes('..')) throw invalid(`Invalid value "${key}" for parameter 'key' supplied: Names may be treated as files in certain cases, and must not resolve to other names when treated as such.`)
+  return key
+}
+
+function validateValue(value: unknown, what: string, key: string, limit: number): string {
+  // The client always sends strings; a number or boolean is taken as its text, as MLflow does.
+  const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined
+  if (text === undefined) throw invalid(`Missing value for required parameter 'value' of ${what} '${key}'`)
+  if (text.length > limit) throw invalid(`${what} value '${text.slice(0, 40)}…' had length ${text.length}, which exceeded length limit of ${limit}`)
+  if (text.includes('\0')) throw invalid(`Invalid ${what} value: must not contain a NUL byte`)
+  return text
+}
+
+function keyValueList(value: unknown, field: string): { key: unknown; value: unknown }[] {
+  if (value === undefined || value === null) return []
+  if (!Array.isArray(value)) throw invalid(`Invalid value for parameter '${field}': must be a list of {key, value}`)
+  for (const item of value) if (typeof item !== 'object' || item === null) throw invalid(`Invalid value for parameter '${field}': must be a list of {key, value}`)
+  return value as { key: unknown; value: unknown }[]
+}
+
+function tagsFrom(value: unknown, field: string, what = 'Tag'): Tags {
+  const tags: Tags = {}
+  for (const item of keyValueList(value, field)) {
+    const key = validateKey(item.key, what.toLowerCase())
+    tags[key] = validateValue(item.value, what, key, MLFLOW_LIMITS.tagValueLength)
+  }
+  return tags
+}
+
+function toMetricValue(value: unknown, at: string): number {
+  if (typeof value === 'number') return value
+  if (value === 'NaN') return NaN
+  if (value === 'Infinity') return Infinity
+  if (value === '-Infinity') return -Infinity
+  // proto3 JSON also allows a number as a string
+  if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return Number(value)
+  throw invalid(`Got invalid value ${JSON.stringify(value)} for metric '${at}' (value must be a double; NaN and Infinity are sent as strings)`)
+}
+
+/** A metric of log-metric / log-batch → a MetricPoint. Hand-written: a batch has 1000 of them. */
+function toPoint(raw: Record<string, unknown>, now: number): MetricPoint {
+  const key = validateKey(raw.key, 'metric')
+  const value = toMetricValue(raw.value, key)
+  const rawStep = raw.step
+  const step = typeof rawStep === 'number' && Number.isSafeInteger(rawStep) ? BigInt(rawStep) : (int64Field(rawStep, 'step') ?? 0n)
+  const rawTimestamp = raw.timestamp
+  const timestamp =
+    typeof rawTimestamp === 'number' && Number.isSafeInteger(rawTimestamp) && rawTimestamp >= 0 && rawTimestamp <= MAX_TIMESTAMP_MS
+      ? rawTimestamp
+      : (timestampField(rawTimestamp, 'timestamp') ?? now)
+  return { key, value, step, epoch: null, timestamp, kind: 'train' }
+}
+
+// Run names like MLflow's ("upset-rat-98") when the client gives none.
+const ADJECTIVES = ['able', 'bold', 'brave', 'bright', 'calm', 'clever', 'eager', 'gentle', 'happy', 'keen', 'lively', 'merry', 'quiet', 'rare', 'swift', 'wise']
+const NOUNS = ['ant', 'bat', 'colt', 'crane', 'deer', 'eel', 'finch', 'fox', 'hare', 'lark', 'mole', 'owl', 'rat', 'seal', 'swan', 'wren']
+function generateRunName(): string {
+  const pick = (list: readonly string[]): string => list[randomBytes(1)[0]! % list.length]!
+  return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${randomBytes(2).readUInt16BE() % 1000}`
+}
+
+/** Omits empty lists, as MLflow's protobuf JSON does. */
+function withList<T>(target: Record<string, unknown>, field: string, list: readonly T[]): void {
+  if (list.length > 0) target[field] = list
+}
+
+const tagList = (tags: Tags): { key: string; value: string }[] => Object.entries(tags).map(([key, value]) => ({ key, value }))
+
+export class MlflowService {
+  private defaultExperimentReady = false
+
+  constructor(
+    private readonly repository: PgMlflowRepository,
+    private readonly runs: RunService,
+    // Aliases go through ModelService, which owns their format rules.
+    private readonly models: ModelService
+  ) {}
+
+  // ---- JSON shapes ----
+
+  artifactLocation(experiment: { id: number; artifactLocation: string | null }): string {
+    return experiment.artifactLocation ?? `mlflow-artifacts:/${experiment.id}`
+  }
+
+  experimentJson(experiment: MlflowExperimentRecord): Record<string, unknown> {
+    const json: Record<string, unknown> = {
+      experiment_id: String(experiment.id),
+      name: experiment.name,
+      artifact_location: this.artifactLocation(experiment),
+      lifecycle_stage: experiment.deleted ? 'deleted' : 'active',
+      last_update_time: experiment.lastUpdateTime,
+      creation_time: experiment.creationTime
+    }
+    withList(json, 'tags', tagList(experiment.tags))
+    return json
+  }
+
+  private async runArtifactUri(run: MlflowRunRecord): Promise<string> {
+    const experiment = await this.repository.getExperiment(run.experimentId)
+    const root = experiment ? this.artifactLocation(experiment) : `mlflow-artifacts:/${run.experimentId}`
+    return `${root}/${run.uuid}/artifacts`
+  }
+
+  private runInfoJson(run: MlflowRunRecord, artifactUri: string): Record<string, unknown> {
+    const info: Record<string, unknown> = {
+      run_uuid: run.uuid,
+      experiment_id: String(run.experimentId),
+      run_name: run.name,
+      user_id: run.userId,
+      status: RUN_STATUS_TO_MLFLOW[run.status]
+    }
+    if (run.startTime !== null) info.start_time = run.startTime
+    if (run.endTime !== null) info.end_time = run.endTime
+    info.artifact_uri = artifactUri
+    info.lifecycle_stage = run.deleted ? 'deleted' : 'active'
+    info.run_id = run.uuid
+    return info
+  }
+
+  private metricJson(metric: LatestMetric): Record<string, unknown> {
+    return { key: metric.key, value: metric.value, timestamp: metric.timestamp, step: metric.step }
+  }
+
+  private async runJson(run: MlflowRunRecord): Promise<Record<string, unknown>> {
+    const details: MlflowRunDetails = await this.repository.getRunDetails(run)
+    const data: Record<string, unknown> = {}
+    withList(data, 'metrics', details.metrics.map((metric) => this.metricJson(metric)))
+    withList(data, 'params', Object.entries(details.params).map(([key, value]) => ({ key, value: paramText(value) })))
+    withList(data, 'tags', tagList(details.tags))
+    const inputs: Record<string, unknown> = {}
+    withList(inputs, 'dataset_inputs', details.datasetInputs.map((dataset) => datasetInputJson(dataset)))
+    withList(inputs, 'model_inputs', details.modelInputs.map((modelId) => ({ model_id: modelId })))
+    const json: Record<string, unknown> = { info: this.runInfoJson(run, await this.runArtifactUri(run)), data, inputs }
+    // MLflow sends inputs always (possibly {}) and outputs only once a run logged a model.
+    if (details.modelOutputs.length > 0) {
+      json.outputs = { model_outputs: details.modelOutputs.map((output) => ({ model_id: output.modelId, step: output.step })) }
+    }
+    return json
+  }
+
+  registeredModelJson(model: RegisteredModelRecord, latest: ModelVersionRecord[]): Record<string, unknown> {
+    const json: Record<string, unknown> = {
+      name: model.name,
+      creation_timestamp: model.creationTime,
+      last_updated_timestamp: model.lastUpdateTime
+    }
+    if (model.description !== '') json.description = model.description
+    withList(json, 'latest_versions', latest.map((version) => this.modelVersionJson(version)))
+    withList(json, 'tags', tagList(model.tags))
+    withList(json, 'aliases', model.aliases)
+    return json
+  }
+
+  modelVersionJson(version: ModelVersionRecord): Record<string, unknown> {
+    const json: Record<string, unknown> = {
+      name: version.name,
+      version: version.version,
+      creation_timestamp: version.creationTime,
+      last_updated_timestamp: version.lastUpdateTime,
+      current_stage: version.stage,
+      description: version.description,
+      source: version.source
+    }
+    if (version.runUuid !== null) json.run_id = version.runUuid
+    json.status = 'READY'
+    withList(json, 'tags', tagList(version.tags))
+    json.run_link = version.runLink
+    withList(json, 'aliases', version.aliases)
+    if (version.loggedModelId !== null) json.model_id = version.loggedModelId
+    return json
+  }
+
+  private loggedModelJson(model: LoggedModelRecord): Record<string, unknown> {
+    const info: Record<string, unknown> = {
+      model_id: model.modelId,
+      experiment_id: String(model.experimentId),
+      name: model.name,
+      creation_timestamp_ms: model.creationTime,
+      last_updated_timestamp_ms: model.lastUpdateTime,
+      artifact_uri: `mlflow-artifacts:/${model.experimentId}/models/${model.modelId}/artifacts`,
+      status: model.status,
+      model_type: model.modelType
+    }
+    if (model.sourceRunUuid !== null) info.source_run_id = model.sourceRunUuid
+    withList(info, 'tags', tagList(model.tags))
+    const data: Record<string, unknown> = {}
+    withList(data, 'params', tagList(model.params))
+    return { info, data }
+  }
+
+  // ---- lookups ----
+
+  private async ensureDefaultExperiment(): Promise<void> {
+    if (this.defaultExperimentReady) return
+    await this.repository.ensureDefaultExperiment()
+    this.defaultExperimentReady = true
+  }
+
+  private parseExperimentId(value: unknown, field = 'experiment_id'): number {
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value
+    if (typeof value === 'string' && /^\d{1,15}$/.test(value)) return Number(value)
+    if (value === undefined || value === null || value === '') requireField({}, field)
+    throw missing(`No Experiment with id=${String(value)} exists`)
+  }
+
+  private async experimentById(value: unknown, field = 'experiment_id'): Promise<MlflowExperimentRecord> {
+    const id = this.parseExperimentId(value, field)
+    if (id === 0) await this.ensureDefaultExperiment()
+    const experiment = await this.repository.getExperiment(id)
+    if (!experiment) throw missing(`No Experiment with id=${id} exists`)
+    return experiment
+  }
+
+  /** The run a request names by run_id (or the older run_uuid). */
+  private async runFrom(body: Body): Promise<MlflowRunRecord> {
+    const runId = body.run_id ?? body.run_uuid
+    if (runId === undefined || runId === null || runId === '') requireField(body, 'run_id')
+    if (typeof runId !== 'string') throw invalid(`Invalid value ${JSON.stringify(runId)} for parameter 'run_id' supplied`)
+    const run = /^[0-9a-f]{32}$/.test(runId) ? await this.repository.findRun(runId) : undefined
+    if (!run) throw missing(`Run with id=${runId} not found`)
+    return run
+  }
+
+  private async activeRunFrom(body: Body): Promise<MlflowRunRecord> {
+    const run = await this.runFrom(body)
+    if (run.deleted) throw invalid(`The run ${run.uuid} must be in the 'active' state. Current state is deleted.`)
+    return run
+  }
+
+  private async registeredModel(name: unknown): Promise<RegisteredModelRecord> {
+    if (typeof name !== 'string' || name === '') throw invalid("Missing value for required parameter 'name'. Registered model name cannot be empty.")
+    const model = await this.repository.getRegisteredModel(name)
+    if (!model) throw missing(`Registered Model with name=${name} not found`)
+    return model
+  }
+
+  private async modelVersion(body: Body): Promise<ModelVersionRecord> {
+    const name = stringField(body, 'name', true)
+    const versionRaw = requireField(body, 'version')
+    const version = typeof versionRaw === 'number' ? String(versionRaw) : versionRaw
+    if (typeof version !== 'string') throw invalid(`Invalid value for parameter 'version'`)
+    const found = await this.repository.getModelVersion(name, version)
+    if (!found) throw missing(`Model Version (name=${name}, version=${version}) not found`)
+    return found
+  }
+
+  // ---- experiments ----
+
+  async createExperiment(body: Body): Promise<unknown> {
+    const name = stringField(body, 'name', true)
+    if (name.length > LIMITS.name) throw invalid(`Experiment name '${name.slice(0, 40)}…' exceeds the maximum length of ${LIMITS.name} characters`)
+    const artifactLocation = stringField(body, 'artifact_location') || null
+    const tags = tagsFrom(body.tags, 'tags')
+    const id = await this.repository.createExperiment(name, artifactLocation, tags)
+    if (id === undefined) throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Experiment(name=${name}) already exists.`)
+    return { experiment_id: String(id) }
+  }
+
+  async getExperiment(query: Body): Promise<unknown> {
+    return { experiment: this.experimentJson(await this.experimentById(query.experiment_id)) }
+  }
+
+  async getExperimentByName(query: Body): Promise<unknown> {
+    const name = stringField(query, 'experiment_name', true)
+    if (name === 'Default') await this.ensureDefaultExperiment()
+    const experiment = await this.repository.findExperimentByName(name)
+    if (!experiment) throw missing(`Could not find experiment with name '${name}'`)
+    return { experiment: this.experimentJson(experiment) }
+  }
+
+  async searchExperiments(body: Body): Promise<unknown> {
+    await this.ensureDefaultExperiment()
+    const limit = maxResultsField(body.max_results, 1000, MLFLOW_LIMITS.searchMaxResults)
+    const offset = decodePageToken(stringField(body, 'page_token'))
+    const filter = parseSearchFilter(stringField(body, 'filter'))
+    const orderBy = parseOrderBy(stringList(body.order_by, 'order_by'))
+    const page = await this.repository.searchExperiments(filter, viewType(body.view_type), orderBy, { offset, limit })
+    const json: Record<string, unknown> = {}
+    withList(json, 'experiments', page.items.map((experiment) => this.experimentJson(experiment)))
+    if (page.nextOffset !== undefined) json.next_page_token = encodePageToken(page.nextOffset)
+    return json
+  }
+
+  async updateExperiment(body: Body): Promise<unknown> {
+    const experiment = await this.experimentById(requireField(body, 'experiment_id'))
+    const newName = stringField(body, 'new_name')
+    if (newName !== undefined && newName !== '') {
+      if (experiment.deleted) throw invalid(`Cannot rename a non-active experiment.`)
+      const taken = await this.repository.findExperimentByName(newName)
+      if (taken && taken.id !== experiment.id) throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Experiment(name=${newName}) already exists.`)
+      await this.repository.renameExperiment(experiment.id, newName)
+    }
+    return {}
+  }
+
+  async deleteExperiment(body: Body): Promise<unknown> {
+    const experiment = await this.experimentById(requireField(body, 'experiment_id'))
+    if (experiment.id === 0) throw invalid('Cannot delete the default experiment \'0\'. This is an internally reserved experiment.')
+    await this.repository.setExperimentDeleted(experiment.id, true)
+    return {}
+  }
+
+  async restoreExperiment(body: Body): Promise<unknown> {
+    const experiment = await this.experimentById(requireField(body, 'experiment_id'))
+    await this.repository.setExperimentDeleted(experiment.id, false)
+    return {}
+  }
+
+  async setExperimentTag(body: Body): Promise<unknown> {
+    const experiment = await this.experimentById(requireField(body, 'experiment_id'))
+    if (experiment.deleted) throw invalid(`The experiment ${experiment.id} must be in the 'active' state. Current state is deleted.`)
+    const key = validateKey(requireField(body, 'key'), 'tag')
+    await this.repository.setExperimentTag(experiment.id, key, validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength))
+    return {}
+  }
+
+  async deleteExperimentTag(body: Body): Promise<unknown> {
+    const experiment = await this.experimentById(requireField(body, 'experiment_id'))
+    const key = stringField(body, 'key', true)
+    if (!(await this.repository.deleteExperimentTag(experiment.id, key))) throw missing(`No tag with name: ${key} in experiment with id ${experiment.id}`)
+    return {}
+  }
+
+  // ---- runs ----
+
+  async createRun(body: Body): Promise<unknown> {
+    const experiment = await this.experimentById(body.experiment_id ?? '0')
+    if (experiment.deleted) throw invalid(`The experiment ${experiment.id} must be in the 'active' state. Current state is deleted.`)
+    const tags = tagsFrom(body.tags, 'tags')
+    const givenName = stringField(body, 'run_name') || tags['mlflow.runName'] || undefined
+    const name = givenName ?? generateRunName()
+    if (name.length > LIMITS.name) throw invalid(`Run name '${name.slice(0, 40)}…' exceeds the maximum length of ${LIMITS.name} characters`)
+    // MLflow keeps the name in a system tag as well; clients read either.
+    tags['mlflow.runName'] = name
+    const userId = stringField(body, 'user_id') ?? null
+    const startTime = timestampField(body.start_time, 'start_time') ?? Date.now()
+    const uuid = await this.repository.createRun(experiment.id, name, tags, userId, startTime)
+    return { run: await this.runJson((await this.repository.findRun(uuid))!) }
+  }
+
+  async getRun(query: Body): Promise<unknown> {
+    return { run: await this.runJson(await this.runFrom(query)) }
+  }
+
+  async updateRun(body: Body): Promise<unknown> {
+    const run = await this.activeRunFrom(body)
+    const statusText = stringField(body, 'status')
+    let status: RunStatus | undefined
+    if (statusText !== undefined) {
+      status = MLFLOW_TO_RUN_STATUS[statusText]
+      if (!status) throw invalid(`Invalid value '${statusText}' for parameter 'status': must be one of ${Object.keys(MLFLOW_TO_RUN_STATUS).join(', ')}`)
+    }
+    const endTime = timestampField(body.end_time, 'end_time')
+    const name = stringField(body, 'run_name') || undefined
+    await this.repository.updateRun(run.id, status, endTime, name)
+    const updated = (await this.repository.findRun(run.uuid))!
+    return { run_info: this.runInfoJson(updated, await this.runArtifactUri(updated)) }
+  }
+
+  async deleteRun(body: Body): Promise<unknown> {
+    const run = await this.runFrom(body)
+    await this.repository.setRunDeleted(run.id, true)
+    return {}
+  }
+
+  async restoreRun(body: Body): Promise<unknown> {
+    const run = await this.runFrom(body)
+    await this.repository.setRunDeleted(run.id, false)
+    return {}
+  }
+
+  async logMetric(body: Body): Promise<unknown> {
+    const run = await this.activeRunFrom(body)
+    requireField(body, 'key')
+    if (body.value === undefined || body.value === null) requireField(body, 'value')
+    if (body.timestamp === undefined || body.timestamp === null) requireField(body, 'timestamp')
+    await this.runs.logValidatedMetrics(run.id, [toPoint(body, Date.now())])
+    return {}
+  }
+
+  async logParam(body: Body): Promise<unknown> {
+    const run = await this.activeRunFrom(body)
+    const key = validateKey(requireField(body, 'key'), 'param')
+    if (body.value === undefined || body.value === null) requireField(body, 'value')
+    await this.writeParams(run, { [key]: validateValue(body.value, 'Param', key, MLFLOW_LIMITS.paramValueLength) })
+    return {}
+  }
+
+  private async writeParams(run: MlflowRunRecord, params: Record<string, string>): Promise<void> {
+    const clash = await this.repository.logParams(run.id, params)
+    if (clash) {
+      throw invalid(
+        `Changing param values is not allowed. Param with key='${clash.key}' was already logged with value='${clash.old}' for run ID='${run.uuid}'. Attempted logging new value '${clash.new}'.`
+      )
+    }
+  }
+
+  async setTag(body: Body): Promise<unknown> {
+    const run = await this.activeRunFrom(body)
+    const key = validateKey(requireField(body, 'key'), 'tag')
+    if (body.value === undefined || body.value === null) requireField(body, 'value')
+    await this.repository.setRunTags(run.id, { [key]: validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength) })
+    return {}
+  }
+
+  async deleteTag(body: Body): Promise<unknown> {
+    const run = await this.activeRunFrom(body)
+    const key = stringField(body, 'key', true)
+    if (!(await this.repository.deleteRunTag(run.id, key))) throw missing(`No tag with name: ${key} in run with id ${run.uuid}`)
+    return {}
+  }
+
+  /**
+   * log-batch. Everything is validated before anything is written. Params and tags are written
+   * first, then the metrics (through RunService, so live views hear of them): if the metric write
+   * fails the client retries the whole batch, and a retry is harmless — the same param value is
+   * accepted, tags are overwritten with the same values and exact duplicate points are stored once.
+   */
+  async logBatch(body: Body, bodyBytes: number): Promise<unknown> {
+    if (bodyBytes > MLFLOW_LIMITS.batchBytes) {
+      throw invalid(`Batched logging API requests must be at most ${MLFLOW_LIMITS.batchBytes} bytes, got a request of ${bodyBytes} bytes`)
+    }
+    const metrics = body.metrics ?? []
+    const paramItems = keyValueList(body.params, 'params')
+    const tagItems = keyValueList(body.tags, 'tags')
+    if (!Array.isArray(metrics)) throw invalid(`Invalid value for parameter 'metrics': must be a list`)
+    if (metrics.length > MLFLOW_LIMITS.batchMetrics) throw invalid(`A batch logging request can contain at most ${MLFLOW_LIMITS.batchMetrics} metrics. Got ${metrics.length} metrics.`)
+    if (paramItems.length > MLFLOW_LIMITS.batchParams) throw invalid(`A batch logging request can contain at most ${MLFLOW_LIMITS.batchParams} params. Got ${paramItems.length} params.`)
+    if (tagItems.length > MLFLOW_LIMITS.batchTags) throw invalid(`A batch logging request can contain at most ${MLFLOW_LIMITS.batchTags} tags. Got ${tagItems.length} tags.`)
+    const total = metrics.length + paramItems.length + tagItems.length
+    if (total > MLFLOW_LIMITS.batchEntities) throw invalid(`A batch logging request can contain at most ${MLFLOW_LIMITS.batchEntities} total entities (metrics + params + tags). Got ${total}.`)
+
+    const now = Date.now()
+    const points = new Array<MetricPoint>(metrics.length)
+    for (let i = 0; i < metrics.length; i++) {
+      const raw = metrics[i] as unknown
+      if (typeof raw !== 'object' || raw === null) throw invalid(`Invalid value for parameter 'metrics[${i}]': must be an object`)
+      const metric = raw as Record<string, unknown>
+      if (metric.value === undefined || metric.value === null) throw invalid(`Missing value for required parameter 'metrics[${i}].value'`)
+      points[i] = toPoint(metric, now)
+    }
+    const params: Record<string, string> = {}
+    for (const item of paramItems) {
+      const key = validateKey(item.key, 'param')
+      const value = validateValue(item.value, 'Param', key, MLFLOW_LIMITS.paramValueLength)
+      if (key in params && params[key] !== value) {
+        throw invalid(`Duplicate parameter keys have been submitted: '${key}' with different values in one batch`)
+      }
+      params[key] = value
+    }
+    const tags = tagsFrom(tagItems, 'tags')
+
+    const run = await this.activeRunFrom(body)
+    if (Object.keys(params).length > 0) await this.writeParams(run, params)
+    if (Object.keys(tags).length > 0) await this.repository.setRunTags(run.id, tags)
+    if (points.length > 0) await this.runs.logValidatedMetrics(run.id, points)
+    return {}
+  }
+
+  async logInputs(body: Body): Promise<unknown> {
+    const run = await this.activeRunFrom(body)
+    const rawDatasets = body.datasets ?? []
+    if (!Array.isArray(rawDatasets)) throw invalid(`Invalid value for parameter 'datasets': must be a list`)
+    const datasets: DatasetInputRecord[] = rawDatasets.map((raw: unknown, i) => {
+      const input = (raw ?? {}) as Body
+      const dataset = (input.dataset ?? {}) as Body
+      if (typeof dataset !== 'object') throw invalid(`Invalid value for parameter 'datasets[${i}].dataset'`)
+      return {
+        name: stringField(dataset, 'name', true),
+        digest: stringField(dataset, 'digest', true),
+        sourceType: stringField(dataset, 'source_type', true),
+        source: stringField(dataset, 'source', true),
+        schema: stringField(dataset, 'schema') ?? null,
+        profile: stringField(dataset, 'profile') ?? null,
+        tags: tagsFrom(input.tags, `datasets[${i}].tags`)
+      }
+    })
+    const rawModels = body.models ?? []
+    if (!Array.isArray(rawModels)) throw invalid(`Invalid value for parameter 'models': must be a list`)
+    const modelIds: string[] = []
+    for (const raw of rawModels as Body[]) {
+      const modelId = stringField(raw ?? {}, 'model_id', true)
+      if (!(await this.repository.getLoggedModel(modelId))) throw missing(`Logged model with ID '${modelId}' not found.`)
+      modelIds.push(modelId)
+    }
+    await this.repository.logDatasetInputs(run.id, datasets, modelIds)
+    return {}
+  }
+
+  async logOutputs(body: Body): Promise<unknown> {
+    const run = await this.activeRunFrom(body)
+    const rawModels = body.models ?? []
+    if (!Array.isArray(rawModels)) throw invalid(`Invalid value for parameter 'models': must be a list`)
+    const outputs: { modelId: string; step: bigint }[] = []
+    for (const raw of rawModels as Body[]) {
+      const modelId = stringField(raw ?? {}, 'model_id', true)
+      if (!(await this.repository.getLoggedModel(modelId))) throw missing(`Logged model with ID '${modelId}' not found.`)
+      outputs.push({ modelId, step: int64Field(raw.step, 'step') ?? 0n })
+    }
+    await this.repository.logModelOutputs(run.id, outputs)
+    return {}
+  }
+
+  /** MLflow 2.x log_model: the model's metadata is recorded as the run's mlflow.log-model.history tag, as MLflow does. */
+  async logModel(body: Body): Promise<unknown> {
+    const run = await this.activeRunFrom(body)
+    const modelJson = stringField(body, 'model_json', true)
+    let model: unknown
+    try {
+      model = JSON.parse(modelJson)
+    } catch {
+      throw invalid(`Invalid value for parameter 'model_json': not valid JSON`)
+    }
+    if (typeof model !== 'object' || model === null || Array.isArray(model)) throw invalid(`Invalid value for parameter 'model_json': must be a JSON object`)
+    const history = run.tags['mlflow.log-model.history']
+    let entries: unknown[] = []
+    try {
+      const parsed: unknown = history ? JSON.parse(history) : []
+      if (Array.isArray(parsed)) entries = parsed
+    } catch {
+      entries = []
+    }
+    entries.push(model)
+    const text = JSON.stringify(entries)
+    if (text.length > MLFLOW_LIMITS.tagValueLength) throw invalid(`The model history of run ${run.uuid} exceeds ${MLFLOW_LIMITS.tagValueLength} characters`)
+    await this.repository.setRunTags(run.id, { 'mlflow.log-model.history': text })
+    return {}
+  }
+
+  async searchRuns(body: Body): Promise<unknown> {
+    const experimentIds = (stringList(body.experiment_ids, 'experiment_ids') ?? []).map((id) => this.parseExperimentId(id, 'experiment_ids'))
+    const limit = maxResultsField(body.max_results, 1000, MLFLOW_LIMITS.searchMaxResults)
+    const offset = decodePageToken(stringField(body, 'page_token'))
+    const filter = stringField(body, 'filter') ?? ''
+    const parsed = parseRunFilter(filter)
+    if (!parsed.ok) throw invalid(`Invalid filter '${filter}': ${parsed.message} (at position ${parsed.position})`)
+    const where = this.repository.compileRunFilter(parsed.expression)
+    const orderBy = parseOrderBy(stringList(body.order_by, 'order_by'))
+    const page = await this.repository.searchRuns(experimentIds, where, viewType(body.run_view_type), orderBy, { offset, limit })
+    const json: Record<string, unknown> = {}
+    withList(json, 'runs', await Promise.all(page.items.map((run) => this.runJson(run))))
+    if (page.nextOffset !== undefined) json.next_page_token = encodePageToken(page.nextOffset)
+    return json
+  }
+
+  async getMetricHistory(query: Body): Promise<unknown> {
+    const run = await this.runFrom(query)
+    const key = stringField(query, 'metric_key', true)
+    const limit = maxResultsField(query.max_results, MLFLOW_LIMITS.historyMaxResults, MLFLOW_LIMITS.historyMaxResults)
+    const offset = decodePageToken(stringField(query, 'page_token'))
+    const page = await this.repository.metricHistory(run.id, key, { offset, limit })
+    const json: Record<string, unknown> = {}
+    withList(json, 'metrics', page.items.map((metric) => this.metricJson(metric)))
+    if (page.nextOffset !== undefined) json.next_page_token = encodePageToken(page.nextOffset)
+    return json
+  }
+
+  // ---- registered models ----
+
+  private async registeredModelResponse(name: string): Promise<unknown> {
+    const model = await this.registeredModel(name)
+    return { registered_model: this.registeredModelJson(model, await this.repository.latestVersions(model.name, undefined)) }
+  }
+
+  async createRegisteredModel(body: Body): Promise<unknown> {
+    const name = stringField(body, 'name', true)
+    if (name.length > LIMITS.name) throw invalid(`Registered model name exceeds the maximum length of ${LIMITS.name} characters`)
+    const tags = tagsFrom(body.tags, 'tags')
+    const description = stringField(body, 'description') ?? ''
+    if (!(await this.repository.createRegisteredModel(name, description, tags))) {
+      throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Registered Model (name=${name}) already exists.`)
+    }
+    return this.registeredModelResponse(name)
+  }
+
+  async getRegisteredModel(query: Body): Promise<unknown> {
+    return this.registeredModelResponse(stringField(query, 'name', true))
+  }
+
+  async searchRegisteredModels(query: Body): Promise<unknown> {
+    const limit = maxResultsField(query.max_results, 100, 1000)
+    const offset = decodePageToken(stringField(query, 'page_token'))
+    const page = await this.repository.searchRegisteredModels(
+      parseSearchFilter(stringField(query, 'filter')),
+      parseOrderBy(stringList(query.order_by, 'order_by')),
+      { offset, limit }
+    )
+    const models = await Promise.all(page.items.map(async (model) => this.registeredModelJson(model, await this.repository.latestVersions(model.name, undefined))))
+    const json: Record<string, unknown> = {}
+    withList(json, 'registered_models', models)
+    if (page.nextOffset !== undefined) json.next_page_token = encodePageToken(page.nextOffset)
+    return json
+  }
+
+  async updateRegisteredModel(body: Body): Promise<unknown> {
+    const model = await this.registeredModel(body.name)
+    const description = stringField(body, 'description')
+    if (description !== undefined) await this.repository.updateRegisteredModel(model.name, description)
+    return this.registeredModelResponse(model.name)
+  }
+
+  async renameRegisteredModel(body: Body): Promise<unknown> {
+    const model = await this.registeredModel(body.name)
+    const newName = stringField(body, 'new_name', true)
+    if (newName.length > LIMITS.name) throw invalid(`Registered model name exceeds the maximum length of ${LIMITS.name} characters`)
+    if (newName !== model.name) {
+      try {
+        await this.repository.renameRegisteredModel(model.name, newName)
+      } catch (error) {
+        if (isDomainError(error) && error.code === 'conflict') throw new MlflowError('RESOURCE_ALREADY_EXISTS', error.message)
+        throw error
+      }
+    }
+    return this.registeredModelResponse(newName)
+  }
+
+  async deleteRegisteredModel(body: Body): Promise<unknown> {
+    const model = await this.registeredModel(body.name)
+    await this.repository.deleteRegisteredModel(model.name)
+    return {}
+  }
+
+  async setRegisteredModelTag(body: Body): Promise<unknown> {
+    const model = await this.registeredModel(body.name)
+    const key = validateKey(requireField(body, 'key'), 'tag')
+    await this.repository.setRegisteredModelTag(model.name, key, validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength))
+    return {}
+  }
+
+  async deleteRegisteredModelTag(body: Body): Promise<unknown> {
+    const model = await this.registeredModel(body.name)
+    await this.repository.deleteRegisteredModelTag(model.name, stringField(body, 'key', true))
+    return {}
+  }
+
+  async getLatestVersions(body: Body): Promise<unknown> {
+    const model = await this.registeredModel(body.name)
+    const versions = await this.repository.latestVersions(model.name, stringList(body.stages, 'stages'))
+    const json: Record<string, unknown> = {}
+    withList(json, 'model_versions', versions.map((version) => this.modelVersionJson(version)))
+    return json
+  }
+
+  async setAlias(body: Body): Promise<unknown> {
+    const version = await this.modelVersion(body)
+    const alias = stringField(body, 'alias', true)
+    try {
+      await this.models.setAlias({ modelName: version.name, alias, versionId: version.id })
+    } catch (error) {
+      if (isDomainError(error) && error.code === 'invalid_argument') throw invalid(`Invalid alias name '${alias}': ${error.message}`)
+      throw error
+    }
+    return {}
+  }
+
+  async getModelVersionByAlias(query: Body): Promise<unknown> {
+    const model = await this.registeredModel(query.name)
+    const alias = stringField(query, 'alias', true)
+    const target = model.aliases.find((entry) => entry.alias === alias)
+    if (!target) throw invalid(`Registered model alias ${alias} not found.`)
+    return { model_version: this.modelVersionJson((await this.repository.getModelVersion(model.name, target.version))!) }
+  }
+
+  async deleteAlias(body: Body): Promise<unknown> {
+    const model = await this.registeredModel(body.name)
+    const alias = stringField(body, 'alias', true)
+    if (model.aliases.some((entry) => entry.alias === alias)) await this.models.deleteAlias({ modelName: model.name, alias })
+    return {}
+  }
+
+  // ---- model versions ----
+
+  async createModelVersion(body: Body): Promise<unknown> {
+    const model = await this.registeredModel(body.name)
+    const source = stringField(body, 'source', true)
+    if (source.length > LIMITS.path * 4) throw invalid(`Invalid value for parameter 'source': too long`)
+    const runUuid = stringField(body, 'run_id') || undefined
+    let runId: number | null = null
+    if (runUuid !== undefined) runId = (await this.runFrom({ run_id: runUuid })).id
+    const loggedModelId = stringField(body, 'model_id') || null
+    const version = await this.repository.createModelVersion({
+      name: model.name,
+      source,
+      runId,
+      tags: tagsFrom(body.tags, 'tags'),
+      runLink: stringField(body, 'run_link') ?? '',
+      description: stringField(body, 'description') ?? '',
+      loggedModelId,
+      createdBy: null
+    })
+    return { model_version: this.modelVersionJson(version) }
+  }
+
+  async getModelVersion(query: Body): Promise<unknown> {
+    return { model_version: this.modelVersionJson(await this.modelVersion(query)) }
+  }
+
+  async updateModelVersion(body: Body): Promise<unknown> {
+    const version = await this.modelVersion(body)
+    const description = stringField(body, 'description')
+    if (description !== undefined) await this.repository.updateModelVersion(version.id, { description })
+    return { model_version: this.modelVersionJson((await this.repository.getModelVersion(version.name, version.version))!) }
+  }
+
+  async transitionStage(body: Body): Promise<unknown> {
+    const version = await this.modelVersion(body)
+    const stageText = stringField(body, 'stage', true)
+    const stage = ['None', 'Staging', 'Production', 'Archived'].find((known) => known.toLowerCase() === stageText.toLowerCase())
+    if (!stage) throw invalid(`Invalid Model Version stage: ${stageText}. Value must be one of None, Staging, Production, Archived.`)
+    const archiveExisting = body.archive_existing_versions === true || body.archive_existing_versions === 'true'
+    if (archiveExisting && stage !== 'Staging' && stage !== 'Production') {
+      throw invalid(`Model version transition cannot archive existing model versions because '${stage}' is not an Active stage. Valid stages are Staging and Production.`)
+    }
+    await this.repository.updateModelVersion(version.id, { stage })
+    if (archiveExisting) await this.repository.archiveOtherVersionsInStage(version.name, version.id, stage)
+    await this.repository.touchRegisteredModel(version.name)
+    return { model_version: this.modelVersionJson((await this.repository.getModelVersion(version.name, version.version))!) }
+  }
+
+  async deleteModelVersion(body: Body): Promise<unknown> {
+    const version = await this.modelVersion(body)
+    await this.repository.deleteModelVersion(version.id)
+    await this.repository.touchRegisteredModel(version.name)
+    return {}
+  }
+
+  async searchModelVersions(query: Body): Promise<unknown> {
+    const limit = maxResultsField(query.max_results, 10_000, 200_000)
+    const offset = decodePageToken(stringField(query, 'page_token'))
+    const page = await this.repository.searchModelVersions(
+      parseSearchFilter(stringField(query, 'filter')),
+      parseOrderBy(stringList(query.order_by, 'order_by')),
+      { offset, limit }
+    )
+    const json: Record<string, unknown> = {}
+    withList(json, 'model_versions', page.items.map((version) => this.modelVersionJson(version)))
+    if (page.nextOffset !== undefined) json.next_page_token = encodePageToken(page.nextOffset)
+    return json
+  }
+
+  async setModelVersionTag(body: Body): Promise<unknown> {
+    const version = await this.modelVersion(body)
+    const key = validateKey(requireField(body, 'key'), 'tag')
+    await this.repository.setModelVersionTag(version.id, key, validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength))
+    return {}
+  }
+
+  async deleteModelVersionTag(body: Body): Promise<unknown> {
+    const version = await this.modelVersion(body)
+    await this.repository.deleteModelVersionTag(version.id, stringField(body, 'key', true))
+    return {}
+  }
+
+  async getDownloadUri(query: Body): Promise<unknown> {
+    return { artifact_uri: (await this.modelVersion(query)).source }
+  }
+
+  // ---- logged models ----
+
+  async createLoggedModel(body: Body): Promise<unknown> {
+    const experiment = await this.experimentById(requireField(body, 'experiment_id'))
+    if (experiment.deleted) throw invalid(`The experiment ${experiment.id} must be in the 'active' state. Current state is deleted.`)
+    const sourceRunUuid = stringField(body, 'source_run_id') || undefined
+    const sourceRunId = sourceRunUuid === undefined ? null : (await this.runFrom({ run_id: sourceRunUuid })).id
+    const modelId = `m-${randomBytes(16).toString('hex')}`
+    const tags = tagsFrom(body.tags, 'tags')
+    await this.repository.createLoggedModel({
+      modelId,
+      experimentId: experiment.id,
+      name: stringField(body, 'name') || generateRunName(),
+      modelType: stringField(body, 'model_type') ?? '',
+      sourceRunId,
+      params: tagsFrom(body.params, 'params', 'Param'),
+      tags,
+      userId: tags['mlflow.user'] ?? null
+    })
+    return { model: this.loggedModelJson((await this.repository.getLoggedModel(modelId))!) }
+  }
+
+  private async loggedModel(modelId: unknown): Promise<LoggedModelRecord> {
+    const model = typeof modelId === 'string' ? await this.repository.getLoggedModel(modelId) : undefined
+    if (!model) throw missing(`Logged model with ID '${String(modelId)}' not found.`)
+    return model
+  }
+
+  async getLoggedModel(modelId: string): Promise<unknown> {
+    return { model: this.loggedModelJson(await this.loggedModel(modelId)) }
+  }
+
+  async finalizeLoggedModel(modelId: string, body: Body): Promise<unknown> {
+    const model = await this.loggedModel(modelId)
+    const status = stringField(body, 'status', true)
+    if (!['LOGGED_MODEL_PENDING', 'LOGGED_MODEL_READY', 'LOGGED_MODEL_UPLOAD_FAILED'].includes(status)) {
+      throw invalid(`Invalid value '${status}' for parameter 'status'`)
+    }
+    await this.repository.updateLoggedModel(model.modelId, { status })
+    return this.getLoggedModel(model.modelId)
+  }
+
+  async deleteLoggedModel(modelId: string): Promise<unknown> {
+    await this.repository.deleteLoggedModel((await this.loggedModel(modelId)).modelId)
+    return {}
+  }
+
+  async setLoggedModelTags(modelId: string, body: Body): Promise<unknown> {
+    const model = await this.loggedModel(modelId)
+    await this.repository.updateLoggedModel(model.modelId, { tags: tagsFrom(body.tags, 'tags') })
+    return this.getLoggedModel(model.modelId)
+  }
+
+  async deleteLoggedModelTag(modelId: string, key: string): Promise<unknown> {
+    const model = await this.loggedModel(modelId)
+    await this.repository.updateLoggedModel(model.modelId, { removeTag: key })
+    return {}
+  }
+
+  async logLoggedModelParams(modelId: string, body: Body): Promise<unknown> {
+    const model = await this.loggedModel(modelId)
+    await this.repository.updateLoggedModel(model.modelId, { params: tagsFrom(body.params, 'params', 'Param') })
+    return {}
+  }
+
+  async searchLoggedModels(body: Body): Promise<unknown> {
+    const experimentIds = (stringList(body.experiment_ids, 'experiment_ids') ?? []).map((id) => this.parseExperimentId(id, 'experiment_ids'))
+    const limit = maxResultsField(body.max_results, 100, MLFLOW_LIMITS.searchMaxResults)
+    const offset = decodePageToken(stringField(body, 'page_token'))
+    // order_by here is a list of {field_name, ascending}, not strings.
+    const orderBy = (Array.isArray(body.order_by) ? (body.order_by as Body[]) : []).map((entry) => {
+      const field = stringField(entry ?? {}, 'field_name', true)
+      return { ...parseOrderBy([field])[0]!, descending: entry.ascending === false }
+    })
+    const page = await this.repository.searchLoggedModels(experimentIds, parseSearchFilter(stringField(body, 'filter')), orderBy, { offset, limit })
+    const json: Record<string, unknown> = {}
+    withList(json, 'models', page.items.map((model) => this.loggedModelJson(model)))
+    if (page.nextOffset !== undefined) json.next_page_token = encodePageToken(page.nextOffset)
+    return json
+  }
+
+  /** Where a logged model's artifacts live: its experiment, for the artifact store. */
+  async loggedModelExperiment(modelId: string): Promise<number | undefined> {
+    return (await this.repository.getLoggedModel(modelId))?.experimentId
+  }
+
+  async runForArtifacts(runUuid: string): Promise<MlflowRunRecord | undefined> {
+    return /^[0-9a-f]{32}$/.test(runUuid) ? this.repository.findRun(runUuid) : undefined
+  }
+}
+
+function viewType(value: unknown): 'active' | 'deleted' | 'all' {
+  if (value === undefined || value === null || value === 'ACTIVE_ONLY' || value === 1 || value === '1') return 'active'
+  if (value === 'DELETED_ONLY' || value === 2 || value === '2') return 'deleted'
+  if (value === 'ALL' || value === 3 || value === '3') return 'all'
+  throw invalid(`Invalid value ${JSON.stringify(value)} for parameter 'view_type': must be ACTIVE_ONLY, DELETED_ONLY or ALL`)
+}
+
+function datasetInputJson(dataset: DatasetInputRecord): Record<string, unknown> {
+  const json: Record<string, unknown> = {}
+  withList(json, 'tags', tagList(dataset.tags))
+  const described: Record<string, unknown> = { name: dataset.name, digest: dataset.digest, source_type: dataset.sourceType, source: dataset.source }
+  if (dataset.schema !== null) described.schema = dataset.schema
+  if (dataset.profile !== null) described.profile = dataset.profile
+  json.dataset = described
+  return json
+}

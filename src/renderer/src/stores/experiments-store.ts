@@ -1,0 +1,105 @@
+import { createStore, type StateCreator } from 'zustand/vanilla'
+import type { HypercubeApi } from '../../../shared/contract'
+import type { ExperimentSummary } from '../../../shared/domain'
+import type { ErrorInfo } from '../../../shared/errors'
+import { call, errorInfo } from '../lib/call'
+
+/** The experiments list: what is shown, and the edits made from it (create, rename, archive). */
+
+interface ListSlice {
+  experiments: ExperimentSummary[]
+  loaded: boolean
+  loading: boolean
+  listError: ErrorInfo | null
+  showArchived: boolean
+  load: () => Promise<void>
+  setShowArchived: (show: boolean) => void
+}
+
+interface EditSlice {
+  creating: boolean
+  createError: ErrorInfo | null
+  /** Errors of a row's rename/archive/restore, shown on that row. */
+  rowErrors: Record<number, ErrorInfo>
+  /** Creates an experiment; its id, or undefined when refused (createError says why). */
+  create: (name: string, description: string) => Promise<number | undefined>
+  rename: (experimentId: number, name: string) => Promise<boolean>
+  setArchived: (experimentId: number, archived: boolean) => Promise<boolean>
+  clearCreateError: () => void
+}
+
+export type ExperimentsState = ListSlice & EditSlice
+
+const createListSlice =
+  (api: HypercubeApi): StateCreator<ExperimentsState, [], [], ListSlice> =>
+  (set, get) => ({
+    experiments: [],
+    loaded: false,
+    loading: false,
+    listError: null,
+    showArchived: false,
+    load: async () => {
+      set({ loading: true })
+      try {
+        const experiments = await call(api, 'experiments.list', {})
+        set({ experiments, loaded: true, loading: false, listError: null })
+      } catch (error) {
+        set({ loading: false, listError: errorInfo(error) })
+      }
+    },
+    setShowArchived: (show) => {
+      if (show !== get().showArchived) set({ showArchived: show })
+    }
+  })
+
+const createEditSlice =
+  (api: HypercubeApi): StateCreator<ExperimentsState, [], [], EditSlice> =>
+  (set, get) => {
+    const rowAction = async (experimentId: number, action: () => Promise<unknown>): Promise<boolean> => {
+      try {
+        await action()
+        const { [experimentId]: _cleared, ...rest } = get().rowErrors
+        set({ rowErrors: rest })
+        await get().load()
+        return true
+      } catch (error) {
+        set({ rowErrors: { ...get().rowErrors, [experimentId]: errorInfo(error) } })
+        return false
+      }
+    }
+    return {
+      creating: false,
+      createError: null,
+      rowErrors: {},
+      create: async (name, description) => {
+        set({ creating: true, createError: null })
+        try {
+          const experiment = await call(api, 'experiments.create', { name: name.trim(), description })
+          set({ creating: false })
+          await get().load()
+          return experiment.id
+        } catch (error) {
+          set({ creating: false, createError: errorInfo(error) })
+          return undefined
+        }
+      },
+      rename: (experimentId, name) => rowAction(experimentId, () => call(api, 'experiments.update', { experimentId, name: name.trim() })),
+      setArchived: (experimentId, archived) =>
+        rowAction(experimentId, () => call(api, 'experiments.update', { experimentId, status: archived ? 'archived' : 'active' })),
+      clearCreateError: () => set({ createError: null })
+    }
+  }
+
+export function createExperimentsStore(api: HypercubeApi) {
+  return createStore<ExperimentsState>()((...args) => ({
+    ...createListSlice(api)(...args),
+    ...createEditSlice(api)(...args)
+  }))
+}
+
+export type ExperimentsStore = ReturnType<typeof createExperimentsStore>
+
+/** The experiments the list shows: archived ones only when asked for. */
+export function visibleExperiments(state: Pick<ExperimentsState, 'experiments' | 'showArchived'>): ExperimentSummary[] {
+  return state.showArchived ? state.experiments : state.experiments.filter((experiment) => experiment.status !== 'archived')
+}

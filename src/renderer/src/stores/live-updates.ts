@@ -1,0 +1,97 @@
+import type { HypercubeApi, PushedEvent } from '../../../shared/contract'
+import type { ExperimentsStore } from './experiments-store'
+import type { LeaderboardStore } from './leaderboard-store'
+import type { RunPageStore } from './run-page-store'
+import type { RunsTableStore } from './runs-table-store'
+
+/**
+ * Pushed events → store refreshes. Events come per metric batch (a training loop may send
+ * dozens a second); they are gathered and each view refreshes at most every LIVE_INTERVAL_MS,
+ * which keeps "updates within a second" without a query per event.
+ */
+export const LIVE_INTERVAL_MS = 250
+
+interface Stores {
+  experiments: ExperimentsStore
+  runsTable: RunsTableStore
+  runPage: RunPageStore
+  leaderboard: LeaderboardStore
+}
+
+/** Collects items and hands them over once per interval. */
+export function batcher<T>(flush: (items: Set<T>) => void, intervalMs: number) {
+  let items = new Set<T>()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  return {
+    add(item: T): void {
+      items.add(item)
+      timer ??= setTimeout(() => {
+        timer = undefined
+        const batch = items
+        items = new Set()
+        flush(batch)
+      }, intervalMs)
+    },
+    dispose(): void {
+      if (timer) clearTimeout(timer)
+      timer = undefined
+      items = new Set()
+    }
+  }
+}
+
+export function connectLiveUpdates(api: HypercubeApi, stores: Stores, intervalMs = LIVE_INTERVAL_MS): () => void {
+  const tableRuns = batcher<number>((runIds) => void stores.runsTable.getState().refreshRows([...runIds]), intervalMs)
+  const pageKeys = batcher<string>((keys) => {
+    const page = stores.runPage.getState()
+    void page.refreshSeries([...keys])
+    void page.refreshRun()
+  }, intervalMs)
+  const pageRun = batcher<true>(() => void stores.runPage.getState().refreshRun(), intervalMs)
+  const experimentList = batcher<true>(() => void stores.experiments.getState().load(), intervalMs * 4)
+  const leaderboard = batcher<true>(() => void stores.leaderboard.getState().reload(), intervalMs * 4)
+
+  const isShownInTable = (runId: number, experimentId?: number): boolean => {
+    const table = stores.runsTable.getState()
+    if (table.experimentId === null) return false
+    if (experimentId !== undefined) return experimentId === table.experimentId
+    return table.rows.some((row) => row.id === runId)
+  }
+
+  const onEvent = (event: PushedEvent): void => {
+    switch (event.name) {
+      case 'metrics.logged': {
+        const { runId, keys } = event.payload
+        if (stores.runPage.getState().runId === runId) keys.forEach((key) => pageKeys.add(key))
+        if (isShownInTable(runId)) tableRuns.add(runId)
+        if (stores.leaderboard.getState().experimentId !== null) leaderboard.add(true)
+        experimentList.add(true)
+        break
+      }
+      case 'runs.changed': {
+        const { runId, experimentId } = event.payload
+        if (stores.runPage.getState().runId === runId) pageRun.add(true)
+        if (isShownInTable(runId, experimentId)) tableRuns.add(runId)
+        if (stores.leaderboard.getState().experimentId === experimentId) leaderboard.add(true)
+        experimentList.add(true)
+        break
+      }
+      case 'experiments.changed':
+        experimentList.add(true)
+        break
+      case 'transport.reconnected':
+        // Whatever happened while the connection was down: read it all again.
+        void stores.experiments.getState().load()
+        void stores.runsTable.getState().reload()
+        void stores.runPage.getState().refreshRun()
+        void stores.leaderboard.getState().reload()
+        break
+    }
+  }
+
+  const unsubscribe = api.onEvent(onEvent)
+  return () => {
+    unsubscribe()
+    for (const pending of [tableRuns, pageKeys, pageRun, experimentList, leaderboard]) pending.dispose()
+  }
+}

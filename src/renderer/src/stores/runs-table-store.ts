@@ -1,0 +1,245 @@
+import { createStore, type StateCreator } from 'zustand/vanilla'
+import type { HypercubeApi, RunRow } from '../../../shared/contract'
+import type { ErrorInfo } from '../../../shared/errors'
+import { parseRunFilter } from '../../../shared/run-filter'
+import { call, errorInfo } from '../lib/call'
+import { isNumberArray, isStringArray, readJson, writeJson, type KeyValueStorage } from '../lib/storage'
+
+/**
+ * The runs table of one experiment, from slices: the rows (loaded, filtered, patched live),
+ * the filter, the sorting, the user's columns (remembered per experiment) and the selection
+ * of runs to compare (remembered per experiment, read by the compare view).
+ */
+
+export interface FilterError {
+  message: string
+  /** Character offset in the filter text where the problem is, when known. */
+  position: number | null
+}
+
+export interface SortEntry {
+  id: string
+  desc: boolean
+}
+
+interface RowsSlice {
+  experimentId: number | null
+  rows: RunRow[]
+  loading: boolean
+  rowsError: ErrorInfo | null
+  /** Shows an experiment's runs (with the filter cleared when the experiment changes). */
+  open: (experimentId: number) => Promise<void>
+  reload: () => Promise<void>
+  /** Brings the named runs up to date (pushed events); new runs of this experiment appear. */
+  refreshRows: (runIds: number[]) => Promise<void>
+}
+
+interface FilterSlice {
+  filterText: string
+  /** The filter the rows were loaded with ('' for none). */
+  appliedFilter: string
+  filterError: FilterError | null
+  setFilterText: (text: string) => void
+  applyFilter: () => Promise<void>
+}
+
+interface SortSlice {
+  sorting: SortEntry[]
+  setSorting: (sorting: SortEntry[]) => void
+}
+
+interface ColumnsSlice {
+  /** Chosen param/metric columns as `params.<key>` / `metrics.<key>`; null until the user picks (defaults apply). */
+  chosenColumns: string[] | null
+  toggleColumn: (columnId: string, available: string[]) => void
+}
+
+interface SelectionSlice {
+  selected: number[]
+  toggleSelected: (runId: number) => void
+  setSelected: (runIds: number[]) => void
+}
+
+export type RunsTableState = RowsSlice & FilterSlice & SortSlice & ColumnsSlice & SelectionSlice
+
+export interface RunsTableDeps {
+  api: HypercubeApi
+  storage: KeyValueStorage
+}
+
+export const columnsKey = (experimentId: number) => `hypercube.runs.columns.${experimentId}`
+export const selectionKey = (experimentId: number) => `hypercube.compare.selection.${experimentId}`
+const DEFAULT_COLUMNS_PER_KIND = 4
+
+type Slice<T> = StateCreator<RunsTableState, [], [], T>
+
+const createRowsSlice =
+  ({ api, storage }: RunsTableDeps): Slice<RowsSlice> =>
+  (set, get) => {
+    // A load that finishes after a newer one started is dropped (fast typing, fast navigation).
+    let generation = 0
+    const fetchRows = async (experimentId: number, filter: string): Promise<RunRow[]> =>
+      filter === '' ? call(api, 'runs.list', { experimentId }) : call(api, 'runs.search', { experimentId, filter })
+
+    const load = async (experimentId: number, filter: string): Promise<void> => {
+      const mine = ++generation
+      set({ loading: true })
+      try {
+        const rows = await fetchRows(experimentId, filter)
+        if (mine !== generation) return
+        set({ rows, loading: false, rowsError: null, appliedFilter: filter, filterError: null })
+      } catch (error) {
+        if (mine !== generation) return
+        const info = errorInfo(error)
+        if (filter !== '' && info.code === 'invalid_argument') {
+          set({ loading: false, filterError: toFilterError(info) })
+        } else {
+          set({ loading: false, rowsError: info })
+        }
+      }
+    }
+
+    return {
+      experimentId: null,
+      rows: [],
+      loading: false,
+      rowsError: null,
+      open: async (experimentId) => {
+        if (get().experimentId !== experimentId) {
+          set({
+            experimentId,
+            rows: [],
+            rowsError: null,
+            filterText: '',
+            appliedFilter: '',
+            filterError: null,
+            chosenColumns: readJson<string[] | null>(storage, columnsKey(experimentId), isStringArray, null),
+            selected: readJson(storage, selectionKey(experimentId), isNumberArray, [])
+          })
+        }
+        await load(experimentId, get().appliedFilter)
+      },
+      reload: async () => {
+        const { experimentId, appliedFilter } = get()
+        if (experimentId !== null) await load(experimentId, appliedFilter)
+      },
+      refreshRows: async (runIds) => {
+        const { experimentId, appliedFilter } = get()
+        if (experimentId === null || runIds.length === 0) return
+        // Whether a changed run still matches a filter is the server's call: search again.
+        if (appliedFilter !== '' || runIds.length > 200) return load(experimentId, appliedFilter)
+        try {
+          const fresh = (await call(api, 'runs.rows', { runIds })).filter((row) => row.experimentId === experimentId)
+          if (get().experimentId !== experimentId || get().appliedFilter !== '') return
+          const byId = new Map(fresh.map((row) => [row.id, row]))
+          const rows = get().rows.map((row) => byId.get(row.id) ?? row)
+          const known = new Set(rows.map((row) => row.id))
+          const added = fresh.filter((row) => !known.has(row.id))
+          set({ rows: added.length > 0 ? [...added, ...rows] : rows })
+        } catch (error) {
+          set({ rowsError: errorInfo(error) })
+        }
+      }
+    }
+  }
+
+/** "at 14: expected a value" style messages and {field: 'filter', position} both land here. */
+export function toFilterError(info: ErrorInfo & { position?: number }): FilterError {
+  if (typeof info.position === 'number') return { message: info.message, position: info.position }
+  const match = /(?:position|at|column)\s+(\d+)/i.exec(info.message)
+  return { message: info.message, position: match ? Number(match[1]) : null }
+}
+
+const createFilterSlice =
+  (): Slice<FilterSlice> =>
+  (set, get) => ({
+    filterText: '',
+    appliedFilter: '',
+    filterError: null,
+    setFilterText: (text) => set({ filterText: text }),
+    applyFilter: async () => {
+      const { experimentId, filterText } = get()
+      if (experimentId === null) return
+      // Syntax errors are found here, with their position, without asking main; main parses
+      // the same language again (shared/run-filter.ts) and answers for what only it knows.
+      const parsed = parseRunFilter(filterText)
+      if (!parsed.ok) {
+        set({ filterError: { message: parsed.message, position: parsed.position } })
+        return
+      }
+      set({ appliedFilter: filterText.trim(), filterError: null })
+      await get().reload()
+    }
+  })
+
+const createSortSlice = (): Slice<SortSlice> => (set) => ({
+  sorting: [],
+  setSorting: (sorting) => set({ sorting })
+})
+
+const createColumnsSlice =
+  ({ storage }: RunsTableDeps): Slice<ColumnsSlice> =>
+  (set, get) => ({
+    chosenColumns: null,
+    toggleColumn: (columnId, available) => {
+      const { experimentId } = get()
+      const current = get().chosenColumns ?? defaultColumns(available)
+      const chosen = current.includes(columnId) ? current.filter((id) => id !== columnId) : [...current, columnId]
+      set({ chosenColumns: chosen })
+      if (experimentId !== null) writeJson(storage, columnsKey(experimentId), chosen)
+    }
+  })
+
+const createSelectionSlice =
+  ({ storage }: RunsTableDeps): Slice<SelectionSlice> =>
+  (set, get) => {
+    const save = (selected: number[]): void => {
+      set({ selected })
+      const { experimentId } = get()
+      if (experimentId !== null) writeJson(storage, selectionKey(experimentId), selected)
+    }
+    return {
+      selected: [],
+      toggleSelected: (runId) => {
+        const { selected } = get()
+        save(selected.includes(runId) ? selected.filter((id) => id !== runId) : [...selected, runId])
+      },
+      setSelected: (runIds) => save([...new Set(runIds)])
+    }
+  }
+
+export function createRunsTableStore(deps: RunsTableDeps) {
+  return createStore<RunsTableState>()((...args) => ({
+    ...createRowsSlice(deps)(...args),
+    ...createFilterSlice()(...args),
+    ...createSortSlice()(...args),
+    ...createColumnsSlice(deps)(...args),
+    ...createSelectionSlice(deps)(...args)
+  }))
+}
+
+export type RunsTableStore = ReturnType<typeof createRunsTableStore>
+
+/** Param and metric column ids found in the rows, params first, each sorted. */
+export function availableColumns(rows: readonly RunRow[]): string[] {
+  const params = new Set<string>()
+  const metrics = new Set<string>()
+  for (const row of rows) {
+    for (const key in row.hyperparameters) params.add(key)
+    for (const metric of row.metrics) metrics.add(metric.key)
+  }
+  return [...[...params].sort().map((key) => `params.${key}`), ...[...metrics].sort().map((key) => `metrics.${key}`)]
+}
+
+/** Until the user chooses: the first few params and metrics. */
+export function defaultColumns(available: readonly string[]): string[] {
+  const params = available.filter((id) => id.startsWith('params.')).slice(0, DEFAULT_COLUMNS_PER_KIND)
+  const metrics = available.filter((id) => id.startsWith('metrics.')).slice(0, DEFAULT_COLUMNS_PER_KIND)
+  return [...params, ...metrics]
+}
+
+export function visibleColumns(chosen: string[] | null, available: readonly string[]): string[] {
+  if (chosen === null) return defaultColumns(available)
+  // Columns the user chose stay, even when no current row has them (a filter may hide those runs).
+  return chosen
+}

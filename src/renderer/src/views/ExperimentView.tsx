@@ -1,0 +1,40 @@
+import { useEffect } from 'react'
+import { routeHash } from '../stores/app-store'
+import { useApp, useExperiments } from '../stores'
+import { LeaderboardView } from './LeaderboardView'
+import { RunsTableView } from './RunsTableView'
+import { StatusBadge } from './common'
+
+export function ExperimentView({ experimentId, tab }: { experimentId: number; tab: 'runs' | 'leaderboard' }): React.JSX.Element {
+  const experiment = useExperiments((state) => state.experiments.find((candidate) => candidate.id === experimentId))
+  const loaded = useExperiments((state) => state.loaded)
+  const load = useExperiments((state) => state.load)
+  const apiInfo = useApp((state) => state.apiInfo)
+
+  useEffect(() => {
+    if (!loaded) void load()
+  }, [loaded, load])
+
+  return (
+    <div className="page page-wide">
+      <div className="breadcrumbs">
+        <a href={routeHash({ page: 'experiments' })}>Experiments</a> / <span>{experiment?.name ?? `#${experimentId}`}</span>
+      </div>
+      <div className="page-header">
+        <h1>{experiment?.name ?? `Experiment ${experimentId}`}</h1>
+        {experiment && <StatusBadge status={experiment.status} />}
+        {experiment && <span className="subtle">id {experiment.id} · {experiment.runCount} runs</span>}
+      </div>
+      {loaded && !experiment && <p className="error-note">Experiment {experimentId} does not exist (or was just deleted).</p>}
+      <nav className="tabs" aria-label="experiment views">
+        <a className={tab === 'runs' ? 'active' : ''} href={routeHash({ page: 'experiment', experimentId, tab: 'runs' })}>
+          Runs
+        </a>
+        <a className={tab === 'leaderboard' ? 'active' : ''} href={routeHash({ page: 'experiment', experimentId, tab: 'leaderboard' })}>
+          Leaderboard
+        </a>
+      </nav>
+      {tab === 'runs' ? <RunsTableView experimentId={experimentId} apiInfo={apiInfo} /> : <LeaderboardView experimentId={experimentId} />}
+    </div>
+  )
+}

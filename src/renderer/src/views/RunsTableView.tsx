@@ -1,0 +1,171 @@
+import { flexRender, getCoreRowModel, getSortedRowModel, useReactTable, type SortingState, type Updater } from '@tanstack/react-table'
+import { useVirtualizer } from '@tanstack/react-virtual'
+import { useEffect, useMemo, useRef } from 'react'
+import { useShallow } from 'zustand/react/shallow'
+import type { ApiInfo } from '../../../shared/contract'
+import { availableColumns, visibleColumns } from '../stores/runs-table-store'
+import { useRunsTable } from '../stores'
+import { buildColumns, COLUMN_WIDTHS, DATA_COLUMN_WIDTH } from './run-columns'
+import { EmptyState, ErrorNote, LogFromScript, Progress } from './common'
+import { FilterBar } from './FilterBar'
+
+const ROW_HEIGHT = 34
+
+export function RunsTableView({ experimentId, apiInfo }: { experimentId: number; apiInfo: ApiInfo | null }): React.JSX.Element {
+  const { rows, loading, rowsError, appliedFilter, open, experimentIdShown } = useRunsTable(
+    useShallow((state) => ({
+      rows: state.rows,
+      loading: state.loading,
+      rowsError: state.rowsError,
+      appliedFilter: state.appliedFilter,
+      open: state.open,
+      experimentIdShown: state.experimentId
+    }))
+  )
+  const { sorting, setSorting, chosenColumns, toggleColumn, selected, toggleSelected, setSelected } = useRunsTable(
+    useShallow((state) => ({
+      sorting: state.sorting,
+      setSorting: state.setSorting,
+      chosenColumns: state.chosenColumns,
+      toggleColumn: state.toggleColumn,
+      selected: state.selected,
+      toggleSelected: state.toggleSelected,
+      setSelected: state.setSelected
+    }))
+  )
+
+  useEffect(() => {
+    void open(experimentId)
+  }, [experimentId, open])
+
+  const available = useMemo(() => availableColumns(rows), [rows])
+  const shownColumns = visibleColumns(chosenColumns, available)
+  const selectedSet = useMemo(() => new Set(selected), [selected])
+  const columns = useMemo(() => buildColumns(shownColumns, selectedSet, toggleSelected), [shownColumns.join('\n'), selectedSet, toggleSelected])
+
+  const table = useReactTable({
+    data: rows,
+    columns,
+    state: { sorting },
+    onSortingChange: (updater: Updater<SortingState>) => setSorting(typeof updater === 'function' ? updater(sorting) : updater),
+    getCoreRowModel: getCoreRowModel(),
+    getSortedRowModel: getSortedRowModel(),
+    getRowId: (row) => String(row.id),
+    enableMultiSort: true,
+    // First click sorts ascending for every column (TanStack's default is descending for numbers).
+    sortDescFirst: false
+  })
+  const tableRows = table.getRowModel().rows
+
+  const scrollRef = useRef<HTMLDivElement>(null)
+  const virtualizer = useVirtualizer({
+    count: tableRows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12
+  })
+  const widthOf = (id: string): number => COLUMN_WIDTHS[id] ?? DATA_COLUMN_WIDTH
+  const totalWidth = table.getVisibleLeafColumns().reduce((sum, column) => sum + widthOf(column.id), 0)
+  const loadedThisExperiment = experimentIdShown === experimentId
+
+  return (
+    <section className="runs">
+      <FilterBar />
+      <div className="table-toolbar">
+        <span data-testid="run-count">
+          {tableRows.length.toLocaleString()} run{tableRows.length === 1 ? '' : 's'}
+          {appliedFilter && ' matching the filter'}
+        </span>
+        {selected.length > 0 && (
+          <span className="selection" data-testid="selection">
+            {selected.length} selected for comparison{' '}
+            <button type="button" onClick={() => setSelected([])}>
+              Clear
+            </button>
+          </span>
+        )}
+        <details className="column-picker">
+          <summary>Columns</summary>
+          <div className="column-picker-menu" role="group" aria-label="columns">
+            {available.length === 0 && <p className="subtle">No params or metrics logged yet.</p>}
+            {available.map((id) => (
+              <label key={id}>
+                <input type="checkbox" checked={shownColumns.includes(id)} onChange={() => toggleColumn(id, available)} /> {id}
+              </label>
+            ))}
+          </div>
+        </details>
+      </div>
+      <ErrorNote error={rowsError} title="Cannot load runs" />
+      {loading && <Progress label={appliedFilter ? 'Searching runs…' : 'Loading runs…'} />}
+      {loadedThisExperiment && !loading && rows.length === 0 && !rowsError && (
+        appliedFilter ? (
+          <EmptyState title="No run matches the filter">
+            <p>Change the filter above, or clear it to see every run.</p>
+          </EmptyState>
+        ) : (
+          <EmptyState title="No runs in this experiment yet">
+            <LogFromScript apiInfo={apiInfo} experimentId={experimentId} />
+          </EmptyState>
+        )
+      )}
+      {rows.length > 0 && (
+        <div className="table-scroll" ref={scrollRef} role="table" aria-label="runs" aria-rowcount={tableRows.length}>
+          <div className="thead" role="rowgroup" style={{ width: totalWidth }}>
+            {table.getHeaderGroups().map((group) => (
+              <div className="tr" role="row" key={group.id}>
+                {group.headers.map((header) => {
+                  const sorted = header.column.getIsSorted()
+                  return (
+                    <div
+                      key={header.id}
+                      role="columnheader"
+                      className={`th${header.column.getCanSort() ? ' sortable' : ''}`}
+                      style={{ width: widthOf(header.column.id) }}
+                      aria-sort={sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : 'none'}
+                      title={header.column.getCanSort() ? `Sort by ${header.column.id} (shift-click to add)` : undefined}
+                      onClick={header.column.getToggleSortingHandler()}
+                    >
+                      {header.column.id === 'select' ? (
+                        <input
+                          type="checkbox"
+                          aria-label="select every shown run"
+                          checked={tableRows.length > 0 && selected.length >= tableRows.length && tableRows.every((row) => selectedSet.has(row.original.id))}
+                          onChange={(event) => setSelected(event.target.checked ? tableRows.map((row) => row.original.id) : [])}
+                        />
+                      ) : (
+                        flexRender(header.column.columnDef.header, header.getContext())
+                      )}
+                      {sorted && <span className="sort-mark">{sorted === 'asc' ? ' ▲' : ' ▼'}</span>}
+                    </div>
+                  )
+                })}
+              </div>
+            ))}
+          </div>
+          <div className="tbody" role="rowgroup" style={{ height: virtualizer.getTotalSize(), width: totalWidth }}>
+            {virtualizer.getVirtualItems().map((item) => {
+              const row = tableRows[item.index]!
+              return (
+                <div
+                  key={row.id}
+                  role="row"
+                  aria-rowindex={item.index + 1}
+                  data-run-id={row.original.id}
+                  className={`tr${selectedSet.has(row.original.id) ? ' selected' : ''}`}
+                  style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT }}
+                >
+                  {row.getVisibleCells().map((cell) => (
+                    <div key={cell.id} role="cell" className="td" style={{ width: widthOf(cell.column.id) }}>
+                      {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                    </div>
+                  ))}
+                </div>
+              )
+            })}
+          </div>
+        </div>
+      )}
+    </section>
+  )
+}

@@ -1,0 +1,38 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { chromium, type Browser } from 'playwright-core'
+
+/** Shared by the e2e tests and the UI benchmark: the browser, the build, and API helpers. */
+
+export const repoRoot = join(import.meta.dirname, '..', '..')
+export const screenshotsDir = join(repoRoot, 'test-results')
+export const CHROMIUM = process.env.HYPERCUBE_CHROMIUM ?? '/usr/bin/chromium'
+
+export function assertRendererBuilt(): void {
+  if (!existsSync(join(repoRoot, 'out', 'renderer', 'index.html'))) {
+    throw new Error('out/renderer is missing: run `npx electron-vite build` first (npm test builds before testing)')
+  }
+}
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does), or set HYPERCUBE_CHROMIUM`)
+  mkdirSync(screenshotsDir, { recursive: true })
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+  })
+}
+
+/** The /v1 tracking API as a training script uses it. */
+export function apiClient(baseUrl: string, token: string) {
+  return async function request<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    })
+    const text = await response.text()
+    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`)
+    return JSON.parse(text) as T
+  }
+}

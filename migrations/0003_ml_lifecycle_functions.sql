@@ -185,48 +185,30 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ -- not STRICT, so the planner inlines
     SELECT a = b AND (a <> 0 OR float8send(a) = float8send(b))
 $$;
 
--- Moves staged points (a temp table shaped like ml_metric_log) into ml_metric_log, skipping
--- exact duplicates of stored points and of each other, and merges what was stored into the
--- summary. Returns the number stored. Used for batches that may repeat points (retries).
-CREATE FUNCTION ml_insert_staged_metric_points(p_run_id bigint, p_min_step bigint, p_max_step bigint) RETURNS bigint
+-- Moves staged points (the session's temp table ml_metric_staging) into ml_metric_log, skipping
+-- exact duplicates of stored points and of each other; returns the points it stored, from which
+-- the writer merges the summary and the rollups (plpgsql, not sql: the staging table is per
+-- session and does not exist when this function is created).
+CREATE FUNCTION ml_insert_staged_metric_points(p_run_id bigint, p_min_step bigint, p_max_step bigint)
+RETURNS SETOF ml_metric_log
 LANGUAGE plpgsql AS $$
-DECLARE
-    v_stored bigint;
 BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS ml_metric_inserted (LIKE ml_metric_log) ON COMMIT DELETE ROWS;
-    WITH stored AS (
-        INSERT INTO ml_metric_log (run_id, metric_name, value, step, epoch, logged_at, kind)
-        SELECT DISTINCT ON (s.metric_name, s.step, s.logged_at, s.value, float8send(s.value) = float8send('-0'::float8))
-               p_run_id, s.metric_name, s.value, s.step, s.epoch, s.logged_at, s.kind
-        FROM ml_metric_staging s
-        WHERE NOT EXISTS (
-            SELECT 1 FROM ml_metric_log m
-            WHERE m.run_id = p_run_id AND m.step BETWEEN p_min_step AND p_max_step
-              AND m.step = s.step AND m.metric_name = s.metric_name AND m.logged_at = s.logged_at
-              AND ml_same_metric_value(m.value, s.value))
-        RETURNING *
-    )
-    INSERT INTO ml_metric_inserted SELECT * FROM stored;
-    GET DIAGNOSTICS v_stored = ROW_COUNT;
-    PERFORM ml_merge_metric_summary(p_run_id, array_agg(metric_name), array_agg(last_value), array_agg(last_step),
-                                    array_agg(last_logged_at), array_agg(min_value), array_agg(max_value), array_agg(n))
-    FROM (
-        SELECT metric_name,
-               (array_agg(value ORDER BY step DESC, logged_at DESC))[1] AS last_value,
-               max(step) AS last_step,
-               (array_agg(logged_at ORDER BY step DESC, logged_at DESC))[1] AS last_logged_at,
-               min(value) FILTER (WHERE value <> 'NaN'::float8) AS min_value,
-               max(value) FILTER (WHERE value <> 'NaN'::float8) AS max_value,
-               count(*) AS n
-        FROM ml_metric_inserted GROUP BY metric_name
-    ) agg
-    HAVING count(*) > 0;
-    TRUNCATE ml_metric_staging, ml_metric_inserted;
-    RETURN v_stored;
+    RETURN QUERY
+    INSERT INTO ml_metric_log (run_id, metric_name, value, step, epoch, logged_at, kind)
+    SELECT DISTINCT ON (s.metric_name, s.step, s.logged_at, s.value, float8send(s.value) = float8send('-0'::float8))
+           p_run_id, s.metric_name, s.value, s.step, s.epoch, s.logged_at, s.kind
+    FROM ml_metric_staging s
+    WHERE NOT EXISTS (
+        SELECT 1 FROM ml_metric_log m
+        WHERE m.run_id = p_run_id AND m.step BETWEEN p_min_step AND p_max_step
+          AND m.step = s.step AND m.metric_name = s.metric_name AND m.logged_at = s.logged_at
+          AND ml_same_metric_value(m.value, s.value))
+    RETURNING *;
 END
 $$;
 
 -- One point (the seed's log_ml_metric). Returns false when the exact point was already stored.
+-- Keeps the summary and the rollups (0004) too: one point is one bucket at every level.
 CREATE FUNCTION log_ml_metric(
     p_run_id bigint,
     p_metric_name text,
@@ -240,20 +222,25 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_step bigint := coalesce(p_step, 0);
     v_logged_at timestamptz := coalesce(p_logged_at, now());
+    v_extreme double precision := CASE WHEN p_value <> 'NaN'::float8 THEN p_value END;
 BEGIN
     PERFORM ml_lock_run_metrics(p_run_id);
     -- A point past the key's last stored step cannot repeat a stored one: skip the lookup.
     IF EXISTS (SELECT 1 FROM ml_metric_summary WHERE run_id = p_run_id AND metric_name = p_metric_name AND last_step >= v_step)
        AND EXISTS (SELECT 1 FROM ml_metric_log
-               WHERE run_id = p_run_id AND step = v_step AND metric_name = p_metric_name
-                 AND logged_at = v_logged_at AND ml_same_metric_value(value, p_value)) THEN
+                   WHERE run_id = p_run_id AND step = v_step AND metric_name = p_metric_name
+                     AND logged_at = v_logged_at AND ml_same_metric_value(value, p_value)) THEN
         RETURN false;
     END IF;
     INSERT INTO ml_metric_log (run_id, metric_name, value, step, epoch, kind, logged_at)
     VALUES (p_run_id, p_metric_name, p_value, v_step, p_epoch, coalesce(p_kind, 'train'), v_logged_at);
     PERFORM ml_merge_metric_summary(p_run_id, ARRAY[p_metric_name], ARRAY[p_value], ARRAY[v_step], ARRAY[v_logged_at],
-                                    ARRAY[CASE WHEN p_value <> 'NaN'::float8 THEN p_value END],
-                                    ARRAY[CASE WHEN p_value <> 'NaN'::float8 THEN p_value END], ARRAY[1::bigint]);
+                                    ARRAY[v_extreme], ARRAY[v_extreme], ARRAY[1::bigint]);
+    PERFORM ml_merge_metric_rollups(
+        p_run_id, array_agg(p_metric_name), array_agg(level::smallint), array_agg(v_step >> (8 + 3 * level)),
+        array_agg(1::bigint), array_agg(v_extreme), array_agg(v_extreme), array_agg(v_step), array_agg(p_value),
+        array_agg(v_logged_at), array_agg(v_step), array_agg(p_value), array_agg(v_logged_at), array_agg(p_epoch))
+    FROM generate_series(0, 18) AS level;
     RETURN true;
 END
 $$;
@@ -468,6 +455,73 @@ BEGIN
 END
 $$;
 
+-- Locks the registry row of a (model, target) for the rest of the transaction and returns it.
+-- Deploys, rollbacks and canary moves take the advisory lock first, so they queue up instead
+-- of locking version and registry rows in different orders (a deadlock).
+CREATE FUNCTION ml_lock_deployment(p_model_name text, p_target text) RETURNS ml_model_registry
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_registry ml_model_registry%ROWTYPE;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('ml_model_registry:' || p_model_name || ':' || p_target, 0));
+    SELECT * INTO v_registry FROM ml_model_registry
+    WHERE model_name = p_model_name AND deployment_target = p_target FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'HC404', COLUMN = 'target',
+            MESSAGE = format('model %L is not deployed to %L', p_model_name, p_target);
+    END IF;
+    RETURN v_registry;
+END
+$$;
+
+-- Makes a locked deployment's previous version current again (a rollback, or an aborted
+-- canary), records why, and returns the version now current.
+CREATE FUNCTION ml_return_to_previous_version(
+    p_registry ml_model_registry,
+    p_action text,
+    p_strategy text,
+    p_canary_traffic_percent double precision,
+    p_actor text,
+    p_notes text
+) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_status text;
+    v_version text;
+BEGIN
+    IF p_registry.previous_version_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'HC409', COLUMN = 'previous_version_id',
+            MESSAGE = format('model %L on %L has no previous version to return to', p_registry.model_name, p_registry.deployment_target);
+    END IF;
+    -- Only approved versions deploy, this way too (the previous one may have been deprecated since).
+    SELECT approval_status, version INTO v_status, v_version
+    FROM ml_model_version WHERE version_id = p_registry.previous_version_id FOR UPDATE;
+    IF v_status <> 'approved' THEN
+        RAISE EXCEPTION USING ERRCODE = 'HC409', COLUMN = 'previous_version_id',
+            MESSAGE = format('%s version %s is %s; only approved versions deploy, so it cannot be returned to',
+                             p_registry.model_name, v_version, v_status);
+    END IF;
+    UPDATE ml_model_registry SET
+        current_version_id = p_registry.previous_version_id,
+        previous_version_id = p_registry.current_version_id,
+        deployment_strategy = p_strategy,
+        canary_traffic_percent = p_canary_traffic_percent,
+        health_status = 'unknown',
+        health_checked_at = NULL,
+        deployed_by = p_actor,
+        deployed_at = now(),
+        updated_at = now()
+    WHERE registry_id = p_registry.registry_id;
+    PERFORM ml_refresh_version_deployment(p_registry.current_version_id);
+    PERFORM ml_refresh_version_deployment(p_registry.previous_version_id);
+    INSERT INTO ml_deployment_event (model_name, deployment_target, action, from_version_id, to_version_id,
+                                     deployment_strategy, canary_traffic_percent, actor, notes)
+    VALUES (p_registry.model_name, p_registry.deployment_target, p_action, p_registry.current_version_id,
+            p_registry.previous_version_id, p_strategy, p_canary_traffic_percent, p_actor, p_notes);
+    RETURN p_registry.previous_version_id;
+END
+$$;
+
 -- Swaps current and previous on a target. Returns the version that is now current.
 CREATE FUNCTION rollback_ml_model(
     p_model_name text,
@@ -477,45 +531,10 @@ CREATE FUNCTION rollback_ml_model(
 ) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_registry ml_model_registry%ROWTYPE;
-    v_status text;
-    v_version text;
+    v_registry ml_model_registry := ml_lock_deployment(p_model_name, p_target);
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('ml_model_registry:' || p_model_name || ':' || p_target, 0));
-    SELECT * INTO v_registry FROM ml_model_registry
-    WHERE model_name = p_model_name AND deployment_target = p_target FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'HC404', COLUMN = 'target',
-            MESSAGE = format('model %L is not deployed to %L', p_model_name, p_target);
-    END IF;
-    IF v_registry.previous_version_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'HC409', COLUMN = 'previous_version_id',
-            MESSAGE = format('model %L on %L has no previous version to roll back to', p_model_name, p_target);
-    END IF;
-    -- Only approved versions deploy, by rollback too (the previous one may have been deprecated since).
-    SELECT approval_status, version INTO v_status, v_version
-    FROM ml_model_version WHERE version_id = v_registry.previous_version_id FOR UPDATE;
-    IF v_status <> 'approved' THEN
-        RAISE EXCEPTION USING ERRCODE = 'HC409', COLUMN = 'previous_version_id',
-            MESSAGE = format('%s version %s is %s; only approved versions deploy, so it cannot be rolled back to',
-                             p_model_name, v_version, v_status);
-    END IF;
-    UPDATE ml_model_registry SET
-        current_version_id = v_registry.previous_version_id,
-        previous_version_id = v_registry.current_version_id,
-        health_status = 'unknown',
-        health_checked_at = NULL,
-        deployed_by = p_actor,
-        deployed_at = now(),
-        updated_at = now()
-    WHERE registry_id = v_registry.registry_id;
-    PERFORM ml_refresh_version_deployment(v_registry.current_version_id);
-    PERFORM ml_refresh_version_deployment(v_registry.previous_version_id);
-    INSERT INTO ml_deployment_event (model_name, deployment_target, action, from_version_id, to_version_id,
-                                     deployment_strategy, canary_traffic_percent, actor, notes)
-    VALUES (p_model_name, p_target, 'rollback', v_registry.current_version_id, v_registry.previous_version_id,
-            v_registry.deployment_strategy, v_registry.canary_traffic_percent, p_actor, p_notes);
-    RETURN v_registry.previous_version_id;
+    RETURN ml_return_to_previous_version(v_registry, 'rollback', v_registry.deployment_strategy,
+                                         v_registry.canary_traffic_percent, p_actor, p_notes);
 END
 $$;
 

@@ -2,22 +2,24 @@
 
 -- A canary that proved itself takes all traffic; an aborted canary gives its target back to the
 -- version it was tested against. Both are recorded in the deployment history.
+-- Raises unless a canary with less than all traffic is in progress on the locked deployment.
+CREATE FUNCTION ml_require_canary(p_registry ml_model_registry, p_verb text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_registry.deployment_strategy <> 'canary' OR p_registry.canary_traffic_percent >= 100 THEN
+        RAISE EXCEPTION USING ERRCODE = 'HC409', COLUMN = 'strategy',
+            MESSAGE = format('model %L on %L has no canary in progress to %s', p_registry.model_name, p_registry.deployment_target, p_verb);
+    END IF;
+END
+$$;
+
 CREATE FUNCTION promote_ml_canary(p_model_name text, p_target text DEFAULT 'production', p_actor text DEFAULT NULL,
                                   p_notes text DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_registry ml_model_registry%ROWTYPE;
+    v_registry ml_model_registry := ml_lock_deployment(p_model_name, p_target);
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('ml_model_registry:' || p_model_name || ':' || p_target, 0));
-    SELECT * INTO v_registry FROM ml_model_registry WHERE model_name = p_model_name AND deployment_target = p_target FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'HC404', COLUMN = 'target',
-            MESSAGE = format('model %L is not deployed to %L', p_model_name, p_target);
-    END IF;
-    IF v_registry.deployment_strategy <> 'canary' OR v_registry.canary_traffic_percent >= 100 THEN
-        RAISE EXCEPTION USING ERRCODE = 'HC409', COLUMN = 'strategy',
-            MESSAGE = format('model %L on %L has no canary in progress to promote', p_model_name, p_target);
-    END IF;
+    PERFORM ml_require_canary(v_registry, 'promote');
     UPDATE ml_model_registry SET canary_traffic_percent = 100, updated_at = now() WHERE registry_id = v_registry.registry_id;
     INSERT INTO ml_deployment_event (model_name, deployment_target, action, from_version_id, to_version_id,
                                      deployment_strategy, canary_traffic_percent, actor, notes)
@@ -27,45 +29,15 @@ BEGIN
 END
 $$;
 
+-- The version the canary was tested against takes all traffic again.
 CREATE FUNCTION abort_ml_canary(p_model_name text, p_target text DEFAULT 'production', p_actor text DEFAULT NULL,
                                 p_notes text DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_registry ml_model_registry%ROWTYPE;
+    v_registry ml_model_registry := ml_lock_deployment(p_model_name, p_target);
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('ml_model_registry:' || p_model_name || ':' || p_target, 0));
-    SELECT * INTO v_registry FROM ml_model_registry WHERE model_name = p_model_name AND deployment_target = p_target FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'HC404', COLUMN = 'target',
-            MESSAGE = format('model %L is not deployed to %L', p_model_name, p_target);
-    END IF;
-    IF v_registry.deployment_strategy <> 'canary' OR v_registry.canary_traffic_percent >= 100 THEN
-        RAISE EXCEPTION USING ERRCODE = 'HC409', COLUMN = 'strategy',
-            MESSAGE = format('model %L on %L has no canary in progress to abort', p_model_name, p_target);
-    END IF;
-    IF v_registry.previous_version_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'HC409', COLUMN = 'previousVersionId',
-            MESSAGE = format('the canary on %L is the first deployment of %L: there is no version to return to', p_target, p_model_name);
-    END IF;
-    -- The version the canary was tested against takes all traffic again.
-    UPDATE ml_model_registry SET
-        current_version_id = v_registry.previous_version_id,
-        previous_version_id = v_registry.current_version_id,
-        deployment_strategy = 'blue-green',
-        canary_traffic_percent = NULL,
-        health_status = 'unknown',
-        health_checked_at = NULL,
-        deployed_by = p_actor,
-        deployed_at = now(),
-        updated_at = now()
-    WHERE registry_id = v_registry.registry_id;
-    PERFORM ml_refresh_version_deployment(v_registry.current_version_id);
-    PERFORM ml_refresh_version_deployment(v_registry.previous_version_id);
-    INSERT INTO ml_deployment_event (model_name, deployment_target, action, from_version_id, to_version_id,
-                                     deployment_strategy, canary_traffic_percent, actor, notes)
-    VALUES (p_model_name, p_target, 'abort', v_registry.current_version_id, v_registry.previous_version_id,
-            'blue-green', NULL, p_actor, p_notes);
-    RETURN v_registry.previous_version_id;
+    PERFORM ml_require_canary(v_registry, 'abort');
+    RETURN ml_return_to_previous_version(v_registry, 'abort', 'blue-green', NULL, p_actor, p_notes);
 END
 $$;
 

@@ -117,9 +117,18 @@ describe('the UI in a browser against serve', () => {
       body: '{"name":"system.status","input":{}}'
     })
     expect(foreign.status).toBe(403)
-    // The cookie opens the UI routes only, not the /v1 API.
+    // The cookie opens the UI routes only, not the /v1 API — but it lets the browser read the
+    // API's documentation.
     const v1 = await fetch(`${baseUrl}/v1/ml/experiments`, { headers: { Cookie: `${session!.name}=${session!.value}` } })
     expect(v1.status).toBe(401)
+    const openApi = await fetch(`${baseUrl}/v1/openapi.json`, { headers: { Cookie: `${session!.name}=${session!.value}` } })
+    expect(openApi.status).toBe(200)
+    expect((await openApi.json()).paths['/v1/ml/metrics']).toBeDefined()
+    expect((await fetch(`${baseUrl}/v1/openapi.json`)).status).toBe(401)
+    const docs = await page.goto(`${baseUrl}/v1/docs`)
+    expect(docs!.status()).toBe(200)
+    await expect.poll(() => page.locator('.swagger-ui').count(), { timeout: 15_000 }).toBeGreaterThan(0)
+    await screenshot('api-docs')
   })
 
   it('lists experiments with run counts; creates, renames, archives and restores', async () => {

@@ -3,7 +3,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { isIP } from 'node:net'
 import type { Logger } from '../logging'
-import { readOrCreateApiToken, tokensMatch } from './api-token'
+import { readOrCreateApiToken, rotateApiToken, tokensMatch } from './api-token'
 import { HttpRefusal, notFoundRoute, toErrorResponse } from './errors'
 import { buildOpenApiDocument } from './openapi'
 import { registerRoutes, sendJson, type AnyRoute } from './route-table'
@@ -43,6 +43,8 @@ export interface HttpServer {
   readonly app: FastifyInstance
   /** Every route registered on the server (by us and by plugins), for tests that walk them all. */
   readonly routes: ReadonlyArray<{ method: string; url: string }>
+  /** Writes a new token to <dataDir>/api-token and accepts only it from now on (the old one stops at once). */
+  rotateToken(): string
   close(): Promise<void>
 }
 
@@ -124,7 +126,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     return sendJson(reply, status, body)
   })
 
-  const openApi = () => buildOpenApiDocument(options.routes, { version: options.version, serverUrl: `http://127.0.0.1:${port}` })
+  // No `servers` entry: the document is built before the port is known, and a client (or the
+  // docs page) resolves paths against the URL it reached the server by.
+  const openApi = () => buildOpenApiDocument(options.routes, { version: options.version })
   await app.register(fastifySwagger, { mode: 'static', specification: { document: openApi() as never } })
   await app.register(fastifySwaggerUi, { routePrefix: '/v1/docs', staticCSP: true })
   app.get('/v1/openapi.json', async (_request, reply) => reply.type('application/json').send(stringifyJson(openApi())))
@@ -152,6 +156,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     },
     app,
     routes,
+    rotateToken: () => {
+      token = rotateApiToken(options.dataDir)
+      return token
+    },
     close: () => app.close()
   }
 }

@@ -84,6 +84,11 @@ export function serveUi(options: ServeUiOptions) {
 
     context.addAuthenticator((request) => {
       const path = pathOf(request)
+      // A signed-in browser may also read the API's documentation (GET only; the API itself
+      // still needs the bearer token).
+      if ((path === '/v1/openapi.json' || path === '/v1/docs' || path.startsWith('/v1/docs/')) && request.method === 'GET') {
+        return options.sessions.isValid(sessionOf(request))
+      }
       if (!isUiPath(path)) return false
       // The page itself answers unauthenticated visitors (login exchange, or how to get in).
       if (path === '/' && (request.method === 'GET' || request.method === 'HEAD')) return true

@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -146,11 +147,28 @@ inline double ApplyNonFiniteRule(double result, const A* a, const B* b, size_t d
   return std::isnan(result) ? result : std::numeric_limits<double>::infinity();
 }
 
+// A kernel may also define Distance4Unchecked: the 4-D distance without its rare slow paths
+// (e.g. cosine's rescaling of zero or overflowing vectors), allowed to return NaN or ±Inf
+// wherever the careful Distance4 would do something else. The block loop then runs the
+// unchecked, branch-free version and re-does only the non-finite results carefully.
+template <typename Kernel, typename = void>
+struct HasDistance4Unchecked : std::false_type {};
+template <typename Kernel>
+struct HasDistance4Unchecked<Kernel, std::void_t<decltype(Kernel::Distance4Unchecked(static_cast<const float*>(nullptr), static_cast<const float*>(nullptr)))>>
+    : std::true_type {};
+
 template <typename Kernel, typename Q, typename P>
 inline void DistancesBlock(const Q* query, const P* points, size_t dim, size_t count, double* out) {
   if (dim == 4) {
-    for (size_t i = 0; i < count; i++) {
-      out[i] = Kernel::Distance4(query, points + i * 4);
+    if constexpr (HasDistance4Unchecked<Kernel>::value) {
+      for (size_t i = 0; i < count; i++) out[i] = Kernel::Distance4Unchecked(query, points + i * 4);
+      for (size_t i = 0; i < count; i++) {
+        if (!std::isfinite(out[i])) out[i] = Kernel::Distance4(query, points + i * 4);
+      }
+    } else {
+      for (size_t i = 0; i < count; i++) {
+        out[i] = Kernel::Distance4(query, points + i * 4);
+      }
     }
   } else {
     for (size_t i = 0; i < count; i++) {

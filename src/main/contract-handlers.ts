@@ -1,7 +1,27 @@
-import { calls, isCallName, type ApiInfo, type CallName, type CallOutcome, type CallResults, type PushedEvent, type RunRow } from '../shared/contract'
-import type { RunWithMetrics, SystemStatus } from '../shared/domain'
+import { userInfo } from 'node:os'
+import { existsSync, createReadStream } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { isAbsolute } from 'node:path'
+import { createBLAKE3 } from 'hash-wasm'
+import {
+  calls,
+  isCallName,
+  type AppSettings,
+  type ApiInfo,
+  type CallName,
+  type CallOutcome,
+  type CallResults,
+  type ModelArtifactVerification,
+  type PushedEvent,
+  type RunRow
+} from '../shared/contract'
+import type { ComparisonProgress, ModelVersion, RunWithMetrics, SystemStatus } from '../shared/domain'
 import { DomainError, isDomainError } from '../shared/errors'
-import type { Disposable } from '../shared/event'
+import { Emitter, type Disposable } from '../shared/event'
+import type { DatabaseInfo } from './core'
+import { describeUrl } from './core'
+import type { HttpServer } from './http/server'
+import { readSettings, settingsFile, validateDatabaseUrl, writeSettings } from './settings'
 import { parseInput } from '../shared/schemas'
 import type { z } from 'zod'
 import type { CoreServices } from './core'
@@ -13,6 +33,10 @@ export interface ContractContext {
   readonly logger: Logger
   status(): Promise<SystemStatus>
   apiInfo(): ApiInfo
+  dataDir: string
+  database: DatabaseInfo
+  /** The HTTP server once it runs (settings show its port and rotate its token). */
+  http(): HttpServer | undefined
 }
 
 type Parsed<Name extends CallName> = z.output<(typeof calls)[Name]['input']>
@@ -25,7 +49,30 @@ export function toRunRow(run: RunWithMetrics): RunRow {
 
 /** Each contract call mapped to a service: the only place the contract meets the core. */
 export function createContractHandlers(context: ContractContext): ContractHandlers {
-  const { experiments, runs } = context.services
+  const { experiments, runs, models } = context.services
+  // Who did it, for approvals and deployments made from the UI: the desktop user main runs as
+  // (the one person at this machine; serve mode's browser session is that same user's).
+  const actor = localUser()
+  const plugins = () => {
+    if (!context.services.plugins) throw new DomainError('unavailable', 'the geometric plugins are not running in this core', 'plugin')
+    return context.services.plugins
+  }
+  const similarRuns = () => {
+    if (!context.services.similarRuns) throw new DomainError('unavailable', 'the geometric plugins are not running in this core', 'plugin')
+    return context.services.similarRuns
+  }
+  const settings = (): AppSettings => {
+    const saved = readSettings(context.dataDir).databaseUrl
+    const http = context.http()
+    return {
+      dataDir: context.dataDir,
+      database: { mode: context.database.mode, description: context.database.description, serverVersion: context.database.serverVersion },
+      savedDatabase: saved ? { mode: 'external', description: describeUrl(saved) } : { mode: 'embedded', description: `embedded server, data in ${context.dataDir}/pg` },
+      databaseOverridden: Boolean(process.env.HYPERCUBE_DATABASE_URL) || (context.database.mode === 'external' && !saved),
+      settingsFile: settingsFile(context.dataDir),
+      api: { ...context.apiInfo(), port: http?.port ?? null }
+    }
+  }
   return {
     'system.status': () => context.status(),
     'system.apiInfo': async () => context.apiInfo(),
@@ -53,8 +100,96 @@ export function createContractHandlers(context: ContractContext): ContractHandle
     'runs.metricSeries': (input) => runs.metricSeries(input),
     'artifacts.list': (input) => context.services.artifacts.list(input.runId),
     'artifacts.verify': (input) => context.services.artifacts.verify(input.artifactId),
-    'runs.leaderboard': (input) => runs.leaderboard(input)
+    'runs.leaderboard': (input) => runs.leaderboard(input),
+
+    'compare.nearestRuns': (input) => similarRuns().nearestRuns(input.experimentId, input.runId, input.plugin, input.k),
+    'compare.distanceMatrix': async (input) => {
+      const { runIds, matrix, keys } = await similarRuns().distanceMatrix(input.experimentId, input.runIds, input.plugin)
+      const n = runIds.length
+      return { runIds, keys, matrix: Array.from({ length: n }, (_, i) => Array.from(matrix.subarray(i * n, (i + 1) * n))) }
+    },
+
+    'models.list': () => models.listModels(),
+    'models.versions': (input) => models.listVersions(input.modelName),
+    'models.version': (input) => models.getVersion(input.versionId),
+    'models.review': (input) => {
+      const review = { versionId: input.versionId, notes: input.notes, actor }
+      if (input.decision === 'approve') return models.approve(review)
+      if (input.decision === 'reject') return models.reject(review)
+      return models.deprecate(review)
+    },
+    'models.verifyArtifact': async (input) => verifyModelArtifact(await models.getVersion(input.versionId)),
+    'models.compare': (input) => {
+      if (!context.services.modelComparison) throw new DomainError('unavailable', 'model comparison is not available in this core')
+      return context.services.modelComparison.compareVersions({ versionIdA: input.versionIdA, versionIdB: input.versionIdB }, (progress) =>
+        comparisonProgress.fire({ ...progress, requestId: input.requestId })
+      )
+    },
+
+    'deployments.list': (input) => models.listDeployments(input.modelName),
+    'deployments.history': (input) => models.deploymentHistory(input),
+    'deployments.healthChecks': (input) => models.listHealthChecks(input),
+    'deployments.deploy': (input) => models.deploy({ ...input, actor: input.actor ?? actor }),
+    'deployments.promote': (input) => models.promoteCanary({ ...input, actor: input.actor ?? actor }),
+    'deployments.abort': (input) => models.abortCanary({ ...input, actor: input.actor ?? actor }),
+    'deployments.rollback': (input) => models.rollback({ ...input, actor: input.actor ?? actor }),
+
+    'plugins.list': async () => plugins().list(),
+    'plugins.reload': (input) => plugins().reload(input.name),
+    'plugins.enable': (input) => plugins().enable(input.name),
+    'plugins.disable': (input) => plugins().disable(input.name),
+
+    'settings.get': async () => settings(),
+    'settings.setDatabase': async (input) => {
+      if (input.url === null || input.url.trim() === '') {
+        writeSettings(context.dataDir, { databaseUrl: null })
+      } else {
+        const url = input.url.trim()
+        await validateDatabaseUrl(url, context.logger.child({ component: 'settings' }))
+        writeSettings(context.dataDir, { databaseUrl: url })
+      }
+      context.logger.info({ database: settings().savedDatabase }, 'database choice saved for the next start')
+      return settings()
+    },
+    'settings.rotateToken': async () => {
+      const http = context.http()
+      if (!http) throw new DomainError('unavailable', 'this core runs without the HTTP API, so it has no token')
+      http.rotateToken()
+      context.logger.info('API token rotated')
+      return settings()
+    }
   }
+}
+
+/**
+ * Comparison progress goes to every connected renderer; each keeps only the requestId it
+ * passed. Module-level because a comparison's caller and the event subscriptions are made
+ * separately (one per window or WebSocket).
+ */
+const comparisonProgress = new Emitter<ComparisonProgress & { requestId: string }>()
+
+function localUser(): string {
+  try {
+    return userInfo().username
+  } catch {
+    // No passwd entry (some containers): still record that a person at this machine did it.
+    return 'local user'
+  }
+}
+
+/** A version's artifact re-read and hashed: BLAKE3 as registered, or why it cannot be checked. */
+async function verifyModelArtifact(version: ModelVersion): Promise<ModelArtifactVerification> {
+  const uri = version.artifactUri
+  const path = uri.startsWith('file://') ? fileURLToPath(uri) : isAbsolute(uri) ? uri : null
+  const base = { versionId: version.id, expectedBlake3: version.artifactBlake3 }
+  if (!path) return { ...base, verified: null, actualBlake3: null, reason: 'the artifact is not a local file' }
+  if (!existsSync(path)) return { ...base, verified: false, actualBlake3: null, reason: `the file ${path} does not exist` }
+  const hasher = await createBLAKE3()
+  hasher.init()
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) hasher.update(chunk)
+  const actualBlake3 = hasher.digest('hex')
+  if (!version.artifactBlake3) return { ...base, verified: null, actualBlake3, reason: 'no BLAKE3 was registered with this version' }
+  return { ...base, verified: actualBlake3 === version.artifactBlake3, actualBlake3, reason: null }
 }
 
 /**
@@ -82,7 +217,11 @@ export function subscribeToEvents(services: CoreServices, send: (event: PushedEv
   const subscriptions = [
     services.runs.onDidChangeRun((run) => send({ name: 'runs.changed', payload: { runId: run.id, experimentId: run.experimentId, status: run.status } })),
     services.runs.onDidLogMetrics((logged) => send({ name: 'metrics.logged', payload: logged })),
-    services.experiments.onDidChangeExperiment((experiment) => send({ name: 'experiments.changed', payload: experiment }))
+    services.experiments.onDidChangeExperiment((experiment) => send({ name: 'experiments.changed', payload: experiment })),
+    services.models.onDidChangeModelVersion((version) => send({ name: 'models.versionChanged', payload: version })),
+    services.models.onDidChangeDeployment((deployment) => send({ name: 'deployments.changed', payload: deployment })),
+    comparisonProgress.event((progress) => send({ name: 'models.compareProgress', payload: progress })),
+    ...(services.plugins ? [services.plugins.onDidChangePlugins((list) => send({ name: 'plugins.changed', payload: list }))] : [])
   ]
   return { dispose: () => subscriptions.forEach((subscription) => subscription.dispose()) }
 }

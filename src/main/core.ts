@@ -16,6 +16,7 @@ import { serveUi } from './http/serve-ui/serve-ui'
 import { UiSessions } from './http/serve-ui/ui-sessions'
 import { createContractHandlers, dispatchCall, subscribeToEvents, type ContractContext } from './contract-handlers'
 import { apiTokenFile } from './http/api-token'
+import { readSettings } from './settings'
 import type { CallOutcome, PushedEvent } from '../shared/contract'
 import type { Disposable } from '../shared/event'
 
@@ -125,7 +126,8 @@ export async function startCore(options: CoreOptions): Promise<Core> {
     let connectionString: string
     let mode: DatabaseInfo['mode']
     let where: string
-    const databaseUrl = options.databaseUrl ?? process.env.HYPERCUBE_DATABASE_URL
+    // Command line / env first; then what the user saved in Settings (applied on the next start).
+    const databaseUrl = options.databaseUrl ?? process.env.HYPERCUBE_DATABASE_URL ?? readSettings(options.dataDir).databaseUrl ?? undefined
     if (databaseUrl) {
       connectionString = databaseUrl
       mode = 'external'
@@ -216,6 +218,9 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       services,
       logger,
       status,
+      dataDir: options.dataDir,
+      database: databaseInfo,
+      http: () => http,
       apiInfo: () => ({ apiUrl: http ? `${http.url}/v1` : null, token: http?.token ?? null, tokenFile: apiTokenFile(options.dataDir) })
     }
     const contractHandlers = createContractHandlers(contract)

@@ -2,6 +2,12 @@ import { z } from 'zod'
 import type {
   Artifact,
   Checkpoint,
+  ComparisonProgress,
+  Deployment,
+  DeploymentEvent,
+  HealthCheck,
+  ModelVersion,
+  VersionComparison,
   Experiment,
   ExperimentSummary,
   LeaderboardEntry,
@@ -10,9 +16,10 @@ import type {
   RunWithMetrics,
   SystemStatus
 } from './domain'
-import { EXPERIMENT_STATUSES } from './domain'
+import { DEPLOYMENT_STRATEGIES, EXPERIMENT_STATUSES } from './domain'
+import type { PluginInfo } from './plugins'
 import type { ErrorInfo } from './errors'
-import { id, int64, LIMITS, name, text } from './schemas'
+import { deployModelInput, id, int64, LIMITS, name, rollbackInput, text } from './schemas'
 
 export { EVENT_CHANNEL, INVOKE_CHANNEL } from './contract-channels'
 
@@ -22,6 +29,8 @@ export { EVENT_CHANNEL, INVOKE_CHANNEL } from './contract-channels'
  * Electron IPC carries it in the desktop app; the serve-mode transport (HTTP + WebSocket,
  * src/main/http/serve-ui) carries the same calls and events to a browser.
  */
+const pluginName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a plugin name (lowercase letters, digits, _ or -)')
+
 export const calls = {
   'system.status': { input: z.object({}).strict() },
   /** Where scripts log to: the API URL and token, for the "log your first run" empty states. */
@@ -81,7 +90,56 @@ export const calls = {
         limit: z.number().int().min(1).max(10_000).default(100)
       })
       .strict()
-  }
+  },
+
+  /** The k runs of the experiment nearest to one run, under a geometric plugin (computed in its host). */
+  'compare.nearestRuns': {
+    input: z.object({ experimentId: id, runId: id, plugin: pluginName, k: z.number().int().min(1).max(100).default(5) }).strict()
+  },
+  /** Pairwise distances between the compared runs, under a geometric plugin. */
+  'compare.distanceMatrix': {
+    input: z.object({ experimentId: id, runIds: z.array(id).min(1).max(100), plugin: pluginName }).strict()
+  },
+
+  'models.list': { input: z.object({}).strict() },
+  'models.versions': { input: z.object({ modelName: name }).strict() },
+  'models.version': { input: z.object({ versionId: id }).strict() },
+  /** Approve / reject / deprecate; main refuses moves the workflow does not allow (conflict on approval_status). */
+  'models.review': {
+    input: z.object({ versionId: id, decision: z.enum(['approve', 'reject', 'deprecate']), notes: text(LIMITS.notes).nullable().default(null) }).strict()
+  },
+  /** Re-reads a version's local artifact file and compares its BLAKE3 with the registered one. */
+  'models.verifyArtifact': { input: z.object({ versionId: id }).strict() },
+  /**
+   * Two versions side by side; progress of the per-tensor comparison arrives as
+   * 'models.compareProgress' events carrying the caller's requestId.
+   */
+  'models.compare': { input: z.object({ versionIdA: id, versionIdB: id, requestId: z.string().min(1).max(64) }).strict() },
+
+  'deployments.list': { input: z.object({ modelName: name.optional() }).strict() },
+  'deployments.history': { input: z.object({ modelName: name, target: text(LIMITS.target, 1).optional() }).strict() },
+  'deployments.healthChecks': {
+    input: z.object({ modelName: name, target: text(LIMITS.target, 1), limit: z.number().int().min(1).max(1_000).default(20) }).strict()
+  },
+  /** Deploys an approved version (the actor is the user main runs as); schema as the service's. */
+  'deployments.deploy': { input: deployModelInput },
+  'deployments.promote': { input: rollbackInput },
+  'deployments.abort': { input: rollbackInput },
+  'deployments.rollback': { input: rollbackInput },
+
+  'plugins.list': { input: z.object({}).strict() },
+  'plugins.reload': { input: z.object({ name: pluginName }).strict() },
+  'plugins.enable': { input: z.object({ name: pluginName }).strict() },
+  'plugins.disable': { input: z.object({ name: pluginName }).strict() },
+
+  'settings.get': { input: z.object({}).strict() },
+  /**
+   * Saves the database for the next start: a server URL (validated by connecting first:
+   * PostgreSQL ≥ 14, durability on) or null for the embedded server.
+   */
+  'settings.setDatabase': { input: z.object({ url: z.string().max(2_048).nullable() }).strict() },
+  /** A new API token, in force at once; scripts holding the old one get 401 from now on. */
+  'settings.rotateToken': { input: z.object({}).strict() }
 } as const
 
 /** A runs-table row: a run with its latest metrics, minus the large text fields. */
@@ -111,6 +169,63 @@ export interface CallResults {
   'artifacts.list': Artifact[]
   'artifacts.verify': ArtifactVerification
   'runs.leaderboard': LeaderboardEntry[]
+  'compare.nearestRuns': Array<{ runId: number; distance: number }>
+  'compare.distanceMatrix': DistanceMatrix
+  'models.list': ModelSummary[]
+  'models.versions': ModelVersion[]
+  'models.version': ModelVersion
+  'models.review': ModelVersion
+  'models.verifyArtifact': ModelArtifactVerification
+  'models.compare': VersionComparison
+  'deployments.list': Deployment[]
+  'deployments.history': DeploymentEvent[]
+  'deployments.healthChecks': HealthCheck[]
+  'deployments.deploy': Deployment
+  'deployments.promote': Deployment
+  'deployments.abort': Deployment
+  'deployments.rollback': Deployment
+  'plugins.list': PluginInfo[]
+  'plugins.reload': PluginInfo
+  'plugins.enable': PluginInfo
+  'plugins.disable': PluginInfo
+  'settings.get': AppSettings
+  'settings.setDatabase': AppSettings
+  'settings.rotateToken': AppSettings
+}
+
+export interface ModelSummary {
+  modelName: string
+  versionCount: number
+  latestVersionAt: string
+}
+
+/** Pairwise distances, row-major: matrix[i][j] = d(runIds[i], runIds[j]). */
+export interface DistanceMatrix {
+  runIds: number[]
+  matrix: number[][]
+  /** The feature keys the distances were computed over (params.x, metrics.y). */
+  keys: string[]
+}
+
+export interface ModelArtifactVerification {
+  versionId: number
+  /** null when the artifact is not a local file (only local files can be re-read). */
+  verified: boolean | null
+  expectedBlake3: string | null
+  actualBlake3: string | null
+  reason: string | null
+}
+
+export interface AppSettings {
+  dataDir: string
+  /** The database this core runs on now. */
+  database: { mode: 'embedded' | 'external'; description: string; serverVersion: string }
+  /** What settings.json holds for the next start (password-free), and where it is. */
+  savedDatabase: { mode: 'embedded' | 'external'; description: string }
+  /** True when the command line or HYPERCUBE_DATABASE_URL overrides the saved choice. */
+  databaseOverridden: boolean
+  settingsFile: string
+  api: ApiInfo & { port: number | null }
 }
 
 export interface ArtifactVerification {
@@ -140,6 +255,14 @@ export interface EventPayloads {
   /** Points were stored for a run. */
   'metrics.logged': { runId: number; points: number; keys: string[] }
   'experiments.changed': Experiment
+  /** A version was registered, reviewed, or its deployment state changed. */
+  'models.versionChanged': ModelVersion
+  /** A deployment was made, promoted, aborted, rolled back, or health-checked. */
+  'deployments.changed': Deployment
+  /** A plugin's state changed (loaded, crashed, disabled…). */
+  'plugins.changed': PluginInfo[]
+  /** Progress of a models.compare call, for the caller that passed this requestId. */
+  'models.compareProgress': ComparisonProgress & { requestId: string }
   /**
    * Not from main: the transport reports that it reconnected, so views refetch what they
    * might have missed while it was down.

@@ -123,7 +123,7 @@ describe('the UI in a browser against serve', () => {
     expect(v1.status).toBe(401)
     const openApi = await fetch(`${baseUrl}/v1/openapi.json`, { headers: { Cookie: `${session!.name}=${session!.value}` } })
     expect(openApi.status).toBe(200)
-    expect((await openApi.json()).paths['/v1/ml/metrics']).toBeDefined()
+    expect(((await openApi.json()) as { paths: Record<string, unknown> }).paths["/v1/ml/metrics"]).toBeDefined()
     expect((await fetch(`${baseUrl}/v1/openapi.json`)).status).toBe(401)
     const docs = await page.goto(`${baseUrl}/v1/docs`)
     expect(docs!.status()).toBe(200)

@@ -4,6 +4,9 @@ import { appStore, useApp } from './stores'
 import { ExperimentsView } from './views/ExperimentsView'
 import { ExperimentView } from './views/ExperimentView'
 import { RunView } from './views/RunView'
+import { CompareView } from './views/CompareView'
+import { ModelsView, ModelView } from './views/ModelsView'
+import { PluginsView, SettingsView } from './views/SystemViews'
 
 export function App(): React.JSX.Element {
   const route = useApp((state) => state.route)
@@ -23,8 +26,17 @@ export function App(): React.JSX.Element {
           Hypercube
         </a>
         <nav>
-          <a href={routeHash({ page: 'experiments' })} className={route.page === 'experiments' ? 'active' : ''}>
+          <a href={routeHash({ page: 'experiments' })} className={['experiments', 'experiment', 'run', 'compare'].includes(route.page) ? 'active' : ''}>
             Experiments
+          </a>
+          <a href={routeHash({ page: 'models' })} className={route.page === 'models' || route.page === 'model' ? 'active' : ''}>
+            Models
+          </a>
+          <a href={routeHash({ page: 'plugins' })} className={route.page === 'plugins' ? 'active' : ''}>
+            Plugins
+          </a>
+          <a href={routeHash({ page: 'settings' })} className={route.page === 'settings' ? 'active' : ''}>
+            Settings
           </a>
         </nav>
       </header>
@@ -32,6 +44,11 @@ export function App(): React.JSX.Element {
         {route.page === 'experiments' && <ExperimentsView />}
         {route.page === 'experiment' && <ExperimentView experimentId={route.experimentId} tab={route.tab} />}
         {route.page === 'run' && <RunView runId={route.runId} />}
+        {route.page === 'compare' && <CompareView experimentId={route.experimentId} />}
+        {route.page === 'models' && <ModelsView />}
+        {route.page === 'model' && <ModelView modelName={route.modelName} tab={route.tab} />}
+        {route.page === 'plugins' && <PluginsView />}
+        {route.page === 'settings' && <SettingsView />}
       </main>
     </div>
   )

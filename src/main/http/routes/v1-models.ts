@@ -244,6 +244,42 @@ export function modelRoutes(services: CoreServices): AnyRoute[] {
       handler: async ({ body }) =>
         toApiDeployment(await models.rollback({ modelName: body.model_name, target: body.target, actor: body.actor, notes: body.notes }))
     }),
+    ...(['promote', 'abort'] as const).map((move) =>
+      defineRoute({
+        method: 'POST',
+        path: `/v1/ml/models/canary/${move}`,
+        summary:
+          move === 'promote'
+            ? 'Promote the canary on a target to all traffic'
+            : 'Abort the canary on a target: the version it was tested against takes all traffic again',
+        tag: 'deployments',
+        body: rollbackBody,
+        handler: async ({ body }) => {
+          const input = { modelName: body.model_name, target: body.target, actor: body.actor, notes: body.notes }
+          return toApiDeployment(move === 'promote' ? await models.promoteCanary(input) : await models.abortCanary(input))
+        }
+      })
+    ),
+    defineRoute({
+      method: 'GET',
+      path: '/v1/ml/models/:modelName/deployment/health',
+      summary: "The latest health checks of a deployment's health URL (on one target with ?target=), newest first",
+      tag: 'deployments',
+      params: modelParams,
+      query: targetQuery,
+      handler: async ({ params, query }) => ({
+        checks: (await models.listHealthChecks({ modelName: params.modelName, target: query.target })).map((check) => ({
+          check_id: check.id,
+          version_id: check.versionId,
+          checked_at: check.checkedAt,
+          ok: check.ok,
+          status_code: check.statusCode,
+          latency_ms: check.latencyMs,
+          error: check.error,
+          status: check.status
+        }))
+      })
+    }),
     defineRoute({
       method: 'PUT',
       path: '/v1/ml/models/:modelName/aliases/:alias',

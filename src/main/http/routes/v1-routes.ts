@@ -5,6 +5,7 @@ import { experimentRoutes } from './v1-experiments'
 import { withApiFieldNames } from './v1-fields'
 import { metricRoutes } from './v1-metrics'
 import { modelRoutes } from './v1-models'
+import { pluginRoutes } from './v1-plugins'
 import { runRoutes } from './v1-runs'
 
 // Service field names whose API spelling is not the snake_case of the same name.
@@ -13,7 +14,7 @@ const FIELD_OVERRIDES = { metricKey: 'metric_name' }
 /** Every /v1 route; the OpenAPI document is generated from this same list. */
 export function v1Routes(services: CoreServices): AnyRoute[] {
   return withApiFieldNames(
-    [...experimentRoutes(services), ...runRoutes(services), ...metricRoutes(services), ...modelRoutes(services), ...artifactRoutes(services)],
+    [...experimentRoutes(services), ...runRoutes(services), ...metricRoutes(services), ...modelRoutes(services), ...artifactRoutes(services), ...pluginRoutes(services)],
     FIELD_OVERRIDES
   )
 }

@@ -7,6 +7,14 @@ export type Route =
   | { page: 'experiments' }
   | { page: 'experiment'; experimentId: number; tab: 'runs' | 'leaderboard' }
   | { page: 'run'; runId: number }
+  | { page: 'compare'; experimentId: number }
+  | { page: 'models' }
+  | { page: 'model'; modelName: string; tab: ModelTab }
+  | { page: 'plugins' }
+  | { page: 'settings' }
+
+export const MODEL_TABS = ['versions', 'lineage', 'compare', 'deployments'] as const
+export type ModelTab = (typeof MODEL_TABS)[number]
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '')
@@ -14,6 +22,13 @@ export function parseRoute(hash: string): Route {
   if (match) return { page: 'experiment', experimentId: Number(match[1]), tab: (match[2] as 'runs' | 'leaderboard' | undefined) ?? 'runs' }
   match = /^\/runs\/(\d+)$/.exec(path)
   if (match) return { page: 'run', runId: Number(match[1]) }
+  match = /^\/experiments\/(\d+)\/compare$/.exec(path)
+  if (match) return { page: 'compare', experimentId: Number(match[1]) }
+  match = /^\/models\/([^/]+)(?:\/(versions|lineage|compare|deployments))?$/.exec(path)
+  if (match) return { page: 'model', modelName: decodeURIComponent(match[1]!), tab: (match[2] as ModelTab | undefined) ?? 'versions' }
+  if (path === '/models') return { page: 'models' }
+  if (path === '/plugins') return { page: 'plugins' }
+  if (path === '/settings') return { page: 'settings' }
   return { page: 'experiments' }
 }
 
@@ -25,6 +40,16 @@ export function routeHash(route: Route): string {
       return route.tab === 'runs' ? `#/experiments/${route.experimentId}` : `#/experiments/${route.experimentId}/${route.tab}`
     case 'run':
       return `#/runs/${route.runId}`
+    case 'compare':
+      return `#/experiments/${route.experimentId}/compare`
+    case 'models':
+      return '#/models'
+    case 'model':
+      return `#/models/${encodeURIComponent(route.modelName)}${route.tab === 'versions' ? '' : `/${route.tab}`}`
+    case 'plugins':
+      return '#/plugins'
+    case 'settings':
+      return '#/settings'
   }
 }
 

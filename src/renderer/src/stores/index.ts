@@ -3,7 +3,10 @@ import { pickApi } from '../transport/api'
 import { createAppStore, type AppState } from './app-store'
 import { createExperimentsStore, type ExperimentsState } from './experiments-store'
 import { createLeaderboardStore, type LeaderboardState } from './leaderboard-store'
+import { createCompareStore, type CompareState } from './compare-store'
 import { connectLiveUpdates } from './live-updates'
+import { createModelsStore, type ModelsState } from './models-store'
+import { createSystemStore, type SystemState } from './system-store'
 import { createRunPageStore, type RunPageState } from './run-page-store'
 import { createRunsTableStore, type RunsTableState } from './runs-table-store'
 
@@ -14,11 +17,17 @@ export const experimentsStore = createExperimentsStore(api)
 export const runsTableStore = createRunsTableStore({ api, storage: window.localStorage })
 export const runPageStore = createRunPageStore(api)
 export const leaderboardStore = createLeaderboardStore(api)
+export const compareStore = createCompareStore({ api, storage: window.localStorage })
+export const modelsStore = createModelsStore(api)
+export const systemStore = createSystemStore(api)
 
-connectLiveUpdates(api, { experiments: experimentsStore, runsTable: runsTableStore, runPage: runPageStore, leaderboard: leaderboardStore })
+connectLiveUpdates(api, { experiments: experimentsStore, runsTable: runsTableStore, runPage: runPageStore, leaderboard: leaderboardStore, models: modelsStore, system: systemStore })
 
 export const useApp = <T,>(selector: (state: AppState) => T): T => useStore(appStore, selector)
 export const useExperiments = <T,>(selector: (state: ExperimentsState) => T): T => useStore(experimentsStore, selector)
 export const useRunsTable = <T,>(selector: (state: RunsTableState) => T): T => useStore(runsTableStore, selector)
 export const useRunPage = <T,>(selector: (state: RunPageState) => T): T => useStore(runPageStore, selector)
 export const useLeaderboard = <T,>(selector: (state: LeaderboardState) => T): T => useStore(leaderboardStore, selector)
+export const useCompare = <T,>(selector: (state: CompareState) => T): T => useStore(compareStore, selector)
+export const useModels = <T,>(selector: (state: ModelsState) => T): T => useStore(modelsStore, selector)
+export const useSystem = <T,>(selector: (state: SystemState) => T): T => useStore(systemStore, selector)

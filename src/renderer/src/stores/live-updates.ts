@@ -1,6 +1,8 @@
 import type { HypercubeApi, PushedEvent } from '../../../shared/contract'
 import type { ExperimentsStore } from './experiments-store'
 import type { LeaderboardStore } from './leaderboard-store'
+import type { ModelsStore } from './models-store'
+import type { SystemStore } from './system-store'
 import type { RunPageStore } from './run-page-store'
 import type { RunsTableStore } from './runs-table-store'
 
@@ -16,6 +18,9 @@ interface Stores {
   runsTable: RunsTableStore
   runPage: RunPageStore
   leaderboard: LeaderboardStore
+  /** Optional so tests of the run views need not build them. */
+  models?: ModelsStore
+  system?: SystemStore
 }
 
 /** Collects items and hands them over once per interval. */
@@ -50,6 +55,8 @@ export function connectLiveUpdates(api: HypercubeApi, stores: Stores, intervalMs
   const pageRun = batcher<true>(() => void stores.runPage.getState().refreshRun(), intervalMs)
   const experimentList = batcher<true>(() => void stores.experiments.getState().load(), intervalMs * 4)
   const leaderboard = batcher<true>(() => void stores.leaderboard.getState().reload(), intervalMs * 4)
+  // A deploy fires a version change and a deployment change, and health checks arrive every 30 s: one refresh for them all.
+  const models = batcher<true>(() => void stores.models?.getState().refresh(), intervalMs)
 
   const isShownInTable = (runId: number, experimentId?: number): boolean => {
     const table = stores.runsTable.getState()
@@ -79,12 +86,26 @@ export function connectLiveUpdates(api: HypercubeApi, stores: Stores, intervalMs
       case 'experiments.changed':
         experimentList.add(true)
         break
+      case 'models.versionChanged':
+        models.add(true)
+        break
+      case 'deployments.changed':
+        if (stores.models?.getState().modelName === event.payload.modelName) models.add(true)
+        break
+      case 'models.compareProgress':
+        stores.models?.getState().onComparisonProgress(event.payload)
+        break
+      case 'plugins.changed':
+        stores.system?.getState().setPlugins(event.payload)
+        break
       case 'transport.reconnected':
         // Whatever happened while the connection was down: read it all again.
         void stores.experiments.getState().load()
         void stores.runsTable.getState().reload()
         void stores.runPage.getState().refreshRun()
         void stores.leaderboard.getState().reload()
+        void stores.models?.getState().refresh()
+        void stores.system?.getState().loadPlugins()
         break
     }
   }
@@ -92,6 +113,6 @@ export function connectLiveUpdates(api: HypercubeApi, stores: Stores, intervalMs
   const unsubscribe = api.onEvent(onEvent)
   return () => {
     unsubscribe()
-    for (const pending of [tableRuns, pageKeys, pageRun, experimentList, leaderboard]) pending.dispose()
+    for (const pending of [tableRuns, pageKeys, pageRun, experimentList, leaderboard, models]) pending.dispose()
   }
 }

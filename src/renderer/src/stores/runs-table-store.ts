@@ -116,6 +116,9 @@ const createRowsSlice =
             chosenColumns: readJson<string[] | null>(storage, columnsKey(experimentId), isStringArray, null),
             selected: readJson(storage, selectionKey(experimentId), isNumberArray, [])
           })
+        } else {
+          // The compare view may have narrowed the stored selection ("keep only the brushed runs").
+          set({ selected: readJson(storage, selectionKey(experimentId), isNumberArray, []) })
         }
         await load(experimentId, get().appliedFilter)
       },

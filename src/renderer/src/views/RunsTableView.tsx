@@ -5,6 +5,7 @@ import { useShallow } from 'zustand/react/shallow'
 import type { ApiInfo } from '../../../shared/contract'
 import { availableColumns, visibleColumns } from '../stores/runs-table-store'
 import { useRunsTable } from '../stores'
+import { routeHash } from '../stores/app-store'
 import { buildColumns, COLUMN_WIDTHS, DATA_COLUMN_WIDTH } from './run-columns'
 import { EmptyState, ErrorNote, LogFromScript, Progress } from './common'
 import { FilterBar } from './FilterBar'
@@ -79,6 +80,11 @@ export function RunsTableView({ experimentId, apiInfo }: { experimentId: number;
         {selected.length > 0 && (
           <span className="selection" data-testid="selection">
             {selected.length} selected for comparison{' '}
+            {selected.length >= 2 && (
+              <a className="button-link" href={routeHash({ page: 'compare', experimentId })} aria-disabled={selected.length > 100}>
+                Compare {Math.min(selected.length, 100)}
+              </a>
+            )}{' '}
             <button type="button" onClick={() => setSelected([])}>
               Clear
             </button>

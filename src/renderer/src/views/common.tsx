@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react'
+import { useState, type ReactNode } from 'react'
 import type { ApiInfo } from '../../../shared/contract'
 import type { ErrorInfo } from '../../../shared/errors'
 
@@ -71,6 +71,64 @@ requests.post(f"{API}/ml/runs/complete", headers=HEADERS, json={"run_id": run["r
       <p className="hint">
         The API reference is at <code>{url}/docs</code>. Runs appear here while they log.
       </p>
+    </div>
+  )
+}
+
+/**
+ * Asks before an action that changes what is deployed or approved: the action runs only on
+ * "confirm", with the optional notes the user typed.
+ */
+export function ConfirmDialog({
+  title,
+  children,
+  confirmLabel,
+  notesLabel,
+  notesRequired = false,
+  onConfirm,
+  onCancel
+}: {
+  title: string
+  children?: ReactNode
+  confirmLabel: string
+  /** Shows a notes field with this label (approval notes, rejection reason…). */
+  notesLabel?: string
+  notesRequired?: boolean
+  onConfirm: (notes: string | null) => void | Promise<void>
+  onCancel: () => void
+}): React.JSX.Element {
+  const [notes, setNotes] = useState('')
+  const [busy, setBusy] = useState(false)
+  return (
+    <div className="modal-backdrop">
+      <form
+        className="modal"
+        role="dialog"
+        aria-modal="true"
+        aria-label={title}
+        onSubmit={(event) => {
+          event.preventDefault()
+          setBusy(true)
+          void Promise.resolve(onConfirm(notes.trim() === '' ? null : notes.trim())).finally(() => setBusy(false))
+        }}
+      >
+        <h2>{title}</h2>
+        {children}
+        {notesLabel && (
+          <label className="field">
+            {notesLabel}
+            <textarea aria-label={notesLabel} value={notes} onChange={(event) => setNotes(event.target.value)} rows={3} autoFocus />
+          </label>
+        )}
+        <div className="modal-actions">
+          <button type="button" onClick={onCancel}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy || (notesRequired && notes.trim() === '')}>
+            {confirmLabel}
+          </button>
+        </div>
+      </form>
     </div>
   )
 }

@@ -1,0 +1,62 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { DomainError, isDomainError } from '../shared/errors'
+import { Database } from './db/database'
+import type { Logger } from './logging'
+
+/**
+ * `<dataDir>/settings.json`: what the user chose in Settings that the core reads at start.
+ * Only the database URL for now; a URL given on the command line or in
+ * HYPERCUBE_DATABASE_URL still wins, so a script can always point a core elsewhere.
+ */
+export interface StoredSettings {
+  /** A PostgreSQL server URL, or null for the embedded server in the data folder. */
+  databaseUrl: string | null
+}
+
+export function settingsFile(dataDir: string): string {
+  return join(dataDir, 'settings.json')
+}
+
+export function readSettings(dataDir: string): StoredSettings {
+  const file = settingsFile(dataDir)
+  if (!existsSync(file)) return { databaseUrl: null }
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'))
+    const url = (parsed as { databaseUrl?: unknown } | null)?.databaseUrl
+    return { databaseUrl: typeof url === 'string' && url !== '' ? url : null }
+  } catch {
+    // A hand-edited file that no longer parses must not keep the app from starting.
+    return { databaseUrl: null }
+  }
+}
+
+export function writeSettings(dataDir: string, settings: StoredSettings): void {
+  // Write then rename, so a crash mid-write never leaves half a file; 0600 because a URL may hold a password.
+  const file = settingsFile(dataDir)
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 })
+  renameSync(`${file}.tmp`, file)
+}
+
+/**
+ * Connects to a server URL the way the core would (PostgreSQL ≥ 14, durability on — both
+ * checked by Database.connect) and disconnects. Any failure becomes an invalid_argument on
+ * `url`, with the reason, so Settings can say why a URL was not saved.
+ */
+export async function validateDatabaseUrl(url: string, logger: Logger): Promise<{ serverVersion: string }> {
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new DomainError('invalid_argument', 'a server URL starts with postgresql:// (or postgres://)', 'url')
+  }
+  let database: Database
+  try {
+    database = await Database.connect(url, logger, 1)
+  } catch (error) {
+    const reason = isDomainError(error) ? error.message : error instanceof Error ? error.message : String(error)
+    throw new DomainError('invalid_argument', `cannot use this server: ${reason}`, 'url')
+  }
+  try {
+    return { serverVersion: database.serverVersion }
+  } finally {
+    await database.close()
+  }
+}

@@ -1,0 +1,214 @@
+import { createStore, type StateCreator } from 'zustand/vanilla'
+import type { DistanceMatrix, HypercubeApi, RunRow } from '../../../shared/contract'
+import type { MetricSeries } from '../../../shared/domain'
+import type { ErrorInfo } from '../../../shared/errors'
+import { call, errorInfo } from '../lib/call'
+import { runsInBrushes, type Brushes, type Dimension } from '../lib/compare'
+import { isNumberArray, readJson, writeJson, type KeyValueStorage } from '../lib/storage'
+import { selectionKey } from './runs-table-store'
+import type { StepRange } from './run-page-store'
+
+/**
+ * The compare view of one experiment, from slices: the runs (the selection the runs table
+ * stored), the overlaid series per metric key, the parallel-coordinates brushes, and the
+ * similar-runs / distance-matrix results of a chosen plugin.
+ */
+
+/** Same maxPoints as the run page, so an overlay line is drawn from the same buckets. */
+export const COMPARE_MAX_POINTS = 2_000
+export const MIN_COMPARE = 2
+export const MAX_COMPARE = 100
+
+interface RunsSlice {
+  experimentId: number | null
+  runIds: number[]
+  runs: RunRow[]
+  loading: boolean
+  error: ErrorInfo | null
+  onlyDifferences: boolean
+  open: (experimentId: number) => Promise<void>
+  setOnlyDifferences: (value: boolean) => void
+}
+
+export interface OverlayChart {
+  /** One series per run id (absent while loading or when that run lacks the key). */
+  series: Record<number, MetricSeries>
+  loading: boolean
+  error: ErrorInfo | null
+  zoom: StepRange | null
+}
+
+interface OverlaySlice {
+  charts: Record<string, OverlayChart>
+  loadChart: (key: string, zoom?: StepRange | null) => Promise<void>
+}
+
+interface BrushSlice {
+  axes: Dimension[]
+  brushes: Brushes
+  setAxes: (axes: Dimension[]) => void
+  setBrush: (dimension: Dimension, range: { min: number; max: number } | null) => void
+  /** Narrows the stored selection to the runs inside the brushes (what the runs table shows as selected). */
+  keepBrushed: () => void
+}
+
+interface SimilarSlice {
+  plugin: string
+  similarRunId: number | null
+  similar: Array<{ runId: number; distance: number }> | null
+  /** Names of the similar runs, which need not be among the compared ones. */
+  similarNames: Record<number, string>
+  similarLoading: boolean
+  similarError: ErrorInfo | null
+  matrix: DistanceMatrix | null
+  matrixLoading: boolean
+  matrixError: ErrorInfo | null
+  setPlugin: (plugin: string) => void
+  findSimilar: (runId: number, k?: number) => Promise<void>
+  loadMatrix: () => Promise<void>
+}
+
+export type CompareState = RunsSlice & OverlaySlice & BrushSlice & SimilarSlice
+
+export interface CompareDeps {
+  api: HypercubeApi
+  storage: KeyValueStorage
+}
+
+type Slice<T> = StateCreator<CompareState, [], [], T>
+
+/** The runs that pass the brushes: what the table, overlay and scatter show. */
+export const brushedRuns = (state: Pick<CompareState, 'runs' | 'brushes'>): RunRow[] => runsInBrushes(state.runs, state.brushes)
+
+const createRunsSlice =
+  ({ api, storage }: CompareDeps): Slice<RunsSlice> =>
+  (set, get) => {
+    let generation = 0
+    return {
+      experimentId: null,
+      runIds: [],
+      runs: [],
+      loading: false,
+      error: null,
+      onlyDifferences: false,
+      open: async (experimentId) => {
+        const mine = ++generation
+        const runIds = readJson(storage, selectionKey(experimentId), isNumberArray, []).slice(0, MAX_COMPARE)
+        set({ experimentId, runIds, runs: [], charts: {}, brushes: {}, similar: null, similarRunId: null, matrix: null, error: null, loading: runIds.length > 0 })
+        if (runIds.length === 0) return
+        try {
+          const rows = await call(api, 'runs.rows', { runIds })
+          if (mine !== generation) return
+          // Keep the order the user selected them in; runs deleted since then are dropped.
+          const byId = new Map(rows.map((row) => [row.id, row]))
+          const runs = runIds.flatMap((runId) => byId.get(runId) ?? [])
+          set({ runs, loading: false })
+          const keys = [...new Set(runs.flatMap((run) => run.metrics.map((metric) => metric.key)))].sort()
+          await Promise.all(keys.map((key) => get().loadChart(key)))
+        } catch (error) {
+          if (mine === generation) set({ loading: false, error: errorInfo(error) })
+        }
+      },
+      setOnlyDifferences: (onlyDifferences) => set({ onlyDifferences })
+    }
+  }
+
+const EMPTY_CHART: OverlayChart = { series: {}, loading: false, error: null, zoom: null }
+
+const createOverlaySlice =
+  ({ api }: CompareDeps): Slice<OverlaySlice> =>
+  (set, get) => ({
+    charts: {},
+    loadChart: async (key, zoom = null) => {
+      const runs = get().runs.filter((run) => run.metrics.some((metric) => metric.key === key))
+      const update = (patch: Partial<OverlayChart>) =>
+        set((state) => ({ charts: { ...state.charts, [key]: { ...(state.charts[key] ?? EMPTY_CHART), ...patch } } }))
+      update({ loading: true, zoom })
+      try {
+        const all = await Promise.all(
+          runs.map((run) =>
+            call(api, 'runs.metricSeries', { runId: run.id, key, maxPoints: COMPARE_MAX_POINTS, ...(zoom ? { fromStep: zoom.fromStep, toStep: zoom.toStep } : {}) })
+          )
+        )
+        // A newer zoom of the same chart wins.
+        if (get().charts[key]?.zoom !== zoom) return
+        update({ series: Object.fromEntries(all.map((series) => [series.runId, series])), loading: false, error: null })
+      } catch (error) {
+        update({ loading: false, error: errorInfo(error) })
+      }
+    }
+  })
+
+const createBrushSlice =
+  ({ storage }: CompareDeps): Slice<BrushSlice> =>
+  (set, get) => ({
+    axes: [],
+    brushes: {},
+    setAxes: (axes) =>
+      set((state) => ({ axes, brushes: Object.fromEntries(Object.entries(state.brushes).filter(([dimension]) => axes.includes(dimension))) })),
+    setBrush: (dimension, range) =>
+      set((state) => {
+        const brushes = { ...state.brushes }
+        if (range) brushes[dimension] = { min: Math.min(range.min, range.max), max: Math.max(range.min, range.max) }
+        else delete brushes[dimension]
+        return { brushes }
+      }),
+    keepBrushed: () => {
+      const state = get()
+      if (state.experimentId === null) return
+      const kept = brushedRuns(state)
+      const runIds = kept.map((run) => run.id)
+      writeJson(storage, selectionKey(state.experimentId), runIds)
+      set({ runIds, runs: kept, brushes: {}, matrix: null })
+    }
+  })
+
+const createSimilarSlice =
+  ({ api }: CompareDeps): Slice<SimilarSlice> =>
+  (set, get) => ({
+    plugin: 'euclidean',
+    similarRunId: null,
+    similar: null,
+    similarNames: {},
+    similarLoading: false,
+    similarError: null,
+    matrix: null,
+    matrixLoading: false,
+    matrixError: null,
+    setPlugin: (plugin) => set({ plugin, similar: null, matrix: null, similarError: null, matrixError: null }),
+    findSimilar: async (runId, k = 5) => {
+      const { experimentId, plugin } = get()
+      if (experimentId === null) return
+      set({ similarRunId: runId, similarLoading: true, similarError: null })
+      try {
+        const similar = await call(api, 'compare.nearestRuns', { experimentId, runId, plugin, k })
+        const rows = similar.length > 0 ? await call(api, 'runs.rows', { runIds: similar.map((entry) => entry.runId) }) : []
+        const similarNames = Object.fromEntries(rows.map((row) => [row.id, row.name]))
+        if (get().plugin === plugin && get().similarRunId === runId) set({ similar, similarNames, similarLoading: false })
+      } catch (error) {
+        set({ similar: null, similarLoading: false, similarError: errorInfo(error) })
+      }
+    },
+    loadMatrix: async () => {
+      const { experimentId, plugin, runs } = get()
+      if (experimentId === null || runs.length === 0) return
+      set({ matrixLoading: true, matrixError: null })
+      try {
+        const matrix = await call(api, 'compare.distanceMatrix', { experimentId, runIds: runs.map((run) => run.id), plugin })
+        if (get().plugin === plugin) set({ matrix, matrixLoading: false })
+      } catch (error) {
+        set({ matrix: null, matrixLoading: false, matrixError: errorInfo(error) })
+      }
+    }
+  })
+
+export function createCompareStore(deps: CompareDeps) {
+  return createStore<CompareState>()((...args) => ({
+    ...createRunsSlice(deps)(...args),
+    ...createOverlaySlice(deps)(...args),
+    ...createBrushSlice(deps)(...args),
+    ...createSimilarSlice(deps)(...args)
+  }))
+}
+
+export type CompareStore = ReturnType<typeof createCompareStore>

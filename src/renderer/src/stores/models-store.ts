@@ -1,0 +1,212 @@
+import { createStore, type StateCreator } from 'zustand/vanilla'
+import type { CallInput, HypercubeApi, ModelArtifactVerification, ModelSummary } from '../../../shared/contract'
+import type { ApprovalStatus, ComparisonProgress, Deployment, DeploymentEvent, HealthCheck, ModelVersion, VersionComparison } from '../../../shared/domain'
+import type { ErrorInfo } from '../../../shared/errors'
+import { call, errorInfo } from '../lib/call'
+
+/**
+ * The model registry and deployments, from slices: registered models, one model's versions
+ * (with review actions), a comparison of two versions (with pushed progress), and the
+ * model's deployments with their history and health (with deploy / promote / abort / rollback).
+ */
+
+export type ReviewDecision = 'approve' | 'reject' | 'deprecate'
+
+/** The moves the approval workflow allows from each status; main refuses the others too. */
+export const LEGAL_REVIEWS: Record<ApprovalStatus, ReviewDecision[]> = {
+  pending: ['approve', 'reject'],
+  approved: ['deprecate'],
+  rejected: [],
+  deprecated: []
+}
+
+export type DeploymentAction = 'promote' | 'abort' | 'rollback'
+
+/** What a deployment allows now: promote/abort only while a canary runs; rollback once there is a previous version. */
+export function legalDeploymentActions(deployment: Deployment): DeploymentAction[] {
+  const actions: DeploymentAction[] = []
+  if (deployment.strategy === 'canary' && deployment.canaryTrafficPercent !== null && deployment.canaryTrafficPercent < 100) actions.push('promote', 'abort')
+  if (deployment.previousVersionId !== null) actions.push('rollback')
+  return actions
+}
+
+interface RegistrySlice {
+  models: ModelSummary[]
+  modelsLoaded: boolean
+  modelsError: ErrorInfo | null
+  modelName: string | null
+  versions: ModelVersion[]
+  versionsError: ErrorInfo | null
+  /** The last failed action (review, deploy…), shown where the user acted. */
+  actionError: ErrorInfo | null
+  verifications: Record<number, ModelArtifactVerification>
+  loadModels: () => Promise<void>
+  openModel: (modelName: string) => Promise<void>
+  refresh: () => Promise<void>
+  review: (versionId: number, decision: ReviewDecision, notes: string | null) => Promise<boolean>
+  verify: (versionId: number) => Promise<void>
+  clearActionError: () => void
+}
+
+interface ComparisonSlice {
+  comparison: VersionComparison | null
+  comparing: boolean
+  comparisonProgress: ComparisonProgress | null
+  comparisonError: ErrorInfo | null
+  /** The requestId of the comparison running now: progress events of others are ignored. */
+  comparisonRequest: string | null
+  compare: (versionIdA: number, versionIdB: number) => Promise<void>
+  onComparisonProgress: (progress: ComparisonProgress & { requestId: string }) => void
+}
+
+interface DeploymentsSlice {
+  deployments: Deployment[]
+  history: DeploymentEvent[]
+  healthChecks: Record<string, HealthCheck[]>
+  deploymentsError: ErrorInfo | null
+  deploy: (input: Omit<CallInput<'deployments.deploy'>, 'modelName'>) => Promise<boolean>
+  act: (action: DeploymentAction, target: string, notes: string | null) => Promise<boolean>
+}
+
+export type ModelsState = RegistrySlice & ComparisonSlice & DeploymentsSlice
+
+type Slice<T> = StateCreator<ModelsState, [], [], T>
+
+const createRegistrySlice =
+  (api: HypercubeApi): Slice<RegistrySlice> =>
+  (set, get) => {
+    let generation = 0
+    const loadModel = async (modelName: string): Promise<void> => {
+      const mine = ++generation
+      try {
+        const [versions, deployments, history] = await Promise.all([
+          call(api, 'models.versions', { modelName }),
+          call(api, 'deployments.list', { modelName }),
+          call(api, 'deployments.history', { modelName })
+        ])
+        const checks = await Promise.all(
+          deployments.map(async (deployment) => [deployment.target, await call(api, 'deployments.healthChecks', { modelName, target: deployment.target, limit: 20 })] as const)
+        )
+        if (mine !== generation || get().modelName !== modelName) return
+        set({ versions, deployments, history, healthChecks: Object.fromEntries(checks), versionsError: null, deploymentsError: null })
+      } catch (error) {
+        if (mine === generation) set({ versionsError: errorInfo(error) })
+      }
+    }
+    return {
+      models: [],
+      modelsLoaded: false,
+      modelsError: null,
+      modelName: null,
+      versions: [],
+      versionsError: null,
+      actionError: null,
+      verifications: {},
+      loadModels: async () => {
+        try {
+          set({ models: await call(api, 'models.list', {}), modelsLoaded: true, modelsError: null })
+        } catch (error) {
+          set({ modelsLoaded: true, modelsError: errorInfo(error) })
+        }
+      },
+      openModel: async (modelName) => {
+        if (get().modelName !== modelName) {
+          set({ modelName, versions: [], deployments: [], history: [], healthChecks: {}, comparison: null, comparisonError: null, actionError: null, verifications: {} })
+        }
+        await loadModel(modelName)
+      },
+      refresh: async () => {
+        const { modelName } = get()
+        await Promise.all([get().loadModels(), modelName ? loadModel(modelName) : undefined])
+      },
+      review: async (versionId, decision, notes) => {
+        try {
+          await call(api, 'models.review', { versionId, decision, notes })
+          set({ actionError: null })
+          await get().refresh()
+          return true
+        } catch (error) {
+          set({ actionError: errorInfo(error) })
+          return false
+        }
+      },
+      verify: async (versionId) => {
+        try {
+          const result = await call(api, 'models.verifyArtifact', { versionId })
+          set((state) => ({ verifications: { ...state.verifications, [versionId]: result } }))
+        } catch (error) {
+          set({ actionError: errorInfo(error) })
+        }
+      },
+      clearActionError: () => set({ actionError: null })
+    }
+  }
+
+const createComparisonSlice =
+  (api: HypercubeApi): Slice<ComparisonSlice> =>
+  (set, get) => ({
+    comparison: null,
+    comparing: false,
+    comparisonProgress: null,
+    comparisonError: null,
+    comparisonRequest: null,
+    compare: async (versionIdA, versionIdB) => {
+      const requestId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
+      set({ comparing: true, comparison: null, comparisonProgress: null, comparisonError: null, comparisonRequest: requestId })
+      try {
+        const comparison = await call(api, 'models.compare', { versionIdA, versionIdB, requestId })
+        if (get().comparisonRequest === requestId) set({ comparison, comparing: false })
+      } catch (error) {
+        if (get().comparisonRequest === requestId) set({ comparing: false, comparisonError: errorInfo(error) })
+      }
+    },
+    onComparisonProgress: ({ requestId, ...progress }) => {
+      if (get().comparing && get().comparisonRequest === requestId) set({ comparisonProgress: progress })
+    }
+  })
+
+const createDeploymentsSlice =
+  (api: HypercubeApi): Slice<DeploymentsSlice> =>
+  (set, get) => ({
+    deployments: [],
+    history: [],
+    healthChecks: {},
+    deploymentsError: null,
+    deploy: async (input) => {
+      const { modelName } = get()
+      if (!modelName) return false
+      try {
+        await call(api, 'deployments.deploy', { ...input, modelName })
+        set({ actionError: null })
+        await get().refresh()
+        return true
+      } catch (error) {
+        set({ actionError: errorInfo(error) })
+        return false
+      }
+    },
+    act: async (action, target, notes) => {
+      const { modelName } = get()
+      if (!modelName) return false
+      const name = action === 'promote' ? 'deployments.promote' : action === 'abort' ? 'deployments.abort' : 'deployments.rollback'
+      try {
+        await call(api, name, { modelName, target, notes })
+        set({ actionError: null })
+        await get().refresh()
+        return true
+      } catch (error) {
+        set({ actionError: errorInfo(error) })
+        return false
+      }
+    }
+  })
+
+export function createModelsStore(api: HypercubeApi) {
+  return createStore<ModelsState>()((...args) => ({
+    ...createRegistrySlice(api)(...args),
+    ...createComparisonSlice(api)(...args),
+    ...createDeploymentsSlice(api)(...args)
+  }))
+}
+
+export type ModelsStore = ReturnType<typeof createModelsStore>

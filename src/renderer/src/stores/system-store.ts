@@ -1,0 +1,98 @@
+import { createStore, type StateCreator } from 'zustand/vanilla'
+import type { AppSettings, HypercubeApi } from '../../../shared/contract'
+import type { ErrorInfo } from '../../../shared/errors'
+import type { PluginInfo } from '../../../shared/plugins'
+import { call, errorInfo } from '../lib/call'
+
+/** The plugins page and Settings, from two slices. */
+
+interface PluginsSlice {
+  plugins: PluginInfo[]
+  pluginsLoaded: boolean
+  pluginsError: ErrorInfo | null
+  /** The plugin an action is running on, so its buttons wait. */
+  pluginBusy: string | null
+  loadPlugins: () => Promise<void>
+  setPlugins: (plugins: PluginInfo[]) => void
+  pluginAction: (action: 'reload' | 'enable' | 'disable', name: string) => Promise<void>
+}
+
+interface SettingsSlice {
+  settings: AppSettings | null
+  settingsError: ErrorInfo | null
+  /** Why the last database URL was not saved (validation happens in main by connecting). */
+  databaseError: ErrorInfo | null
+  savingDatabase: boolean
+  databaseSaved: boolean
+  loadSettings: () => Promise<void>
+  saveDatabase: (url: string | null) => Promise<void>
+  rotateToken: () => Promise<void>
+}
+
+export type SystemState = PluginsSlice & SettingsSlice
+
+type Slice<T> = StateCreator<SystemState, [], [], T>
+
+const createPluginsSlice =
+  (api: HypercubeApi): Slice<PluginsSlice> =>
+  (set) => ({
+    plugins: [],
+    pluginsLoaded: false,
+    pluginsError: null,
+    pluginBusy: null,
+    loadPlugins: async () => {
+      try {
+        set({ plugins: await call(api, 'plugins.list', {}), pluginsLoaded: true, pluginsError: null })
+      } catch (error) {
+        set({ pluginsLoaded: true, pluginsError: errorInfo(error) })
+      }
+    },
+    setPlugins: (plugins) => set({ plugins, pluginsLoaded: true }),
+    pluginAction: async (action, name) => {
+      set({ pluginBusy: name, pluginsError: null })
+      try {
+        const info = await call(api, `plugins.${action}`, { name })
+        set((state) => ({ plugins: state.plugins.map((plugin) => (plugin.name === name ? info : plugin)), pluginBusy: null }))
+      } catch (error) {
+        set({ pluginBusy: null, pluginsError: errorInfo(error) })
+      }
+    }
+  })
+
+const createSettingsSlice =
+  (api: HypercubeApi): Slice<SettingsSlice> =>
+  (set) => ({
+    settings: null,
+    settingsError: null,
+    databaseError: null,
+    savingDatabase: false,
+    databaseSaved: false,
+    loadSettings: async () => {
+      try {
+        set({ settings: await call(api, 'settings.get', {}), settingsError: null })
+      } catch (error) {
+        set({ settingsError: errorInfo(error) })
+      }
+    },
+    saveDatabase: async (url) => {
+      set({ savingDatabase: true, databaseError: null, databaseSaved: false })
+      try {
+        set({ settings: await call(api, 'settings.setDatabase', { url }), savingDatabase: false, databaseSaved: true })
+      } catch (error) {
+        set({ savingDatabase: false, databaseError: errorInfo(error) })
+      }
+    },
+    rotateToken: async () => {
+      try {
+        set({ settings: await call(api, 'settings.rotateToken', {}), settingsError: null })
+      } catch (error) {
+        set({ settingsError: errorInfo(error) })
+      }
+    }
+  })
+
+export function createSystemStore(api: HypercubeApi) {
+  return createStore<SystemState>()((...args) => ({ ...createPluginsSlice(api)(...args), ...createSettingsSlice(api)(...args) }))
+}
+
+export type SystemStore = ReturnType<typeof createSystemStore>

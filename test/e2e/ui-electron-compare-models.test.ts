@@ -1,0 +1,85 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { _electron as electron, type ElectronApplication, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, it } from 'vitest'
+import { createTestDatabase, makeDataDir } from '../support/test-env'
+import { compareThreeRuns, compareVersions, pluginsAndSettings, registryAndDeployments, type ScenarioContext } from './compare-models-scenarios'
+import { apiClient, repoRoot } from './ui-harness'
+
+/**
+ * The issue-7 scenarios in the Electron window (IPC transport). Skipped, with the reason in the
+ * suite name, where the Electron binary is not installed (as in ui-electron.test.ts).
+ */
+function electronBinary(): { path?: string; reason?: string } {
+  const pathFile = join(repoRoot, 'node_modules', 'electron', 'path.txt')
+  if (!existsSync(pathFile)) return { reason: 'the Electron binary is not installed (node_modules/electron/path.txt missing; installed with ELECTRON_SKIP_BINARY_DOWNLOAD=1)' }
+  const binary = join(repoRoot, 'node_modules', 'electron', 'dist', readFileSync(pathFile, 'utf8').trim())
+  if (!existsSync(binary)) return { reason: `the Electron binary is missing at ${binary}` }
+  if (!existsSync(join(repoRoot, 'out', 'main', 'index.js'))) return { reason: 'out/main/index.js is missing: run `npx electron-vite build`' }
+  return { path: binary }
+}
+
+const binary = electronBinary()
+const present = binary.path !== undefined
+const SKIP = present ? '' : ` — skipped: ${binary.reason}`
+
+type Bridge = { hypercube: { invoke: (name: string, input: unknown) => Promise<{ ok: boolean; value: any }> } }
+
+describe(`compare, models, deployments, plugins and settings in the Electron window${SKIP}`, () => {
+  let app: ElectronApplication
+  let appWindow: Page
+  let context: ScenarioContext
+  let cleanup: Array<() => Promise<void> | void> = []
+  const invoke = async (name: string, input: unknown) => appWindow.evaluate(([n, i]) => (globalThis as unknown as Bridge).hypercube.invoke(n as string, i), [name, input] as const)
+
+  beforeAll(async () => {
+    if (!present) return
+    const data = makeDataDir()
+    const database = await createTestDatabase()
+    cleanup = [() => data.remove(), () => database.drop()]
+    app = await electron.launch({
+      executablePath: binary.path,
+      args: [join(repoRoot, 'out', 'main', 'index.js'), '--no-sandbox'],
+      env: { ...process.env, HYPERCUBE_DATA_DIR: data.dir, HYPERCUBE_DATABASE_URL: database.url }
+    })
+    appWindow = await app.firstWindow()
+    await appWindow.setViewportSize({ width: 1280, height: 800 })
+    context = {
+      page: appWindow,
+      // Read per request: the settings scenario rotates the token.
+      api: async (method, path, body) => {
+        const info = (await invoke('system.apiInfo', {})).value as { apiUrl: string; token: string }
+        return apiClient(info.apiUrl.replace(/\/v1$/, ''), info.token)(method, path, body)
+      },
+      go: async (hash) => {
+        await appWindow.evaluate((value) => ((globalThis as unknown as { location: { hash: string } }).location.hash = value), hash)
+      },
+      shot: 'electron',
+      workDir: join(data.dir, 'models')
+    }
+  }, 120_000)
+
+  afterAll(async () => {
+    await app?.close()
+    for (const step of cleanup.reverse()) await step()
+  })
+
+  it.skipIf(!present)('compares three runs under every loaded plugin', async () => {
+    const plugins = ((await invoke('plugins.list', {})).value as Array<{ name: string }>).map((plugin) => plugin.name)
+    await compareThreeRuns(context, plugins)
+  }, 120_000)
+
+  let model: Awaited<ReturnType<typeof registryAndDeployments>>
+  it.skipIf(!present)('registers, approves, deploys a canary, promotes, rolls back; a rejected version is refused', async () => {
+    model = await registryAndDeployments(context)
+  }, 120_000)
+
+  it.skipIf(!present)('compares two safetensors versions', async () => {
+    await compareVersions(context, model)
+  }, 60_000)
+
+  it.skipIf(!present)('shows plugins and settings', async () => {
+    const token = ((await invoke('system.apiInfo', {})).value as { token: string }).token
+    await pluginsAndSettings(context, token)
+  }, 60_000)
+})

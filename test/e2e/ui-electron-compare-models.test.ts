@@ -1,23 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { _electron as electron, type ElectronApplication, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createTestDatabase, makeDataDir } from '../support/test-env'
 import { compareThreeRuns, compareVersions, pluginsAndSettings, registryAndDeployments, type ScenarioContext } from './compare-models-scenarios'
-import { apiClient, repoRoot } from './ui-harness'
+import { apiClient, electronBinary, repoRoot } from './ui-harness'
 
 /**
  * The issue-7 scenarios in the Electron window (IPC transport). Skipped, with the reason in the
  * suite name, where the Electron binary is not installed (as in ui-electron.test.ts).
  */
-function electronBinary(): { path?: string; reason?: string } {
-  const pathFile = join(repoRoot, 'node_modules', 'electron', 'path.txt')
-  if (!existsSync(pathFile)) return { reason: 'the Electron binary is not installed (node_modules/electron/path.txt missing; installed with ELECTRON_SKIP_BINARY_DOWNLOAD=1)' }
-  const binary = join(repoRoot, 'node_modules', 'electron', 'dist', readFileSync(pathFile, 'utf8').trim())
-  if (!existsSync(binary)) return { reason: `the Electron binary is missing at ${binary}` }
-  if (!existsSync(join(repoRoot, 'out', 'main', 'index.js'))) return { reason: 'out/main/index.js is missing: run `npx electron-vite build`' }
-  return { path: binary }
-}
 
 const binary = electronBinary()
 const present = binary.path !== undefined

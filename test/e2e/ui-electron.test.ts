@@ -1,9 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { _electron as electron, type ElectronApplication, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeDataDir, createTestDatabase } from '../support/test-env'
-import { apiClient, repoRoot, screenshotsDir } from './ui-harness'
+import { apiClient, electronBinary, repoRoot, screenshotsDir } from './ui-harness'
 
 /**
  * The same scenarios in the Electron window (IPC transport, preload bridge). They need the
@@ -11,14 +10,6 @@ import { apiClient, repoRoot, screenshotsDir } from './ui-harness'
  * missing they report themselves skipped, with that reason. Reading node_modules/electron's
  * path.txt instead of `require('electron')`, because that require downloads a missing binary.
  */
-function electronBinary(): { path?: string; reason?: string } {
-  const pathFile = join(repoRoot, 'node_modules', 'electron', 'path.txt')
-  if (!existsSync(pathFile)) return { reason: 'the Electron binary is not installed (node_modules/electron/path.txt missing; installed with ELECTRON_SKIP_BINARY_DOWNLOAD=1)' }
-  const binary = join(repoRoot, 'node_modules', 'electron', 'dist', readFileSync(pathFile, 'utf8').trim())
-  if (!existsSync(binary)) return { reason: `the Electron binary is missing at ${binary}` }
-  if (!existsSync(join(repoRoot, 'out', 'main', 'index.js'))) return { reason: 'out/main/index.js is missing: run `npx electron-vite build`' }
-  return { path: binary }
-}
 
 const binary = electronBinary()
 const electronBinaryExists = binary.path !== undefined

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 
@@ -35,4 +35,18 @@ export function apiClient(baseUrl: string, token: string) {
     if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`)
     return JSON.parse(text) as T
   }
+}
+
+/**
+ * Where the Electron binary is, or why the Electron window tests skip themselves. Reads
+ * node_modules/electron/path.txt instead of `require('electron')`, because that require
+ * downloads a missing binary (installs here use ELECTRON_SKIP_BINARY_DOWNLOAD=1).
+ */
+export function electronBinary(): { path?: string; reason?: string } {
+  const pathFile = join(repoRoot, 'node_modules', 'electron', 'path.txt')
+  if (!existsSync(pathFile)) return { reason: 'the Electron binary is not installed (node_modules/electron/path.txt missing; installed with ELECTRON_SKIP_BINARY_DOWNLOAD=1)' }
+  const binary = join(repoRoot, 'node_modules', 'electron', 'dist', readFileSync(pathFile, 'utf8').trim())
+  if (!existsSync(binary)) return { reason: `the Electron binary is missing at ${binary}` }
+  if (!existsSync(join(repoRoot, 'out', 'main', 'index.js'))) return { reason: 'out/main/index.js is missing: run `npx electron-vite build`' }
+  return { path: binary }
 }

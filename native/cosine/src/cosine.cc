@@ -59,17 +59,25 @@ struct CosineKernel {
     return FromSums(dot, normA, normB);
   }
 
+  struct Sums {
+    double dot, normA, normB;
+  };
+
+  template <typename A, typename B>
+  static inline Sums Sums4(const A* a, const B* b) {
+    double x0 = a[0], x1 = a[1], x2 = a[2], x3 = a[3];
+    double y0 = b[0], y1 = b[1], y2 = b[2], y3 = b[3];
+    return {(x0 * y0 + x1 * y1) + (x2 * y2 + x3 * y3), (x0 * x0 + x1 * x1) + (x2 * x2 + x3 * x3),
+            (y0 * y0 + y1 * y1) + (y2 * y2 + y3 * y3)};
+  }
+
   // Branch-free for the block loop; NaN wherever FromSums would give up (zero vectors,
   // overflow), which the SDK then hands to Distance4.
   template <typename A, typename B>
   static inline double Distance4Unchecked(const A* a, const B* b) {
-    double x0 = a[0], x1 = a[1], x2 = a[2], x3 = a[3];
-    double y0 = b[0], y1 = b[1], y2 = b[2], y3 = b[3];
-    double dot = (x0 * y0 + x1 * y1) + (x2 * y2 + x3 * y3);
-    double normA = (x0 * x0 + x1 * x1) + (x2 * x2 + x3 * x3);
-    double normB = (y0 * y0 + y1 * y1) + (y2 * y2 + y3 * y3);
-    double product = normA * normB;
-    double distance = 1.0 - dot / std::sqrt(product);
+    Sums sums = Sums4(a, b);
+    double product = sums.normA * sums.normB;
+    double distance = 1.0 - sums.dot / std::sqrt(product);
     distance = distance < 0.0 ? 0.0 : distance;
     distance = distance > 2.0 ? 2.0 : distance;
     // Plain selects (no fmin/fmax, whose NaN rules keep the compiler from vectorising).
@@ -78,12 +86,8 @@ struct CosineKernel {
 
   template <typename A, typename B>
   static inline double Distance4(const A* a, const B* b) {
-    double x0 = a[0], x1 = a[1], x2 = a[2], x3 = a[3];
-    double y0 = b[0], y1 = b[1], y2 = b[2], y3 = b[3];
-    double dot = (x0 * y0 + x1 * y1) + (x2 * y2 + x3 * y3);
-    double normA = (x0 * x0 + x1 * x1) + (x2 * x2 + x3 * x3);
-    double normB = (y0 * y0 + y1 * y1) + (y2 * y2 + y3 * y3);
-    double result = FromSums(dot, normA, normB);
+    Sums sums = Sums4(a, b);
+    double result = FromSums(sums.dot, sums.normA, sums.normB);
     return std::isnan(result) ? Rescaled(a, b, 4) : result;
   }
 };

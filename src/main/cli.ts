@@ -61,16 +61,14 @@ async function serve(options: { dataDir: string; databaseUrl?: string; http: { p
     process.stderr.write(`hypercube: cannot start: ${(error as Error).message}\n`)
     return 1
   }
-  process.stdout.write(`Hypercube ready — ${core.database.description}; data folder ${core.dataDir}\n`)
-  if (core.http) {
-    process.stdout.write(`API: ${core.http.url}/v1 (token in ${core.dataDir}/api-token; docs at ${core.http.url}/v1/docs)\n`)
-  }
-  if (core.ui) {
-    // One-time: the link signs one browser in (a cookie) and then stops working.
-    process.stdout.write(`UI: ${core.ui.loginUrl()}\n`)
-  }
-  return new Promise<number>((resolveExit) => {
+  // Signal handlers go in before "ready" is printed, so whoever waits for that line can stop
+  // us at once. A repeated signal while stopping is ignored: the database is being shut down
+  // in order, and cutting that short would only leave it to crash recovery.
+  const exitCode = new Promise<number>((resolveExit) => {
+    let stopping = false
     const shutdown = (signal: string): void => {
+      if (stopping) return
+      stopping = true
       process.stdout.write(`Hypercube stopping (${signal})…\n`)
       core.close().then(
         () => {
@@ -83,9 +81,18 @@ async function serve(options: { dataDir: string; databaseUrl?: string; http: { p
         }
       )
     }
-    process.once('SIGINT', () => shutdown('SIGINT'))
-    process.once('SIGTERM', () => shutdown('SIGTERM'))
+    process.on('SIGINT', () => shutdown('SIGINT'))
+    process.on('SIGTERM', () => shutdown('SIGTERM'))
   })
+  process.stdout.write(`Hypercube ready — ${core.database.description}; data folder ${core.dataDir}\n`)
+  if (core.http) {
+    process.stdout.write(`API: ${core.http.url}/v1 (token in ${core.dataDir}/api-token; docs at ${core.http.url}/v1/docs)\n`)
+  }
+  if (core.ui) {
+    // One-time: the link signs one browser in (a cookie) and then stops working.
+    process.stdout.write(`UI: ${core.ui.loginUrl()}\n`)
+  }
+  return exitCode
 }
 
 main(process.argv.slice(2)).then(

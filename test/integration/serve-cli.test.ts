@@ -20,7 +20,13 @@ function serve(args: string[], env: NodeJS.ProcessEnv = {}): ServeProcess {
   let output = ''
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      // A signal death is a failure worth explaining in the test output.
+      if (signal) output += `\n[killed by ${signal}]`
+      resolve(code)
+    })
+  )
   return { child, output: () => output, exited }
 }
 
@@ -74,7 +80,8 @@ describe('hypercube serve', () => {
     const second = serve(['--data-dir', data.dir])
     await waitForOutput(second, /^Hypercube ready/m)
     second.child.kill('SIGINT')
-    expect(await second.exited).toBe(0)
+    const code = await second.exited
+    expect(code, second.output()).toBe(0)
   })
 
   it('uses the PostgreSQL server given by --database-url, naming it without the password', async () => {

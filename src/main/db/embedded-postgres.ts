@@ -382,10 +382,19 @@ function checkClusterVersion(binaries: PostgresBinaries, clusterDir: string): vo
 function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+  // A server whose parent (a killed app) is gone may linger as a zombie where nothing reaps
+  // orphans (some container inits): it has exited, whatever kill(pid, 0) says.
+  if (platform() === 'linux') {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+    } catch {
+      return false
+    }
+  }
+  return true
 }
 
 function commandLineOf(pid: number): string | undefined {
@@ -420,7 +429,14 @@ async function clearStaleServer(clusterDir: string, logger: Logger): Promise<voi
   while (processIsAlive(pid) && Date.now() < deadline) await sleep(100)
   if (processIsAlive(pid)) {
     process.kill(pid, 'SIGQUIT')
-    while (processIsAlive(pid)) await sleep(100)
+    const hardDeadline = Date.now() + 10_000
+    while (processIsAlive(pid) && Date.now() < hardDeadline) await sleep(100)
+    if (processIsAlive(pid)) {
+      throw new EmbeddedPostgresError(
+        'start_failed',
+        `a PostgreSQL server (pid ${pid}) from a previous run still holds ${clusterDir} and does not stop; stop it and start again`
+      )
+    }
   }
 }
 

@@ -77,6 +77,23 @@ describe('MLflow limits and errors', () => {
     expect(changed.json.message).toContain("Param with key='lr' was already logged with value='0.1'")
   })
 
+  it('stores a log-batch whole or not at all: a refused param keeps its metrics and tags out', async () => {
+    const fresh = (await post('runs/create', { experiment_id: experimentId })).json.run as { info: { run_id: string } }
+    const id = fresh.info.run_id
+    expect((await post('runs/log-batch', { run_id: id, params: [{ key: 'opt', value: 'adam' }] })).status).toBe(200)
+    const refused = await post('runs/log-batch', {
+      run_id: id,
+      params: [{ key: 'opt', value: 'sgd' }],
+      tags: [{ key: 'stage', value: 'warmup' }],
+      metrics: [{ key: 'loss', value: 1, timestamp: 1, step: 1 }]
+    })
+    expect(refused.status).toBe(400)
+    expect(refused.json.error_code).toBe('INVALID_PARAMETER_VALUE')
+    const after = (await call('GET', `/api/2.0/mlflow/runs/get?run_id=${id}`)).json.run as { data: { metrics?: unknown[]; tags?: Array<{ key: string }> } }
+    expect(after.data.metrics ?? []).toEqual([])
+    expect((after.data.tags ?? []).map((tag) => tag.key)).not.toContain('stage')
+  })
+
   it('answers MLflow error codes: unknown run 404, missing field 400, bad JSON 400, unknown endpoint 404, no token 401', async () => {
     const unknown = await call('GET', '/api/2.0/mlflow/runs/get?run_id=0123456789abcdef0123456789abcdef')
     expect(unknown).toMatchObject({ status: 404, json: { error_code: 'RESOURCE_DOES_NOT_EXIST' } })

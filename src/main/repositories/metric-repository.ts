@@ -1,5 +1,5 @@
 import type { MetricBucket, MetricKind, MetricPoint, MetricSeries } from '../../shared/domain'
-import type { Queryable } from '../db/database'
+import type { Queryable, Transaction } from '../db/database'
 import { encodeMetricCopy, METRIC_COPY_COLUMNS } from './metric-copy-encoder'
 import { rollupBuckets, rollupShift, ROLLUP_LEVELS, summariseByKey, type KeyStats } from './metric-aggregates'
 import { notFound } from '../../shared/errors'
@@ -11,6 +11,14 @@ export interface BatchResult {
   inserted: number
   /** Exact duplicates of points already stored (or repeated in the batch): accepted, not stored twice. */
   duplicates: number
+}
+
+export interface BatchOptions {
+  /**
+   * Other writes that belong to the same batch (an MLflow log-batch's params and tags): run in
+   * the batch's transaction, so the batch is stored whole or not at all.
+   */
+  alsoWrite?: (tx: Transaction) => Promise<void>
 }
 
 export interface HistoryRange {
@@ -136,8 +144,11 @@ export class PgMetricRepository {
    * Otherwise (a retried batch, steps logged again, out-of-order backfill) the batch is staged
    * and moved with the duplicate check in SQL, so an exact duplicate is stored once.
    */
-  async logBatch(runId: number, points: readonly MetricPoint[]): Promise<BatchResult> {
-    if (points.length === 0) return { inserted: 0, duplicates: 0 }
+  async logBatch(runId: number, points: readonly MetricPoint[], options: BatchOptions = {}): Promise<BatchResult> {
+    if (points.length === 0) {
+      if (options.alsoWrite) await translated(() => this.db.withTransaction((tx) => options.alsoWrite!(tx)))
+      return { inserted: 0, duplicates: 0 }
+    }
     const stats = summariseByKey(points)
     return translated(() =>
       this.db.withTransaction(async (tx) => {
@@ -147,6 +158,7 @@ export class PgMetricRepository {
           runId,
           [...stats.keys()]
         ])
+        if (options.alsoWrite) await options.alsoWrite(tx)
         const storedLastStep = new Map(rows.map((row) => [row.metric_name, BigInt(row.last_step)]))
         const appendOnly = [...stats.values()].every((key) => {
           const last = storedLastStep.get(key.key)

@@ -13,7 +13,7 @@ import {
   type MlflowRunDetails,
   type MlflowRunRecord,
   type ModelVersionRecord,
-  type PgMlflowRepository,
+  PgMlflowRepository,
   type RegisteredModelRecord
 } from '../repositories/mlflow-repository'
 import { decodePageToken, encodePageToken, parseOrderBy, parseSearchFilter } from './mlflow-search'
@@ -522,8 +522,8 @@ export class MlflowService {
     return {}
   }
 
-  private async writeParams(run: MlflowRunRecord, params: Record<string, string>): Promise<void> {
-    const clash = await this.repository.logParams(run.id, params)
+  private async writeParams(run: MlflowRunRecord, params: Record<string, string>, repository = this.repository): Promise<void> {
+    const clash = await repository.logParams(run.id, params)
     if (clash) {
       throw invalid(
         `Changing param values is not allowed. Param with key='${clash.key}' was already logged with value='${clash.old}' for run ID='${run.uuid}'. Attempted logging new value '${clash.new}'.`
@@ -547,10 +547,10 @@ export class MlflowService {
   }
 
   /**
-   * log-batch. Everything is validated before anything is written. Params and tags are written
-   * first, then the metrics (through RunService, so live views hear of them): if the metric write
-   * fails the client retries the whole batch, and a retry is harmless — the same param value is
-   * accepted, tags are overwritten with the same values and exact duplicate points are stored once.
+   * log-batch. Everything is validated before anything is written; then params, tags and metrics
+   * go in one transaction (through RunService, so live views hear of the points), so a refused
+   * param stores nothing. A retry is harmless: the same param value is accepted, tags are
+   * overwritten with the same values and exact duplicate points are stored once.
    */
   async logBatch(body: Body, bodyBytes: number): Promise<unknown> {
     if (bodyBytes > MLFLOW_LIMITS.batchBytes) {
@@ -587,9 +587,14 @@ export class MlflowService {
     const tags = tagsFrom(tagItems, 'tags')
 
     const run = await this.activeRunFrom(body)
-    if (Object.keys(params).length > 0) await this.writeParams(run, params)
-    if (Object.keys(tags).length > 0) await this.repository.setRunTags(run.id, tags)
-    if (points.length > 0) await this.runs.logValidatedMetrics(run.id, points)
+    // Params, tags and metrics in one transaction: a refused param (write-once) stores nothing.
+    await this.runs.logValidatedMetrics(run.id, points, undefined, {
+      alsoWrite: async (tx) => {
+        const repository = new PgMlflowRepository(tx)
+        if (Object.keys(params).length > 0) await this.writeParams(run, params, repository)
+        if (Object.keys(tags).length > 0) await repository.setRunTags(run.id, tags)
+      }
+    })
     return {}
   }
 

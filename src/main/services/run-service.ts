@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { BatchResult } from '../repositories/metric-repository'
+import type { BatchOptions, BatchResult } from '../repositories/metric-repository'
 import type { PgMetricRepository } from '../repositories/metric-repository'
 import type { PgRunRepository } from '../repositories/run-repository'
 import type { IngestIdempotency, PgIdempotentIngestRepository } from '../repositories/ingest-idempotency-repository'
@@ -174,7 +174,12 @@ export class RunService {
   }
 
   /** A batch already validated (e.g. decoded by the HTTP layer's streaming parser). */
-  async logValidatedMetrics(runId: number, points: readonly MetricPoint[], idempotency?: IngestIdempotency): Promise<BatchResult> {
+  async logValidatedMetrics(
+    runId: number,
+    points: readonly MetricPoint[],
+    idempotency?: IngestIdempotency,
+    options: BatchOptions = {}
+  ): Promise<BatchResult> {
     if (points.length > 10_000_000) throw invalidArgument('points: at most 10,000,000 points per batch', 'points')
     if (idempotency) {
       const key = idempotency.key
@@ -187,7 +192,7 @@ export class RunService {
       if (!replayed && result.inserted > 0) this.didLogMetrics.fire({ runId, points: result.inserted, keys: [...new Set(points.map((p) => p.key))] })
       return result
     }
-    const result = await this.metrics.logBatch(runId, points)
+    const result = await this.metrics.logBatch(runId, points, options)
     if (result.inserted > 0) this.didLogMetrics.fire({ runId, points: result.inserted, keys: [...new Set(points.map((p) => p.key))] })
     return result
   }

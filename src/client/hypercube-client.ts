@@ -267,25 +267,56 @@ function int64Json(value: Int64): string {
  * The JSON of a metric batch, written by hand: JSON.stringify would turn NaN into null and
  * drop -0, and for 10,000-point batches a replacer function costs more than the request.
  */
+/**
+ * A batch as the columnar `series` body: per (key, kind), parallel arrays of values, steps,
+ * timestamps and epochs. Half the bytes of one object per point, and the server parses arrays
+ * of numbers several times faster. Missing steps, timestamps or epochs travel as null.
+ */
 export function encodeMetricBatch(runId: number, points: readonly MetricPointInput[], idempotencyKey?: string): string {
-  const keyJson = new Map<string, string>()
-  const parts = new Array<string>(points.length)
-  for (let i = 0; i < points.length; i++) {
-    const point = points[i]!
-    let key = keyJson.get(point.key)
-    if (key === undefined) {
-      key = JSON.stringify(point.key)
-      keyJson.set(point.key, key)
-    }
-    let json = `{"key":${key},"value":${metricValueJson(point.value)}`
-    if (point.step !== undefined) json += `,"step":${int64Json(point.step)}`
-    if (point.epoch !== undefined && point.epoch !== null) json += `,"epoch":${point.epoch}`
-    if (point.timestamp !== undefined) json += `,"timestamp":${point.timestamp}`
-    if (point.kind !== undefined) json += `,"kind":"${point.kind}"`
-    parts[i] = json + '}'
+  interface Column {
+    key: string
+    kind: MetricKind | undefined
+    values: string[]
+    steps: string[]
+    timestamps: string[]
+    epochs: string[]
+    hasSteps: boolean
+    hasTimestamps: boolean
+    hasEpochs: boolean
   }
+  const columns = new Map<string, Column>()
+  for (const point of points) {
+    const id = `${point.kind ?? ''}\u0000${point.key}`
+    let column = columns.get(id)
+    if (!column) {
+      column = { key: point.key, kind: point.kind, values: [], steps: [], timestamps: [], epochs: [], hasSteps: false, hasTimestamps: false, hasEpochs: false }
+      columns.set(id, column)
+    }
+    column.values.push(metricValueJson(point.value))
+    if (point.step !== undefined) {
+      column.hasSteps = true
+      column.steps.push(int64Json(point.step))
+    } else column.steps.push('null')
+    if (point.timestamp !== undefined) {
+      column.hasTimestamps = true
+      column.timestamps.push(String(point.timestamp))
+    } else column.timestamps.push('null')
+    if (point.epoch !== undefined && point.epoch !== null) {
+      column.hasEpochs = true
+      column.epochs.push(String(point.epoch))
+    } else column.epochs.push('null')
+  }
+  const series = [...columns.values()].map((column) => {
+    let json = `{"key":${JSON.stringify(column.key)}`
+    if (column.kind !== undefined) json += `,"kind":"${column.kind}"`
+    json += `,"values":[${column.values.join(',')}]`
+    if (column.hasSteps) json += `,"steps":[${column.steps.join(',')}]`
+    if (column.hasTimestamps) json += `,"timestamps":[${column.timestamps.join(',')}]`
+    if (column.hasEpochs) json += `,"epochs":[${column.epochs.join(',')}]`
+    return `${json}}`
+  })
   const idempotency = idempotencyKey === undefined ? '' : `,"idempotency_key":${JSON.stringify(idempotencyKey)}`
-  return `{"run_id":${runId},"points":[${parts.join(',')}]${idempotency}}`
+  return `{"run_id":${runId},"series":[${series.join(',')}]${idempotency}}`
 }
 
 /** For request bodies other than metric batches: bigint as a number or decimal string, non-finite numbers as strings. */

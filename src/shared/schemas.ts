@@ -335,3 +335,61 @@ export function toMetricValue(value: unknown, field: string): number {
   if (value === '-Infinity') return -Infinity
   throw invalidArgument(`${field}: must be a number or one of "NaN", "Infinity", "-Infinity"`, field)
 }
+
+/**
+ * The columnar batch form: one entry per metric key with parallel arrays, e.g.
+ *   { key: 'loss', steps: [0, 1, 2], values: [0.9, 0.7, 'NaN'], timestamps: [...], epochs: [...] }
+ * Half the bytes of one object per point, and arrays of numbers parse several times faster,
+ * which is what high-volume clients want. Validated into MetricPoints in one pass.
+ */
+export function validateMetricSeries(raw: unknown, field = 'series', now = Date.now()): MetricPoint[] {
+  if (!Array.isArray(raw)) throw invalidArgument(`${field}: must be an array`, field)
+  const points: MetricPoint[] = []
+  const SERIES_FIELDS = new Set(['key', 'kind', 'steps', 'values', 'timestamps', 'epochs'])
+  for (let s = 0; s < raw.length; s++) {
+    const entry = raw[s] as Record<string, unknown>
+    const at = `${field}[${s}]`
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw invalidArgument(`${at}: must be an object`, at)
+    for (const name in entry) if (!SERIES_FIELDS.has(name)) throw invalidArgument(`${at}.${name}: unknown field`, `${at}.${name}`)
+    const key = validateMetricKey(entry.key, `${at}.key`)
+    let kind: MetricKind = 'train'
+    if (entry.kind !== undefined && entry.kind !== null) {
+      if (typeof entry.kind !== 'string' || !KINDS.has(entry.kind)) throw invalidArgument(`${at}.kind: must be one of ${METRIC_KINDS.join(', ')}`, `${at}.kind`)
+      kind = entry.kind as MetricKind
+    }
+    const values = entry.values
+    if (!Array.isArray(values) || values.length === 0) throw invalidArgument(`${at}.values: must be a non-empty array`, `${at}.values`)
+    const columns = { steps: entry.steps, timestamps: entry.timestamps, epochs: entry.epochs }
+    for (const [name, column] of Object.entries(columns)) {
+      if (column !== undefined && column !== null && (!Array.isArray(column) || column.length !== values.length)) {
+        throw invalidArgument(`${at}.${name}: must be an array as long as values (${values.length})`, `${at}.${name}`)
+      }
+    }
+    const steps = columns.steps as unknown[] | undefined
+    const timestamps = columns.timestamps as unknown[] | undefined
+    const epochs = columns.epochs as unknown[] | undefined
+    for (let i = 0; i < values.length; i++) {
+      const value = toMetricValue(values[i], `${at}.values[${i}]`)
+      const rawStep = steps?.[i]
+      const step = typeof rawStep === 'number' && Number.isSafeInteger(rawStep) ? BigInt(rawStep) : toMetricStep(rawStep, `${at}.steps[${i}]`)
+      let timestamp = now
+      const rawTimestamp = timestamps?.[i]
+      if (rawTimestamp !== undefined && rawTimestamp !== null) {
+        if (typeof rawTimestamp !== 'number' || !Number.isFinite(rawTimestamp) || rawTimestamp < 0 || rawTimestamp > MAX_TIMESTAMP_MS) {
+          throw invalidArgument(`${at}.timestamps[${i}]: must be milliseconds since 1970 (a finite number)`, `${at}.timestamps[${i}]`)
+        }
+        timestamp = rawTimestamp
+      }
+      let epoch: number | null = null
+      const rawEpoch = epochs?.[i]
+      if (rawEpoch !== undefined && rawEpoch !== null) {
+        if (typeof rawEpoch !== 'number' || !Number.isInteger(rawEpoch) || rawEpoch < 0 || rawEpoch > 2_147_483_647) {
+          throw invalidArgument(`${at}.epochs[${i}]: must be an integer from 0 to 2147483647`, `${at}.epochs[${i}]`)
+        }
+        epoch = rawEpoch
+      }
+      points.push({ key, value, step, epoch, timestamp, kind })
+    }
+  }
+  return points
+}

@@ -130,10 +130,38 @@ describe('metric ingest', () => {
     await client.logBatch(run.run_id, [{ key: 'big', value: 1, step: 9007199254740993n }, { key: 'big', value: 2, step: '9223372036854775807' }])
     const series = await client.metricHistory(run.run_id, 'big')
     expect(series.points.map((p) => p.step)).toEqual([9007199254740993n, 9223372036854775807n])
+    // The client sends the columnar form; the error names the column entry.
     const tooBig = await failure(client.logBatch(run.run_id, [{ key: 'big', value: 1, step: '9223372036854775808' }]))
-    expect([tooBig.status, tooBig.field]).toEqual([400, 'points[0].step'])
+    expect([tooBig.status, tooBig.field]).toEqual([400, 'series[0].steps[0]'])
     const unsafe = await rawRequest(`${api.url}/v1/ml/metrics`, { token: api.token, body: `{"run_id":${run.run_id},"points":[{"key":"big","value":1,"step":9007199254740993}]}` })
     expect([unsafe.status, unsafe.body.error.field]).toEqual([400, 'points[0].step'])
+  })
+
+  it('accepts the columnar series form, and names its fields', async () => {
+    const { run } = await newRun()
+    const body = {
+      run_id: run.run_id,
+      series: [
+        { key: 'loss', values: [0.9, 'NaN', 'NEGATIVE_ZERO'], steps: [1, '9007199254740993', 3], timestamps: [1, 2, 3], epochs: [0, null, 1] },
+        { key: 'acc', kind: 'validation', values: [0.5] }
+      ]
+    }
+    // JSON.stringify writes -0 as 0: put the -0.0 literal in by hand.
+    const stored = await rawRequest(`${api.url}/v1/ml/metrics`, { token: api.token, body: JSON.stringify(body).replace('"NEGATIVE_ZERO"', '-0.0') })
+    expect(stored.body).toEqual({ run_id: run.run_id, inserted: 4, duplicates: 0 })
+    const loss = await client.metricHistory(run.run_id, 'loss')
+    expect(loss.points.map((p) => p.step)).toEqual([1n, 3n, 9007199254740993n])
+    expect(Number.isNaN(loss.points[2]!.value)).toBe(true)
+    expect(Object.is(loss.points[1]!.value, -0)).toBe(true)
+    for (const [bad, field] of [
+      [{ key: 'x', values: [1, 2], steps: [1] }, 'series[0].steps'],
+      [{ key: 'x', values: ['high'] }, 'series[0].values[0]'],
+      [{ key: 'x', values: [1], colour: 'red' }, 'series[0].colour'],
+      [{ key: 'x', values: [] }, 'series[0].values']
+    ] as const) {
+      const refused = await rawRequest(`${api.url}/v1/ml/metrics`, { token: api.token, body: JSON.stringify({ run_id: run.run_id, series: [bad] }) })
+      expect([refused.status, refused.body.error.field]).toEqual([400, field])
+    }
   })
 
   it('accepts the seed form and names its fields', async () => {

@@ -22,6 +22,9 @@ import type { Disposable } from '../shared/event'
 
 /** Shown in the OpenAPI document; kept in step with package.json by the release process. */
 export const APP_VERSION = '0.1.0'
+
+/** How long a metric batch's idempotency key is remembered. */
+const IDEMPOTENCY_KEY_DAYS = 7
 import { dirname } from 'node:path'
 import { PgArtifactRepository } from './repositories/artifact-repository'
 import { PgExperimentRepository } from './repositories/experiment-repository'
@@ -159,9 +162,14 @@ export async function startCore(options: CoreOptions): Promise<Core> {
     const metricRepository = new PgMetricRepository(database)
     const modelRepository = new PgModelRepository(database)
 
+    const idempotentIngest = new PgIdempotentIngestRepository(database)
+    // Idempotency keys only need to outlive a client's retries; a week is generous. Not awaited:
+    // start-up need not wait for it, and a failure only means the keys stay a while longer.
+    void idempotentIngest.pruneOlderThan(IDEMPOTENCY_KEY_DAYS).catch((error: unknown) => logger.warn({ err: error }, 'could not prune idempotency keys'))
+
     const services: CoreServices = {
       experiments: new ExperimentService(experimentRepository),
-      runs: new RunService(runRepository, metricRepository, new PgIdempotentIngestRepository(database)),
+      runs: new RunService(runRepository, metricRepository, idempotentIngest),
       models: new ModelService(modelRepository),
       artifacts: new ArtifactService(new PgArtifactRepository(database), runRepository, new ArtifactStore(join(options.dataDir, 'artifacts')))
     }

@@ -20,6 +20,12 @@ export class PgIdempotentIngestRepository {
   constructor(private readonly db: Queryable) {}
 
   /** The batch's result, and whether it is the recorded result of an earlier application (a retry). */
+  /** Forgets keys older than `days`: a retry comes within minutes, keys need not live forever. */
+  async pruneOlderThan(days: number): Promise<number> {
+    const { rowCount } = await this.db.query(`DELETE FROM ml_ingest_idempotency WHERE created_at < now() - make_interval(days => $1)`, [days])
+    return rowCount
+  }
+
   async logBatchOnce(runId: number, points: readonly MetricPoint[], idempotency: IngestIdempotency): Promise<{ result: BatchResult; replayed: boolean }> {
     return translated(() =>
       this.db.withTransaction(async (tx) => {

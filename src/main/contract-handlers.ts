@@ -62,7 +62,8 @@ export function createContractHandlers(context: ContractContext): ContractHandle
     return context.services.similarRuns
   }
   const settings = (): AppSettings => {
-    const saved = readSettings(context.dataDir).databaseUrl
+    const stored = readSettings(context.dataDir)
+    const saved = stored.databaseUrl
     const http = context.http()
     return {
       dataDir: context.dataDir,
@@ -70,7 +71,8 @@ export function createContractHandlers(context: ContractContext): ContractHandle
       savedDatabase: saved ? { mode: 'external', description: describeUrl(saved) } : { mode: 'embedded', description: `embedded server, data in ${context.dataDir}/pg` },
       databaseOverridden: Boolean(process.env.HYPERCUBE_DATABASE_URL) || (context.database.mode === 'external' && !saved),
       settingsFile: settingsFile(context.dataDir),
-      api: { ...context.apiInfo(), port: http?.port ?? null }
+      api: { ...context.apiInfo(), port: http?.port ?? null },
+      savedApiPort: stored.apiPort
     }
   }
   return {
@@ -149,6 +151,11 @@ export function createContractHandlers(context: ContractContext): ContractHandle
         writeSettings(context.dataDir, { databaseUrl: url })
       }
       context.logger.info({ database: settings().savedDatabase }, 'database choice saved for the next start')
+      return settings()
+    },
+    'settings.setApiPort': async (input) => {
+      writeSettings(context.dataDir, { apiPort: input.port })
+      context.logger.info({ port: input.port }, 'API port saved for the next start')
       return settings()
     },
     'settings.rotateToken': async () => {

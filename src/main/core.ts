@@ -256,7 +256,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
         dataDir: options.dataDir,
         logger,
         routes: v1Routes(services),
-        port: options.http?.port,
+        port: options.http?.port ?? readSettings(options.dataDir).apiPort ?? undefined,
         host: options.http?.host,
         version: APP_VERSION
       })

@@ -6,12 +6,14 @@ import type { Logger } from './logging'
 
 /**
  * `<dataDir>/settings.json`: what the user chose in Settings that the core reads at start.
- * Only the database URL for now; a URL given on the command line or in
- * HYPERCUBE_DATABASE_URL still wins, so a script can always point a core elsewhere.
+ * A URL or port given on the command line (or HYPERCUBE_DATABASE_URL) still wins, so a script
+ * can always point a core elsewhere.
  */
 export interface StoredSettings {
   /** A PostgreSQL server URL, or null for the embedded server in the data folder. */
   databaseUrl: string | null
+  /** The HTTP API's port, or null for the default (8377, or a free one if that is taken). */
+  apiPort: number | null
 }
 
 export function settingsFile(dataDir: string): string {
@@ -20,18 +22,24 @@ export function settingsFile(dataDir: string): string {
 
 export function readSettings(dataDir: string): StoredSettings {
   const file = settingsFile(dataDir)
-  if (!existsSync(file)) return { databaseUrl: null }
+  if (!existsSync(file)) return { databaseUrl: null, apiPort: null }
   try {
-    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'))
-    const url = (parsed as { databaseUrl?: unknown } | null)?.databaseUrl
-    return { databaseUrl: typeof url === 'string' && url !== '' ? url : null }
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { databaseUrl?: unknown; apiPort?: unknown } | null
+    const url = parsed?.databaseUrl
+    const port = parsed?.apiPort
+    return {
+      databaseUrl: typeof url === 'string' && url !== '' ? url : null,
+      apiPort: typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535 ? port : null
+    }
   } catch {
     // A hand-edited file that no longer parses must not keep the app from starting.
-    return { databaseUrl: null }
+    return { databaseUrl: null, apiPort: null }
   }
 }
 
-export function writeSettings(dataDir: string, settings: StoredSettings): void {
+/** Changes some settings, keeping the others. */
+export function writeSettings(dataDir: string, changes: Partial<StoredSettings>): void {
+  const settings: StoredSettings = { ...readSettings(dataDir), ...changes }
   // Write then rename, so a crash mid-write never leaves half a file; 0600 because a URL may hold a password.
   const file = settingsFile(dataDir)
   writeFileSync(`${file}.tmp`, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 })

@@ -139,7 +139,9 @@ export const calls = {
    */
   'settings.setDatabase': { input: z.object({ url: z.string().max(2_048).nullable() }).strict() },
   /** A new API token, in force at once; scripts holding the old one get 401 from now on. */
-  'settings.rotateToken': { input: z.object({}).strict() }
+  'settings.rotateToken': { input: z.object({}).strict() },
+  /** The API port for the next start (null: the default); ports below 1024 need privileges. */
+  'settings.setApiPort': { input: z.object({ port: z.number().int().min(1024).max(65535).nullable() }).strict() }
 } as const
 
 /** A runs-table row: a run with its latest metrics, minus the large text fields. */
@@ -191,6 +193,7 @@ export interface CallResults {
   'settings.get': AppSettings
   'settings.setDatabase': AppSettings
   'settings.rotateToken': AppSettings
+  'settings.setApiPort': AppSettings
 }
 
 export interface ModelSummary {
@@ -226,6 +229,8 @@ export interface AppSettings {
   databaseOverridden: boolean
   settingsFile: string
   api: ApiInfo & { port: number | null }
+  /** The port settings.json asks for at the next start; null for the default. */
+  savedApiPort: number | null
 }
 
 export interface ArtifactVerification {

@@ -309,5 +309,12 @@ export async function pluginsAndSettings(context: ScenarioContext, oldToken: str
     const accepted = await fetch(`${apiUrl}/ml/experiments`, { headers: { Authorization: `Bearer ${(await page.getByTestId('api-token').textContent())!}` } })
     expect(accepted.status).toBe(200)
   }
+  // The API port is saved for the next start (settings.json); an out-of-range one is refused.
+  await page.getByLabel('api port').fill('80')
+  await page.getByRole('button', { name: 'Save for next start' }).click()
+  await expect.poll(() => page.locator('section[aria-label="api settings"] [role="alert"]').textContent()).toContain('port')
+  await page.getByLabel('api port').fill('18377')
+  await page.getByRole('button', { name: 'Save for next start' }).click()
+  await expect.poll(() => page.getByTestId('api-port-saved').textContent()).toContain('18377')
   await screenshot(context, 'settings')
 }

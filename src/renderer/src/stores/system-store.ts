@@ -27,6 +27,9 @@ interface SettingsSlice {
   loadSettings: () => Promise<void>
   saveDatabase: (url: string | null) => Promise<void>
   rotateToken: () => Promise<void>
+  /** Why the last API port was not saved. */
+  apiPortError: ErrorInfo | null
+  saveApiPort: (port: number | null) => Promise<void>
 }
 
 export type SystemState = PluginsSlice & SettingsSlice
@@ -87,6 +90,14 @@ const createSettingsSlice =
         set({ settings: await call(api, 'settings.rotateToken', {}), settingsError: null })
       } catch (error) {
         set({ settingsError: errorInfo(error) })
+      }
+    },
+    apiPortError: null,
+    saveApiPort: async (port) => {
+      try {
+        set({ settings: await call(api, 'settings.setApiPort', { port }), apiPortError: null })
+      } catch (error) {
+        set({ apiPortError: errorInfo(error) })
       }
     }
   })

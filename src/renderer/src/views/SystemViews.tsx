@@ -81,7 +81,9 @@ export function SettingsView(): React.JSX.Element {
       saved: state.databaseSaved,
       load: state.loadSettings,
       saveDatabase: state.saveDatabase,
-      rotateToken: state.rotateToken
+      rotateToken: state.rotateToken,
+      apiPortError: state.apiPortError,
+      saveApiPort: state.saveApiPort
     }))
   )
   useEffect(() => void s.load(), [s.load])
@@ -89,6 +91,7 @@ export function SettingsView(): React.JSX.Element {
   const [url, setUrl] = useState('')
   const [copied, setCopied] = useState(false)
   const [rotating, setRotating] = useState(false)
+  const [port, setPort] = useState('')
   const settings = s.settings
   const chosenMode = mode ?? settings?.savedDatabase.mode ?? 'embedded'
   return (
@@ -142,7 +145,23 @@ export function SettingsView(): React.JSX.Element {
                 </tr>
                 <tr>
                   <th>Port</th>
-                  <td>{settings.api.port ?? '—'}</td>
+                  <td>
+                    {settings.api.port ?? '—'}
+                    <form
+                      className="form-row"
+                      onSubmit={(event) => {
+                        event.preventDefault()
+                        void s.saveApiPort(port.trim() === '' ? null : Number(port))
+                      }}
+                    >
+                      <input aria-label="api port" inputMode="numeric" value={port} onChange={(event) => setPort(event.target.value)} placeholder="8377 (default)" size={12} />
+                      <button type="submit">Save for next start</button>
+                    </form>
+                    <div className="subtle" data-testid="api-port-saved">
+                      Next start: {settings.savedApiPort ?? 'the default (8377, or a free port if it is taken)'}; `serve --port` still wins.
+                    </div>
+                    <ErrorNote error={s.apiPortError} title="Not saved" />
+                  </td>
                 </tr>
                 <tr>
                   <th>Token</th>

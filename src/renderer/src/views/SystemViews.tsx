@@ -158,7 +158,7 @@ export function SettingsView(): React.JSX.Element {
                       <button type="submit">Save for next start</button>
                     </form>
                     <div className="subtle" data-testid="api-port-saved">
-                      Next start: {settings.savedApiPort ?? 'the default (8377, or a free port if it is taken)'}; `serve --port` still wins.
+                      Next start: {settings.savedApiPort ?? 'the default (8377, or a free port if it is taken)'}; serve --port still wins.
                     </div>
                     <ErrorNote error={s.apiPortError} title="Not saved" />
                   </td>

@@ -94,6 +94,17 @@ describe('MLflow limits and errors', () => {
     expect((after.data.tags ?? []).map((tag) => tag.key)).not.toContain('stage')
   })
 
+  it('hides runs deleted through MLflow from Hypercube lists and run counts', async () => {
+    const experiment = (await post('experiments/create', { name: 'deletions' })).json.experiment_id as string
+    const kept = ((await post('runs/create', { experiment_id: experiment })).json.run as { info: { run_id: string } }).info.run_id
+    const gone = ((await post('runs/create', { experiment_id: experiment })).json.run as { info: { run_id: string } }).info.run_id
+    expect((await post('runs/delete', { run_id: gone })).status).toBe(200)
+    const { experiments, runs } = core.core.services
+    const listed = (await experiments.list({})).find((e) => e.id === Number(experiment))!
+    expect(listed.runCount).toBe(1)
+    expect((await runs.listByExperiment(Number(experiment))).map((run) => run.uuid)).toEqual([kept])
+  })
+
   it('answers MLflow error codes: unknown run 404, missing field 400, bad JSON 400, unknown endpoint 404, no token 401', async () => {
     const unknown = await call('GET', '/api/2.0/mlflow/runs/get?run_id=0123456789abcdef0123456789abcdef')
     expect(unknown).toMatchObject({ status: 404, json: { error_code: 'RESOURCE_DOES_NOT_EXIST' } })

@@ -77,7 +77,7 @@ export class PgExperimentRepository {
               greatest(e.updated_at, r.last_run_update) AS last_activity_at
        FROM ml_experiment e
        LEFT JOIN (SELECT experiment_id, count(*) AS run_count, max(updated_at) AS last_run_update
-                  FROM ml_run GROUP BY experiment_id) r ON r.experiment_id = e.experiment_id
+                  FROM ml_run WHERE deleted_at IS NULL GROUP BY experiment_id) r ON r.experiment_id = e.experiment_id
        WHERE $1::text[] IS NULL OR e.status = ANY($1)
        ORDER BY last_activity_at DESC, e.experiment_id DESC`,
       [statuses ?? null]

@@ -13,6 +13,8 @@ import { apiClient, electronBinary, repoRoot } from './ui-harness'
 const binary = electronBinary()
 const present = binary.path !== undefined
 const SKIP = present ? '' : ` — skipped: ${binary.reason}`
+// Said out loud too, so the reason shows in the run's output, not only in verbose reports.
+if (!present) console.warn(`Electron window tests skipped: ${binary.reason}`)
 
 type Bridge = { hypercube: { invoke: (name: string, input: unknown) => Promise<{ ok: boolean; value: any }> } }
 

@@ -14,6 +14,8 @@ import { apiClient, electronBinary, repoRoot, screenshotsDir } from './ui-harnes
 const binary = electronBinary()
 const electronBinaryExists = binary.path !== undefined
 const SKIP = electronBinaryExists ? '' : ` — skipped: ${binary.reason}`
+// Said out loud too, so the reason shows in the run's output, not only in verbose reports.
+if (!electronBinaryExists) console.warn(`Electron window tests skipped: ${binary.reason}`)
 
 describe(`the UI in the Electron window${SKIP}`, () => {
   let app: ElectronApplication

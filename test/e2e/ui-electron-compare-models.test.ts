@@ -1,9 +1,8 @@
 import { join } from 'node:path'
-import { _electron as electron, type ElectronApplication, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { createTestDatabase, makeDataDir } from '../support/test-env'
 import { compareThreeRuns, compareVersions, pluginsAndSettings, registryAndDeployments, type ScenarioContext } from './compare-models-scenarios'
-import { apiClient, electronBinary, repoRoot } from './ui-harness'
+import { apiClient, electronBinary, launchElectronApp } from './ui-harness'
 
 /**
  * The issue-7 scenarios in the Electron window (IPC transport). Skipped, with the reason in the
@@ -19,7 +18,6 @@ if (!present) console.warn(`Electron window tests skipped: ${binary.reason}`)
 type Bridge = { hypercube: { invoke: (name: string, input: unknown) => Promise<{ ok: boolean; value: any }> } }
 
 describe(`compare, models, deployments, plugins and settings in the Electron window${SKIP}`, () => {
-  let app: ElectronApplication
   let appWindow: Page
   let context: ScenarioContext
   let cleanup: Array<() => Promise<void> | void> = []
@@ -27,16 +25,9 @@ describe(`compare, models, deployments, plugins and settings in the Electron win
 
   beforeAll(async () => {
     if (!present) return
-    const data = makeDataDir()
-    const database = await createTestDatabase()
-    cleanup = [() => data.remove(), () => database.drop()]
-    app = await electron.launch({
-      executablePath: binary.path,
-      args: [join(repoRoot, 'out', 'main', 'index.js'), '--no-sandbox'],
-      env: { ...process.env, HYPERCUBE_DATA_DIR: data.dir, HYPERCUBE_DATABASE_URL: database.url }
-    })
-    appWindow = await app.firstWindow()
-    await appWindow.setViewportSize({ width: 1280, height: 800 })
+    const launched = await launchElectronApp(binary.path!)
+    appWindow = launched.window
+    cleanup = [launched.close]
     context = {
       page: appWindow,
       // Read per request: the settings scenario rotates the token.
@@ -48,12 +39,12 @@ describe(`compare, models, deployments, plugins and settings in the Electron win
         await appWindow.evaluate((value) => ((globalThis as unknown as { location: { hash: string } }).location.hash = value), hash)
       },
       shot: 'electron',
-      workDir: join(data.dir, 'models')
+      workDir: join(launched.dataDir, 'models')
     }
   }, 120_000)
 
   afterAll(async () => {
-    await app?.close()
+    // close() quits the app, then removes its data folder and database.
     for (const step of cleanup.reverse()) await step()
   })
 

@@ -1,8 +1,7 @@
 import { join } from 'node:path'
-import { _electron as electron, type ElectronApplication, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { makeDataDir, createTestDatabase } from '../support/test-env'
-import { apiClient, electronBinary, repoRoot, screenshotsDir } from './ui-harness'
+import { apiClient, electronBinary, launchElectronApp, screenshotsDir } from './ui-harness'
 
 /**
  * The same scenarios in the Electron window (IPC transport, preload bridge). They need the
@@ -18,26 +17,18 @@ const SKIP = electronBinaryExists ? '' : ` — skipped: ${binary.reason}`
 if (!electronBinaryExists) console.warn(`Electron window tests skipped: ${binary.reason}`)
 
 describe(`the UI in the Electron window${SKIP}`, () => {
-  let app: ElectronApplication
   let appWindow: Page
   let cleanup: Array<() => Promise<void> | void> = []
 
   beforeAll(async () => {
     if (!electronBinaryExists) return
-    const data = makeDataDir()
-    const database = await createTestDatabase()
-    cleanup = [() => data.remove(), () => database.drop()]
-    app = await electron.launch({
-      executablePath: binary.path,
-      args: [join(repoRoot, 'out', 'main', 'index.js'), '--no-sandbox'],
-      env: { ...process.env, HYPERCUBE_DATA_DIR: data.dir, HYPERCUBE_DATABASE_URL: database.url }
-    })
-    appWindow = await app.firstWindow()
-    await appWindow.setViewportSize({ width: 1280, height: 800 })
+    const launched = await launchElectronApp(binary.path!)
+    appWindow = launched.window
+    cleanup = [launched.close]
   })
 
   afterAll(async () => {
-    await app?.close()
+    // close() quits the app, then removes its data folder and database.
     for (const step of cleanup.reverse()) await step()
   })
 

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser } from 'playwright-core'
+import { _electron as electron, chromium, type Browser, type ElectronApplication, type Page } from 'playwright-core'
+import { createTestDatabase, makeDataDir } from '../support/test-env'
 
 /** Shared by the e2e tests and the UI benchmark: the browser, the build, and API helpers. */
 
@@ -49,4 +50,30 @@ export function electronBinary(): { path?: string; reason?: string } {
   if (!existsSync(binary)) return { reason: `the Electron binary is missing at ${binary}` }
   if (!existsSync(join(repoRoot, 'out', 'main', 'index.js'))) return { reason: 'out/main/index.js is missing: run `npx electron-vite build`' }
   return { path: binary }
+}
+
+/**
+ * The built app in an Electron window on a fresh data folder and database; `close` quits it
+ * and removes both.
+ */
+export async function launchElectronApp(executablePath: string): Promise<{ app: ElectronApplication; window: Page; dataDir: string; close: () => Promise<void> }> {
+  const data = makeDataDir()
+  const database = await createTestDatabase()
+  const app = await electron.launch({
+    executablePath,
+    args: [join(repoRoot, 'out', 'main', 'index.js'), '--no-sandbox'],
+    env: { ...process.env, HYPERCUBE_DATA_DIR: data.dir, HYPERCUBE_DATABASE_URL: database.url }
+  })
+  const window = await app.firstWindow()
+  await window.setViewportSize({ width: 1280, height: 800 })
+  return {
+    app,
+    window,
+    dataDir: data.dir,
+    close: async () => {
+      await app.close()
+      await database.drop()
+      data.remove()
+    }
+  }
 }

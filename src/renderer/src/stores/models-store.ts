@@ -72,6 +72,26 @@ export type ModelsState = RegistrySlice & ComparisonSlice & DeploymentsSlice
 
 type Slice<T> = StateCreator<ModelsState, [], [], T>
 
+/**
+ * An action that changes something in main: on success the error clears and the open views
+ * reload; on failure the error is kept for the view to show. Resolves to whether it worked.
+ */
+async function changeThenRefresh(
+  set: (partial: Partial<ModelsState>) => void,
+  get: () => ModelsState,
+  change: () => Promise<unknown>
+): Promise<boolean> {
+  try {
+    await change()
+    set({ actionError: null })
+    await get().refresh()
+    return true
+  } catch (error) {
+    set({ actionError: errorInfo(error) })
+    return false
+  }
+}
+
 const createRegistrySlice =
   (api: HypercubeApi): Slice<RegistrySlice> =>
   (set, get) => {
@@ -119,17 +139,7 @@ const createRegistrySlice =
         const { modelName } = get()
         await Promise.all([get().loadModels(), modelName ? loadModel(modelName) : undefined])
       },
-      review: async (versionId, decision, notes) => {
-        try {
-          await call(api, 'models.review', { versionId, decision, notes })
-          set({ actionError: null })
-          await get().refresh()
-          return true
-        } catch (error) {
-          set({ actionError: errorInfo(error) })
-          return false
-        }
-      },
+      review: (versionId, decision, notes) => changeThenRefresh(set, get, () => call(api, 'models.review', { versionId, decision, notes })),
       verify: async (versionId) => {
         try {
           const result = await call(api, 'models.verifyArtifact', { versionId })
@@ -175,29 +185,13 @@ const createDeploymentsSlice =
     deploy: async (input) => {
       const { modelName } = get()
       if (!modelName) return false
-      try {
-        await call(api, 'deployments.deploy', { ...input, modelName })
-        set({ actionError: null })
-        await get().refresh()
-        return true
-      } catch (error) {
-        set({ actionError: errorInfo(error) })
-        return false
-      }
+      return changeThenRefresh(set, get, () => call(api, 'deployments.deploy', { ...input, modelName }))
     },
     act: async (action, target, notes) => {
       const { modelName } = get()
       if (!modelName) return false
       const name = action === 'promote' ? 'deployments.promote' : action === 'abort' ? 'deployments.abort' : 'deployments.rollback'
-      try {
-        await call(api, name, { modelName, target, notes })
-        set({ actionError: null })
-        await get().refresh()
-        return true
-      } catch (error) {
-        set({ actionError: errorInfo(error) })
-        return false
-      }
+      return changeThenRefresh(set, get, () => call(api, name, { modelName, target, notes }))
     }
   })
 

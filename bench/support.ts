@@ -1,7 +1,7 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describeUrl } from '../src/main/core'
+import { describeUrl } from '../src/main/db/database-info'
 import { Database } from '../src/main/db/database'
 import { EmbeddedPostgres } from '../src/main/db/embedded-postgres'
 import { loadMigrations, migrate } from '../src/main/db/migrator'

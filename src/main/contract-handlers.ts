@@ -18,13 +18,12 @@ import {
 import type { ComparisonProgress, ModelVersion, RunWithMetrics, SystemStatus } from '../shared/domain'
 import { DomainError, isDomainError } from '../shared/errors'
 import { Emitter, type Disposable } from '../shared/event'
-import type { DatabaseInfo } from './core'
-import { describeUrl } from './core'
+import { describeUrl, type DatabaseInfo } from './db/database-info'
 import type { HttpServer } from './http/server'
 import { readSettings, settingsFile, validateDatabaseUrl, writeSettings } from './settings'
 import { parseInput } from '../shared/schemas'
 import type { z } from 'zod'
-import type { CoreServices } from './core'
+import type { CoreServices } from './services/core-services'
 import type { Logger } from './logging'
 
 /** What the contract needs from the core; the core itself, or the part built before its HTTP server. */

@@ -1,6 +1,8 @@
 import { chmodSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { SystemStatus } from '../shared/domain'
+import { describeUrl, type DatabaseInfo } from './db/database-info'
+import type { CoreServices } from './services/core-services'
 import { Database } from './db/database'
 import { EmbeddedPostgres } from './db/embedded-postgres'
 import { loadMigrations, migrate } from './db/migrator'
@@ -43,6 +45,9 @@ import { SimilarRunsService } from './services/similar-runs'
 import { PluginRegistry } from './plugins/plugin-registry'
 import { ForkPluginHostSpawner, type PluginHostSpawner } from './plugins/host-spawner'
 
+export type { CoreServices } from './services/core-services'
+export type { DatabaseInfo } from './db/database-info'
+
 export interface CoreOptions {
   dataDir: string
   /** A PostgreSQL server to use instead of the embedded one. */
@@ -59,28 +64,6 @@ export interface CoreOptions {
   http?: false | { port?: number; host?: string }
   /** Interval of deployment health checks (default 30 s); `false` turns the monitor off. */
   healthCheckIntervalMs?: number | false
-}
-
-export interface DatabaseInfo {
-  mode: 'embedded' | 'external'
-  serverVersion: string
-  /** Human-readable, password-free: where the data is. */
-  description: string
-}
-
-export interface CoreServices {
-  experiments: ExperimentService
-  runs: RunService
-  models: ModelService
-  /** Run artifacts: files stored under <dataDir>/artifacts and artifacts registered by URI. */
-  artifacts: ArtifactService
-  /** Metrics and weights of two model versions side by side (weights need the plugins). */
-  modelComparison?: ModelComparisonService
-  /** Probes deployments' health URLs on an interval; `checkAll()` runs a round now. */
-  healthMonitor?: HealthMonitor
-  /** Absent when the core was started without plugins. */
-  plugins?: PluginRegistry
-  similarRuns?: SimilarRunsService
 }
 
 export interface UiContract {
@@ -296,14 +279,4 @@ function defaultPluginHostScript(): string {
   const here = fileURLToPath(import.meta.url)
   if (here.endsWith('.ts')) return join(dirname(here), 'plugins', 'plugin-host.ts')
   return join(appRoot(), 'out', 'main', 'plugin-host.js')
-}
-
-/** postgresql://user:secret@host:5432/db → "host:5432/db", never the password. */
-export function describeUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    return `${parsed.hostname}${parsed.port ? `:${parsed.port}` : ''}${parsed.pathname}`
-  } catch {
-    return 'a server given by URL'
-  }
 }

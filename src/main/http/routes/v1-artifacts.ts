@@ -2,7 +2,7 @@ import { z } from 'zod'
 import type { Artifact } from '../../../shared/domain'
 import { ARTIFACT_KINDS } from '../../../shared/domain'
 import { id, jsonObject, text, LIMITS } from '../../../shared/schemas'
-import type { CoreServices } from '../../core'
+import type { CoreServices } from '../../services/core-services'
 import { defineRoute, type AnyRoute } from '../route-table'
 import { runParams } from './v1-runs'
 

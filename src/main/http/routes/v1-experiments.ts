@@ -2,7 +2,7 @@ import { z } from 'zod'
 import type { Experiment, ExperimentSummary } from '../../../shared/domain'
 import { EXPERIMENT_STATUSES } from '../../../shared/domain'
 import { id, jsonObject, name, tags, text, LIMITS } from '../../../shared/schemas'
-import type { CoreServices } from '../../core'
+import type { CoreServices } from '../../services/core-services'
 import { defineRoute, type AnyRoute } from '../route-table'
 
 // The /v1 API speaks snake_case, as the seed's REST models do. Mapping is explicit per

@@ -4,7 +4,7 @@ import type { MetricBucket, MetricPoint, MetricSeries } from '../../../shared/do
 import { METRIC_KINDS } from '../../../shared/domain'
 import { DomainError, invalidArgument, isDomainError } from '../../../shared/errors'
 import { id, int64, parseInput, text, validateMetricPoints, validateMetricSeries, LIMITS } from '../../../shared/schemas'
-import type { CoreServices } from '../../core'
+import type { CoreServices } from '../../services/core-services'
 import { defineRoute, type AnyRoute } from '../route-table'
 import { runParams } from './v1-runs'
 

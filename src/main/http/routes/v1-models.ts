@@ -2,7 +2,7 @@ import { z } from 'zod'
 import type { Deployment, DeploymentEvent, ModelAlias, ModelVersion } from '../../../shared/domain'
 import { DEPLOYMENT_STRATEGIES } from '../../../shared/domain'
 import { aliasName, id, jsonObject, name, tags, text, LIMITS } from '../../../shared/schemas'
-import type { CoreServices } from '../../core'
+import type { CoreServices } from '../../services/core-services'
 import { defineRoute, type AnyRoute } from '../route-table'
 
 export function toApiModelVersion(version: ModelVersion) {

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { DomainError } from '../../../shared/errors'
 import type { PluginInfo } from '../../../shared/plugins'
-import type { CoreServices } from '../../core'
+import type { CoreServices } from '../../services/core-services'
 import type { PluginRegistry } from '../../plugins/plugin-registry'
 import { defineRoute, type AnyRoute } from '../route-table'
 

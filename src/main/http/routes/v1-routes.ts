@@ -1,4 +1,4 @@
-import type { CoreServices } from '../../core'
+import type { CoreServices } from '../../services/core-services'
 import type { AnyRoute } from '../route-table'
 import { artifactRoutes } from './v1-artifacts'
 import { experimentRoutes } from './v1-experiments'

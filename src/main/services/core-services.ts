@@ -1,0 +1,27 @@
+import type { ArtifactService } from './artifact-service'
+import type { ExperimentService } from './experiment-service'
+import type { HealthMonitor } from './health-monitor'
+import type { ModelComparisonService } from './model-comparison-service'
+import type { ModelService } from './model-service'
+import type { RunService } from './run-service'
+import type { SimilarRunsService } from './similar-runs'
+import type { PluginRegistry } from '../plugins/plugin-registry'
+
+/**
+ * The services a door (IPC handlers, /v1 routes, the MLflow adapter) calls. Built by the
+ * composition root (core.ts); doors depend on this shape, never on the root itself.
+ */
+export interface CoreServices {
+  experiments: ExperimentService
+  runs: RunService
+  models: ModelService
+  /** Run artifacts: files stored under <dataDir>/artifacts and artifacts registered by URI. */
+  artifacts: ArtifactService
+  /** Metrics and weights of two model versions side by side (weights need the plugins). */
+  modelComparison?: ModelComparisonService
+  /** Probes deployments' health URLs on an interval; `checkAll()` runs a round now. */
+  healthMonitor?: HealthMonitor
+  /** Absent when the core was started without plugins. */
+  plugins?: PluginRegistry
+  similarRuns?: SimilarRunsService
+}

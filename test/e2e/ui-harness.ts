@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { _electron as electron, chromium, type Browser, type ElectronApplication, type Page } from 'playwright-core'
+import { requireBrowser } from '../support/find-browser'
 import { createTestDatabase, makeDataDir } from '../support/test-env'
 
 /** Shared by the e2e tests and the UI benchmark: the browser, the build, and API helpers. */
 
 export const repoRoot = join(import.meta.dirname, '..', '..')
 export const screenshotsDir = join(repoRoot, 'test-results')
-export const CHROMIUM = process.env.HYPERCUBE_CHROMIUM ?? '/usr/bin/chromium'
 
 export function assertRendererBuilt(): void {
   if (!existsSync(join(repoRoot, 'out', 'renderer', 'index.html'))) {
@@ -15,11 +15,12 @@ export function assertRendererBuilt(): void {
   }
 }
 
+/** Chromium (or Chrome, or Edge) headless, found as test/support/find-browser.ts describes. */
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (.ci/run does), or set HYPERCUBE_CHROMIUM`)
+  const executablePath = requireBrowser()
   mkdirSync(screenshotsDir, { recursive: true })
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
   })
 }

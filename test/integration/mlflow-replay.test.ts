@@ -5,7 +5,7 @@ import { startTestCore, type TestCore } from '../support/test-env'
 
 /**
  * Replays every request of real mlflow client traffic (recorded against a real MLflow server,
- * /work/shared/mlflow) against Hypercube and checks each answer has the recorded status and the
+ * test/fixtures/mlflow) against Hypercube and checks each answer has the recorded status and the
  * same shape: the same keys with the same JSON types (ids and times differ, so values are not
  * compared, except artifact downloads, whose bytes must be what was uploaded). Ids are rewritten
  * as the replay goes: the trace's experiment, run and logged-model ids become the ones Hypercube
@@ -16,7 +16,7 @@ import { startTestCore, type TestCore } from '../support/test-env'
  * rebuilt length must equal the recorded length, so the rebuild is the original).
  */
 
-const TRACE_DIR = process.env.HYPERCUBE_MLFLOW_TRACES ?? '/work/shared/mlflow'
+const TRACE_DIR = process.env.HYPERCUBE_MLFLOW_TRACES ?? join(import.meta.dirname, '..', 'fixtures', 'mlflow')
 const TRUNCATED = /\.\.\.<(\d+) chars>$/
 
 interface TraceEntry {

@@ -16,7 +16,7 @@ import type {
   RunWithMetrics,
   SystemStatus
 } from './domain'
-import { DEPLOYMENT_STRATEGIES, EXPERIMENT_STATUSES } from './domain'
+import { EXPERIMENT_STATUSES } from './domain'
 import type { PluginInfo } from './plugins'
 import type { ErrorInfo } from './errors'
 import { deployModelInput, id, int64, LIMITS, name, rollbackInput, text } from './schemas'

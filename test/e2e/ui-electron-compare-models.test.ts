@@ -15,7 +15,7 @@ const SKIP = present ? '' : ` — skipped: ${binary.reason}`
 // Said out loud too, so the reason shows in the run's output, not only in verbose reports.
 if (!present) console.warn(`Electron window tests skipped: ${binary.reason}`)
 
-type Bridge = { hypercube: { invoke: (name: string, input: unknown) => Promise<{ ok: boolean; value: any }> } }
+type Bridge = { hypercube: { invoke: (name: string, input: unknown) => Promise<{ ok: boolean; value: unknown }> } }
 
 describe(`compare, models, deployments, plugins and settings in the Electron window${SKIP}`, () => {
   let appWindow: Page

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync, cpSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { Database } from '../../src/main/db/database'
 import { loadMigrations, migrate, MigrationError, type Migration } from '../../src/main/db/migrator'
 import { createSilentLogger } from '../../src/main/logging'

@@ -1,4 +1,4 @@
-import type { CallName, CallOutcome, HypercubeApi, PushedEvent } from '../../src/shared/contract'
+import type { CallInput, CallName, CallOutcome, HypercubeApi, PushedEvent } from '../../src/shared/contract'
 import type { ErrorInfo } from '../../src/shared/errors'
 import type { RunRow } from '../../src/shared/contract'
 
@@ -7,13 +7,19 @@ export class Refusal {
   constructor(readonly error: ErrorInfo) {}
 }
 
-export function fakeApi(handlers: Partial<Record<CallName, (input: any) => unknown>>) {
-  const calls: Array<{ name: CallName; input: any }> = []
+/** A handler per call, typed by the contract's input for that call. */
+export type FakeHandlers = { [Name in CallName]?: (input: CallInput<Name>) => unknown }
+/** A call the fake received, its input typed by its name. */
+export type RecordedCall = { [Name in CallName]: { name: Name; input: CallInput<Name> } }[CallName]
+
+export function fakeApi(handlers: FakeHandlers) {
+  const calls: RecordedCall[] = []
   const listeners = new Set<(event: PushedEvent) => void>()
   const api: HypercubeApi = {
     invoke: (async (name: CallName, input: unknown): Promise<CallOutcome<unknown>> => {
-      calls.push({ name, input })
-      const handler = handlers[name]
+      calls.push({ name, input } as RecordedCall)
+      // The contract pairs name and input; the lookup by a variable name loses that pairing.
+      const handler = handlers[name] as ((input: unknown) => unknown) | undefined
       if (!handler) return { ok: false, error: { code: 'internal', message: `no fake for ${name}` } }
       const value = await handler(input)
       return value instanceof Refusal ? { ok: false, error: value.error } : { ok: true, value }
@@ -26,7 +32,7 @@ export function fakeApi(handlers: Partial<Record<CallName, (input: any) => unkno
   return {
     api,
     calls,
-    callsOf: (name: CallName) => calls.filter((call) => call.name === name),
+    callsOf: <Name extends CallName>(name: Name) => calls.filter((call): call is Extract<RecordedCall, { name: Name }> => call.name === name),
     push: (event: PushedEvent) => listeners.forEach((listener) => listener(event))
   }
 }

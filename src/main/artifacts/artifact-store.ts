@@ -29,7 +29,7 @@ export type FileContent = AsyncIterable<Uint8Array> | Uint8Array
 // did not expect it. A plain '%' in a file name ("acc_50%.png") is fine.
 const ENCODED_TRAVERSAL = /%(2e|2f|5c|00|25)/i
 const DRIVE_LETTER = /^[A-Za-z]:/
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- matching control characters is what this pattern is for
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/
 
 /**

@@ -22,6 +22,7 @@ const registerArtifactInput = z
     uri: z
       .string()
       .max(4_096, 'must be at most 4096 characters')
+      // eslint-disable-next-line no-control-regex -- refusing NUL is the point: it would cut the URI short in C APIs
       .regex(/^[A-Za-z][A-Za-z0-9+.-]*:[^\u0000]+$/, 'must be a URI with a scheme, e.g. s3://bucket/key')
       .nullable()
       .default(null),

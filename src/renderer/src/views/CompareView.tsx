@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react'
+import { useEffect, useEffectEvent, useMemo, useState } from 'react'
 import { useShallow } from 'zustand/react/shallow'
 import { compareTableRows, numericDimensions, runColor } from '../lib/compare'
 import { formatNumber } from '../lib/format'
@@ -29,19 +29,26 @@ export function CompareView({ experimentId }: { experimentId: number }): React.J
   const loadExperiments = useExperiments((s) => s.load)
   const experimentsLoaded = useExperiments((s) => s.loaded)
 
+  const { open, setAxes } = actions
   useEffect(() => {
-    void actions.open(experimentId)
+    void open(experimentId)
+  }, [experimentId, open])
+  // For the breadcrumb's experiment name when the page is opened directly.
+  useEffect(() => {
     if (!experimentsLoaded) void loadExperiments()
-  }, [experimentId])
+  }, [experimentsLoaded, loadExperiments])
 
   const { runs, brushes } = state
   const shown = useMemo(() => brushedRuns({ runs, brushes }), [runs, brushes])
   const shownIds = useMemo(() => new Set(shown.map((run) => run.id)), [shown])
   const dimensions = useMemo(() => numericDimensions(runs), [runs])
   // Default axes: every numeric param, then every metric, at most 8 (more crowd the chart).
-  useEffect(() => {
-    if (state.axes.length === 0 && dimensions.length > 0) actions.setAxes(dimensions.filter((dimension) => !dimension.startsWith('resources.')).slice(0, 8))
-  }, [dimensions])
+  // Chosen when the runs' dimensions change, not when the user unticks the last axis.
+  const noAxes = state.axes.length === 0
+  const chooseDefaultAxes = useEffectEvent((choices: string[]) => {
+    if (noAxes && choices.length > 0) setAxes(choices.filter((dimension) => !dimension.startsWith('resources.')).slice(0, 8))
+  })
+  useEffect(() => chooseDefaultAxes(dimensions), [dimensions])
   const metricKeys = Object.keys(state.charts).sort()
   const brushed = Object.keys(brushes).length > 0
 
@@ -235,7 +242,7 @@ function SimilarSection(): React.JSX.Element {
   const loadPlugins = useSystem((state) => state.loadPlugins)
   useEffect(() => {
     if (!pluginsLoaded) void loadPlugins()
-  }, [pluginsLoaded])
+  }, [pluginsLoaded, loadPlugins])
   const [runId, setRunId] = useState<number | null>(null)
   const chosenRun = runId ?? s.runs[0]?.id ?? null
   const names = useMemo(() => new Map(s.runs.map((run) => [run.id, run.name])), [s.runs])

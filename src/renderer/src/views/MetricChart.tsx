@@ -3,7 +3,7 @@ import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { ErrorInfo } from '../../../shared/errors'
 import type { MetricSeries } from '../../../shared/domain'
-import { stepRangeOf, toChartData, type ChartXAxis } from '../lib/chart-data'
+import { stepRangeOf, toChartData, type ChartData, type ChartXAxis } from '../lib/chart-data'
 import { formatNumber } from '../lib/format'
 import type { StepRange } from '../stores/run-page-store'
 import { ErrorNote } from './common'
@@ -23,6 +23,12 @@ interface Props {
 
 const HEIGHT = 240
 
+/** uPlot's columns for a chart: x and y, plus the bucket min/max when it draws an envelope. */
+function columns(chart: ChartData | null, envelope: boolean): uPlot.AlignedData {
+  if (!chart) return envelope ? [[], [], [], []] : [[], []]
+  return envelope ? [chart.x, chart.y, chart.min, chart.max] : [chart.x, chart.y]
+}
+
 /** One metric's chart (uPlot): drag to zoom (main re-downsamples that range), double-click to reset. */
 export function MetricChart({ metricKey, series, loading, error, zoomed, xAxis, smoothing, logScale, onZoom, onResetZoom }: Props): React.JSX.Element {
   const hostRef = useRef<HTMLDivElement>(null)
@@ -30,8 +36,6 @@ export function MetricChart({ metricKey, series, loading, error, zoomed, xAxis, 
   const data = useMemo(() => (series ? toChartData(series, xAxis, { smoothing, logScale }) : null), [series, xAxis, smoothing, logScale])
   // Raw points draw one line; buckets add their min/max envelope.
   const envelope = series?.mode === 'buckets'
-  const columns = (chart: typeof data): uPlot.AlignedData =>
-    chart ? (envelope ? [chart.x, chart.y, chart.min, chart.max] : [chart.x, chart.y]) : envelope ? [[], [], [], []] : [[], []]
   // Handlers and data read from uPlot's hooks, which are bound once per chart.
   const latest = useRef({ data, xAxis, onZoom, onResetZoom })
   latest.current = { data, xAxis, onZoom, onResetZoom }
@@ -77,7 +81,7 @@ export function MetricChart({ metricKey, series, loading, error, zoomed, xAxis, 
         ]
       }
     }
-    const plot = new uPlot(options, columns(latest.current.data), host)
+    const plot = new uPlot(options, columns(latest.current.data, envelope), host)
     plotRef.current = plot
     const onDoubleClick = (): void => latest.current.onResetZoom()
     plot.over.addEventListener('dblclick', onDoubleClick)
@@ -92,8 +96,8 @@ export function MetricChart({ metricKey, series, loading, error, zoomed, xAxis, 
   }, [metricKey, xAxis, logScale, envelope])
 
   useEffect(() => {
-    if (plotRef.current && data) plotRef.current.setData(columns(data))
-  }, [data])
+    if (plotRef.current && data) plotRef.current.setData(columns(data, envelope))
+  }, [data, envelope])
 
   return (
     <figure className="chart" data-testid={`chart-${metricKey}`} data-total-points={series?.totalPoints ?? 0} data-mode={series?.mode ?? ''}>

@@ -5,7 +5,7 @@ import { formatBytes, formatDateTime, formatJsonValue, formatNumber } from '../l
 import { MODEL_TABS, routeHash, type ModelTab } from '../stores/app-store'
 import { LEGAL_REVIEWS, legalDeploymentActions, type DeploymentAction, type ReviewDecision } from '../stores/models-store'
 import { useModels } from '../stores'
-import { ConfirmDialog, EmptyState, ErrorNote, Progress, StatusBadge } from './common'
+import { ConfirmDialog, EmptyState, ErrorNote, StatusBadge } from './common'
 
 export function ModelsView(): React.JSX.Element {
   const { models, loaded, error, load } = useModels(useShallow((s) => ({ models: s.models, loaded: s.modelsLoaded, error: s.modelsError, load: s.loadModels })))

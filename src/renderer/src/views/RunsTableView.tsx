@@ -3,6 +3,7 @@ import { useVirtualizer } from '@tanstack/react-virtual'
 import { useEffect, useMemo, useRef } from 'react'
 import { useShallow } from 'zustand/react/shallow'
 import type { ApiInfo } from '../../../shared/contract'
+import { useKeyedValue } from '../lib/use-keyed-value'
 import { availableColumns, visibleColumns } from '../stores/runs-table-store'
 import { useRunsTable } from '../stores'
 import { routeHash } from '../stores/app-store'
@@ -40,9 +41,12 @@ export function RunsTableView({ experimentId, apiInfo }: { experimentId: number;
   }, [experimentId, open])
 
   const available = useMemo(() => availableColumns(rows), [rows])
-  const shownColumns = visibleColumns(chosenColumns, available)
+  // Keyed by the column names, not the array: a live refresh of the rows yields a new but
+  // equal list, and rebuilding the column definitions for it would redraw the whole table.
+  const visible = visibleColumns(chosenColumns, available)
+  const shownColumns = useKeyedValue(visible, JSON.stringify(visible))
   const selectedSet = useMemo(() => new Set(selected), [selected])
-  const columns = useMemo(() => buildColumns(shownColumns, selectedSet, toggleSelected), [shownColumns.join('\n'), selectedSet, toggleSelected])
+  const columns = useMemo(() => buildColumns(shownColumns, selectedSet, toggleSelected), [shownColumns, selectedSet, toggleSelected])
 
   const table = useReactTable({
     data: rows,

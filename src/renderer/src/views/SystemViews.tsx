@@ -6,7 +6,8 @@ import { ConfirmDialog, ErrorNote, StatusBadge } from './common'
 
 export function PluginsView(): React.JSX.Element {
   const s = useSystem(useShallow((state) => ({ plugins: state.plugins, error: state.pluginsError, busy: state.pluginBusy, load: state.loadPlugins, act: state.pluginAction })))
-  useEffect(() => void s.load(), [s.load])
+  const { load } = s
+  useEffect(() => void load(), [load])
   return (
     <div className="page page-wide">
       <div className="page-header">
@@ -86,7 +87,8 @@ export function SettingsView(): React.JSX.Element {
       saveApiPort: state.saveApiPort
     }))
   )
-  useEffect(() => void s.load(), [s.load])
+  const { load } = s
+  useEffect(() => void load(), [load])
   const [mode, setMode] = useState<'embedded' | 'external' | null>(null)
   const [url, setUrl] = useState('')
   const [copied, setCopied] = useState(false)

@@ -5,6 +5,7 @@ import type { RunRow } from '../../../shared/contract'
 import { stepRangeOf, toChartData, type ChartData } from '../lib/chart-data'
 import { dimensionValue, extentOf, numericValue, runColor, type Brushes, type Dimension } from '../lib/compare'
 import { formatNumber } from '../lib/format'
+import { useKeyedValue } from '../lib/use-keyed-value'
 import type { OverlayChart } from '../stores/compare-store'
 import type { StepRange } from '../stores/run-page-store'
 import { ErrorNote } from './common'
@@ -28,10 +29,12 @@ export function OverlayMetricChart({
   onZoom: (range: StepRange | null) => void
 }): React.JSX.Element {
   const hostRef = useRef<HTMLDivElement>(null)
-  const shown = runs.filter((run) => chart?.series[run.id])
+  // The same runs (a brush elsewhere re-filters the list) keep the same chart.
+  const withSeries = runs.filter((run) => chart?.series[run.id])
+  const shown = useKeyedValue(withSeries, JSON.stringify(withSeries.map((run) => [run.id, run.name])))
   const perRun = useMemo(
     () => shown.map((run) => ({ run, data: toChartData(chart!.series[run.id]!, 'step', { smoothing: 0, logScale: false }) })),
-    [chart, shown.map((run) => run.id).join(',')]
+    [chart, shown]
   )
   const latest = useRef({ perRun, onZoom })
   latest.current = { perRun, onZoom }
@@ -230,12 +233,13 @@ export function ParallelCoordinates({
 /** Two dimensions against each other, one point per run in its colour (uPlot, mode 2: each series its own x/y). */
 export function ScatterPlot({ runs, x, y }: { runs: RunRow[]; x: Dimension; y: Dimension }): React.JSX.Element {
   const hostRef = useRef<HTMLDivElement>(null)
-  const points = runs.flatMap((run) => {
+  const plotted = runs.flatMap((run) => {
     const xv = numericValue(dimensionValue(run, x))
     const yv = numericValue(dimensionValue(run, y))
     return xv === null || yv === null ? [] : [{ run, x: xv, y: yv }]
   })
-  const key = `${x}|${y}|${points.map((point) => `${point.run.id}:${point.x}:${point.y}`).join(',')}`
+  // Redrawn only when what it shows changes, not for every new (equal) list of runs.
+  const points = useKeyedValue(plotted, JSON.stringify([x, y, plotted.map((point) => [point.run.id, point.run.name, point.x, point.y])]))
   useEffect(() => {
     const host = hostRef.current
     if (!host || points.length === 0) return
@@ -262,7 +266,7 @@ export function ScatterPlot({ runs, x, y }: { runs: RunRow[]; x: Dimension; y: D
       host
     )
     return () => plot.destroy()
-  }, [key])
+  }, [points, x, y])
   return (
     <figure className="chart" data-testid="scatter" data-points={points.length}>
       <figcaption>

@@ -231,7 +231,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
         plugins: [
           uiPlugin,
           mlflowPlugin({
-            mlflow: new MlflowService(new PgMlflowRepository(database), services.runs, services.models),
+            mlflow: new MlflowService(new PgMlflowRepository(database), services.experiments, services.runs, services.models),
             artifacts: services.artifacts,
             store: new ArtifactStore(join(options.dataDir, 'artifacts'))
           })

@@ -48,6 +48,8 @@ export function text(max: number, min = 0) {
 
 export const name = text(LIMITS.name, 1)
 export const id = z.number().int('must be an integer').positive('must be a positive id').max(Number.MAX_SAFE_INTEGER)
+/** An experiment id: 0 is MLflow's Default experiment (created on first use by the MLflow door). */
+export const experimentId = z.number().int('must be an integer').nonnegative('must not be negative').max(Number.MAX_SAFE_INTEGER)
 
 /**
  * A 64-bit integer as a JS number (only up to 2^53, where it is still exact), a decimal string
@@ -91,13 +93,15 @@ export const createExperimentInput = z
     trainingConfig: jsonObject.default({}),
     hyperparameters: jsonObject.default({}),
     tags: tags.default({}),
-    createdBy: text(LIMITS.name).nullable().default(null)
+    createdBy: text(LIMITS.name).nullable().default(null),
+    /** Where an MLflow client asked for artifacts to go (reported back; Hypercube keeps its own store). */
+    artifactLocation: text(LIMITS.path * 4).nullable().default(null)
   })
   .strict()
 
 export const updateExperimentInput = z
   .object({
-    experimentId: id,
+    experimentId,
     name: name.optional(),
     description: text(LIMITS.description).optional(),
     status: z.enum(EXPERIMENT_STATUSES).optional(),
@@ -107,7 +111,7 @@ export const updateExperimentInput = z
 
 export const startRunInput = z
   .object({
-    experimentId: id,
+    experimentId,
     name: name.optional(),
     hyperparameters: jsonObject.default({}),
     randomSeed: int64.nullable().default(null),
@@ -117,7 +121,10 @@ export const startRunInput = z
       .nullable()
       .default(null),
     tags: tags.default({}),
-    status: z.enum(['pending', 'running']).default('running')
+    status: z.enum(['pending', 'running']).default('running'),
+    /** When the run started, in ms since 1970 (an MLflow client sends its own clock); default now. */
+    startedAt: z.number().int().nonnegative().max(Date.UTC(9999, 11, 31)).nullable().default(null),
+    userId: text(LIMITS.name).nullable().default(null)
   })
   .strict()
 

@@ -12,6 +12,7 @@ export interface NewExperiment {
   hyperparameters: JsonObject
   tags: Tags
   createdBy: string | null
+  artifactLocation?: string | null
 }
 
 export interface ExperimentChanges {
@@ -45,8 +46,8 @@ export class PgExperimentRepository {
   constructor(private readonly db: Queryable) {}
 
   async create(experiment: NewExperiment): Promise<Experiment> {
-    const { rows } = await translated(() =>
-      this.db.query<{ id: string }>('SELECT create_ml_experiment($1, $2, $3, $4, $5, $6, $7) AS id', [
+    const insert = async (db: Queryable): Promise<number> => {
+      const { rows } = await db.query<{ id: string }>('SELECT create_ml_experiment($1, $2, $3, $4, $5, $6, $7) AS id', [
         experiment.name,
         experiment.description,
         experiment.modelConfig,
@@ -55,8 +56,48 @@ export class PgExperimentRepository {
         experiment.tags,
         experiment.createdBy
       ])
+      return toId(rows[0]!.id)
+    }
+    const artifactLocation = experiment.artifactLocation ?? null
+    const id = await translated(() =>
+      artifactLocation === null
+        ? insert(this.db)
+        : this.db.withTransaction(async (tx) => {
+            const created = await insert(tx)
+            await tx.query('UPDATE ml_experiment SET artifact_location = $2 WHERE experiment_id = $1', [created, artifactLocation])
+            return created
+          })
     )
-    return this.get(toId(rows[0]!.id))
+    return this.get(id)
+  }
+
+  /** MLflow's experiment 0, "Default", where runs go when a client names no experiment. */
+  async ensureDefault(): Promise<void> {
+    await this.db.query(
+      `INSERT INTO ml_experiment (experiment_id, name, description) VALUES (0, 'Default', 'MLflow''s default experiment')
+       ON CONFLICT DO NOTHING`
+    )
+  }
+
+  async setTag(id: number, key: string, value: string): Promise<void> {
+    const { rowCount } = await translated(() =>
+      this.db.query('UPDATE ml_experiment SET tags = tags || jsonb_build_object($2::text, $3::text), updated_at = now() WHERE experiment_id = $1', [
+        id,
+        key,
+        value
+      ])
+    )
+    if (rowCount === 0) throw notFound(`experiment ${id} does not exist`, 'experimentId')
+  }
+
+  /** Removes a tag; false when the experiment has no such tag. */
+  async deleteTag(id: number, key: string): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      'UPDATE ml_experiment SET tags = tags - $2::text, updated_at = now() WHERE experiment_id = $1 AND tags ? $2',
+      [id, key]
+    )
+    if (rowCount === 0) await this.get(id) // not found, or found without the tag
+    return rowCount > 0
   }
 
   async get(id: number): Promise<Experiment> {

@@ -1,14 +1,16 @@
 import type { JsonObject, RunStatus, Tags } from '../../shared/domain'
-import { conflict, invalidArgument, notFound } from '../../shared/errors'
+import { invalidArgument } from '../../shared/errors'
 import type { Queryable } from '../db/database'
 import { SQL_COMPARISON, type FilterCondition, type OrderClause } from '../services/mlflow-search'
 import type { FilterExpression } from '../../shared/run-filter'
 import { translated } from './pg-errors'
+import type { RunDatasetInput } from './run-repository'
 import { toId, toJsonObject, toTags } from './row-mapping'
 
 /**
- * The SQL behind the MLflow-compatible API: MLflow's view of experiments, runs, the registry
- * and logged models, over the same tables the /v1 API uses (plus migrations/0006_mlflow.sql).
+ * MLflow's view of experiments, runs, the registry and logged models, over the same tables the
+ * /v1 API uses (plus migrations/0006_mlflow.sql): reads only. Every write goes through the
+ * services (RunService, ExperimentService, ModelService) and their SQL, like /v1's and the UI's.
  * Times are milliseconds since the epoch, as MLflow speaks them.
  */
 
@@ -44,15 +46,8 @@ export interface LatestMetric {
   step: bigint
 }
 
-export interface DatasetInputRecord {
-  name: string
-  digest: string
-  sourceType: string
-  source: string
-  schema: string | null
-  profile: string | null
-  tags: Tags
-}
+/** A dataset a run consumed, as run-repository records it (MLflow's log-inputs). */
+export type DatasetInputRecord = RunDatasetInput
 
 export interface MlflowRunDetails extends MlflowRunRecord {
   metrics: LatestMetric[]
@@ -352,9 +347,6 @@ function toLoggedModel(row: Record<string, unknown>): LoggedModelRecord {
   }
 }
 
-/** ms since the epoch → a timestamptz parameter, exact to the millisecond. */
-const timestampParam = (milliseconds: number): string => new Date(milliseconds).toISOString()
-
 export interface PageRequest {
   offset: number
   limit: number
@@ -376,14 +368,6 @@ export class PgMlflowRepository {
 
   // ---- experiments ----
 
-  /** MLflow's experiment "0", named Default, where runs go when no experiment is named. */
-  async ensureDefaultExperiment(): Promise<void> {
-    await this.db.query(
-      `INSERT INTO ml_experiment (experiment_id, name, description) VALUES (0, 'Default', 'MLflow''s default experiment')
-       ON CONFLICT DO NOTHING`
-    )
-  }
-
   async getExperiment(id: number): Promise<MlflowExperimentRecord | undefined> {
     const { rows } = await this.db.query(`SELECT ${EXPERIMENT_COLUMNS} FROM ml_experiment e WHERE e.experiment_id = $1`, [id])
     return rows[0] ? toExperiment(rows[0]) : undefined
@@ -392,18 +376,6 @@ export class PgMlflowRepository {
   async findExperimentByName(name: string): Promise<MlflowExperimentRecord | undefined> {
     const { rows } = await this.db.query(`SELECT ${EXPERIMENT_COLUMNS} FROM ml_experiment e WHERE e.name = $1`, [name])
     return rows[0] ? toExperiment(rows[0]) : undefined
-  }
-
-  /** Returns undefined when the name is taken. */
-  async createExperiment(name: string, artifactLocation: string | null, tags: Tags): Promise<number | undefined> {
-    const { rows } = await translated(() =>
-      this.db.query<{ experiment_id: string }>(
-        `INSERT INTO ml_experiment (name, tags, artifact_location) VALUES ($1, $2, $3)
-         ON CONFLICT ON CONSTRAINT ml_experiment_name_unique DO NOTHING RETURNING experiment_id`,
-        [name, tags, artifactLocation]
-      )
-    )
-    return rows[0] ? toId(rows[0].experiment_id) : undefined
   }
 
   async searchExperiments(
@@ -426,60 +398,11 @@ export class PgMlflowRepository {
     return toPage(rows.map(toExperiment), page)
   }
 
-  async renameExperiment(id: number, name: string): Promise<void> {
-    const { rowCount } = await translated(() =>
-      this.db.query('UPDATE ml_experiment SET name = $2, updated_at = now() WHERE experiment_id = $1', [id, name])
-    )
-    if (rowCount === 0) throw notFound(`No Experiment with id=${id} exists`)
-  }
-
-  /** MLflow delete/restore: archived ↔ active. */
-  async setExperimentDeleted(id: number, deleted: boolean): Promise<void> {
-    await this.db.query(`UPDATE ml_experiment SET status = $2, updated_at = now() WHERE experiment_id = $1`, [
-      id,
-      deleted ? 'archived' : 'active'
-    ])
-  }
-
-  async setExperimentTag(id: number, key: string, value: string): Promise<void> {
-    await this.db.query(`UPDATE ml_experiment SET tags = tags || jsonb_build_object($2::text, $3::text), updated_at = now() WHERE experiment_id = $1`, [
-      id,
-      key,
-      value
-    ])
-  }
-
-  async deleteExperimentTag(id: number, key: string): Promise<boolean> {
-    const { rowCount } = await this.db.query(
-      'UPDATE ml_experiment SET tags = tags - $2::text, updated_at = now() WHERE experiment_id = $1 AND tags ? $2',
-      [id, key]
-    )
-    return rowCount > 0
-  }
-
   // ---- runs ----
 
   async findRun(uuid: string): Promise<MlflowRunRecord | undefined> {
     const { rows } = await this.db.query(`SELECT ${RUN_COLUMNS} FROM ml_run r WHERE r.run_uuid = $1`, [uuid])
     return rows[0] ? toRunRecord(rows[0]) : undefined
-  }
-
-  /** A new RUNNING run (MLflow runs start running) with the client's start time and user. */
-  async createRun(experimentId: number, name: string, tags: Tags, userId: string | null, startTime: number): Promise<string> {
-    return translated(() =>
-      this.db.withTransaction(async (tx) => {
-        const { rows } = await tx.query<{ id: string }>("SELECT start_ml_run($1, $2, '{}', NULL, NULL, $3, 'running') AS id", [
-          experimentId,
-          name,
-          tags
-        ])
-        const { rows: updated } = await tx.query<{ run_uuid: string }>(
-          'UPDATE ml_run SET started_at = $2, user_id = $3 WHERE run_id = $1 RETURNING run_uuid',
-          [rows[0]!.id, timestampParam(startTime), userId]
-        )
-        return updated[0]!.run_uuid
-      })
-    )
   }
 
   async getRunDetails(run: MlflowRunRecord): Promise<MlflowRunDetails> {
@@ -512,76 +435,6 @@ export class PgMlflowRepository {
       modelInputs: row.model_inputs as string[],
       modelOutputs: (row.outputs as [string, string][]).map(([modelId, step]) => ({ modelId, step: BigInt(step) }))
     }
-  }
-
-  /**
-   * MLflow's update-run: any status to any status (a client resumes a finished run by setting it
-   * RUNNING again), with the client's end time. The core's rule that a finished run has a
-   * completion time and an unfinished one has none still holds (CHECK ml_run_finished_has_time).
-   */
-  async updateRun(runId: number, status: RunStatus | undefined, endTime: number | undefined, name: string | undefined): Promise<void> {
-    await translated(() =>
-      this.db.query(
-        `UPDATE ml_run SET
-           status = coalesce($2, status),
-           completed_at = CASE
-             WHEN coalesce($2, status) IN ('completed', 'failed', 'killed')
-               THEN coalesce($3::timestamptz, CASE WHEN status IN ('completed', 'failed', 'killed') THEN completed_at END, now())
-             END,
-           started_at = CASE WHEN coalesce($2, status) = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
-           run_name = coalesce($4, run_name),
-           tags = CASE WHEN $4::text IS NULL THEN tags ELSE tags || jsonb_build_object('mlflow.runName', $4::text) END,
-           updated_at = now()
-         WHERE run_id = $1`,
-        [runId, status ?? null, endTime === undefined ? null : timestampParam(endTime), name ?? null]
-      )
-    )
-  }
-
-  async setRunDeleted(runId: number, deleted: boolean): Promise<void> {
-    await this.db.query(
-      `UPDATE ml_run SET deleted_at = CASE WHEN $2 THEN coalesce(deleted_at, now()) END, updated_at = now() WHERE run_id = $1`,
-      [runId, deleted]
-    )
-  }
-
-  /** Write-once params in one statement; returns the first conflicting key with both values, if any. */
-  async logParams(runId: number, params: Record<string, string>): Promise<{ key: string; old: string; new: string } | undefined> {
-    return translated(() =>
-      this.db.withTransaction(async (tx) => {
-        await tx.query('SELECT ml_lock_run($1, true)', [runId])
-        const { rows } = await tx.query<{ hyperparameters: JsonObject }>('SELECT hyperparameters FROM ml_run WHERE run_id = $1', [runId])
-        const existing = rows[0]!.hyperparameters
-        for (const [key, value] of Object.entries(params)) {
-          if (key in existing && paramText(existing[key]) !== value) return { key, old: paramText(existing[key]), new: value }
-        }
-        // Values already stored (possibly as non-strings by the /v1 API) are left as they are.
-        const fresh = Object.fromEntries(Object.entries(params).filter(([key]) => !(key in existing)))
-        if (Object.keys(fresh).length > 0) {
-          await tx.query('UPDATE ml_run SET hyperparameters = hyperparameters || $2, updated_at = now() WHERE run_id = $1', [runId, fresh])
-        }
-        return undefined
-      })
-    )
-  }
-
-  async setRunTags(runId: number, tags: Tags): Promise<void> {
-    // mlflow.runName is MLflow's way to rename a run: keep run_name in step with it.
-    const name = tags['mlflow.runName']
-    await translated(() =>
-      this.db.query(
-        `UPDATE ml_run SET tags = tags || $2, run_name = coalesce($3, run_name), updated_at = now() WHERE run_id = $1`,
-        [runId, tags, name === undefined || name === '' ? null : name]
-      )
-    )
-  }
-
-  async deleteRunTag(runId: number, key: string): Promise<boolean> {
-    const { rowCount } = await this.db.query('UPDATE ml_run SET tags = tags - $2::text, updated_at = now() WHERE run_id = $1 AND tags ? $2', [
-      runId,
-      key
-    ])
-    return rowCount > 0
   }
 
   async searchRuns(
@@ -641,50 +494,7 @@ export class PgMlflowRepository {
     )
   }
 
-  async logDatasetInputs(runId: number, datasets: readonly DatasetInputRecord[], modelIds: readonly string[]): Promise<void> {
-    await translated(() =>
-      this.db.withTransaction(async (tx) => {
-        for (const d of datasets) {
-          await tx.query(
-            `INSERT INTO ml_run_dataset_input (run_id, name, digest, source_type, source, schema, profile, input_tags)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (run_id, name, digest) DO UPDATE SET source_type = EXCLUDED.source_type, source = EXCLUDED.source,
-               schema = EXCLUDED.schema, profile = EXCLUDED.profile, input_tags = ml_run_dataset_input.input_tags || EXCLUDED.input_tags`,
-            [runId, d.name, d.digest, d.sourceType, d.source, d.schema, d.profile, d.tags]
-          )
-        }
-        for (const modelId of modelIds) {
-          await tx.query('INSERT INTO ml_run_model_input (run_id, model_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [runId, modelId])
-        }
-      })
-    )
-  }
-
-  async logModelOutputs(runId: number, outputs: readonly { modelId: string; step: bigint }[]): Promise<void> {
-    await translated(() =>
-      this.db.withTransaction(async (tx) => {
-        for (const output of outputs) {
-          await tx.query('INSERT INTO ml_run_model_output (run_id, model_id, step) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
-            runId,
-            output.modelId,
-            output.step.toString()
-          ])
-        }
-      })
-    )
-  }
-
   // ---- registered models ----
-
-  async createRegisteredModel(name: string, description: string, tags: Tags): Promise<boolean> {
-    const { rowCount } = await translated(() =>
-      this.db.query(
-        `INSERT INTO ml_registered_model (model_name, description, tags) VALUES ($1, $2, $3) ON CONFLICT (model_name) DO NOTHING`,
-        [name, description, tags]
-      )
-    )
-    return rowCount > 0
-  }
 
   async getRegisteredModel(name: string): Promise<RegisteredModelRecord | undefined> {
     const { rows } = await this.db.query(`${REGISTERED_MODEL_SELECT} WHERE m.model_name = $1`, [name])
@@ -701,88 +511,7 @@ export class PgMlflowRepository {
     return toPage(rows.map(toRegisteredModel), page)
   }
 
-  async updateRegisteredModel(name: string, description: string): Promise<boolean> {
-    const { rowCount } = await this.db.query('UPDATE ml_registered_model SET description = $2, updated_at = now() WHERE model_name = $1', [name, description])
-    return rowCount > 0
-  }
-
-  async touchRegisteredModel(name: string): Promise<void> {
-    await this.db.query('UPDATE ml_registered_model SET updated_at = now() WHERE model_name = $1', [name])
-  }
-
-  /**
-   * Renames a model everywhere its name is part of a key. One statement, so the composite
-   * foreign keys (version_id, model_name) are checked only once every table has the new name.
-   */
-  async renameRegisteredModel(name: string, newName: string): Promise<void> {
-    await translated(() =>
-      this.db.withTransaction(async (tx) => {
-        const { rows } = await tx.query('SELECT 1 FROM ml_registered_model WHERE model_name = $1', [newName])
-        if (rows[0]) throw conflict(`Registered Model (name=${newName}) already exists.`)
-        await tx.query(
-          `WITH a AS (UPDATE ml_model_alias SET model_name = $2 WHERE model_name = $1),
-                d AS (UPDATE ml_model_registry SET model_name = $2 WHERE model_name = $1),
-                e AS (UPDATE ml_deployment_event SET model_name = $2 WHERE model_name = $1),
-                v AS (UPDATE ml_model_version SET model_name = $2, updated_at = now() WHERE model_name = $1)
-           UPDATE ml_registered_model SET model_name = $2, updated_at = now() WHERE model_name = $1`,
-          [name, newName]
-        )
-      })
-    )
-  }
-
-  /** Deletes a model and its versions; refused while a version is deployed (governance first). */
-  async deleteRegisteredModel(name: string): Promise<void> {
-    await translated(() =>
-      this.db.withTransaction(async (tx) => {
-        const { rows } = await tx.query('SELECT deployment_target FROM ml_model_registry WHERE model_name = $1 LIMIT 1', [name])
-        if (rows[0]) throw conflict(`Registered model '${name}' is deployed to '${String(rows[0].deployment_target)}'; undeploy it before deleting`)
-        await tx.query('DELETE FROM ml_model_version WHERE model_name = $1', [name])
-        await tx.query('DELETE FROM ml_registered_model WHERE model_name = $1', [name])
-      })
-    )
-  }
-
-  async setRegisteredModelTag(name: string, key: string, value: string): Promise<void> {
-    await this.db.query(
-      'UPDATE ml_registered_model SET tags = tags || jsonb_build_object($2::text, $3::text), updated_at = now() WHERE model_name = $1',
-      [name, key, value]
-    )
-  }
-
-  async deleteRegisteredModelTag(name: string, key: string): Promise<void> {
-    await this.db.query('UPDATE ml_registered_model SET tags = tags - $2::text, updated_at = now() WHERE model_name = $1', [name, key])
-  }
-
   // ---- model versions ----
-
-  async createModelVersion(input: {
-    name: string
-    source: string
-    runId: number | null
-    tags: Tags
-    runLink: string
-    description: string
-    loggedModelId: string | null
-    createdBy: string | null
-  }): Promise<ModelVersionRecord> {
-    const { rows } = await translated(() =>
-      this.db.withTransaction(async (tx) => {
-        const { rows: created } = await tx.query<{ id: string }>(
-          `SELECT register_ml_model_version($1, NULL, $2, $3, NULL, '{}', NULL, NULL, $4, $5, $6) AS id`,
-          [input.name, input.source, input.runId, input.description, input.tags, input.createdBy]
-        )
-        await tx.query('UPDATE ml_model_version SET run_link = $2, logged_model_id = $3 WHERE version_id = $1', [
-          created[0]!.id,
-          input.runLink,
-          input.loggedModelId
-        ])
-        await tx.query('UPDATE ml_registered_model SET updated_at = now() WHERE model_name = $1', [input.name])
-        return tx.query(`${MODEL_VERSION_SELECT} WHERE v.version_id = $1`, [created[0]!.id])
-      })
-    )
-    return toModelVersion(rows[0]!)
-  }
 
   async getModelVersion(name: string, version: string): Promise<ModelVersionRecord | undefined> {
     const { rows } = await this.db.query(`${MODEL_VERSION_SELECT} WHERE v.model_name = $1 AND v.version = $2`, [name, version])
@@ -813,81 +542,11 @@ export class PgMlflowRepository {
     return toPage(rows.map(toModelVersion), page)
   }
 
-  async updateModelVersion(id: number, changes: { description?: string; stage?: string }): Promise<void> {
-    await this.db.query(
-      `UPDATE ml_model_version SET description = coalesce($2, description), stage = coalesce($3, stage), updated_at = now() WHERE version_id = $1`,
-      [id, changes.description ?? null, changes.stage ?? null]
-    )
-  }
-
-  /** transition-stage with archive_existing_versions: the others in that stage go to Archived. */
-  async archiveOtherVersionsInStage(name: string, keepId: number, stage: string): Promise<void> {
-    await this.db.query(
-      `UPDATE ml_model_version SET stage = 'Archived', updated_at = now() WHERE model_name = $1 AND version_id <> $2 AND stage = $3`,
-      [name, keepId, stage]
-    )
-  }
-
-  async deleteModelVersion(id: number): Promise<void> {
-    await translated(() =>
-      this.db.withTransaction(async (tx) => {
-        const { rows } = await tx.query('SELECT deployment_target FROM ml_model_registry WHERE current_version_id = $1 OR previous_version_id = $1 LIMIT 1', [id])
-        if (rows[0]) throw conflict(`this model version is deployed (or the rollback target) on '${String(rows[0].deployment_target)}'; it cannot be deleted`)
-        await tx.query('DELETE FROM ml_model_version WHERE version_id = $1', [id])
-      })
-    )
-  }
-
-  async setModelVersionTag(id: number, key: string, value: string): Promise<void> {
-    await this.db.query(
-      'UPDATE ml_model_version SET tags = tags || jsonb_build_object($2::text, $3::text), updated_at = now() WHERE version_id = $1',
-      [id, key, value]
-    )
-  }
-
-  async deleteModelVersionTag(id: number, key: string): Promise<void> {
-    await this.db.query('UPDATE ml_model_version SET tags = tags - $2::text, updated_at = now() WHERE version_id = $1', [id, key])
-  }
-
   // ---- logged models (MLflow 3) ----
-
-  async createLoggedModel(input: {
-    modelId: string
-    experimentId: number
-    name: string
-    modelType: string
-    sourceRunId: number | null
-    params: Tags
-    tags: Tags
-    userId: string | null
-  }): Promise<void> {
-    await translated(() =>
-      this.db.query(
-        `INSERT INTO ml_logged_model (model_id, experiment_id, name, model_type, source_run_id, params, tags, user_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [input.modelId, input.experimentId, input.name, input.modelType, input.sourceRunId, input.params, input.tags, input.userId]
-      )
-    )
-  }
 
   async getLoggedModel(modelId: string): Promise<LoggedModelRecord | undefined> {
     const { rows } = await this.db.query(`${LOGGED_MODEL_SELECT} WHERE lm.model_id = $1 AND lm.deleted_at IS NULL`, [modelId])
     return rows[0] ? toLoggedModel(rows[0]) : undefined
-  }
-
-  async updateLoggedModel(modelId: string, changes: { status?: string; tags?: Tags; removeTag?: string; params?: Tags }): Promise<void> {
-    await translated(() =>
-      this.db.query(
-        `UPDATE ml_logged_model SET status = coalesce($2, status), tags = (tags || coalesce($3, '{}'::jsonb)) - coalesce($4, ''),
-           params = params || coalesce($5, '{}'::jsonb), updated_at = now()
-         WHERE model_id = $1`,
-        [modelId, changes.status ?? null, changes.tags ?? null, changes.removeTag ?? null, changes.params ?? null]
-      )
-    )
-  }
-
-  async deleteLoggedModel(modelId: string): Promise<void> {
-    await this.db.query('UPDATE ml_logged_model SET deleted_at = now(), updated_at = now() WHERE model_id = $1', [modelId])
   }
 
   async searchLoggedModels(

@@ -11,7 +11,7 @@ import type {
   ModelVersion,
   Tags
 } from '../../shared/domain'
-import { invalidArgument, notFound } from '../../shared/errors'
+import { conflict, invalidArgument, notFound } from '../../shared/errors'
 import type { Queryable } from '../db/database'
 import { translated } from './pg-errors'
 import { toId, toIso, toJsonObject, toOptionalId, toOptionalIso, toOptionalNumber, toOptionalString, toTags } from './row-mapping'
@@ -340,6 +340,179 @@ export class PgModelRepository {
     const { rows } = await this.db.query('SELECT * FROM ml_model_alias WHERE model_name = $1 ORDER BY alias', [modelName])
     return rows.map(toAlias)
   }
+
+  // ---- registered models (a model exists before and apart from its versions; migrations/0006) ----
+
+  /** False when a model of that name exists already. */
+  async createRegisteredModel(modelName: string, description: string, tags: Tags): Promise<boolean> {
+    const { rowCount } = await translated(() =>
+      this.db.query(
+        'INSERT INTO ml_registered_model (model_name, description, tags) VALUES ($1, $2, $3) ON CONFLICT (model_name) DO NOTHING',
+        [modelName, description, tags]
+      )
+    )
+    return rowCount > 0
+  }
+
+  async updateRegisteredModel(modelName: string, changes: { description?: string; setTags?: Tags; removeTag?: string }): Promise<void> {
+    const { rowCount } = await translated(() =>
+      this.db.query(
+        `UPDATE ml_registered_model SET description = coalesce($2, description), tags = (tags || coalesce($3, '{}'::jsonb)) - coalesce($4, ''),
+           updated_at = now()
+         WHERE model_name = $1`,
+        [modelName, changes.description ?? null, changes.setTags ?? null, changes.removeTag ?? null]
+      )
+    )
+    if (rowCount === 0) throw notFound(`registered model ${modelName} does not exist`, 'modelName')
+  }
+
+  /**
+   * Renames a model everywhere its name is part of a key. One statement, so the composite
+   * foreign keys (version_id, model_name) are checked only once every table has the new name.
+   */
+  async renameRegisteredModel(modelName: string, newName: string): Promise<void> {
+    await translated(() =>
+      this.db.withTransaction(async (tx) => {
+        const { rows } = await tx.query('SELECT 1 FROM ml_registered_model WHERE model_name = $1', [newName])
+        if (rows[0]) throw conflict(`a registered model named ${newName} already exists`, 'newName')
+        const { rowCount } = await tx.query(
+          `WITH a AS (UPDATE ml_model_alias SET model_name = $2 WHERE model_name = $1),
+                d AS (UPDATE ml_model_registry SET model_name = $2 WHERE model_name = $1),
+                e AS (UPDATE ml_deployment_event SET model_name = $2 WHERE model_name = $1),
+                v AS (UPDATE ml_model_version SET model_name = $2, updated_at = now() WHERE model_name = $1)
+           UPDATE ml_registered_model SET model_name = $2, updated_at = now() WHERE model_name = $1`,
+          [modelName, newName]
+        )
+        if (rowCount === 0) throw notFound(`registered model ${modelName} does not exist`, 'modelName')
+      })
+    )
+  }
+
+  /** Deletes a model and its versions; refused while a version is deployed (governance first). */
+  async deleteRegisteredModel(modelName: string): Promise<void> {
+    await translated(() =>
+      this.db.withTransaction(async (tx) => {
+        const { rows } = await tx.query('SELECT deployment_target FROM ml_model_registry WHERE model_name = $1 LIMIT 1', [modelName])
+        if (rows[0]) throw conflict(`Registered model '${modelName}' is deployed to '${String(rows[0].deployment_target)}'; undeploy it before deleting`, 'modelName')
+        await tx.query('DELETE FROM ml_model_version WHERE model_name = $1', [modelName])
+        await tx.query('DELETE FROM ml_registered_model WHERE model_name = $1', [modelName])
+      })
+    )
+  }
+
+  // ---- MLflow's side of a version: stage label, run link, logged model, tags, deletion ----
+
+  /** Registers a version with MLflow's run link and logged model, in one transaction. */
+  async registerLinkedVersion(version: NewModelVersion, runLink: string, loggedModelId: string | null): Promise<ModelVersion> {
+    const id = await translated(() =>
+      this.db.withTransaction(async (tx) => {
+        const created = await new PgModelRepository(tx).registerVersion(version)
+        await tx.query('UPDATE ml_model_version SET run_link = $2, logged_model_id = $3 WHERE version_id = $1', [created.id, runLink, loggedModelId])
+        await tx.query('UPDATE ml_registered_model SET updated_at = now() WHERE model_name = $1', [version.modelName])
+        return created.id
+      })
+    )
+    return this.getVersion(id)
+  }
+
+  async updateVersion(versionId: number, changes: { description?: string; setTags?: Tags; removeTag?: string }): Promise<void> {
+    const { rowCount } = await translated(() =>
+      this.db.query(
+        `UPDATE ml_model_version SET description = coalesce($2, description), tags = (tags || coalesce($3, '{}'::jsonb)) - coalesce($4, ''),
+           updated_at = now()
+         WHERE version_id = $1`,
+        [versionId, changes.description ?? null, changes.setTags ?? null, changes.removeTag ?? null]
+      )
+    )
+    if (rowCount === 0) throw notFound(`model version ${versionId} does not exist`, 'versionId')
+  }
+
+  /**
+   * MLflow's stage label (None, Staging, Production, Archived), apart from approval: moving a
+   * version to Production neither approves nor deploys it. With archiveOthers, the model's other
+   * versions in that stage go to Archived.
+   */
+  async setVersionStage(versionId: number, stage: string, archiveOthers: boolean): Promise<void> {
+    await translated(() =>
+      this.db.withTransaction(async (tx) => {
+        const { rows } = await tx.query<{ model_name: string }>(
+          'UPDATE ml_model_version SET stage = $2, updated_at = now() WHERE version_id = $1 RETURNING model_name',
+          [versionId, stage]
+        )
+        if (!rows[0]) throw notFound(`model version ${versionId} does not exist`, 'versionId')
+        if (archiveOthers) {
+          await tx.query(
+            `UPDATE ml_model_version SET stage = 'Archived', updated_at = now() WHERE model_name = $1 AND version_id <> $2 AND stage = $3`,
+            [rows[0].model_name, versionId, stage]
+          )
+        }
+        await tx.query('UPDATE ml_registered_model SET updated_at = now() WHERE model_name = $1', [rows[0].model_name])
+      })
+    )
+  }
+
+  /** Refused while the version is deployed or is a deployment's rollback target. */
+  async deleteVersion(versionId: number): Promise<void> {
+    await translated(() =>
+      this.db.withTransaction(async (tx) => {
+        const { rows } = await tx.query(
+          'SELECT deployment_target FROM ml_model_registry WHERE current_version_id = $1 OR previous_version_id = $1 LIMIT 1',
+          [versionId]
+        )
+        if (rows[0]) {
+          throw conflict(`this model version is deployed (or the rollback target) on '${String(rows[0].deployment_target)}'; it cannot be deleted`, 'versionId')
+        }
+        const { rows: deleted } = await tx.query<{ model_name: string }>('DELETE FROM ml_model_version WHERE version_id = $1 RETURNING model_name', [
+          versionId
+        ])
+        if (!deleted[0]) throw notFound(`model version ${versionId} does not exist`, 'versionId')
+        await tx.query('UPDATE ml_registered_model SET updated_at = now() WHERE model_name = $1', [deleted[0].model_name])
+      })
+    )
+  }
+
+  // ---- logged models (MLflow 3: a model logged by a run, with its own artifacts) ----
+
+  async createLoggedModel(model: NewLoggedModel): Promise<void> {
+    await translated(() =>
+      this.db.query(
+        `INSERT INTO ml_logged_model (model_id, experiment_id, name, model_type, source_run_id, params, tags, user_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [model.modelId, model.experimentId, model.name, model.modelType, model.sourceRunId, model.params, model.tags, model.userId]
+      )
+    )
+  }
+
+  async updateLoggedModel(modelId: string, changes: { status?: string; setTags?: Tags; removeTag?: string; params?: Tags }): Promise<void> {
+    const { rowCount } = await translated(() =>
+      this.db.query(
+        `UPDATE ml_logged_model SET status = coalesce($2, status), tags = (tags || coalesce($3, '{}'::jsonb)) - coalesce($4, ''),
+           params = params || coalesce($5, '{}'::jsonb), updated_at = now()
+         WHERE model_id = $1 AND deleted_at IS NULL`,
+        [modelId, changes.status ?? null, changes.setTags ?? null, changes.removeTag ?? null, changes.params ?? null]
+      )
+    )
+    if (rowCount === 0) throw notFound(`logged model ${modelId} does not exist`, 'modelId')
+  }
+
+  async deleteLoggedModel(modelId: string): Promise<void> {
+    const { rowCount } = await this.db.query(
+      'UPDATE ml_logged_model SET deleted_at = now(), updated_at = now() WHERE model_id = $1 AND deleted_at IS NULL',
+      [modelId]
+    )
+    if (rowCount === 0) throw notFound(`logged model ${modelId} does not exist`, 'modelId')
+  }
+}
+
+export interface NewLoggedModel {
+  modelId: string
+  experimentId: number
+  name: string
+  modelType: string
+  sourceRunId: number | null
+  params: Tags
+  tags: Tags
+  userId: string | null
 }
 
 function toAlias(row: Record<string, unknown>): ModelAlias {

@@ -34,6 +34,20 @@ export interface NewRun {
   gitCommit: string | null
   tags: Tags
   status: 'pending' | 'running'
+  /** When the client says the run started (ms since 1970); default now. */
+  startedAt?: number | null
+  userId?: string | null
+}
+
+/** A dataset a run consumed (MLflow's log-inputs), identified by name and digest. */
+export interface RunDatasetInput {
+  name: string
+  digest: string
+  sourceType: string
+  source: string
+  schema: string | null
+  profile: string | null
+  tags: Tags
 }
 
 export interface RunCompletion {
@@ -186,8 +200,8 @@ export class PgRunRepository {
   constructor(private readonly db: Queryable) {}
 
   async start(run: NewRun): Promise<Run> {
-    const { rows } = await translated(() =>
-      this.db.query<{ id: string }>('SELECT start_ml_run($1, $2, $3, $4, $5, $6, $7) AS id', [
+    const insert = async (db: Queryable): Promise<number> => {
+      const { rows } = await db.query<{ id: string }>('SELECT start_ml_run($1, $2, $3, $4, $5, $6, $7) AS id', [
         run.experimentId,
         run.name,
         run.hyperparameters,
@@ -196,8 +210,20 @@ export class PgRunRepository {
         run.tags,
         run.status
       ])
+      return toId(rows[0]!.id)
+    }
+    const startedAt = run.startedAt ?? null
+    const userId = run.userId ?? null
+    const id = await translated(() =>
+      startedAt === null && userId === null
+        ? insert(this.db)
+        : this.db.withTransaction(async (tx) => {
+            const runId = await insert(tx)
+            await new PgRunRepository(tx).setStartInfo(runId, startedAt, userId)
+            return runId
+          })
     )
-    return this.get(toId(rows[0]!.id))
+    return this.get(id)
   }
 
   async get(id: number): Promise<Run> {
@@ -321,6 +347,108 @@ export class PgRunRepository {
       step: toOptionalBigInt(row.metric_step),
       hyperparameters: toJsonObject(row.hyperparameters)
     }))
+  }
+
+  /** A repository on the same tables over another queryable (a batch's transaction). */
+  on(db: Queryable): PgRunRepository {
+    return new PgRunRepository(db)
+  }
+
+  /** Whether a run is deleted (MLflow's soft delete; deleted runs leave lists and searches). */
+  async isDeleted(runId: number): Promise<boolean> {
+    const { rows } = await this.db.query<{ deleted: boolean }>('SELECT deleted_at IS NOT NULL AS deleted FROM ml_run WHERE run_id = $1', [runId])
+    if (!rows[0]) throw notFound(`run ${runId} does not exist`, 'runId')
+    return rows[0].deleted
+  }
+
+  async setDeleted(runId: number, deleted: boolean): Promise<void> {
+    const { rowCount } = await this.db.query(
+      'UPDATE ml_run SET deleted_at = CASE WHEN $2 THEN coalesce(deleted_at, now()) END, updated_at = now() WHERE run_id = $1',
+      [runId, deleted]
+    )
+    if (rowCount === 0) throw notFound(`run ${runId} does not exist`, 'runId')
+  }
+
+  /** A new name and/or tags in one statement (MLflow keeps a run's name in a tag as well). */
+  async rename(runId: number, name: string, tags: Tags = {}): Promise<void> {
+    const { rowCount } = await translated(() =>
+      this.db.query('UPDATE ml_run SET run_name = $2, tags = tags || $3, updated_at = now() WHERE run_id = $1', [runId, name, tags])
+    )
+    if (rowCount === 0) throw notFound(`run ${runId} does not exist`, 'runId')
+  }
+
+  /** Removes a tag; false when the run has no such tag. */
+  async deleteTag(runId: number, key: string): Promise<boolean> {
+    const { rowCount } = await this.db.query('UPDATE ml_run SET tags = tags - $2::text, updated_at = now() WHERE run_id = $1 AND tags ? $2', [
+      runId,
+      key
+    ])
+    if (rowCount === 0) await this.get(runId) // not found, or found without the tag
+    return rowCount > 0
+  }
+
+  /** Who started the run and when (an MLflow client sends both). */
+  async setStartInfo(runId: number, startedAt: number | null, userId: string | null): Promise<void> {
+    await translated(() =>
+      this.db.query('UPDATE ml_run SET started_at = coalesce($2::timestamptz, started_at), user_id = coalesce($3, user_id) WHERE run_id = $1', [
+        runId,
+        startedAt === null ? null : new Date(startedAt).toISOString(),
+        userId
+      ])
+    )
+  }
+
+  async resume(runId: number): Promise<void> {
+    await translated(() => this.db.query('SELECT resume_ml_run($1)', [runId]))
+  }
+
+  /** MLflow's update-run status (see set_ml_run_status_mlflow in migrations/0009). */
+  async setStatusMlflow(runId: number, status: RunStatus, endTime: number | null): Promise<void> {
+    await translated(() =>
+      this.db.query('SELECT set_ml_run_status_mlflow($1, $2, $3)', [runId, status, endTime === null ? null : new Date(endTime).toISOString()])
+    )
+  }
+
+  /** Datasets (by name and digest: logging one again updates it) and logged models a run consumed. */
+  async logInputs(runId: number, datasets: readonly RunDatasetInput[], modelIds: readonly string[]): Promise<void> {
+    await translated(() =>
+      this.db.withTransaction(async (tx) => {
+        await tx.query('SELECT ml_lock_run($1, false)', [runId])
+        for (const d of datasets) {
+          await tx.query(
+            `INSERT INTO ml_run_dataset_input (run_id, name, digest, source_type, source, schema, profile, input_tags)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (run_id, name, digest) DO UPDATE SET source_type = EXCLUDED.source_type, source = EXCLUDED.source,
+               schema = EXCLUDED.schema, profile = EXCLUDED.profile, input_tags = ml_run_dataset_input.input_tags || EXCLUDED.input_tags`,
+            [runId, d.name, d.digest, d.sourceType, d.source, d.schema, d.profile, d.tags]
+          )
+        }
+        for (const modelId of modelIds) {
+          await tx.query('INSERT INTO ml_run_model_input (run_id, model_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [runId, modelId])
+        }
+      })
+    )
+  }
+
+  /** Logged models a run produced, at a step. */
+  async logOutputs(runId: number, outputs: readonly { modelId: string; step: bigint }[]): Promise<void> {
+    await translated(() =>
+      this.db.withTransaction(async (tx) => {
+        await tx.query('SELECT ml_lock_run($1, false)', [runId])
+        for (const output of outputs) {
+          await tx.query('INSERT INTO ml_run_model_output (run_id, model_id, step) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+            runId,
+            output.modelId,
+            output.step.toString()
+          ])
+        }
+      })
+    )
+  }
+
+  /** Write-once params compared as text (MLflow's string params; see migrations/0009). */
+  async logTextParams(runId: number, params: Record<string, string>): Promise<void> {
+    await translated(() => this.db.query('SELECT log_ml_run_text_params($1, $2)', [runId, params]))
   }
 
   async count(): Promise<number> {

@@ -3,8 +3,11 @@ import { EXPERIMENT_STATUSES } from '../../shared/domain'
 import { Emitter } from '../../shared/event'
 import { createExperimentInput, id, name, parseInput, updateExperimentInput } from '../../shared/schemas'
 import { z } from 'zod'
+import { experimentId as experimentIdInput, LIMITS, text } from '../../shared/schemas'
 import type { PgExperimentRepository } from '../repositories/experiment-repository'
 
+const experimentTagKeyInput = z.object({ experimentId: experimentIdInput, key: text(LIMITS.tagKey, 1) }).strict()
+const setExperimentTagInput = experimentTagKeyInput.extend({ value: text(LIMITS.tagValue) }).strict()
 const listInput = z.object({ statuses: z.array(z.enum(EXPERIMENT_STATUSES)).optional() }).strict().default({})
 
 /** Experiments: create, read, list, rename, archive/restore. Knows nothing of IPC or HTTP. */
@@ -35,6 +38,25 @@ export class ExperimentService {
   /** The seed's list_experiments(active_only). */
   async listActive(): Promise<ExperimentSummary[]> {
     return this.experiments.list(['active'])
+  }
+
+  /** Experiment 0, "Default": where MLflow clients' runs go when they name no experiment. */
+  async ensureDefault(): Promise<Experiment> {
+    await this.experiments.ensureDefault()
+    return this.experiments.get(0)
+  }
+
+  /** One tag, without touching the others (update replaces the whole map). */
+  async setTag(input: unknown): Promise<Experiment> {
+    const { experimentId, key, value } = parseInput(setExperimentTagInput, input)
+    await this.experiments.setTag(experimentId, key, value)
+    return this.experiments.get(experimentId)
+  }
+
+  /** Removes a tag; false when the experiment had no such tag. */
+  async deleteTag(input: unknown): Promise<boolean> {
+    const { experimentId, key } = parseInput(experimentTagKeyInput, input)
+    return this.experiments.deleteTag(experimentId, key)
   }
 
   async update(input: unknown): Promise<Experiment> {

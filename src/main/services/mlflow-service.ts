@@ -17,6 +17,7 @@ import {
   type RegisteredModelRecord
 } from '../repositories/mlflow-repository'
 import { decodePageToken, encodePageToken, parseOrderBy, parseSearchFilter } from './mlflow-search'
+import type { ExperimentService } from './experiment-service'
 import type { ModelService } from './model-service'
 import type { RunService } from './run-service'
 
@@ -206,7 +207,9 @@ export class MlflowService {
   private defaultExperimentReady = false
 
   constructor(
+    /** MLflow's projections of experiments, runs and the registry (reads only). */
     private readonly repository: PgMlflowRepository,
+    private readonly experiments: ExperimentService,
     private readonly runs: RunService,
     // Aliases go through ModelService, which owns their format rules.
     private readonly models: ModelService
@@ -328,7 +331,7 @@ export class MlflowService {
 
   private async ensureDefaultExperiment(): Promise<void> {
     if (this.defaultExperimentReady) return
-    await this.repository.ensureDefaultExperiment()
+    await this.experiments.ensureDefault()
     this.defaultExperimentReady = true
   }
 
@@ -387,9 +390,8 @@ export class MlflowService {
     if (name.length > LIMITS.name) throw invalid(`Experiment name '${name.slice(0, 40)}…' exceeds the maximum length of ${LIMITS.name} characters`)
     const artifactLocation = stringField(body, 'artifact_location') || null
     const tags = tagsFrom(body.tags, 'tags')
-    const id = await this.repository.createExperiment(name, artifactLocation, tags)
-    if (id === undefined) throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Experiment(name=${name}) already exists.`)
-    return { experiment_id: String(id) }
+    const experiment = await alreadyExists(this.experiments.create({ name, tags, artifactLocation }), `Experiment(name=${name}) already exists.`)
+    return { experiment_id: String(experiment.id) }
   }
 
   async getExperiment(query: Body): Promise<unknown> {
@@ -422,9 +424,7 @@ export class MlflowService {
     const newName = stringField(body, 'new_name')
     if (newName !== undefined && newName !== '') {
       if (experiment.deleted) throw invalid(`Cannot rename a non-active experiment.`)
-      const taken = await this.repository.findExperimentByName(newName)
-      if (taken && taken.id !== experiment.id) throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Experiment(name=${newName}) already exists.`)
-      await this.repository.renameExperiment(experiment.id, newName)
+      await alreadyExists(this.experiments.update({ experimentId: experiment.id, name: newName }), `Experiment(name=${newName}) already exists.`)
     }
     return {}
   }
@@ -432,13 +432,13 @@ export class MlflowService {
   async deleteExperiment(body: Body): Promise<unknown> {
     const experiment = await this.experimentById(requireField(body, 'experiment_id'))
     if (experiment.id === 0) throw invalid('Cannot delete the default experiment \'0\'. This is an internally reserved experiment.')
-    await this.repository.setExperimentDeleted(experiment.id, true)
+    await this.experiments.setStatus(experiment.id, 'archived')
     return {}
   }
 
   async restoreExperiment(body: Body): Promise<unknown> {
     const experiment = await this.experimentById(requireField(body, 'experiment_id'))
-    await this.repository.setExperimentDeleted(experiment.id, false)
+    await this.experiments.setStatus(experiment.id, 'active')
     return {}
   }
 
@@ -446,14 +446,14 @@ export class MlflowService {
     const experiment = await this.experimentById(requireField(body, 'experiment_id'))
     if (experiment.deleted) throw invalid(`The experiment ${experiment.id} must be in the 'active' state. Current state is deleted.`)
     const key = validateKey(requireField(body, 'key'), 'tag')
-    await this.repository.setExperimentTag(experiment.id, key, validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength))
+    await this.experiments.setTag({ experimentId: experiment.id, key, value: validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength) })
     return {}
   }
 
   async deleteExperimentTag(body: Body): Promise<unknown> {
     const experiment = await this.experimentById(requireField(body, 'experiment_id'))
     const key = stringField(body, 'key', true)
-    if (!(await this.repository.deleteExperimentTag(experiment.id, key))) throw missing(`No tag with name: ${key} in experiment with id ${experiment.id}`)
+    if (!(await this.experiments.deleteTag({ experimentId: experiment.id, key }))) throw missing(`No tag with name: ${key} in experiment with id ${experiment.id}`)
     return {}
   }
 
@@ -469,9 +469,9 @@ export class MlflowService {
     // MLflow keeps the name in a system tag as well; clients read either.
     tags['mlflow.runName'] = name
     const userId = stringField(body, 'user_id') ?? null
-    const startTime = timestampField(body.start_time, 'start_time') ?? Date.now()
-    const uuid = await this.repository.createRun(experiment.id, name, tags, userId, startTime)
-    return { run: await this.runJson((await this.repository.findRun(uuid))!) }
+    const startedAt = timestampField(body.start_time, 'start_time') ?? Date.now()
+    const run = await this.runs.start({ experimentId: experiment.id, name, tags, status: 'running', startedAt, userId })
+    return { run: await this.runJson((await this.repository.findRun(run.uuid))!) }
   }
 
   async getRun(query: Body): Promise<unknown> {
@@ -486,22 +486,23 @@ export class MlflowService {
       status = MLFLOW_TO_RUN_STATUS[statusText]
       if (!status) throw invalid(`Invalid value '${statusText}' for parameter 'status': must be one of ${Object.keys(MLFLOW_TO_RUN_STATUS).join(', ')}`)
     }
-    const endTime = timestampField(body.end_time, 'end_time')
+    const endTime = timestampField(body.end_time, 'end_time') ?? null
     const name = stringField(body, 'run_name') || undefined
-    await this.repository.updateRun(run.id, status, endTime, name)
+    if (status !== undefined) await this.runs.setStatusAsMlflow({ runId: run.id, status, endTime })
+    if (name !== undefined) await this.runs.rename({ runId: run.id, name, tags: { 'mlflow.runName': name } })
     const updated = (await this.repository.findRun(run.uuid))!
     return { run_info: this.runInfoJson(updated, await this.runArtifactUri(updated)) }
   }
 
   async deleteRun(body: Body): Promise<unknown> {
     const run = await this.runFrom(body)
-    await this.repository.setRunDeleted(run.id, true)
+    await this.runs.delete(run.id)
     return {}
   }
 
   async restoreRun(body: Body): Promise<unknown> {
     const run = await this.runFrom(body)
-    await this.repository.setRunDeleted(run.id, false)
+    await this.runs.restore(run.id)
     return {}
   }
 
@@ -522,27 +523,46 @@ export class MlflowService {
     return {}
   }
 
-  private async writeParams(run: MlflowRunRecord, params: Record<string, string>, repository = this.repository): Promise<void> {
-    const clash = await repository.logParams(run.id, params)
-    if (clash) {
+  private async writeParams(run: MlflowRunRecord, params: Record<string, string>): Promise<void> {
+    await this.paramsWritten(run, params, this.runs.logTextParams({ runId: run.id, params }))
+  }
+
+  /** The write-once rule is the service's (SQL's); its refusal is worded here as MLflow words it. */
+  private async paramsWritten<T>(run: MlflowRunRecord, params: Record<string, string>, write: Promise<T>): Promise<T> {
+    try {
+      return await write
+    } catch (error) {
+      if (!isDomainError(error) || error.code !== 'conflict') throw error
+      const stored = (await this.runs.get(run.id)).hyperparameters
+      const key = Object.keys(params)
+        .sort()
+        .find((candidate) => candidate in stored && paramText(stored[candidate]) !== params[candidate])
+      if (key === undefined) throw error
       throw invalid(
-        `Changing param values is not allowed. Param with key='${clash.key}' was already logged with value='${clash.old}' for run ID='${run.uuid}'. Attempted logging new value '${clash.new}'.`
+        `Changing param values is not allowed. Param with key='${key}' was already logged with value='${paramText(stored[key])}' for run ID='${run.uuid}'. Attempted logging new value '${params[key]}'.`
       )
     }
+  }
+
+  /** A tag write; mlflow.runName is MLflow's way to rename a run, so it renames the run too. */
+  private async writeTags(run: MlflowRunRecord, tags: Tags): Promise<void> {
+    const name = runNameFrom(tags)
+    if (name !== undefined) await this.runs.rename({ runId: run.id, name, tags })
+    else await this.runs.setTags({ runId: run.id, tags })
   }
 
   async setTag(body: Body): Promise<unknown> {
     const run = await this.activeRunFrom(body)
     const key = validateKey(requireField(body, 'key'), 'tag')
     if (body.value === undefined || body.value === null) requireField(body, 'value')
-    await this.repository.setRunTags(run.id, { [key]: validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength) })
+    await this.writeTags(run, { [key]: validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength) })
     return {}
   }
 
   async deleteTag(body: Body): Promise<unknown> {
     const run = await this.activeRunFrom(body)
     const key = stringField(body, 'key', true)
-    if (!(await this.repository.deleteRunTag(run.id, key))) throw missing(`No tag with name: ${key} in run with id ${run.uuid}`)
+    if (!(await this.runs.deleteTag({ runId: run.id, key }))) throw missing(`No tag with name: ${key} in run with id ${run.uuid}`)
     return {}
   }
 
@@ -588,13 +608,7 @@ export class MlflowService {
 
     const run = await this.activeRunFrom(body)
     // Params, tags and metrics in one transaction: a refused param (write-once) stores nothing.
-    await this.runs.logValidatedMetrics(run.id, points, undefined, {
-      alsoWrite: async (tx) => {
-        const repository = new PgMlflowRepository(tx)
-        if (Object.keys(params).length > 0) await this.writeParams(run, params, repository)
-        if (Object.keys(tags).length > 0) await repository.setRunTags(run.id, tags)
-      }
-    })
+    await this.paramsWritten(run, params, this.runs.logBatch({ runId: run.id, points, params, tags, name: runNameFrom(tags) }))
     return {}
   }
 
@@ -624,7 +638,7 @@ export class MlflowService {
       if (!(await this.repository.getLoggedModel(modelId))) throw missing(`Logged model with ID '${modelId}' not found.`)
       modelIds.push(modelId)
     }
-    await this.repository.logDatasetInputs(run.id, datasets, modelIds)
+    await this.runs.logInputs({ runId: run.id, datasets, modelIds })
     return {}
   }
 
@@ -638,7 +652,7 @@ export class MlflowService {
       if (!(await this.repository.getLoggedModel(modelId))) throw missing(`Logged model with ID '${modelId}' not found.`)
       outputs.push({ modelId, step: int64Field(raw.step, 'step') ?? 0n })
     }
-    await this.repository.logModelOutputs(run.id, outputs)
+    await this.runs.logOutputs({ runId: run.id, outputs })
     return {}
   }
 
@@ -664,7 +678,7 @@ export class MlflowService {
     entries.push(model)
     const text = JSON.stringify(entries)
     if (text.length > MLFLOW_LIMITS.tagValueLength) throw invalid(`The model history of run ${run.uuid} exceeds ${MLFLOW_LIMITS.tagValueLength} characters`)
-    await this.repository.setRunTags(run.id, { 'mlflow.log-model.history': text })
+    await this.runs.setTags({ runId: run.id, tags: { 'mlflow.log-model.history': text } })
     return {}
   }
 
@@ -708,9 +722,7 @@ export class MlflowService {
     if (name.length > LIMITS.name) throw invalid(`Registered model name exceeds the maximum length of ${LIMITS.name} characters`)
     const tags = tagsFrom(body.tags, 'tags')
     const description = stringField(body, 'description') ?? ''
-    if (!(await this.repository.createRegisteredModel(name, description, tags))) {
-      throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Registered Model (name=${name}) already exists.`)
-    }
+    await alreadyExists(this.models.createRegisteredModel({ modelName: name, description, tags }), `Registered Model (name=${name}) already exists.`)
     return this.registeredModelResponse(name)
   }
 
@@ -736,7 +748,7 @@ export class MlflowService {
   async updateRegisteredModel(body: Body): Promise<unknown> {
     const model = await this.registeredModel(body.name)
     const description = stringField(body, 'description')
-    if (description !== undefined) await this.repository.updateRegisteredModel(model.name, description)
+    if (description !== undefined) await this.models.updateRegisteredModel({ modelName: model.name, description })
     return this.registeredModelResponse(model.name)
   }
 
@@ -744,33 +756,27 @@ export class MlflowService {
     const model = await this.registeredModel(body.name)
     const newName = stringField(body, 'new_name', true)
     if (newName.length > LIMITS.name) throw invalid(`Registered model name exceeds the maximum length of ${LIMITS.name} characters`)
-    if (newName !== model.name) {
-      try {
-        await this.repository.renameRegisteredModel(model.name, newName)
-      } catch (error) {
-        if (isDomainError(error) && error.code === 'conflict') throw new MlflowError('RESOURCE_ALREADY_EXISTS', error.message)
-        throw error
-      }
-    }
+    await alreadyExists(this.models.renameRegisteredModel({ modelName: model.name, newName }), `Registered Model (name=${newName}) already exists.`)
     return this.registeredModelResponse(newName)
   }
 
   async deleteRegisteredModel(body: Body): Promise<unknown> {
     const model = await this.registeredModel(body.name)
-    await this.repository.deleteRegisteredModel(model.name)
+    await this.models.deleteRegisteredModel(model.name)
     return {}
   }
 
   async setRegisteredModelTag(body: Body): Promise<unknown> {
     const model = await this.registeredModel(body.name)
     const key = validateKey(requireField(body, 'key'), 'tag')
-    await this.repository.setRegisteredModelTag(model.name, key, validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength))
+    const value = validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength)
+    await this.models.updateRegisteredModel({ modelName: model.name, setTags: { [key]: value } })
     return {}
   }
 
   async deleteRegisteredModelTag(body: Body): Promise<unknown> {
     const model = await this.registeredModel(body.name)
-    await this.repository.deleteRegisteredModelTag(model.name, stringField(body, 'key', true))
+    await this.models.updateRegisteredModel({ modelName: model.name, removeTag: stringField(body, 'key', true) })
     return {}
   }
 
@@ -819,17 +825,16 @@ export class MlflowService {
     let runId: number | null = null
     if (runUuid !== undefined) runId = (await this.runFrom({ run_id: runUuid })).id
     const loggedModelId = stringField(body, 'model_id') || null
-    const version = await this.repository.createModelVersion({
-      name: model.name,
-      source,
-      runId,
+    const created = await this.models.registerLinkedVersion({
+      modelName: model.name,
+      artifactUri: source,
+      sourceRunId: runId,
       tags: tagsFrom(body.tags, 'tags'),
       runLink: stringField(body, 'run_link') ?? '',
       description: stringField(body, 'description') ?? '',
-      loggedModelId,
-      createdBy: null
+      loggedModelId
     })
-    return { model_version: this.modelVersionJson(version) }
+    return { model_version: this.modelVersionJson((await this.repository.getModelVersion(created.modelName, created.version))!) }
   }
 
   async getModelVersion(query: Body): Promise<unknown> {
@@ -839,7 +844,7 @@ export class MlflowService {
   async updateModelVersion(body: Body): Promise<unknown> {
     const version = await this.modelVersion(body)
     const description = stringField(body, 'description')
-    if (description !== undefined) await this.repository.updateModelVersion(version.id, { description })
+    if (description !== undefined) await this.models.updateVersion({ versionId: version.id, description })
     return { model_version: this.modelVersionJson((await this.repository.getModelVersion(version.name, version.version))!) }
   }
 
@@ -852,16 +857,13 @@ export class MlflowService {
     if (archiveExisting && stage !== 'Staging' && stage !== 'Production') {
       throw invalid(`Model version transition cannot archive existing model versions because '${stage}' is not an Active stage. Valid stages are Staging and Production.`)
     }
-    await this.repository.updateModelVersion(version.id, { stage })
-    if (archiveExisting) await this.repository.archiveOtherVersionsInStage(version.name, version.id, stage)
-    await this.repository.touchRegisteredModel(version.name)
+    await this.models.setVersionStage({ versionId: version.id, stage, archiveOthers: archiveExisting })
     return { model_version: this.modelVersionJson((await this.repository.getModelVersion(version.name, version.version))!) }
   }
 
   async deleteModelVersion(body: Body): Promise<unknown> {
     const version = await this.modelVersion(body)
-    await this.repository.deleteModelVersion(version.id)
-    await this.repository.touchRegisteredModel(version.name)
+    await this.models.deleteVersion(version.id)
     return {}
   }
 
@@ -882,13 +884,14 @@ export class MlflowService {
   async setModelVersionTag(body: Body): Promise<unknown> {
     const version = await this.modelVersion(body)
     const key = validateKey(requireField(body, 'key'), 'tag')
-    await this.repository.setModelVersionTag(version.id, key, validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength))
+    const value = validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength)
+    await this.models.updateVersion({ versionId: version.id, setTags: { [key]: value } })
     return {}
   }
 
   async deleteModelVersionTag(body: Body): Promise<unknown> {
     const version = await this.modelVersion(body)
-    await this.repository.deleteModelVersionTag(version.id, stringField(body, 'key', true))
+    await this.models.updateVersion({ versionId: version.id, removeTag: stringField(body, 'key', true) })
     return {}
   }
 
@@ -903,10 +906,8 @@ export class MlflowService {
     if (experiment.deleted) throw invalid(`The experiment ${experiment.id} must be in the 'active' state. Current state is deleted.`)
     const sourceRunUuid = stringField(body, 'source_run_id') || undefined
     const sourceRunId = sourceRunUuid === undefined ? null : (await this.runFrom({ run_id: sourceRunUuid })).id
-    const modelId = `m-${randomBytes(16).toString('hex')}`
     const tags = tagsFrom(body.tags, 'tags')
-    await this.repository.createLoggedModel({
-      modelId,
+    const modelId = await this.models.createLoggedModel({
       experimentId: experiment.id,
       name: stringField(body, 'name') || generateRunName(),
       modelType: stringField(body, 'model_type') ?? '',
@@ -934,30 +935,30 @@ export class MlflowService {
     if (!['LOGGED_MODEL_PENDING', 'LOGGED_MODEL_READY', 'LOGGED_MODEL_UPLOAD_FAILED'].includes(status)) {
       throw invalid(`Invalid value '${status}' for parameter 'status'`)
     }
-    await this.repository.updateLoggedModel(model.modelId, { status })
+    await this.models.updateLoggedModel({ modelId: model.modelId, status })
     return this.getLoggedModel(model.modelId)
   }
 
   async deleteLoggedModel(modelId: string): Promise<unknown> {
-    await this.repository.deleteLoggedModel((await this.loggedModel(modelId)).modelId)
+    await this.models.deleteLoggedModel((await this.loggedModel(modelId)).modelId)
     return {}
   }
 
   async setLoggedModelTags(modelId: string, body: Body): Promise<unknown> {
     const model = await this.loggedModel(modelId)
-    await this.repository.updateLoggedModel(model.modelId, { tags: tagsFrom(body.tags, 'tags') })
+    await this.models.updateLoggedModel({ modelId: model.modelId, setTags: tagsFrom(body.tags, 'tags') })
     return this.getLoggedModel(model.modelId)
   }
 
   async deleteLoggedModelTag(modelId: string, key: string): Promise<unknown> {
     const model = await this.loggedModel(modelId)
-    await this.repository.updateLoggedModel(model.modelId, { removeTag: key })
+    await this.models.updateLoggedModel({ modelId: model.modelId, removeTag: key })
     return {}
   }
 
   async logLoggedModelParams(modelId: string, body: Body): Promise<unknown> {
     const model = await this.loggedModel(modelId)
-    await this.repository.updateLoggedModel(model.modelId, { params: tagsFrom(body.params, 'params', 'Param') })
+    await this.models.updateLoggedModel({ modelId: model.modelId, params: tagsFrom(body.params, 'params', 'Param') })
     return {}
   }
 
@@ -984,6 +985,22 @@ export class MlflowService {
 
   async runForArtifacts(runUuid: string): Promise<MlflowRunRecord | undefined> {
     return /^[0-9a-f]{32}$/.test(runUuid) ? this.repository.findRun(runUuid) : undefined
+  }
+}
+
+/** The run name a tag map sets (MLflow keeps a run's name in the mlflow.runName tag). */
+function runNameFrom(tags: Tags): string | undefined {
+  const name = tags['mlflow.runName']
+  return name === undefined || name === '' ? undefined : name
+}
+
+/** A service call that may refuse a name already taken, as MLflow's RESOURCE_ALREADY_EXISTS. */
+async function alreadyExists<T>(work: Promise<T>, message: string): Promise<T> {
+  try {
+    return await work
+  } catch (error) {
+    if (isDomainError(error) && error.code === 'conflict') throw new MlflowError('RESOURCE_ALREADY_EXISTS', message)
+    throw error
   }
 }
 

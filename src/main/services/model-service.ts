@@ -15,12 +15,45 @@ import {
   LIMITS
 } from '../../shared/schemas'
 import type { PgModelRepository, ReviewDecision } from '../repositories/model-repository'
+import { randomBytes } from 'node:crypto'
+import { conflict, invalidArgument } from '../../shared/errors'
+import { experimentId, tags } from '../../shared/schemas'
 
 const deploymentKeyInput = z.object({ modelName: name, target: text(LIMITS.target, 1).default('production') }).strict()
 // No default target here: without one, the history of every target.
 const historyInput = z.object({ modelName: name, target: text(LIMITS.target, 1).optional() }).strict()
 const healthChecksInput = z
   .object({ modelName: name, target: text(LIMITS.target, 1).default('production'), limit: z.number().int().min(1).max(1_000).default(100) })
+  .strict()
+const MODEL_STAGES = ['None', 'Staging', 'Production', 'Archived'] as const
+const loggedModelId = z.string().regex(/^m-[0-9a-f]{32}$/, 'must be m- and 32 lowercase hex digits')
+const registeredModelInput = z.object({ modelName: name, description: text(LIMITS.description).default(''), tags: tags.default({}) }).strict()
+const tagChanges = { setTags: tags.optional(), removeTag: text(LIMITS.tagKey, 1).optional() }
+const registeredModelChangesInput = z.object({ modelName: name, description: text(LIMITS.description).optional(), ...tagChanges }).strict()
+const renameModelInput = z.object({ modelName: name, newName: name }).strict()
+const registerLinkedVersionInput = registerModelVersionInput
+  .extend({ runLink: text(4_096).default(''), loggedModelId: loggedModelId.nullable().default(null) })
+  .strict()
+const versionChangesInput = z.object({ versionId: id, description: text(LIMITS.description).optional(), ...tagChanges }).strict()
+const versionStageInput = z.object({ versionId: id, stage: z.enum(MODEL_STAGES), archiveOthers: z.boolean().default(false) }).strict()
+const newLoggedModelInput = z
+  .object({
+    experimentId,
+    name,
+    modelType: text(LIMITS.name).default(''),
+    sourceRunId: id.nullable().default(null),
+    params: tags.default({}),
+    tags: tags.default({}),
+    userId: text(LIMITS.name).nullable().default(null)
+  })
+  .strict()
+const loggedModelChangesInput = z
+  .object({
+    modelId: loggedModelId,
+    status: z.enum(['LOGGED_MODEL_PENDING', 'LOGGED_MODEL_READY', 'LOGGED_MODEL_UPLOAD_FAILED']).optional(),
+    params: tags.optional(),
+    ...tagChanges
+  })
   .strict()
 const aliasKeyInput = z.object({ modelName: name, alias: aliasName }).strict()
 
@@ -150,6 +183,76 @@ export class ModelService {
 
   async listAliases(modelName: unknown): Promise<ModelAlias[]> {
     return this.models.listAliases(parseInput(name, modelName, 'modelName'))
+  }
+
+  // ---- registered models, MLflow's stage label and logged models (what the MLflow door needs) ----
+
+  /** A model without versions yet; conflict when the name is taken. */
+  async createRegisteredModel(input: unknown): Promise<void> {
+    const { modelName, description, tags } = parseInput(registeredModelInput, input)
+    if (!(await this.models.createRegisteredModel(modelName, description, tags))) {
+      throw conflict(`a registered model named ${modelName} already exists`, 'modelName')
+    }
+  }
+
+  /** Description and tags of a registered model (set some tags, or remove one). */
+  async updateRegisteredModel(input: unknown): Promise<void> {
+    const { modelName, ...changes } = parseInput(registeredModelChangesInput, input)
+    await this.models.updateRegisteredModel(modelName, changes)
+  }
+
+  async renameRegisteredModel(input: unknown): Promise<void> {
+    const { modelName, newName } = parseInput(renameModelInput, input)
+    if (newName !== modelName) await this.models.renameRegisteredModel(modelName, newName)
+  }
+
+  /** Deletes a model and its versions; conflict while any version is deployed. */
+  async deleteRegisteredModel(modelName: unknown): Promise<void> {
+    await this.models.deleteRegisteredModel(parseInput(name, modelName, 'modelName'))
+  }
+
+  /** Registers a version with MLflow's run link and logged model id. */
+  async registerLinkedVersion(input: unknown): Promise<ModelVersion> {
+    const { runLink, loggedModelId, ...version } = parseInput(registerLinkedVersionInput, input)
+    return this.models.registerLinkedVersion(version, runLink, loggedModelId)
+  }
+
+  async updateVersion(input: unknown): Promise<ModelVersion> {
+    const { versionId, ...changes } = parseInput(versionChangesInput, input)
+    await this.models.updateVersion(versionId, changes)
+    return this.models.getVersion(versionId)
+  }
+
+  /** MLflow's stage label; it neither approves nor deploys (approval is the review workflow). */
+  async setVersionStage(input: unknown): Promise<ModelVersion> {
+    const { versionId, stage, archiveOthers } = parseInput(versionStageInput, input)
+    if (archiveOthers && stage !== 'Staging' && stage !== 'Production') {
+      throw invalidArgument(`only Staging and Production archive the other versions in their stage, not ${stage}`, 'archiveOthers')
+    }
+    await this.models.setVersionStage(versionId, stage, archiveOthers)
+    return this.models.getVersion(versionId)
+  }
+
+  /** Conflict while the version is deployed or a rollback target. */
+  async deleteVersion(versionId: unknown): Promise<void> {
+    await this.models.deleteVersion(parseInput(id, versionId, 'versionId'))
+  }
+
+  /** An MLflow 3 logged model; returns its new id (m-<32 hex>). */
+  async createLoggedModel(input: unknown): Promise<string> {
+    const parsed = parseInput(newLoggedModelInput, input)
+    const modelId = `m-${randomBytes(16).toString('hex')}`
+    await this.models.createLoggedModel({ ...parsed, modelId })
+    return modelId
+  }
+
+  async updateLoggedModel(input: unknown): Promise<void> {
+    const { modelId, ...changes } = parseInput(loggedModelChangesInput, input)
+    await this.models.updateLoggedModel(modelId, changes)
+  }
+
+  async deleteLoggedModel(modelId: unknown): Promise<void> {
+    await this.models.deleteLoggedModel(parseInput(loggedModelId, modelId, 'modelId'))
   }
 
   private async review(input: unknown, decision: ReviewDecision): Promise<ModelVersion> {

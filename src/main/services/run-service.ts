@@ -26,6 +26,8 @@ import {
   validateMetricPoints
 } from '../../shared/schemas'
 import { invalidArgument } from '../../shared/errors'
+import { RUN_STATUSES } from '../../shared/domain'
+import { name, tags } from '../../shared/schemas'
 
 export interface MetricsLogged {
   runId: number
@@ -78,6 +80,48 @@ const searchInput = z
     orderBy: z.array(z.string().max(1_000)).max(10).default([]),
     maxResults: z.number().int().min(1).max(50_000).default(1_000),
     pageToken: z.string().max(200).optional()
+  })
+  .strict()
+
+// MLflow's limit on a param value (mlflow/utils/validation.py); /v1 hyperparameters are JSON.
+const MLFLOW_PARAM_VALUE_LENGTH = 6_000
+const textParams = z.record(text(LIMITS.metricKey, 1), text(MLFLOW_PARAM_VALUE_LENGTH))
+const textParamsInput = z.object({ runId: id, params: textParams }).strict()
+const runTagKeyInput = z.object({ runId: id, key: text(LIMITS.tagKey, 1) }).strict()
+const renameRunInput = z.object({ runId: id, name, tags: tags.default({}) }).strict()
+const batchExtrasInput = z.object({ runId: id, params: textParams.default({}), tags: tags.default({}), name: name.optional() }).strict()
+// MLflow's dataset limits (mlflow/utils/validation.py).
+const loggedModelId = z.string().regex(/^m-[0-9a-f]{32}$/, 'must be m- and 32 lowercase hex digits')
+const runInputsInput = z
+  .object({
+    runId: id,
+    datasets: z
+      .array(
+        z
+          .object({
+            name: text(500, 1),
+            digest: text(36, 1),
+            sourceType: text(LIMITS.name, 1),
+            source: text(65_535, 1),
+            schema: text(1_048_575).nullable().default(null),
+            profile: text(16_777_215).nullable().default(null),
+            tags: tags.default({})
+          })
+          .strict()
+      )
+      .max(1_000)
+      .default([]),
+    modelIds: z.array(loggedModelId).max(1_000).default([])
+  })
+  .strict()
+const runOutputsInput = z
+  .object({ runId: id, outputs: z.array(z.object({ modelId: loggedModelId, step: int64.default(0n) }).strict()).max(1_000) })
+  .strict()
+const mlflowStatusInput = z
+  .object({
+    runId: id,
+    status: z.enum(RUN_STATUSES),
+    endTime: z.number().int().nonnegative().max(MAX_TIMESTAMP_MS).nullable().default(null)
   })
   .strict()
 
@@ -243,6 +287,92 @@ export class RunService {
 
   async listCheckpoints(runId: unknown): Promise<Checkpoint[]> {
     return this.runs.listCheckpoints(parseInput(id, runId, 'runId'))
+  }
+
+  /**
+   * Resumes a run: a finished run (completed, failed or killed) is running again, a pending one
+   * starts. MLflow's start_run(run_id=…) does this; the /v1 API does not offer it, so there a
+   * finished run stays finished (resume_ml_run in migrations/0009).
+   */
+  async resume(runId: unknown): Promise<Run> {
+    const checked = parseInput(id, runId, 'runId')
+    await this.runs.resume(checked)
+    return this.runs.get(checked)
+  }
+
+  /**
+   * MLflow's update-run status: running resumes, a finished status finishes the run (or, when it
+   * had finished, records the new end status and time), pending only stays pending
+   * (set_ml_run_status_mlflow in migrations/0009).
+   */
+  async setStatusAsMlflow(input: unknown): Promise<Run> {
+    const { runId, status, endTime } = parseInput(mlflowStatusInput, input)
+    await this.runs.setStatusMlflow(runId, status, endTime)
+    return this.runs.get(runId)
+  }
+
+  /** A new name, and tags set in the same statement (MLflow keeps the name in mlflow.runName too). */
+  async rename(input: unknown): Promise<Run> {
+    const { runId, name, tags } = parseInput(renameRunInput, input)
+    await this.runs.rename(runId, name, tags)
+    return this.runs.get(runId)
+  }
+
+  /** Removes a tag; false when the run had no such tag. */
+  async deleteTag(input: unknown): Promise<boolean> {
+    const { runId, key } = parseInput(runTagKeyInput, input)
+    return this.runs.deleteTag(runId, key)
+  }
+
+  /** Soft delete (MLflow's delete-run): the run leaves lists, counts and searches until restored. */
+  async delete(runId: unknown): Promise<void> {
+    await this.runs.setDeleted(parseInput(id, runId, 'runId'), true)
+  }
+
+  async restore(runId: unknown): Promise<void> {
+    await this.runs.setDeleted(parseInput(id, runId, 'runId'), false)
+  }
+
+  async isDeleted(runId: unknown): Promise<boolean> {
+    return this.runs.isDeleted(parseInput(id, runId, 'runId'))
+  }
+
+  /**
+   * Params as text (MLflow's params are strings): write-once, where a stored value with the same
+   * text is the same value (log_ml_run_text_params in migrations/0009).
+   */
+  async logTextParams(input: unknown): Promise<Run> {
+    const { runId, params } = parseInput(textParamsInput, input)
+    await this.runs.logTextParams(runId, params)
+    return this.runs.get(runId)
+  }
+
+  /**
+   * Metrics, text params and tags stored together or not at all (MLflow's log-batch); with
+   * `name`, the run is renamed in the same transaction.
+   */
+  async logBatch(input: { runId: number; points: readonly MetricPoint[]; params: unknown; tags: unknown; name?: unknown }): Promise<BatchResult> {
+    const { runId, params, tags, name } = parseInput(batchExtrasInput, { runId: input.runId, params: input.params, tags: input.tags, name: input.name })
+    return this.logValidatedMetrics(runId, input.points, undefined, {
+      alsoWrite: async (tx) => {
+        const runs = this.runs.on(tx)
+        if (Object.keys(params).length > 0) await runs.logTextParams(runId, params)
+        if (name !== undefined) await runs.rename(runId, name, tags)
+        else if (Object.keys(tags).length > 0) await runs.setTags(runId, tags)
+      }
+    })
+  }
+
+  /** Datasets and logged models a run consumed (MLflow's log-inputs). */
+  async logInputs(input: unknown): Promise<void> {
+    const { runId, datasets, modelIds } = parseInput(runInputsInput, input)
+    await this.runs.logInputs(runId, datasets, modelIds)
+  }
+
+  /** Logged models a run produced, at a step (MLflow's runs/outputs). */
+  async logOutputs(input: unknown): Promise<void> {
+    const { runId, outputs } = parseInput(runOutputsInput, input)
+    await this.runs.logOutputs(runId, outputs)
   }
 
   async leaderboard(input: unknown): Promise<LeaderboardEntry[]> {

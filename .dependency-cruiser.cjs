@@ -181,11 +181,11 @@ module.exports = {
       comment:
         'Services know nothing of IPC or HTTP (STYLE 4, 12): HTTP routes and IPC handlers ' +
         'are thin doors that call services, never the other way round. The composition ' +
-        'root (core.ts) and the entry points build services; a service importing them ' +
-        'would be a cycle by design.',
+        'roots (core.ts, compose-door.ts) and the entry points (index.ts, cli.ts, the API ' +
+        'process in api/) build services; a service importing them would be a cycle by design.',
       from: { path: '^src/main/services/' },
       to: {
-        path: '^src/main/(http/|core\\.ts$|contract-handlers\\.ts$|index\\.ts$|cli\\.ts$)',
+        path: '^src/main/(http/|api/|core\\.ts$|compose-door\\.ts$|contract-handlers\\.ts$|index\\.ts$|cli\\.ts$)',
       },
     },
     {
@@ -200,10 +200,11 @@ module.exports = {
       severity: 'error',
       comment:
         'The HTTP doors receive the services they need (CoreServices, ' +
-        'services/core-services.ts); importing core.ts would tie every route to the whole ' +
-        'start-up sequence and make a cycle (core.ts starts the server).',
+        'services/core-services.ts); importing a composition root (core.ts, compose-door.ts) ' +
+        'or an entry point would tie every route to the whole start-up sequence and make a ' +
+        'cycle (those start the server).',
       from: { path: '^src/main/http/' },
-      to: { path: '^src/main/(core|index|cli)\\.ts$' },
+      to: { path: '^src/main/(core|compose-door|index|cli)\\.ts$' },
     },
     {
       name: 'only-db-imports-pg',

@@ -1,14 +1,17 @@
 /**
- * The run filter language, shared by the runs table (which shows errors at their position
- * while the user types) and by run search in main (which compiles it to SQL), so both agree
- * on what a filter means. It is MLflow's search grammar plus OR and parentheses:
+ * The filter language, shared by the runs table (which shows errors at their position while
+ * the user types), by /v1 run search and by the MLflow door (runs, experiments, registered
+ * models, model versions, logged models), so all of them agree on what a filter means. One
+ * parser, one AST; main compiles it to SQL in one place (repositories/run-filter-sql.ts). It is
+ * MLflow's search grammar plus OR and parentheses:
  *
  *   metrics.val_loss < 0.3 and params.lr = '0.001'
  *   (status = 'failed' or tags.owner like 'ana%') and name != 'baseline'
  *   attributes.status IN ('RUNNING', 'FINISHED')
  *
  * Fields: metrics.<key>, params.<key>, tags.<key>, attributes.<name> or a bare attribute
- * (status, name / run_name, run_id, experiment_id, start_time, end_time). Keys with spaces or
+ * (status, name / run_name, run_id, experiment_id, start_time, end_time, user_id, lifecycle_stage) or,
+ * in the MLflow door's experiment and registry searches, that entity's attributes. Keys with spaces or
  * dots can be quoted: metrics.`val loss`, params."a.b". Operators: = != <> < <= > >= LIKE
  * ILIKE, [NOT] IN (…). Keywords are case-insensitive.
  */
@@ -19,6 +22,7 @@ export type FilterValue = string | number
 
 export interface FilterField {
   type: FilterFieldType
+  /** For attributes, the canonical name the dialect gave it (e.g. run_name for `name`). */
   key: string
 }
 
@@ -29,20 +33,37 @@ export type FilterExpression =
 
 export type FilterParseResult = { ok: true; expression: FilterExpression | null } | { ok: false; message: string; position: number }
 
-export const RUN_ATTRIBUTES = ['status', 'run_name', 'run_id', 'experiment_id', 'start_time', 'end_time'] as const
+export const RUN_ATTRIBUTES = ['status', 'run_name', 'run_id', 'experiment_id', 'start_time', 'end_time', 'user_id', 'lifecycle_stage'] as const
 export type RunAttribute = (typeof RUN_ATTRIBUTES)[number]
 
-const ATTRIBUTE_ALIASES: Record<string, RunAttribute> = {
+/**
+ * What a filter may name as an attribute: written name (case-insensitive) → canonical name.
+ * Without `attributes`, any attribute name passes as written and the SQL target decides (the
+ * MLflow door's experiment and registry searches, whose attributes differ per entity).
+ */
+export interface FilterDialect {
+  attributes?: Readonly<Record<string, string>>
+}
+
+const RUN_ATTRIBUTE_ALIASES: Record<string, RunAttribute> = {
   status: 'status',
   name: 'run_name',
   run_name: 'run_name',
   run_id: 'run_id',
+  run_uuid: 'run_id',
   id: 'run_id',
   experiment_id: 'experiment_id',
   start_time: 'start_time',
   created: 'start_time',
-  end_time: 'end_time'
+  end_time: 'end_time',
+  user_id: 'user_id',
+  lifecycle_stage: 'lifecycle_stage'
 }
+
+/** Runs: the runs table, /v1 run search and MLflow's runs/search. */
+export const RUN_FILTER_DIALECT: FilterDialect = { attributes: RUN_ATTRIBUTE_ALIASES }
+/** Any attribute name, as written (the SQL target knows which exist). */
+export const OPEN_FILTER_DIALECT: FilterDialect = {}
 
 const FIELD_PREFIXES: Record<string, FilterFieldType> = {
   metrics: 'metric',
@@ -136,7 +157,10 @@ function tokenize(input: string): Token[] {
 
 class Parser {
   private index = 0
-  constructor(private readonly tokens: Token[]) {}
+  constructor(
+    private readonly tokens: Token[],
+    private readonly dialect: FilterDialect
+  ) {}
 
   private get token(): Token {
     return this.tokens[this.index]!
@@ -219,9 +243,11 @@ class Parser {
     this.fail('a quoted key needs a prefix: metrics.`…`, params.`…` or tags.`…`', start)
   }
 
-  private attribute(name: string, token: Token): RunAttribute {
-    const attribute = ATTRIBUTE_ALIASES[name.toLowerCase()]
-    if (!attribute) this.fail(`unknown field ${JSON.stringify(name)}: use metrics.<key>, params.<key>, tags.<key> or one of ${Object.keys(ATTRIBUTE_ALIASES).join(', ')}`, token)
+  private attribute(name: string, token: Token): string {
+    const aliases = this.dialect.attributes
+    if (!aliases) return name
+    const attribute = aliases[name.toLowerCase()]
+    if (!attribute) this.fail(`unknown field ${JSON.stringify(name)}: use metrics.<key>, params.<key>, tags.<key> or one of ${Object.keys(aliases).join(', ')}`, token)
     return attribute
   }
 
@@ -284,11 +310,16 @@ class Parser {
   }
 }
 
-/** Parses a filter; an empty filter matches every run (expression null). */
+/** Parses a run filter; an empty filter matches every run (expression null). */
 export function parseRunFilter(input: string): FilterParseResult {
+  return parseFilter(input, RUN_FILTER_DIALECT)
+}
+
+/** Parses a filter in a dialect; an empty filter matches everything (expression null). */
+export function parseFilter(input: string, dialect: FilterDialect): FilterParseResult {
   if (input.trim() === '') return { ok: true, expression: null }
   try {
-    return { ok: true, expression: new Parser(tokenize(input)).parse() }
+    return { ok: true, expression: new Parser(tokenize(input), dialect).parse() }
   } catch (error) {
     if (error instanceof FilterSyntaxError) return { ok: false, message: `${error.message} (at position ${error.position})`, position: error.position }
     throw error
@@ -302,10 +333,15 @@ export interface RunOrder {
 
 /** "metrics.loss DESC", "start_time", "params.lr asc" → RunOrder. */
 export function parseRunOrder(input: string): { ok: true; order: RunOrder } | { ok: false; message: string; position: number } {
+  return parseOrder(input, RUN_FILTER_DIALECT)
+}
+
+/** An ORDER BY term in a dialect: a field and ASC (the default) or DESC. */
+export function parseOrder(input: string, dialect: FilterDialect): { ok: true; order: RunOrder } | { ok: false; message: string; position: number } {
   const match = /^\s*(.+?)(?:\s+(ASC|DESC))?\s*$/i.exec(input)
   if (!match) return { ok: false, message: 'empty order', position: 0 }
   try {
-    const field = new Parser(tokenize(match[1]!)).parseFieldOnly()
+    const field = new Parser(tokenize(match[1]!), dialect).parseFieldOnly()
     return { ok: true, order: { field, descending: (match[2] ?? 'ASC').toUpperCase() === 'DESC' } }
   } catch (error) {
     if (error instanceof FilterSyntaxError) return { ok: false, message: error.message, position: error.position }

@@ -1,8 +1,7 @@
 import type { JsonObject, RunStatus, Tags } from '../../shared/domain'
-import { invalidArgument } from '../../shared/errors'
 import type { Queryable } from '../db/database'
-import { SQL_COMPARISON, type FilterCondition, type OrderClause } from '../services/mlflow-search'
-import type { FilterExpression } from '../../shared/run-filter'
+import type { FilterExpression, RunOrder } from '../../shared/run-filter'
+import { compileFilter, compileOrder, RUN_FILTER_TARGET, SqlParams, type FilterTarget } from './run-filter-sql'
 import { translated } from './pg-errors'
 import type { RunDatasetInput } from './run-repository'
 import { toId, toJsonObject, toTags } from './row-mapping'
@@ -105,132 +104,38 @@ export const RUN_STATUS_TO_MLFLOW: Record<RunStatus, string> = {
 const ms = (value: unknown): number => (value as Date).getTime()
 const optionalMs = (value: unknown): number | null => (value === null || value === undefined ? null : ms(value))
 
-/** Collects bound parameters while a query is assembled: `${p(value)}` → `$n`. */
-class Params {
-  readonly values: unknown[] = []
-  add(value: unknown): string {
-    this.values.push(value)
-    return `$${this.values.length}`
-  }
-}
-
-/** Where a filter's attribute lives in a query, and whether it compares as text or a number. */
-interface AttributeColumn {
-  sql: string
-  numeric?: boolean
-}
-
-interface FilterTarget {
-  attributes: Record<string, AttributeColumn>
-  /** SQL of the tags jsonb. */
-  tags: string
-  /** The latest value of a metric key: `(key param) => SQL`. Runs only. */
-  metric?: (key: string) => string
-  /** The params jsonb. Runs only. */
-  params?: string
-  /** MLflow's registry counts a model without the tag as "!=" (so prompts can be excluded). */
-  tagNotEqualMatchesMissing: boolean
-}
-
-/** The SQL of what a filter or order_by names, and whether it compares as a number. */
-function resolveColumn(entity: FilterCondition['entity'], key: string, target: FilterTarget, params: Params): { sql: string; numeric: boolean } {
-  switch (entity) {
-    case 'attribute': {
-      const attribute = target.attributes[key]
-      if (!attribute) {
-        throw invalidArgument(`Invalid attribute key '${key}' specified. Valid keys are '${Object.keys(target.attributes).join("', '")}'`, 'filter')
-      }
-      return { sql: attribute.sql, numeric: attribute.numeric === true }
-    }
-    case 'tag':
-      return { sql: `(${target.tags} ->> ${params.add(key)})`, numeric: false }
-    case 'param':
-      if (!target.params) throw invalidArgument('params are not searchable here', 'filter')
-      return { sql: `(${target.params} ->> ${params.add(key)})`, numeric: false }
-    case 'metric':
-      if (!target.metric) throw invalidArgument('metrics are not searchable here', 'filter')
-      return { sql: target.metric(params.add(key)), numeric: true }
-  }
-}
-
-function compileCondition(condition: FilterCondition, target: FilterTarget, params: Params): string {
-  const { sql: column, numeric } = resolveColumn(condition.entity, condition.key, target, params)
-  const { op, value } = condition
-  if (op === 'IN' || op === 'NOT IN') {
-    if (!Array.isArray(value)) throw invalidArgument(`${op} needs a list`, 'filter')
-    return `${column} ${op === 'IN' ? '= ANY' : '<> ALL'}(${params.add(value)}::text[])`
-  }
-  if (Array.isArray(value)) throw invalidArgument(`${op} needs a single value`, 'filter')
-  if (numeric) {
-    if (op === 'LIKE' || op === 'ILIKE') throw invalidArgument(`${op} does not apply to the number ${condition.key}`, 'filter')
-    const number = typeof value === 'number' ? value : Number(value)
-    if (Number.isNaN(number) && value !== 'NaN') throw invalidArgument(`'${value}' is not a number (${condition.key})`, 'filter')
-    return `${column} ${SQL_COMPARISON[op]} ${params.add(String(number))}::float8`
-  }
-  const sqlOp = SQL_COMPARISON[op]
-  if (condition.entity === 'tag' && op === '!=' && target.tagNotEqualMatchesMissing) {
-    return `${column} IS DISTINCT FROM ${params.add(String(value))}`
-  }
-  return `${column} ${sqlOp} ${params.add(String(value))}`
-}
-
-function compileWhere(conditions: readonly FilterCondition[], target: FilterTarget, params: Params): string {
-  return conditions.map((condition) => compileCondition(condition, target, params)).join(' AND ') || 'true'
-}
-
-function compileOrder(orderBy: readonly OrderClause[], target: FilterTarget, params: Params): string[] {
-  return orderBy.map((clause) => `${resolveColumn(clause.entity, clause.key, target, params).sql} ${clause.descending ? 'DESC' : 'ASC'} NULLS LAST`)
-}
-
 const msSql = (column: string): string => `(extract(epoch FROM ${column}) * 1000)`
+
+// What MLflow's experiment and registry searches can name, over this module's queries; the one
+// filter compiler (run-filter-sql.ts) turns the shared filter AST into SQL over them. Runs use
+// RUN_FILTER_TARGET, the same as /v1.
 
 const EXPERIMENT_TARGET: FilterTarget = {
   attributes: {
-    name: { sql: 'e.name' },
-    experiment_id: { sql: 'e.experiment_id::text' },
-    creation_time: { sql: msSql('e.created_at'), numeric: true },
-    last_update_time: { sql: msSql('e.updated_at'), numeric: true }
+    name: { sql: 'e.name', kind: 'text' },
+    experiment_id: { sql: 'e.experiment_id', kind: 'id' },
+    creation_time: { sql: msSql('e.created_at'), kind: 'number' },
+    last_update_time: { sql: msSql('e.updated_at'), kind: 'number' }
   },
-  tags: 'e.tags',
-  tagNotEqualMatchesMissing: false
-}
-
-const RUN_STATUS_SQL = `CASE r.status WHEN 'pending' THEN 'SCHEDULED' WHEN 'running' THEN 'RUNNING' WHEN 'completed' THEN 'FINISHED'
-  WHEN 'failed' THEN 'FAILED' ELSE 'KILLED' END`
-
-export const RUN_TARGET: FilterTarget = {
-  attributes: {
-    run_id: { sql: 'r.run_uuid' },
-    run_uuid: { sql: 'r.run_uuid' },
-    run_name: { sql: 'r.run_name' },
-    experiment_id: { sql: 'r.experiment_id::text' },
-    status: { sql: RUN_STATUS_SQL },
-    user_id: { sql: "coalesce(r.user_id, '')" },
-    start_time: { sql: msSql('r.started_at'), numeric: true },
-    end_time: { sql: msSql('r.completed_at'), numeric: true },
-    created: { sql: msSql('r.created_at'), numeric: true },
-    lifecycle_stage: { sql: "CASE WHEN r.deleted_at IS NULL THEN 'active' ELSE 'deleted' END" }
-  },
-  tags: 'r.tags',
-  params: 'r.hyperparameters',
-  metric: (key) => `(SELECT s.last_value FROM ml_metric_summary s WHERE s.run_id = r.run_id AND s.metric_name = ${key})`,
-  tagNotEqualMatchesMissing: false
+  tags: 'e.tags'
 }
 
 const REGISTERED_MODEL_TARGET: FilterTarget = {
-  attributes: { name: { sql: 'm.model_name' } },
+  attributes: { name: { sql: 'm.model_name', kind: 'text' } },
   tags: 'm.tags',
   tagNotEqualMatchesMissing: true
 }
 
+const VERSION_NUMBER_SQL = "CASE WHEN v.version ~ '^[0-9]{1,15}$' THEN v.version::float8 END"
+
 const MODEL_VERSION_TARGET: FilterTarget = {
   attributes: {
-    name: { sql: 'v.model_name' },
-    version: { sql: "CASE WHEN v.version ~ '^[0-9]{1,15}$' THEN v.version::float8 END", numeric: true },
-    version_number: { sql: "CASE WHEN v.version ~ '^[0-9]{1,15}$' THEN v.version::float8 END", numeric: true },
-    run_id: { sql: 'vr.run_uuid' },
-    source_path: { sql: 'v.artifact_uri' },
-    current_stage: { sql: 'v.stage' }
+    name: { sql: 'v.model_name', kind: 'text' },
+    version: { sql: VERSION_NUMBER_SQL, kind: 'number' },
+    version_number: { sql: VERSION_NUMBER_SQL, kind: 'number' },
+    run_id: { sql: 'vr.run_uuid', kind: 'text' },
+    source_path: { sql: 'v.artifact_uri', kind: 'text' },
+    current_stage: { sql: 'v.stage', kind: 'text' }
   },
   tags: 'v.tags',
   tagNotEqualMatchesMissing: true
@@ -238,18 +143,17 @@ const MODEL_VERSION_TARGET: FilterTarget = {
 
 const LOGGED_MODEL_TARGET: FilterTarget = {
   attributes: {
-    name: { sql: 'lm.name' },
-    model_id: { sql: 'lm.model_id' },
-    model_type: { sql: 'lm.model_type' },
-    status: { sql: 'lm.status' },
-    source_run_id: { sql: 'lr.run_uuid' },
-    creation_timestamp: { sql: msSql('lm.created_at'), numeric: true },
-    creation_time: { sql: msSql('lm.created_at'), numeric: true },
-    last_updated_timestamp: { sql: msSql('lm.updated_at'), numeric: true }
+    name: { sql: 'lm.name', kind: 'text' },
+    model_id: { sql: 'lm.model_id', kind: 'text' },
+    model_type: { sql: 'lm.model_type', kind: 'text' },
+    status: { sql: 'lm.status', kind: 'text' },
+    source_run_id: { sql: 'lr.run_uuid', kind: 'text' },
+    creation_timestamp: { sql: msSql('lm.created_at'), kind: 'number' },
+    creation_time: { sql: msSql('lm.created_at'), kind: 'number' },
+    last_updated_timestamp: { sql: msSql('lm.updated_at'), kind: 'number' }
   },
   tags: 'lm.tags',
-  params: 'lm.params',
-  tagNotEqualMatchesMissing: false
+  params: 'lm.params'
 }
 
 const EXPERIMENT_COLUMNS = 'e.experiment_id, e.name, e.artifact_location, e.status, e.tags, e.created_at, e.updated_at'
@@ -379,19 +283,19 @@ export class PgMlflowRepository {
   }
 
   async searchExperiments(
-    conditions: readonly FilterCondition[],
+    filter: FilterExpression | null,
     view: 'active' | 'deleted' | 'all',
-    orderBy: readonly OrderClause[],
+    orderBy: readonly RunOrder[],
     page: PageRequest
   ): Promise<Page<MlflowExperimentRecord>> {
-    const params = new Params()
-    const where = compileWhere(conditions, EXPERIMENT_TARGET, params)
-    const order = [...compileOrder(orderBy, EXPERIMENT_TARGET, params), 'e.experiment_id ASC']
+    const params = new SqlParams()
+    const where = compileFilter(filter, EXPERIMENT_TARGET, params)
+    const order = compileOrder(orderBy, EXPERIMENT_TARGET, params, ['e.experiment_id ASC'])
     const viewSql = view === 'all' ? 'true' : view === 'deleted' ? "e.status = 'archived'" : "e.status <> 'archived'"
     const { rows } = await translated(() =>
       this.db.query(
         `SELECT ${EXPERIMENT_COLUMNS} FROM ml_experiment e WHERE ${viewSql} AND ${where}
-         ORDER BY ${order.join(', ')} LIMIT ${params.add(page.limit + 1)} OFFSET ${params.add(page.offset)}`,
+         ORDER BY ${order} LIMIT ${params.add(page.limit + 1)} OFFSET ${params.add(page.offset)}`,
         params.values
       )
     )
@@ -439,46 +343,25 @@ export class PgMlflowRepository {
 
   async searchRuns(
     experimentIds: readonly number[],
-    whereSql: (params: Params) => string,
+    filter: FilterExpression | null,
     view: 'active' | 'deleted' | 'all',
-    orderBy: readonly OrderClause[],
+    orderBy: readonly RunOrder[],
     page: PageRequest
   ): Promise<Page<MlflowRunRecord>> {
-    const params = new Params()
-    const where = whereSql(params)
-    const order = [...compileOrder(orderBy, RUN_TARGET, params), 'r.started_at DESC NULLS LAST', 'r.run_id DESC']
+    const params = new SqlParams()
+    const where = compileFilter(filter, RUN_FILTER_TARGET, params)
+    // MLflow's default order: newest start first.
+    const order = compileOrder(orderBy, RUN_FILTER_TARGET, params, ['r.started_at DESC NULLS LAST', 'r.run_id DESC'])
     const viewSql = view === 'all' ? 'true' : view === 'deleted' ? 'r.deleted_at IS NOT NULL' : 'r.deleted_at IS NULL'
     const { rows } = await translated(() =>
       this.db.query(
         `SELECT ${RUN_COLUMNS} FROM ml_run r
          WHERE r.experiment_id = ANY(${params.add(experimentIds)}::bigint[]) AND ${viewSql} AND (${where})
-         ORDER BY ${order.join(', ')} LIMIT ${params.add(page.limit + 1)} OFFSET ${params.add(page.offset)}`,
+         ORDER BY ${order} LIMIT ${params.add(page.limit + 1)} OFFSET ${params.add(page.offset)}`,
         params.values
       )
     )
     return toPage(rows.map(toRunRecord), page)
-  }
-
-  /** A parsed run filter (the shared grammar: MLflow's plus OR and parentheses) as SQL over `ml_run r`. */
-  compileRunFilter(expression: FilterExpression | null): (params: Params) => string {
-    const compile = (node: FilterExpression, params: Params): string => {
-      switch (node.kind) {
-        case 'and':
-        case 'or':
-          return `(${node.items.map((item) => compile(item, params)).join(` ${node.kind.toUpperCase()} `)})`
-        case 'in':
-          return compileCondition(
-            { entity: node.field.type, key: node.field.key, op: node.negated ? 'NOT IN' : 'IN', value: node.values.map(String) },
-            RUN_TARGET,
-            params
-          )
-        case 'compare': {
-          const sql = compileCondition({ entity: node.field.type, key: node.field.key, op: node.operator, value: node.value }, RUN_TARGET, params)
-          return node.negated ? `NOT coalesce(${sql}, false)` : sql
-        }
-      }
-    }
-    return (params) => (expression === null ? 'true' : compile(expression, params))
   }
 
   async metricHistory(runId: number, key: string, page: PageRequest): Promise<Page<LatestMetric>> {
@@ -501,12 +384,12 @@ export class PgMlflowRepository {
     return rows[0] ? toRegisteredModel(rows[0]) : undefined
   }
 
-  async searchRegisteredModels(conditions: readonly FilterCondition[], orderBy: readonly OrderClause[], page: PageRequest): Promise<Page<RegisteredModelRecord>> {
-    const params = new Params()
-    const where = compileWhere(conditions, REGISTERED_MODEL_TARGET, params)
-    const order = [...compileOrder(orderBy, REGISTERED_MODEL_TARGET, params), 'm.model_name ASC']
+  async searchRegisteredModels(filter: FilterExpression | null, orderBy: readonly RunOrder[], page: PageRequest): Promise<Page<RegisteredModelRecord>> {
+    const params = new SqlParams()
+    const where = compileFilter(filter, REGISTERED_MODEL_TARGET, params)
+    const order = compileOrder(orderBy, REGISTERED_MODEL_TARGET, params, ['m.model_name ASC'])
     const { rows } = await translated(() =>
-      this.db.query(`${REGISTERED_MODEL_SELECT} WHERE ${where} ORDER BY ${order.join(', ')} LIMIT ${params.add(page.limit + 1)} OFFSET ${params.add(page.offset)}`, params.values)
+      this.db.query(`${REGISTERED_MODEL_SELECT} WHERE ${where} ORDER BY ${order} LIMIT ${params.add(page.limit + 1)} OFFSET ${params.add(page.offset)}`, params.values)
     )
     return toPage(rows.map(toRegisteredModel), page)
   }
@@ -532,12 +415,12 @@ export class PgMlflowRepository {
     return rows.map(toModelVersion)
   }
 
-  async searchModelVersions(conditions: readonly FilterCondition[], orderBy: readonly OrderClause[], page: PageRequest): Promise<Page<ModelVersionRecord>> {
-    const params = new Params()
-    const where = compileWhere(conditions, MODEL_VERSION_TARGET, params)
-    const order = [...compileOrder(orderBy, MODEL_VERSION_TARGET, params), 'v.model_name ASC', 'v.created_at DESC', 'v.version_id DESC']
+  async searchModelVersions(filter: FilterExpression | null, orderBy: readonly RunOrder[], page: PageRequest): Promise<Page<ModelVersionRecord>> {
+    const params = new SqlParams()
+    const where = compileFilter(filter, MODEL_VERSION_TARGET, params)
+    const order = compileOrder(orderBy, MODEL_VERSION_TARGET, params, ['v.model_name ASC', 'v.created_at DESC', 'v.version_id DESC'])
     const { rows } = await translated(() =>
-      this.db.query(`${MODEL_VERSION_SELECT} WHERE ${where} ORDER BY ${order.join(', ')} LIMIT ${params.add(page.limit + 1)} OFFSET ${params.add(page.offset)}`, params.values)
+      this.db.query(`${MODEL_VERSION_SELECT} WHERE ${where} ORDER BY ${order} LIMIT ${params.add(page.limit + 1)} OFFSET ${params.add(page.offset)}`, params.values)
     )
     return toPage(rows.map(toModelVersion), page)
   }
@@ -551,17 +434,17 @@ export class PgMlflowRepository {
 
   async searchLoggedModels(
     experimentIds: readonly number[],
-    conditions: readonly FilterCondition[],
-    orderBy: readonly OrderClause[],
+    filter: FilterExpression | null,
+    orderBy: readonly RunOrder[],
     page: PageRequest
   ): Promise<Page<LoggedModelRecord>> {
-    const params = new Params()
-    const where = compileWhere(conditions, LOGGED_MODEL_TARGET, params)
-    const order = [...compileOrder(orderBy, LOGGED_MODEL_TARGET, params), 'lm.created_at DESC', 'lm.model_id']
+    const params = new SqlParams()
+    const where = compileFilter(filter, LOGGED_MODEL_TARGET, params)
+    const order = compileOrder(orderBy, LOGGED_MODEL_TARGET, params, ['lm.created_at DESC', 'lm.model_id'])
     const { rows } = await translated(() =>
       this.db.query(
         `${LOGGED_MODEL_SELECT} WHERE lm.deleted_at IS NULL AND lm.experiment_id = ANY(${params.add(experimentIds)}::bigint[]) AND ${where}
-         ORDER BY ${order.join(', ')} LIMIT ${params.add(page.limit + 1)} OFFSET ${params.add(page.offset)}`,
+         ORDER BY ${order} LIMIT ${params.add(page.limit + 1)} OFFSET ${params.add(page.offset)}`,
         params.values
       )
     )
@@ -575,4 +458,3 @@ export function paramText(value: JsonObject[string] | undefined): string {
   return JSON.stringify(value ?? null)
 }
 
-export type { Params as SqlParams }

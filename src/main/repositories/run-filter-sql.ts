@@ -2,9 +2,11 @@ import type { FilterExpression, FilterField, FilterValue, RunOrder } from '../..
 import { invalidArgument } from '../../shared/errors'
 
 /**
- * Compiles a parsed run filter to a SQL condition over `ml_run r`. Every key and value becomes
- * a bind parameter — user text never enters the SQL string. A run that lacks the metric, param
- * or tag a comparison names does not match it (as in MLflow).
+ * The one compiler of the filter language (shared/run-filter.ts) to SQL: run search for /v1 and
+ * the UI, and every MLflow search (runs, experiments, registered models, model versions, logged
+ * models), each over its own FilterTarget. Every key and value becomes a bind parameter — user
+ * text never enters the SQL string. A row that lacks the metric, param or tag a comparison
+ * names does not match it (as in MLflow).
  */
 export class SqlParams {
   readonly values: unknown[] = []
@@ -12,6 +14,43 @@ export class SqlParams {
     this.values.push(value)
     return `$${this.values.length}`
   }
+}
+
+/**
+ * How an attribute compares: as text, as a number (times in ms since 1970, version numbers), as
+ * a run status (Hypercube's or MLflow's names), or as a bigint id.
+ */
+export type AttributeKind = 'text' | 'number' | 'status' | 'id'
+
+export interface FilterTarget {
+  attributes: Readonly<Record<string, { sql: string; kind: AttributeKind }>>
+  /** SQL of the tags jsonb. */
+  tags: string
+  /** SQL of the params jsonb, where the entity has params. */
+  params?: string
+  /** The latest value of a metric key (`key` is its bound parameter), where the entity has metrics. */
+  metric?: (key: string) => string
+  /** MLflow's registry counts a model without the tag as "!=" (so prompts can be excluded). */
+  tagNotEqualMatchesMissing?: boolean
+}
+
+const ms = (column: string): string => `(extract(epoch FROM ${column}) * 1000)`
+
+/** Runs (`ml_run r`): /v1 and the UI, and MLflow's runs/search (its attribute names map here). */
+export const RUN_FILTER_TARGET: FilterTarget = {
+  attributes: {
+    status: { sql: 'r.status', kind: 'status' },
+    run_name: { sql: 'r.run_name', kind: 'text' },
+    run_id: { sql: 'r.run_uuid', kind: 'text' },
+    experiment_id: { sql: 'r.experiment_id', kind: 'id' },
+    start_time: { sql: ms('r.started_at'), kind: 'number' },
+    end_time: { sql: ms('r.completed_at'), kind: 'number' },
+    user_id: { sql: "coalesce(r.user_id, '')", kind: 'text' },
+    lifecycle_stage: { sql: "CASE WHEN r.deleted_at IS NULL THEN 'active' ELSE 'deleted' END", kind: 'text' }
+  },
+  tags: 'r.tags',
+  params: 'r.hyperparameters',
+  metric: (key) => `(SELECT s.last_value FROM ml_metric_summary s WHERE s.run_id = r.run_id AND s.metric_name = ${key})`
 }
 
 // MLflow's run statuses, accepted beside Hypercube's own in filters.
@@ -31,82 +70,106 @@ function statusValue(value: FilterValue): string {
   return status
 }
 
-/** The SQL expression for a field, and whether it compares as a number or as text. */
-function fieldSql(field: FilterField, params: SqlParams, numeric: boolean): string {
+interface Column {
+  sql: (numeric: boolean) => string
+  /** A fixed kind for attributes; undefined: numeric when the filter gives a number (params, tags). */
+  kind: AttributeKind | 'metric' | undefined
+}
+
+function column(field: FilterField, target: FilterTarget, params: SqlParams): Column {
   switch (field.type) {
-    case 'metric':
-      return `(SELECT s.last_value FROM ml_metric_summary s WHERE s.run_id = r.run_id AND s.metric_name = ${params.add(field.key)})`
-    case 'param': {
+    case 'metric': {
+      if (!target.metric) throw invalidArgument('filter: metrics are not searchable here', 'filter')
+      const sql = target.metric(params.add(field.key))
+      return { sql: () => sql, kind: 'metric' }
+    }
+    case 'param':
+    case 'tag': {
+      const json = field.type === 'param' ? target.params : target.tags
+      if (json === undefined) throw invalidArgument('filter: params are not searchable here', 'filter')
       const key = params.add(field.key)
       // Params may be JSON numbers (the /v1 API) or strings (MLflow); a numeric comparison
       // reads either, a text comparison reads the value as it was logged.
-      return numeric ? `hypercube_numeric(r.hyperparameters ->> ${key})` : `(r.hyperparameters ->> ${key})`
+      return { sql: (numeric) => (numeric ? `hypercube_numeric(${json} ->> ${key})` : `(${json} ->> ${key})`), kind: undefined }
     }
-    case 'tag':
-      return numeric ? `hypercube_numeric(r.tags ->> ${params.add(field.key)})` : `(r.tags ->> ${params.add(field.key)})`
-    case 'attribute':
-      switch (field.key) {
-        case 'status':
-          return 'r.status'
-        case 'run_name':
-          return 'r.run_name'
-        case 'run_id':
-          return 'r.run_uuid'
-        case 'experiment_id':
-          return 'r.experiment_id'
-        case 'start_time':
-          return '(extract(epoch FROM r.started_at) * 1000)'
-        case 'end_time':
-          return '(extract(epoch FROM r.completed_at) * 1000)'
+    case 'attribute': {
+      const attribute = target.attributes[field.key]
+      if (!attribute) {
+        throw invalidArgument(`filter: invalid attribute key '${field.key}'. Valid keys are '${Object.keys(target.attributes).join("', '")}'`, 'filter')
       }
+      return { sql: () => attribute.sql, kind: attribute.kind }
+    }
   }
-  throw invalidArgument(`filter: unknown field ${field.type}.${field.key}`, 'filter')
 }
 
-function valueSql(field: FilterField, value: FilterValue, params: SqlParams): string {
-  if (field.type === 'attribute' && field.key === 'status') return params.add(statusValue(value))
-  if (field.type === 'attribute' && field.key === 'experiment_id') return `${params.add(String(value))}::bigint`
-  return typeof value === 'number' ? `${params.add(value)}::float8` : params.add(value)
+function numberValue(value: FilterValue, field: FilterField): number {
+  const number = typeof value === 'number' ? value : value.trim() === '' ? NaN : Number(value)
+  if (Number.isNaN(number) && value !== 'NaN') throw invalidArgument(`filter: ${field.key} compares with a number, not ${JSON.stringify(value)}`, 'filter')
+  return number
 }
 
-function isNumericField(field: FilterField, value: FilterValue): boolean {
-  if (field.type === 'metric') return true
-  if (field.type === 'attribute') return field.key === 'start_time' || field.key === 'end_time'
-  return typeof value === 'number'
+/** The bound value, cast as the column compares. */
+function valueSql(kind: Column['kind'], numeric: boolean, value: FilterValue, field: FilterField, params: SqlParams): string {
+  if (kind === 'status') return params.add(statusValue(value))
+  if (kind === 'id') return `${params.add(String(value))}::bigint`
+  if (numeric) return `${params.add(numberValue(value, field))}::float8`
+  return params.add(String(value))
 }
 
-export function compileRunFilter(expression: FilterExpression | null, params: SqlParams): string {
+function isNumeric(kind: Column['kind'], value: FilterValue): boolean {
+  if (kind === 'metric' || kind === 'number') return true
+  if (kind === undefined) return typeof value === 'number'
+  return false
+}
+
+export function compileFilter(expression: FilterExpression | null, target: FilterTarget, params: SqlParams): string {
   if (!expression) return 'true'
   switch (expression.kind) {
     case 'and':
     case 'or':
-      return `(${expression.items.map((item) => compileRunFilter(item, params)).join(expression.kind === 'and' ? ' AND ' : ' OR ')})`
+      return `(${expression.items.map((item) => compileFilter(item, target, params)).join(expression.kind === 'and' ? ' AND ' : ' OR ')})`
     case 'in': {
-      const numeric = expression.values.every((value) => isNumericField(expression.field, value))
-      const left = fieldSql(expression.field, params, numeric)
-      const values = expression.values.map((value) => valueSql(expression.field, numeric ? value : String(value), params))
+      const { field } = expression
+      const col = column(field, target, params)
+      const numeric = expression.values.every((value) => isNumeric(col.kind, value))
+      const left = col.sql(numeric)
+      const values = expression.values.map((value) => valueSql(col.kind, numeric, numeric ? value : String(value), field, params))
       return `(${left} ${expression.negated ? 'NOT IN' : 'IN'} (${values.join(', ')}))`
     }
     case 'compare': {
       const { field, operator, value } = expression
+      const col = column(field, target, params)
       if (operator === 'LIKE' || operator === 'ILIKE') {
-        const like = `${fieldSql(field, params, false)} ${operator} ${valueSql(field, value, params)}`
+        if (col.kind === 'metric' || col.kind === 'number' || col.kind === 'status') {
+          throw invalidArgument(`filter: ${operator} does not apply to ${field.key}`, 'filter')
+        }
+        const left = col.kind === 'id' ? `${col.sql(false)}::text` : col.sql(false)
+        const like = `${left} ${operator} ${params.add(String(value))}`
         return expression.negated ? `(NOT ${like})` : `(${like})`
       }
-      const numeric = isNumericField(field, value)
-      if (field.type === 'attribute' && (field.key === 'start_time' || field.key === 'end_time') && typeof value !== 'number') {
-        throw invalidArgument(`filter: ${field.key} compares with milliseconds since 1970 (a number)`, 'filter')
-      }
-      return `(${fieldSql(field, params, numeric)} ${operator === '!=' ? '<>' : operator} ${valueSql(field, value, params)})`
+      const numeric = isNumeric(col.kind, value)
+      const left = col.sql(numeric)
+      const right = valueSql(col.kind, numeric, value, field, params)
+      if (field.type === 'tag' && operator === '!=' && target.tagNotEqualMatchesMissing) return `(${left} IS DISTINCT FROM ${right})`
+      return `(${left} ${operator === '!=' ? '<>' : operator} ${right})`
     }
   }
 }
 
-/** ORDER BY terms; runs without the value sort last either way. */
-export function compileRunOrder(orders: readonly RunOrder[], params: SqlParams): string {
+/** ORDER BY terms (rows without the value sort last either way), then the tie-breakers. */
+export function compileOrder(orders: readonly RunOrder[], target: FilterTarget, params: SqlParams, tieBreakers: readonly string[]): string {
   const terms = orders.map(({ field, descending }) => {
-    const numeric = field.type === 'metric' || (field.type === 'attribute' && (field.key === 'start_time' || field.key === 'end_time' || field.key === 'experiment_id'))
-    return `${fieldSql(field, params, numeric)} ${descending ? 'DESC' : 'ASC'} NULLS LAST`
+    // Params and tags sort as text (as MLflow sorts them); metrics, times and ids as numbers.
+    return `${column(field, target, params).sql(false)} ${descending ? 'DESC' : 'ASC'} NULLS LAST`
   })
-  return [...terms, 'r.created_at DESC', 'r.run_id DESC'].join(', ')
+  return [...terms, ...tieBreakers].join(', ')
+}
+
+export function compileRunFilter(expression: FilterExpression | null, params: SqlParams): string {
+  return compileFilter(expression, RUN_FILTER_TARGET, params)
+}
+
+/** Run ORDER BY: the given terms, then newest first. */
+export function compileRunOrder(orders: readonly RunOrder[], params: SqlParams): string {
+  return compileOrder(orders, RUN_FILTER_TARGET, params, ['r.created_at DESC', 'r.run_id DESC'])
 }

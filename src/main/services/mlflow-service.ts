@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { MetricPoint, RunStatus, Tags } from '../../shared/domain'
 import { isDomainError } from '../../shared/errors'
-import { parseRunFilter } from '../../shared/run-filter'
+import { parseRunFilter, RUN_FILTER_DIALECT, type FilterExpression, type RunOrder } from '../../shared/run-filter'
 import { LIMITS, MAX_TIMESTAMP_MS } from '../../shared/schemas'
 import {
   RUN_STATUS_TO_MLFLOW,
@@ -16,7 +16,7 @@ import {
   PgMlflowRepository,
   type RegisteredModelRecord
 } from '../repositories/mlflow-repository'
-import { decodePageToken, encodePageToken, parseOrderBy, parseSearchFilter } from './mlflow-search'
+import { decodePageToken, encodePageToken, orderTerms, parseOrderBy, parseSearchFilter, searchExpression } from './mlflow-search'
 import type { ExperimentService } from './experiment-service'
 import type { ModelService } from './model-service'
 import type { RunService } from './run-service'
@@ -410,8 +410,8 @@ export class MlflowService {
     await this.ensureDefaultExperiment()
     const limit = maxResultsField(body.max_results, 1000, MLFLOW_LIMITS.searchMaxResults)
     const offset = decodePageToken(stringField(body, 'page_token'))
-    const filter = parseSearchFilter(stringField(body, 'filter'))
-    const orderBy = parseOrderBy(stringList(body.order_by, 'order_by'))
+    const filter = searchFilter(stringField(body, 'filter'))
+    const orderBy = searchOrder(stringList(body.order_by, 'order_by'))
     const page = await this.repository.searchExperiments(filter, viewType(body.view_type), orderBy, { offset, limit })
     const json: Record<string, unknown> = {}
     withList(json, 'experiments', page.items.map((experiment) => this.experimentJson(experiment)))
@@ -686,12 +686,12 @@ export class MlflowService {
     const experimentIds = (stringList(body.experiment_ids, 'experiment_ids') ?? []).map((id) => this.parseExperimentId(id, 'experiment_ids'))
     const limit = maxResultsField(body.max_results, 1000, MLFLOW_LIMITS.searchMaxResults)
     const offset = decodePageToken(stringField(body, 'page_token'))
+    // Runs take the whole filter language (OR and parentheses too), as /v1 run search does.
     const filter = stringField(body, 'filter') ?? ''
     const parsed = parseRunFilter(filter)
-    if (!parsed.ok) throw invalid(`Invalid filter '${filter}': ${parsed.message} (at position ${parsed.position})`)
-    const where = this.repository.compileRunFilter(parsed.expression)
-    const orderBy = parseOrderBy(stringList(body.order_by, 'order_by'))
-    const page = await this.repository.searchRuns(experimentIds, where, viewType(body.run_view_type), orderBy, { offset, limit })
+    if (!parsed.ok) throw invalid(`Invalid filter '${filter}': ${parsed.message}`)
+    const orderBy = orderTerms(parseOrderBy(stringList(body.order_by, 'order_by'), RUN_FILTER_DIALECT))
+    const page = await this.repository.searchRuns(experimentIds, parsed.expression, viewType(body.run_view_type), orderBy, { offset, limit })
     const json: Record<string, unknown> = {}
     withList(json, 'runs', await Promise.all(page.items.map((run) => this.runJson(run))))
     if (page.nextOffset !== undefined) json.next_page_token = encodePageToken(page.nextOffset)
@@ -734,8 +734,8 @@ export class MlflowService {
     const limit = maxResultsField(query.max_results, 100, 1000)
     const offset = decodePageToken(stringField(query, 'page_token'))
     const page = await this.repository.searchRegisteredModels(
-      parseSearchFilter(stringField(query, 'filter')),
-      parseOrderBy(stringList(query.order_by, 'order_by')),
+      searchFilter(stringField(query, 'filter')),
+      searchOrder(stringList(query.order_by, 'order_by')),
       { offset, limit }
     )
     const models = await Promise.all(page.items.map(async (model) => this.registeredModelJson(model, await this.repository.latestVersions(model.name, undefined))))
@@ -871,8 +871,8 @@ export class MlflowService {
     const limit = maxResultsField(query.max_results, 10_000, 200_000)
     const offset = decodePageToken(stringField(query, 'page_token'))
     const page = await this.repository.searchModelVersions(
-      parseSearchFilter(stringField(query, 'filter')),
-      parseOrderBy(stringList(query.order_by, 'order_by')),
+      searchFilter(stringField(query, 'filter')),
+      searchOrder(stringList(query.order_by, 'order_by')),
       { offset, limit }
     )
     const json: Record<string, unknown> = {}
@@ -969,9 +969,9 @@ export class MlflowService {
     // order_by here is a list of {field_name, ascending}, not strings.
     const orderBy = (Array.isArray(body.order_by) ? (body.order_by as Body[]) : []).map((entry) => {
       const field = stringField(entry ?? {}, 'field_name', true)
-      return { ...parseOrderBy([field])[0]!, descending: entry.ascending === false }
+      return { ...searchOrder([field])[0]!, descending: entry.ascending === false }
     })
-    const page = await this.repository.searchLoggedModels(experimentIds, parseSearchFilter(stringField(body, 'filter')), orderBy, { offset, limit })
+    const page = await this.repository.searchLoggedModels(experimentIds, searchFilter(stringField(body, 'filter')), orderBy, { offset, limit })
     const json: Record<string, unknown> = {}
     withList(json, 'models', page.items.map((model) => this.loggedModelJson(model)))
     if (page.nextOffset !== undefined) json.next_page_token = encodePageToken(page.nextOffset)
@@ -986,6 +986,15 @@ export class MlflowService {
   async runForArtifacts(runUuid: string): Promise<MlflowRunRecord | undefined> {
     return /^[0-9a-f]{32}$/.test(runUuid) ? this.repository.findRun(runUuid) : undefined
   }
+}
+
+/** MLflow's AND-only filter of experiments and the registry, as the shared filter AST. */
+function searchFilter(filter: string | undefined): FilterExpression | null {
+  return searchExpression(parseSearchFilter(filter))
+}
+
+function searchOrder(orderBy: readonly string[] | undefined): RunOrder[] {
+  return orderTerms(parseOrderBy(orderBy))
 }
 
 /** The run name a tag map sets (MLflow keeps a run's name in the mlflow.runName tag). */

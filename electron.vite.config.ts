@@ -3,8 +3,9 @@ import { defineConfig } from 'electron-vite'
 import react from '@vitejs/plugin-react'
 
 // One build for three processes. The main build has several entries because the same
-// core runs in three places: the Electron main process (index), the headless CLI (cli),
-// and the plugin host child process (plugin-host).
+// core runs in several places: the Electron main process (index), the headless CLI (cli),
+// the plugin host child process (plugin-host) and the worker thread for CPU-heavy jobs
+// (compute-worker).
 export default defineConfig({
   main: {
     build: {
@@ -14,7 +15,8 @@ export default defineConfig({
         input: {
           index: resolve('src/main/index.ts'),
           cli: resolve('src/main/cli.ts'),
-          'plugin-host': resolve('src/main/plugins/plugin-host.ts')
+          'plugin-host': resolve('src/main/plugins/plugin-host.ts'),
+          'compute-worker': resolve('src/main/workers/compute-worker.ts')
         }
       }
     }

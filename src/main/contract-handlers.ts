@@ -1,8 +1,4 @@
 import { userInfo } from 'node:os'
-import { existsSync, createReadStream } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { isAbsolute } from 'node:path'
-import { createBLAKE3 } from 'hash-wasm'
 import {
   calls,
   isCallName,
@@ -11,11 +7,10 @@ import {
   type CallName,
   type CallOutcome,
   type CallResults,
-  type ModelArtifactVerification,
   type PushedEvent,
   type RunRow
 } from '../shared/contract'
-import type { ComparisonProgress, ModelVersion, RunWithMetrics, SystemStatus } from '../shared/domain'
+import type { ComparisonProgress, RunWithMetrics, SystemStatus } from '../shared/domain'
 import { DomainError, isDomainError } from '../shared/errors'
 import { Emitter, type Disposable } from '../shared/event'
 import { describeUrl, type DatabaseInfo } from './db/database-info'
@@ -25,6 +20,7 @@ import { parseInput } from '../shared/schemas'
 import type { z } from 'zod'
 import type { CoreServices } from './services/core-services'
 import type { Logger } from './logging'
+import { verifyModelArtifact } from './artifacts/verify-model-artifact'
 
 /** What the contract needs from the core; the core itself, or the part built before its HTTP server. */
 export interface ContractContext {
@@ -181,21 +177,6 @@ function localUser(): string {
     // No passwd entry (some containers): still record that a person at this machine did it.
     return 'local user'
   }
-}
-
-/** A version's artifact re-read and hashed: BLAKE3 as registered, or why it cannot be checked. */
-async function verifyModelArtifact(version: ModelVersion): Promise<ModelArtifactVerification> {
-  const uri = version.artifactUri
-  const path = uri.startsWith('file://') ? fileURLToPath(uri) : isAbsolute(uri) ? uri : null
-  const base = { versionId: version.id, expectedBlake3: version.artifactBlake3 }
-  if (!path) return { ...base, verified: null, actualBlake3: null, reason: 'the artifact is not a local file' }
-  if (!existsSync(path)) return { ...base, verified: false, actualBlake3: null, reason: `the file ${path} does not exist` }
-  const hasher = await createBLAKE3()
-  hasher.init()
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) hasher.update(chunk)
-  const actualBlake3 = hasher.digest('hex')
-  if (!version.artifactBlake3) return { ...base, verified: null, actualBlake3, reason: 'no BLAKE3 was registered with this version' }
-  return { ...base, verified: actualBlake3 === version.artifactBlake3, actualBlake3, reason: null }
 }
 
 /**

@@ -5,7 +5,8 @@ import { invalidArgument } from '../../shared/errors'
  * Reads the safetensors format (https://huggingface.co/docs/safetensors): an 8-byte
  * little-endian header length, a JSON header naming each tensor's dtype, shape and byte range,
  * then the raw little-endian data. Tensors are read in slices, so a multi-gigabyte model is
- * never held in memory.
+ * never held in memory. Parsing a header and converting slices is CPU work: the compute worker
+ * (src/main/workers) does it, never a thread that answers the window.
  */
 
 export interface TensorInfo {
@@ -34,6 +35,7 @@ const BYTES_PER_ELEMENT: Record<string, number> = {
   BOOL: 1
 }
 const MAX_HEADER_BYTES = 100 * 1024 * 1024
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
 export class SafetensorsFile {
   private constructor(
@@ -92,12 +94,32 @@ export class SafetensorsFile {
     }
   }
 
-  /** Elements [first, first + count) of a tensor as doubles (any dtype, converted exactly). */
+  /**
+   * Elements [first, first + count) of a tensor: F32 and BF16 as Float32Array, everything else
+   * as Float64Array (every value converted exactly). A per-element loop over megabytes: call it
+   * from the compute worker, not from a thread that answers the window.
+   */
   async readSlice(tensor: TensorInfo, first: number, count: number): Promise<Float64Array | Float32Array> {
     const width = BYTES_PER_ELEMENT[tensor.dtype]!
+    const position = tensor.begin + first * width
+    if (LITTLE_ENDIAN_HOST && (tensor.dtype === 'F32' || tensor.dtype === 'F64')) {
+      // The file's layout is the host's: read straight into the result, no conversion.
+      const out = tensor.dtype === 'F32' ? new Float32Array(count) : new Float64Array(count)
+      await this.readFully(new Uint8Array(out.buffer), position)
+      return out
+    }
     const bytes = Buffer.alloc(count * width)
-    await this.handle.read(bytes, 0, bytes.length, tensor.begin + first * width)
+    await this.readFully(bytes, position)
     return decode(tensor.dtype, bytes, count)
+  }
+
+  private async readFully(into: Uint8Array, position: number): Promise<void> {
+    let done = 0
+    while (done < into.length) {
+      const { bytesRead } = await this.handle.read(into, done, into.length - done, position + done)
+      if (bytesRead === 0) throw invalidArgument(`${this.path} ended before the tensor data it declares`)
+      done += bytesRead
+    }
   }
 
   close(): Promise<void> {
@@ -112,6 +134,12 @@ function halfToFloat(bits: number): number {
   if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024)
   if (exponent === 0x1f) return fraction ? NaN : sign * Infinity
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024)
+}
+
+function bf16ToFloat(bits: number): number {
+  const word = new DataView(new ArrayBuffer(4))
+  word.setUint32(0, bits << 16)
+  return word.getFloat32(0)
 }
 
 function decode(dtype: string, bytes: Buffer, count: number): Float64Array | Float32Array {
@@ -130,11 +158,12 @@ function decode(dtype: string, bytes: Buffer, count: number): Float64Array | Flo
     case 'BF16': {
       // bfloat16 is the top half of a float32.
       const out = new Float32Array(count)
-      const word = new DataView(new ArrayBuffer(4))
-      for (let i = 0; i < count; i++) {
-        word.setUint16(0, view.getUint16(i * 2, true))
-        word.setUint16(2, 0)
-        out[i] = word.getFloat32(0)
+      const words = new Uint32Array(out.buffer)
+      if (LITTLE_ENDIAN_HOST) {
+        const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, count)
+        for (let i = 0; i < count; i++) words[i] = halves[i]! << 16
+      } else {
+        for (let i = 0; i < count; i++) out[i] = bf16ToFloat(view.getUint16(i * 2, true))
       }
       return out
     }

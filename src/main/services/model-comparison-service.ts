@@ -5,14 +5,18 @@ import { z } from 'zod'
 import type { ComparisonProgress, JsonValue, ModelVersion, TensorComparison, VersionComparison } from '../../shared/domain'
 import { DomainError } from '../../shared/errors'
 import { id, parseInput } from '../../shared/schemas'
-import { SafetensorsFile, type TensorInfo } from '../artifacts/safetensors'
+import type { TensorInfo } from '../artifacts/safetensors'
+import { ComputeWorker } from '../workers/compute-worker-client'
 import type { PluginRegistry } from '../plugins/plugin-registry'
 import type { ModelService } from './model-service'
 
 const compareInput = z.object({ versionIdA: id, versionIdB: id }).strict()
 
-/** Elements per slice sent to a plugin: 1M doubles is 8 MB, small beside any model. */
-const SLICE_ELEMENTS = 1 << 20
+/**
+ * Elements per slice sent to a plugin. This thread serializes each slice into the plugin host's
+ * channel (a few copies of it): 256K doubles, 2 MB, keeps that to a few milliseconds a call.
+ */
+const SLICE_ELEMENTS = 1 << 18
 
 function localPath(uri: string): string | null {
   if (uri.startsWith('file://')) return fileURLToPath(uri)
@@ -23,16 +27,25 @@ function localPath(uri: string): string | null {
 /**
  * Compares two model versions: their performance metrics side by side and, when both artifacts
  * are local safetensors files, every tensor — L2 by the euclidean plugin, L1 by the manhattan
- * plugin, cosine distance from the L2 norms — streamed slice by slice through the plugin host
- * so a multi-gigabyte model never has to fit in memory.
+ * plugin, cosine distance from the L2 norms — slice by slice, so a multi-gigabyte model never
+ * has to fit in memory.
+ *
+ * The calling thread answers the window, so it only relays: a compute worker of the
+ * comparison's own parses the headers, reads and converts each slice (with its norms) and
+ * transfers it here; the plugin hosts compute the distances. The next slice is read while the
+ * plugins work on the current one.
  */
 export class ModelComparisonService {
+  private readonly running = new Set<ComputeWorker>()
+
   constructor(
     private readonly models: ModelService,
-    private readonly plugins: PluginRegistry | undefined
+    private readonly plugins: PluginRegistry | undefined,
+    private readonly startWorker: () => ComputeWorker = () => ComputeWorker.start()
   ) {}
 
-  async compareVersions(input: unknown, onProgress?: (progress: ComparisonProgress) => void): Promise<VersionComparison> {
+  /** `signal` cancels the comparison (its worker is terminated). */
+  async compareVersions(input: unknown, onProgress?: (progress: ComparisonProgress) => void, signal?: AbortSignal): Promise<VersionComparison> {
     const { versionIdA, versionIdB } = parseInput(compareInput, input)
     const [versionA, versionB] = await Promise.all([this.models.getVersion(versionIdA), this.models.getVersion(versionIdB)])
     const metrics = compareMetrics(versionA, versionB)
@@ -46,36 +59,76 @@ export class ModelComparisonService {
       return { ...base, tensorsUnavailable: 'weights are compared for safetensors files only' }
     }
     if (!this.plugins) return { ...base, tensorsUnavailable: 'the geometric plugins are not running' }
-    const fileA = await SafetensorsFile.open(pathA, 'versionIdA')
+    const worker = this.startWorker()
+    this.running.add(worker)
     try {
-      const fileB = await SafetensorsFile.open(pathB, 'versionIdB')
-      try {
-        return { ...base, ...(await this.compareTensors(fileA, fileB, onProgress)), tensorsUnavailable: null }
-      } finally {
-        await fileB.close()
-      }
+      return { ...base, ...(await this.compareTensors(worker, pathA, pathB, onProgress, signal)), tensorsUnavailable: null }
     } finally {
-      await fileA.close()
+      this.running.delete(worker)
+      // Ending the thread closes the files it opened.
+      await worker.dispose()
     }
   }
 
+  /** Cancels the comparisons still running. */
+  async dispose(): Promise<void> {
+    await Promise.all([...this.running].map((worker) => worker.dispose()))
+  }
+
   private async compareTensors(
-    fileA: SafetensorsFile,
-    fileB: SafetensorsFile,
-    onProgress?: (progress: ComparisonProgress) => void
+    worker: ComputeWorker,
+    pathA: string,
+    pathB: string,
+    onProgress: ((progress: ComparisonProgress) => void) | undefined,
+    signal: AbortSignal | undefined
   ): Promise<{ tensors: TensorComparison[]; bytesCompared: number }> {
-    const names = [...new Set([...fileA.tensors.keys(), ...fileB.tensors.keys()])].sort()
+    // One after the other, so a bad file A is reported as A even when B is bad too.
+    const fileA = await worker.run('openSafetensors', { path: pathA, field: 'versionIdA' }, { signal })
+    const fileB = await worker.run('openSafetensors', { path: pathB, field: 'versionIdB' }, { signal })
+    const tensorsA = new Map(fileA.tensors.map((tensor) => [tensor.name, tensor]))
+    const tensorsB = new Map(fileB.tensors.map((tensor) => [tensor.name, tensor]))
+    const names = [...new Set([...tensorsA.keys(), ...tensorsB.keys()])].sort()
     const comparable = names.filter((name) => {
-      const a = fileA.tensors.get(name)
-      const b = fileB.tensors.get(name)
+      const a = tensorsA.get(name)
+      const b = tensorsB.get(name)
       return a && b && sameShape(a, b)
     })
-    const bytesTotal = comparable.reduce((sum, name) => sum + span(fileA.tensors.get(name)!) + span(fileB.tensors.get(name)!), 0)
+    const bytesTotal = comparable.reduce((sum, name) => sum + span(tensorsA.get(name)!) + span(tensorsB.get(name)!), 0)
+
+    const slices = comparable.flatMap((name) => {
+      const elements = tensorsA.get(name)!.elements
+      const count = Math.max(1, Math.ceil(elements / SLICE_ELEMENTS))
+      return Array.from({ length: count }, (_, i) => ({ name, first: i * SLICE_ELEMENTS, count: Math.min(SLICE_ELEMENTS, elements - i * SLICE_ELEMENTS) }))
+    })
+    const read = (slice: (typeof slices)[number]) => {
+      const reading = worker.run('readSlicePair', { fileIdA: fileA.fileId, fileIdB: fileB.fileId, tensor: slice.name, first: slice.first, count: slice.count }, { signal })
+      // Read ahead: its failure surfaces where it is awaited, or nowhere if the loop has ended.
+      reading.catch(() => undefined)
+      return reading
+    }
+    const sums = new Map<string, { squaredL2: number; l1: number; squaredNormA: number; squaredNormB: number }>()
     let bytesDone = 0
-    const tensors: TensorComparison[] = []
-    for (const name of names) {
-      const a = fileA.tensors.get(name)
-      const b = fileB.tensors.get(name)
+    let next = slices.length > 0 ? read(slices[0]!) : undefined
+    for (let i = 0; i < slices.length; i++) {
+      const slice = slices[i]!
+      const { a, b, squaredNormA, squaredNormB } = await next!
+      next = i + 1 < slices.length ? read(slices[i + 1]!) : undefined
+      const [l2Slice, l1Slice] = await Promise.all([this.distance('euclidean', a, b), this.distance('manhattan', a, b)])
+      if (signal?.aborted) throw new DomainError('unavailable', 'the comparison was cancelled')
+      const sum = sums.get(slice.name) ?? { squaredL2: 0, l1: 0, squaredNormA: 0, squaredNormB: 0 }
+      sum.squaredL2 += l2Slice * l2Slice
+      sum.l1 += l1Slice
+      sum.squaredNormA += squaredNormA
+      sum.squaredNormB += squaredNormB
+      sums.set(slice.name, sum)
+      const tensorA = tensorsA.get(slice.name)!
+      bytesDone += (span(tensorA) + span(tensorsB.get(slice.name)!)) * (slice.count / tensorA.elements)
+      onProgress?.({ bytesDone: Math.round(bytesDone), bytesTotal, tensor: slice.name })
+    }
+
+    const tensors: TensorComparison[] = names.map((name) => {
+      const a = tensorsA.get(name)
+      const b = tensorsB.get(name)
       const described = {
         name,
         dtypeA: a?.dtype ?? null,
@@ -86,41 +139,18 @@ export class ModelComparisonService {
         l1: null,
         cosineDistance: null
       }
-      if (!a || !b) {
-        tensors.push({ ...described, status: a ? 'only_in_a' : 'only_in_b', elements: (a ?? b)!.elements })
-        continue
-      }
-      if (!sameShape(a, b)) {
-        tensors.push({ ...described, status: 'shape_changed', elements: 0 })
-        continue
-      }
-      let squaredL2 = 0
-      let l1 = 0
-      let squaredNormA = 0
-      let squaredNormB = 0
-      for (let first = 0; first < a.elements; first += SLICE_ELEMENTS) {
-        const count = Math.min(SLICE_ELEMENTS, a.elements - first)
-        const [sliceA, sliceB] = await Promise.all([fileA.readSlice(a, first, count), fileB.readSlice(b, first, count)])
-        const zeros = new Float32Array(count)
-        const [l2Slice, l1Slice, normA, normB] = await Promise.all([
-          this.distance('euclidean', sliceA, sliceB),
-          this.distance('manhattan', sliceA, sliceB),
-          this.distance('euclidean', sliceA, zeros),
-          this.distance('euclidean', sliceB, zeros)
-        ])
-        squaredL2 += l2Slice * l2Slice
-        l1 += l1Slice
-        squaredNormA += normA * normA
-        squaredNormB += normB * normB
-        bytesDone += (span(a) + span(b)) * (count / a.elements)
-        onProgress?.({ bytesDone: Math.round(bytesDone), bytesTotal, tensor: name })
-      }
+      if (!a || !b) return { ...described, status: a ? 'only_in_a' : 'only_in_b', elements: (a ?? b)!.elements }
+      if (!sameShape(a, b)) return { ...described, status: 'shape_changed', elements: 0 }
+      const { squaredL2, l1, squaredNormA, squaredNormB } = sums.get(name) ?? { squaredL2: 0, l1: 0, squaredNormA: 0, squaredNormB: 0 }
       // ‖a − b‖² = ‖a‖² + ‖b‖² − 2 a·b, so cosine follows from the three L2 sums.
       const dot = (squaredNormA + squaredNormB - squaredL2) / 2
-      const norms = Math.sqrt(squaredNormA) * Math.sqrt(squaredNormB)
-      const cosineDistance = norms === 0 ? (squaredNormA === squaredNormB ? 0 : 1) : Math.min(2, Math.max(0, 1 - dot / norms))
-      tensors.push({ ...described, status: 'compared', elements: a.elements, l2: Math.sqrt(squaredL2), l1, cosineDistance })
-    }
+      // √(‖a‖²‖b‖²) is exact when the norms are equal; two roots multiplied are off by an ulp.
+      const product = squaredNormA * squaredNormB
+      const norms = Number.isFinite(product) ? Math.sqrt(product) : Math.sqrt(squaredNormA) * Math.sqrt(squaredNormB)
+      const cosineDistance =
+        squaredL2 === 0 ? 0 : norms === 0 ? (squaredNormA === squaredNormB ? 0 : 1) : Math.min(2, Math.max(0, 1 - dot / norms))
+      return { ...described, status: 'compared', elements: a.elements, l2: Math.sqrt(squaredL2), l1, cosineDistance }
+    })
     return { tensors, bytesCompared: Math.round(bytesDone) }
   }
 

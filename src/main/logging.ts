@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, write, writeSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import pino from 'pino'
 
 export type Logger = pino.Logger
@@ -44,12 +44,12 @@ export interface RotatingLogFileOptions {
   kept?: number
 }
 
-/** Every open log file, so one `exit` listener can flush them all synchronously. */
-const openLogFiles = new Set<RotatingLogFile>()
+/** Every open log file by path: one writer per file in a process, one `exit` listener for all. */
+const openLogFiles = new Map<string, RotatingLogFile>()
 let exitHookInstalled = false
 
 function flushAllOnExit(): void {
-  for (const file of openLogFiles) file.flushSync()
+  for (const file of openLogFiles.values()) file.flushSync()
 }
 
 /**
@@ -78,16 +78,24 @@ export class RotatingLogFile {
   private readonly maxBytes: number
   private readonly kept: number
 
-  constructor(
+  /**
+   * The writer of `path` in this process: the one already open, else a new one. Two writers
+   * of one file would each rotate it under the other.
+   */
+  static open(path: string, options: RotatingLogFileOptions = {}): RotatingLogFile {
+    return openLogFiles.get(resolve(path)) ?? new RotatingLogFile(resolve(path), options)
+  }
+
+  private constructor(
     readonly path: string,
-    options: RotatingLogFileOptions = {}
+    options: RotatingLogFileOptions
   ) {
     this.maxBytes = options.maxBytes ?? MAX_LOG_BYTES
     this.kept = options.kept ?? KEPT_ROTATIONS
     rotateLogFile(path, this.maxBytes, this.kept)
     this.fd = openSync(path, 'a')
     this.size = fstatSync(this.fd).size
-    openLogFiles.add(this)
+    openLogFiles.set(path, this)
     if (!exitHookInstalled) {
       exitHookInstalled = true
       process.on('exit', flushAllOnExit)
@@ -148,7 +156,7 @@ export class RotatingLogFile {
       this.flush(() => {
         if (!this.closed) {
           this.closed = true
-          openLogFiles.delete(this)
+          openLogFiles.delete(this.path)
           if (this.fd >= 0) closeSync(this.fd)
           this.fd = -1
         }
@@ -240,7 +248,7 @@ export function createFileLogger(dataDir: string, name = 'hypercube', options: F
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new Error(`log name ${JSON.stringify(name)} must be a plain file name`)
   const dir = logsDir(dataDir)
   mkdirSync(dir, { recursive: true })
-  const file = new RotatingLogFile(join(dir, `${name}.log`), options)
+  const file = RotatingLogFile.open(join(dir, `${name}.log`), options)
   return pino({ level: options.level ?? process.env.HYPERCUBE_LOG_LEVEL ?? 'info', base: { pid: process.pid } }, file)
 }
 

@@ -44,6 +44,21 @@ describe('the file logger', () => {
     expect(() => createFileLogger(dataDir, '../escape')).toThrow(/plain file name/)
   })
 
+  it('shares one writer between loggers of the same file', async () => {
+    const dataDir = folder()
+    const first = createFileLogger(dataDir, 'hypercube', { maxBytes: 4096 })
+    const second = createFileLogger(dataDir)
+    for (let seq = 0; seq < 200; seq++) {
+      ;(seq % 2 === 0 ? first : second).info({ seq, padding: 'x'.repeat(60) }, 'shared')
+      if (seq % 20 === 19) await flushed(first)
+    }
+    await Promise.all([flushed(first), flushed(second)])
+    const file = join(logsDir(dataDir), 'hypercube.log')
+    const seqs = [5, 4, 3, 2, 1].flatMap((i) => lines(`${file}.${i}`)).concat(lines(file)).map((line) => line.seq)
+    expect(seqs.at(-1)).toBe(199)
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i))
+  })
+
   it('returns from a burst of writes before the lines are on disk', async () => {
     const dataDir = folder()
     const logger = createFileLogger(dataDir)
@@ -63,10 +78,11 @@ describe('the file logger', () => {
     const logger = createFileLogger(dataDir, 'hypercube', { maxBytes })
     const file = join(logsDir(dataDir), 'hypercube.log')
     let seq = 0
-    // 40 ticks of ~10 KB: the file passes 32 KB many times over while the logger stays open.
-    for (let tick = 0; tick < 40; tick++) {
+    // 40 bursts of ~10 KB, each on disk before the next: the file passes 32 KB about ten
+    // times while the logger stays open.
+    for (let burst = 0; burst < 40; burst++) {
       for (let i = 0; i < 80; i++) logger.info({ seq: seq++, padding: 'x'.repeat(60) }, 'rotating')
-      await new Promise((resolve) => setImmediate(resolve))
+      await flushed(logger)
     }
     await flushed(logger)
 

@@ -18,6 +18,25 @@ import {
 } from '../repositories/mlflow-repository'
 import { decodePageToken, encodePageToken, orderTerms, parseOrderBy, parseSearchFilter, searchExpression } from './mlflow-search'
 import type { ExperimentService } from './experiment-service'
+import {
+  createExperimentBody,
+  createRunBody,
+  deleteExperimentTagBody,
+  deleteTagBody,
+  experimentByNameBody,
+  logBatchBody,
+  logMetricBody,
+  logParamBody,
+  metricHistoryBody,
+  MLFLOW_LIMITS,
+  MlflowError,
+  parseMlflow,
+  runBody,
+  setExperimentTagBody,
+  setTagBody,
+  updateExperimentBody,
+  updateRunBody
+} from './mlflow-schemas'
 import type { ModelService } from './model-service'
 import type { RunService } from './run-service'
 
@@ -27,46 +46,10 @@ import type { RunService } from './run-service'
  * Inputs are the parsed JSON (or query) of a request; results are MLflow's response bodies.
  */
 
-export type MlflowErrorCode = 'INVALID_PARAMETER_VALUE' | 'RESOURCE_DOES_NOT_EXIST' | 'RESOURCE_ALREADY_EXISTS' | 'BAD_REQUEST' | 'INTERNAL_ERROR'
-
-export const MLFLOW_STATUS: Record<MlflowErrorCode, number> = {
-  INVALID_PARAMETER_VALUE: 400,
-  BAD_REQUEST: 400,
-  RESOURCE_ALREADY_EXISTS: 400,
-  RESOURCE_DOES_NOT_EXIST: 404,
-  INTERNAL_ERROR: 500
-}
-
-export class MlflowError extends Error {
-  constructor(
-    readonly errorCode: MlflowErrorCode,
-    message: string
-  ) {
-    super(message)
-    this.name = 'MlflowError'
-  }
-
-  get status(): number {
-    return MLFLOW_STATUS[this.errorCode]
-  }
-}
+export { MLFLOW_LIMITS, MLFLOW_STATUS, MlflowError, type MlflowErrorCode } from './mlflow-schemas'
 
 const invalid = (message: string): MlflowError => new MlflowError('INVALID_PARAMETER_VALUE', message)
 const missing = (message: string): MlflowError => new MlflowError('RESOURCE_DOES_NOT_EXIST', message)
-
-// MLflow's own limits (mlflow/utils/validation.py).
-export const MLFLOW_LIMITS = {
-  batchMetrics: 1000,
-  batchParams: 100,
-  batchTags: 100,
-  batchEntities: 1000,
-  batchBytes: 1_000_000,
-  keyLength: 250,
-  paramValueLength: 6000,
-  tagValueLength: 8000,
-  searchMaxResults: 50_000,
-  historyMaxResults: 25_000
-} as const
 
 type Body = Record<string, unknown>
 
@@ -352,16 +335,20 @@ export class MlflowService {
 
   /** The run a request names by run_id (or the older run_uuid). */
   private async runFrom(body: Body): Promise<MlflowRunRecord> {
-    const runId = body.run_id ?? body.run_uuid
-    if (runId === undefined || runId === null || runId === '') requireField(body, 'run_id')
-    if (typeof runId !== 'string') throw invalid(`Invalid value ${JSON.stringify(runId)} for parameter 'run_id' supplied`)
+    return this.runByUuid(parseMlflow(runBody, withRunId(body)).run_id)
+  }
+
+  private async runByUuid(runId: string): Promise<MlflowRunRecord> {
     const run = /^[0-9a-f]{32}$/.test(runId) ? await this.repository.findRun(runId) : undefined
     if (!run) throw missing(`Run with id=${runId} not found`)
     return run
   }
 
   private async activeRunFrom(body: Body): Promise<MlflowRunRecord> {
-    const run = await this.runFrom(body)
+    return this.activeRun(await this.runFrom(body))
+  }
+
+  private activeRun(run: MlflowRunRecord): MlflowRunRecord {
     if (run.deleted) throw invalid(`The run ${run.uuid} must be in the 'active' state. Current state is deleted.`)
     return run
   }
@@ -386,11 +373,9 @@ export class MlflowService {
   // ---- experiments ----
 
   async createExperiment(body: Body): Promise<unknown> {
-    const name = stringField(body, 'name', true)
-    if (name.length > LIMITS.name) throw invalid(`Experiment name '${name.slice(0, 40)}…' exceeds the maximum length of ${LIMITS.name} characters`)
-    const artifactLocation = stringField(body, 'artifact_location') || null
-    const tags = tagsFrom(body.tags, 'tags')
-    const experiment = await alreadyExists(this.experiments.create({ name, tags, artifactLocation }), `Experiment(name=${name}) already exists.`)
+    const { name, artifact_location: artifactLocation, tags: tagItems } = parseMlflow(createExperimentBody, body)
+    const tags = tagsOf(tagItems)
+    const experiment = await alreadyExists(this.experiments.create({ name, tags, artifactLocation: artifactLocation || null }), `Experiment(name=${name}) already exists.`)
     return { experiment_id: String(experiment.id) }
   }
 
@@ -399,7 +384,7 @@ export class MlflowService {
   }
 
   async getExperimentByName(query: Body): Promise<unknown> {
-    const name = stringField(query, 'experiment_name', true)
+    const { experiment_name: name } = parseMlflow(experimentByNameBody, query)
     if (name === 'Default') await this.ensureDefaultExperiment()
     const experiment = await this.repository.findExperimentByName(name)
     if (!experiment) throw missing(`Could not find experiment with name '${name}'`)
@@ -420,8 +405,8 @@ export class MlflowService {
   }
 
   async updateExperiment(body: Body): Promise<unknown> {
-    const experiment = await this.experimentById(requireField(body, 'experiment_id'))
-    const newName = stringField(body, 'new_name')
+    const { experiment_id: experimentId, new_name: newName } = parseMlflow(updateExperimentBody, body)
+    const experiment = await this.experimentById(experimentId)
     if (newName !== undefined && newName !== '') {
       if (experiment.deleted) throw invalid(`Cannot rename a non-active experiment.`)
       await alreadyExists(this.experiments.update({ experimentId: experiment.id, name: newName }), `Experiment(name=${newName}) already exists.`)
@@ -443,16 +428,16 @@ export class MlflowService {
   }
 
   async setExperimentTag(body: Body): Promise<unknown> {
-    const experiment = await this.experimentById(requireField(body, 'experiment_id'))
+    const { experiment_id: experimentId, key, value } = parseMlflow(setExperimentTagBody, body)
+    const experiment = await this.experimentById(experimentId)
     if (experiment.deleted) throw invalid(`The experiment ${experiment.id} must be in the 'active' state. Current state is deleted.`)
-    const key = validateKey(requireField(body, 'key'), 'tag')
-    await this.experiments.setTag({ experimentId: experiment.id, key, value: validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength) })
+    await this.experiments.setTag({ experimentId: experiment.id, key, value })
     return {}
   }
 
   async deleteExperimentTag(body: Body): Promise<unknown> {
-    const experiment = await this.experimentById(requireField(body, 'experiment_id'))
-    const key = stringField(body, 'key', true)
+    const { experiment_id: experimentId, key } = parseMlflow(deleteExperimentTagBody, body)
+    const experiment = await this.experimentById(experimentId)
     if (!(await this.experiments.deleteTag({ experimentId: experiment.id, key }))) throw missing(`No tag with name: ${key} in experiment with id ${experiment.id}`)
     return {}
   }
@@ -460,16 +445,16 @@ export class MlflowService {
   // ---- runs ----
 
   async createRun(body: Body): Promise<unknown> {
-    const experiment = await this.experimentById(body.experiment_id ?? '0')
+    const request = parseMlflow(createRunBody, body)
+    const experiment = await this.experimentById(request.experiment_id ?? '0')
     if (experiment.deleted) throw invalid(`The experiment ${experiment.id} must be in the 'active' state. Current state is deleted.`)
-    const tags = tagsFrom(body.tags, 'tags')
-    const givenName = stringField(body, 'run_name') || tags['mlflow.runName'] || undefined
-    const name = givenName ?? generateRunName()
+    const tags = tagsOf(request.tags)
+    const name = request.run_name || tags['mlflow.runName'] || generateRunName()
     if (name.length > LIMITS.name) throw invalid(`Run name '${name.slice(0, 40)}…' exceeds the maximum length of ${LIMITS.name} characters`)
     // MLflow keeps the name in a system tag as well; clients read either.
     tags['mlflow.runName'] = name
-    const userId = stringField(body, 'user_id') ?? null
-    const startedAt = timestampField(body.start_time, 'start_time') ?? Date.now()
+    const userId = request.user_id ?? null
+    const startedAt = request.start_time ?? Date.now()
     const run = await this.runs.start({ experimentId: experiment.id, name, tags, status: 'running', startedAt, userId })
     return { run: await this.runJson((await this.repository.findRun(run.uuid))!) }
   }
@@ -479,15 +464,11 @@ export class MlflowService {
   }
 
   async updateRun(body: Body): Promise<unknown> {
-    const run = await this.activeRunFrom(body)
-    const statusText = stringField(body, 'status')
-    let status: RunStatus | undefined
-    if (statusText !== undefined) {
-      status = MLFLOW_TO_RUN_STATUS[statusText]
-      if (!status) throw invalid(`Invalid value '${statusText}' for parameter 'status': must be one of ${Object.keys(MLFLOW_TO_RUN_STATUS).join(', ')}`)
-    }
-    const endTime = timestampField(body.end_time, 'end_time') ?? null
-    const name = stringField(body, 'run_name') || undefined
+    const request = parseMlflow(updateRunBody, withRunId(body))
+    const run = this.activeRun(await this.runByUuid(request.run_id))
+    const status = request.status === undefined ? undefined : MLFLOW_TO_RUN_STATUS[request.status]
+    const endTime = request.end_time ?? null
+    const name = request.run_name || undefined
     if (status !== undefined) await this.runs.setStatusAsMlflow({ runId: run.id, status, endTime })
     if (name !== undefined) await this.runs.rename({ runId: run.id, name, tags: { 'mlflow.runName': name } })
     const updated = (await this.repository.findRun(run.uuid))!
@@ -507,19 +488,17 @@ export class MlflowService {
   }
 
   async logMetric(body: Body): Promise<unknown> {
-    const run = await this.activeRunFrom(body)
-    requireField(body, 'key')
-    if (body.value === undefined || body.value === null) requireField(body, 'value')
-    if (body.timestamp === undefined || body.timestamp === null) requireField(body, 'timestamp')
-    await this.runs.logValidatedMetrics(run.id, [toPoint(body, Date.now())])
+    const request = parseMlflow(logMetricBody, withRunId(body))
+    const run = this.activeRun(await this.runByUuid(request.run_id))
+    const point: MetricPoint = { key: request.key, value: toMetricValue(request.value, request.key), step: request.step ?? 0n, epoch: null, timestamp: request.timestamp, kind: 'train' }
+    await this.runs.logValidatedMetrics(run.id, [point])
     return {}
   }
 
   async logParam(body: Body): Promise<unknown> {
-    const run = await this.activeRunFrom(body)
-    const key = validateKey(requireField(body, 'key'), 'param')
-    if (body.value === undefined || body.value === null) requireField(body, 'value')
-    await this.writeParams(run, { [key]: validateValue(body.value, 'Param', key, MLFLOW_LIMITS.paramValueLength) })
+    const { run_id: runId, key, value } = parseMlflow(logParamBody, withRunId(body))
+    const run = this.activeRun(await this.runByUuid(runId))
+    await this.writeParams(run, { [key]: value })
     return {}
   }
 
@@ -552,16 +531,15 @@ export class MlflowService {
   }
 
   async setTag(body: Body): Promise<unknown> {
-    const run = await this.activeRunFrom(body)
-    const key = validateKey(requireField(body, 'key'), 'tag')
-    if (body.value === undefined || body.value === null) requireField(body, 'value')
-    await this.writeTags(run, { [key]: validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength) })
+    const { run_id: runId, key, value } = parseMlflow(setTagBody, withRunId(body))
+    const run = this.activeRun(await this.runByUuid(runId))
+    await this.writeTags(run, { [key]: value })
     return {}
   }
 
   async deleteTag(body: Body): Promise<unknown> {
-    const run = await this.activeRunFrom(body)
-    const key = stringField(body, 'key', true)
+    const { run_id: runId, key } = parseMlflow(deleteTagBody, withRunId(body))
+    const run = this.activeRun(await this.runByUuid(runId))
     if (!(await this.runs.deleteTag({ runId: run.id, key }))) throw missing(`No tag with name: ${key} in run with id ${run.uuid}`)
     return {}
   }
@@ -576,10 +554,10 @@ export class MlflowService {
     if (bodyBytes > MLFLOW_LIMITS.batchBytes) {
       throw invalid(`Batched logging API requests must be at most ${MLFLOW_LIMITS.batchBytes} bytes, got a request of ${bodyBytes} bytes`)
     }
-    const metrics = body.metrics ?? []
-    const paramItems = keyValueList(body.params, 'params')
-    const tagItems = keyValueList(body.tags, 'tags')
-    if (!Array.isArray(metrics)) throw invalid(`Invalid value for parameter 'metrics': must be a list`)
+    const request = parseMlflow(logBatchBody, withRunId(body))
+    const metrics = request.metrics ?? []
+    const paramItems = request.params ?? []
+    const tagItems = request.tags ?? []
     if (metrics.length > MLFLOW_LIMITS.batchMetrics) throw invalid(`A batch logging request can contain at most ${MLFLOW_LIMITS.batchMetrics} metrics. Got ${metrics.length} metrics.`)
     if (paramItems.length > MLFLOW_LIMITS.batchParams) throw invalid(`A batch logging request can contain at most ${MLFLOW_LIMITS.batchParams} params. Got ${paramItems.length} params.`)
     if (tagItems.length > MLFLOW_LIMITS.batchTags) throw invalid(`A batch logging request can contain at most ${MLFLOW_LIMITS.batchTags} tags. Got ${tagItems.length} tags.`)
@@ -589,24 +567,24 @@ export class MlflowService {
     const now = Date.now()
     const points = new Array<MetricPoint>(metrics.length)
     for (let i = 0; i < metrics.length; i++) {
-      const raw = metrics[i] as unknown
-      if (typeof raw !== 'object' || raw === null) throw invalid(`Invalid value for parameter 'metrics[${i}]': must be an object`)
-      const metric = raw as Record<string, unknown>
-      if (metric.value === undefined || metric.value === null) throw invalid(`Missing value for required parameter 'metrics[${i}].value'`)
+      const metric = metrics[i]!
+      for (const field of ['key', 'value', 'timestamp']) {
+        if (metric[field] === undefined || metric[field] === null) {
+          throw invalid(`Missing value for required parameter 'metrics[${i}].${field}'. See the API docs for more information about request parameters.`)
+        }
+      }
       points[i] = toPoint(metric, now)
     }
     const params: Record<string, string> = {}
-    for (const item of paramItems) {
-      const key = validateKey(item.key, 'param')
-      const value = validateValue(item.value, 'Param', key, MLFLOW_LIMITS.paramValueLength)
+    for (const { key, value } of paramItems) {
       if (key in params && params[key] !== value) {
         throw invalid(`Duplicate parameter keys have been submitted: '${key}' with different values in one batch`)
       }
       params[key] = value
     }
-    const tags = tagsFrom(tagItems, 'tags')
+    const tags = tagsOf(tagItems)
 
-    const run = await this.activeRunFrom(body)
+    const run = this.activeRun(await this.runByUuid(request.run_id))
     // Params, tags and metrics in one transaction: a refused param (write-once) stores nothing.
     await this.paramsWritten(run, params, this.runs.logBatch({ runId: run.id, points, params, tags, name: runNameFrom(tags) }))
     return {}
@@ -699,8 +677,8 @@ export class MlflowService {
   }
 
   async getMetricHistory(query: Body): Promise<unknown> {
-    const run = await this.runFrom(query)
-    const key = stringField(query, 'metric_key', true)
+    const { run_id: runId, metric_key: key } = parseMlflow(metricHistoryBody, withRunId(query))
+    const run = await this.runByUuid(runId)
     const limit = maxResultsField(query.max_results, MLFLOW_LIMITS.historyMaxResults, MLFLOW_LIMITS.historyMaxResults)
     const offset = decodePageToken(stringField(query, 'page_token'))
     const page = await this.repository.metricHistory(run.id, key, { offset, limit })
@@ -986,6 +964,18 @@ export class MlflowService {
   async runForArtifacts(runUuid: string): Promise<MlflowRunRecord | undefined> {
     return /^[0-9a-f]{32}$/.test(runUuid) ? this.repository.findRun(runUuid) : undefined
   }
+}
+
+/** The older run_uuid names the run when run_id is absent. */
+function withRunId(body: Body): Body {
+  return body.run_id === undefined || body.run_id === null ? { ...body, run_id: body.run_uuid } : body
+}
+
+/** {key, value} entries as a tag map (the schema has checked them). */
+function tagsOf(entries: readonly { key: string; value: string }[] | undefined): Tags {
+  const tags: Tags = {}
+  for (const { key, value } of entries ?? []) tags[key] = value
+  return tags
 }
 
 /** MLflow's AND-only filter of experiments and the registry, as the shared filter AST. */

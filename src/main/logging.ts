@@ -152,7 +152,7 @@ export class RotatingLogFile {
 
   /** Writes what is queued, then closes the file. */
   close(): Promise<void> {
-    return new Promise((resolve) => {
+    return new Promise((done) => {
       this.flush(() => {
         if (!this.closed) {
           this.closed = true
@@ -160,7 +160,7 @@ export class RotatingLogFile {
           if (this.fd >= 0) closeSync(this.fd)
           this.fd = -1
         }
-        resolve()
+        done()
       })
     })
   }

@@ -83,4 +83,15 @@ describe('MLflow request validation', () => {
     expect(history.status).toBe(400)
     expect(((await history.json()) as { message: string }).message).toContain("Missing value for required parameter 'metric_key'")
   })
+
+  it('searches, the registry and logged models', async () => {
+    await refused('runs/search', { experiment_ids: ['0'], max_results: 123456789 }, "Invalid value 123456789 for parameter 'max_results' supplied")
+    await refused('experiments/search', { view_type: 'SOME' }, `Invalid value "SOME" for parameter 'view_type' supplied`)
+    await refused('registered-models/create', { name: '' }, "Missing value for required parameter 'name'")
+    await refused('registered-models/create', { name: 'm', tags: [{ key: 'k', value: 7 }] }, "Invalid value 7 for parameter 'tags[0].value' supplied")
+    await refused('registered-models/rename', { name: 'm' }, "Missing value for required parameter 'new_name'")
+    await refused('model-versions/create', { name: 'm' }, "Missing value for required parameter 'source'")
+    await refused('model-versions/transition-stage', { name: 'm', version: '1', stage: 'Production', archive_existing_versions: 'maybe' }, "parameter 'archive_existing_versions'")
+    await refused('logged-models', { experiment_id: '0', params: 'p' }, `Invalid value "p" for parameter 'params' supplied`)
+  })
 })

@@ -27,10 +27,12 @@ export const MLFLOW_LIMITS = {
 export function mlflowIssueMessage(issue: z.core.$ZodIssue, input: unknown): string {
   const path = formatPath('', issue.path)
   const value = valueAt(input, issue.path)
-  if (value === undefined || value === null || (value === '' && issue.code === 'too_small')) {
-    return `Missing value for required parameter '${path}'. See the API docs for more information about request parameters.`
-  }
+  if (value === undefined || value === null || (value === '' && issue.code === 'too_small')) return missingParameter(path)
   return `Invalid value ${shortJson(value)} for parameter '${path}' supplied: ${issue.message}`
+}
+
+export function missingParameter(path: string): string {
+  return `Missing value for required parameter '${path}'. See the API docs for more information about request parameters.`
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
@@ -150,3 +152,126 @@ export function parseMlflow<Schema extends z.ZodType>(schema: Schema, input: unk
   if (result.success) return result.data
   throw new MlflowError('INVALID_PARAMETER_VALUE', mlflowIssueMessage(result.error.issues[0]!, input))
 }
+
+// ---- searches ----
+
+/** A list given in a query string once (a string) or repeated (an array), or in a JSON body. */
+const stringList = (field: string) =>
+  z.preprocess((value) => (typeof value === 'string' ? [value] : value), z.array(mlflowText(10_000), `must be a list of strings (${field})`))
+
+/** max_results: 1 to the endpoint's limit, its default when absent. */
+export const maxResults = (fallback: number, limit: number) =>
+  mlflowInt64.refine((value) => value >= 1n && value <= BigInt(limit), `It must be at most ${limit}, and positive`).transform(Number).default(fallback)
+
+const VIEW_TYPES: Record<string, 'active' | 'deleted' | 'all'> = {
+  ACTIVE_ONLY: 'active',
+  '1': 'active',
+  DELETED_ONLY: 'deleted',
+  '2': 'deleted',
+  ALL: 'all',
+  '3': 'all'
+}
+const viewType = z
+  .union([z.string(), z.number()])
+  .refine((value) => String(value) in VIEW_TYPES, 'must be ACTIVE_ONLY, DELETED_ONLY or ALL')
+  .transform((value) => VIEW_TYPES[String(value)]!)
+  .default('active')
+
+const searchPage = (fallback: number, limit: number) => ({
+  max_results: maxResults(fallback, limit),
+  page_token: mlflowText(1_000).optional(),
+  filter: mlflowText(10_000).optional(),
+  order_by: stringList('order_by').optional()
+})
+
+export const searchExperimentsBody = z.object({ ...searchPage(1000, MLFLOW_LIMITS.searchMaxResults), view_type: viewType })
+export const searchRunsBody = z.object({
+  experiment_ids: stringList('experiment_ids').optional(),
+  ...searchPage(1000, MLFLOW_LIMITS.searchMaxResults),
+  run_view_type: viewType
+})
+export const metricHistoryPage = z.object({ max_results: maxResults(MLFLOW_LIMITS.historyMaxResults, MLFLOW_LIMITS.historyMaxResults), page_token: mlflowText(1_000).optional() })
+export const searchRegisteredModelsBody = z.object(searchPage(100, 1000))
+export const searchModelVersionsBody = z.object(searchPage(10_000, 200_000))
+export const searchLoggedModelsBody = z.object({
+  experiment_ids: stringList('experiment_ids').optional(),
+  max_results: maxResults(100, MLFLOW_LIMITS.searchMaxResults),
+  page_token: mlflowText(1_000).optional(),
+  filter: mlflowText(10_000).optional(),
+  // Here order_by is a list of {field_name, ascending}, not strings.
+  order_by: z.array(z.object({ field_name: requiredText(1_000), ascending: z.boolean().optional() }), 'must be a list of {field_name, ascending}').optional()
+})
+
+// ---- run inputs and outputs, MLflow 2's log-model ----
+
+const loggedModelRef = z.object({ model_id: requiredText(64) })
+export const logInputsBody = z.object({
+  ...runRef,
+  datasets: z
+    .array(
+      z.object({
+        tags: tagList.optional(),
+        dataset: z.object({
+          name: requiredText(500),
+          digest: requiredText(36),
+          source_type: requiredText(LIMITS.name),
+          source: requiredText(65_535),
+          schema: mlflowText(1_048_575).optional(),
+          profile: mlflowText(16_777_215).optional()
+        })
+      }),
+      'must be a list'
+    )
+    .optional(),
+  models: z.array(loggedModelRef, 'must be a list').optional()
+})
+export const logOutputsBody = z.object({ ...runRef, models: z.array(loggedModelRef.extend({ step: mlflowInt64.optional() }), 'must be a list').optional() })
+export const logModelBody = z.object({ ...runRef, model_json: requiredText(MLFLOW_LIMITS.tagValueLength) })
+
+// ---- the registry ----
+
+const modelName = { name: requiredText(LIMITS.name) }
+export const registeredModelBody = z.object(modelName)
+export const createRegisteredModelBody = z.object({ ...modelName, description: mlflowText(LIMITS.description).optional(), tags: tagList.optional() })
+export const updateRegisteredModelBody = z.object({ ...modelName, description: mlflowText(LIMITS.description).optional() })
+export const renameRegisteredModelBody = z.object({ ...modelName, new_name: requiredText(LIMITS.name) })
+export const setRegisteredModelTagBody = z.object({ ...modelName, ...tagEntry.shape })
+export const deleteRegisteredModelTagBody = z.object({ ...modelName, key: requiredText(MLFLOW_LIMITS.keyLength) })
+export const latestVersionsBody = z.object({ ...modelName, stages: stringList('stages').optional() })
+export const aliasBody = z.object({ ...modelName, alias: requiredText(LIMITS.name) })
+
+/** A version as clients name it: "3" (or 3). */
+const versionRef = { ...modelName, version: z.union([requiredText(LIMITS.version), z.number().int().transform(String)], 'must be a version') }
+export const modelVersionBody = z.object(versionRef)
+export const setAliasBody = z.object({ ...versionRef, alias: requiredText(LIMITS.name) })
+export const createModelVersionBody = z.object({
+  ...modelName,
+  source: requiredText(LIMITS.path * 4),
+  run_id: mlflowText(64).optional(),
+  tags: tagList.optional(),
+  run_link: mlflowText(4_096).optional(),
+  description: mlflowText(LIMITS.description).optional(),
+  model_id: mlflowText(64).optional()
+})
+export const updateModelVersionBody = z.object({ ...versionRef, description: mlflowText(LIMITS.description).optional() })
+export const transitionStageBody = z.object({
+  ...versionRef,
+  stage: requiredText(64),
+  archive_existing_versions: z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')], 'must be true or false').optional()
+})
+export const setModelVersionTagBody = z.object({ ...versionRef, ...tagEntry.shape })
+export const deleteModelVersionTagBody = z.object({ ...versionRef, key: requiredText(MLFLOW_LIMITS.keyLength) })
+
+// ---- logged models (MLflow 3) ----
+
+export const createLoggedModelBody = z.object({
+  ...experimentRef,
+  name: mlflowText(LIMITS.name).optional(),
+  model_type: mlflowText(LIMITS.name).optional(),
+  source_run_id: mlflowText(64).optional(),
+  params: z.array(paramEntry, 'must be a list of {key, value}').optional(),
+  tags: tagList.optional()
+})
+export const finalizeLoggedModelBody = z.object({ status: z.enum(['LOGGED_MODEL_PENDING', 'LOGGED_MODEL_READY', 'LOGGED_MODEL_UPLOAD_FAILED'], 'must be LOGGED_MODEL_PENDING, LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED') })
+export const loggedModelTagsBody = z.object({ tags: tagList.optional() })
+export const loggedModelParamsBody = z.object({ params: z.array(paramEntry, 'must be a list of {key, value}').optional() })

@@ -19,7 +19,37 @@ import {
 import { decodePageToken, encodePageToken, orderTerms, parseOrderBy, parseSearchFilter, searchExpression } from './mlflow-search'
 import type { ExperimentService } from './experiment-service'
 import {
+  aliasBody,
   createExperimentBody,
+  createLoggedModelBody,
+  createModelVersionBody,
+  createRegisteredModelBody,
+  deleteModelVersionTagBody,
+  experimentBody,
+  deleteRegisteredModelTagBody,
+  finalizeLoggedModelBody,
+  latestVersionsBody,
+  logInputsBody,
+  loggedModelParamsBody,
+  loggedModelTagsBody,
+  logModelBody,
+  logOutputsBody,
+  metricHistoryPage,
+  missingParameter,
+  modelVersionBody,
+  registeredModelBody,
+  renameRegisteredModelBody,
+  searchExperimentsBody,
+  searchLoggedModelsBody,
+  searchModelVersionsBody,
+  searchRegisteredModelsBody,
+  searchRunsBody,
+  setAliasBody,
+  setModelVersionTagBody,
+  setRegisteredModelTagBody,
+  transitionStageBody,
+  updateModelVersionBody,
+  updateRegisteredModelBody,
   createRunBody,
   deleteExperimentTagBody,
   deleteTagBody,
@@ -61,24 +91,6 @@ const MLFLOW_TO_RUN_STATUS: Record<string, RunStatus> = {
   KILLED: 'killed'
 }
 
-function requireField(body: Body, field: string): unknown {
-  const value = body[field]
-  if (value === undefined || value === null || value === '') {
-    throw invalid(`Missing value for required parameter '${field}'. See the API docs for more information about request parameters.`)
-  }
-  return value
-}
-
-function stringField(body: Body, field: string, required: true): string
-function stringField(body: Body, field: string, required?: false): string | undefined
-function stringField(body: Body, field: string, required = false): string | undefined {
-  const value = required ? requireField(body, field) : body[field]
-  if (value === undefined || value === null) return undefined
-  if (typeof value !== 'string') throw invalid(`Invalid value ${JSON.stringify(value)} for parameter '${field}' supplied: must be a string`)
-  if (value.includes('\0')) throw invalid(`Invalid value for parameter '${field}': must not contain a NUL byte`)
-  return value
-}
-
 /** int64 as MLflow clients send it: a JSON number or a decimal string. */
 function int64Field(value: unknown, field: string): bigint | undefined {
   if (value === undefined || value === null) return undefined
@@ -97,22 +109,6 @@ function timestampField(value: unknown, field: string): number | undefined {
   return Number(parsed)
 }
 
-function maxResultsField(value: unknown, fallback: number, limit: number): number {
-  const parsed = int64Field(value, 'max_results')
-  if (parsed === undefined) return fallback
-  if (parsed < 1n || parsed > BigInt(limit)) {
-    throw invalid(`Invalid value ${String(value)} for parameter 'max_results' supplied. It must be at most ${limit}, and positive`)
-  }
-  return Number(parsed)
-}
-
-function stringList(value: unknown, field: string): string[] | undefined {
-  if (value === undefined || value === null) return undefined
-  const list = Array.isArray(value) ? value : [value] // a query string repeats a key, or names it once
-  for (const item of list) if (typeof item !== 'string') throw invalid(`Invalid value for parameter '${field}': must be a list of strings`)
-  return list as string[]
-}
-
 function validateKey(key: unknown, what: string): string {
   if (typeof key !== 'string' || key === '') throw invalid(`Missing value for required parameter 'key' of ${what}`)
   if (key.length > MLFLOW_LIMITS.keyLength) throw invalid(`${what} key '${key.slice(0, 40)}…' had length ${key.length}, which exceeded length limit of ${MLFLOW_LIMITS.keyLength}`)
@@ -120,31 +116,6 @@ function validateKey(key: unknown, what: string): string {
   // MLflow keys are path-like names; '..' and absolute paths are refused as MLflow does.
   if (key.startsWith('/') || key.split('/').includes('..')) throw invalid(`Invalid value "${key}" for parameter 'key' supplied: Names may be treated as files in certain cases, and must not resolve to other names when treated as such.`)
   return key
-}
-
-function validateValue(value: unknown, what: string, key: string, limit: number): string {
-  // The client always sends strings; a number or boolean is taken as its text, as MLflow does.
-  const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined
-  if (text === undefined) throw invalid(`Missing value for required parameter 'value' of ${what} '${key}'`)
-  if (text.length > limit) throw invalid(`${what} value '${text.slice(0, 40)}…' had length ${text.length}, which exceeded length limit of ${limit}`)
-  if (text.includes('\0')) throw invalid(`Invalid ${what} value: must not contain a NUL byte`)
-  return text
-}
-
-function keyValueList(value: unknown, field: string): { key: unknown; value: unknown }[] {
-  if (value === undefined || value === null) return []
-  if (!Array.isArray(value)) throw invalid(`Invalid value for parameter '${field}': must be a list of {key, value}`)
-  for (const item of value) if (typeof item !== 'object' || item === null) throw invalid(`Invalid value for parameter '${field}': must be a list of {key, value}`)
-  return value as { key: unknown; value: unknown }[]
-}
-
-function tagsFrom(value: unknown, field: string, what = 'Tag'): Tags {
-  const tags: Tags = {}
-  for (const item of keyValueList(value, field)) {
-    const key = validateKey(item.key, what.toLowerCase())
-    tags[key] = validateValue(item.value, what, key, MLFLOW_LIMITS.tagValueLength)
-  }
-  return tags
 }
 
 function toMetricValue(value: unknown, at: string): number {
@@ -321,7 +292,7 @@ export class MlflowService {
   private parseExperimentId(value: unknown, field = 'experiment_id'): number {
     if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value
     if (typeof value === 'string' && /^\d{1,15}$/.test(value)) return Number(value)
-    if (value === undefined || value === null || value === '') requireField({}, field)
+    if (value === undefined || value === null || value === '') throw invalid(missingParameter(field))
     throw missing(`No Experiment with id=${String(value)} exists`)
   }
 
@@ -353,18 +324,13 @@ export class MlflowService {
     return run
   }
 
-  private async registeredModel(name: unknown): Promise<RegisteredModelRecord> {
-    if (typeof name !== 'string' || name === '') throw invalid("Missing value for required parameter 'name'. Registered model name cannot be empty.")
+  private async registeredModel(name: string): Promise<RegisteredModelRecord> {
     const model = await this.repository.getRegisteredModel(name)
     if (!model) throw missing(`Registered Model with name=${name} not found`)
     return model
   }
 
-  private async modelVersion(body: Body): Promise<ModelVersionRecord> {
-    const name = stringField(body, 'name', true)
-    const versionRaw = requireField(body, 'version')
-    const version = typeof versionRaw === 'number' ? String(versionRaw) : versionRaw
-    if (typeof version !== 'string') throw invalid(`Invalid value for parameter 'version'`)
+  private async modelVersion({ name, version }: { name: string; version: string }): Promise<ModelVersionRecord> {
     const found = await this.repository.getModelVersion(name, version)
     if (!found) throw missing(`Model Version (name=${name}, version=${version}) not found`)
     return found
@@ -393,11 +359,12 @@ export class MlflowService {
 
   async searchExperiments(body: Body): Promise<unknown> {
     await this.ensureDefaultExperiment()
-    const limit = maxResultsField(body.max_results, 1000, MLFLOW_LIMITS.searchMaxResults)
-    const offset = decodePageToken(stringField(body, 'page_token'))
-    const filter = searchFilter(stringField(body, 'filter'))
-    const orderBy = searchOrder(stringList(body.order_by, 'order_by'))
-    const page = await this.repository.searchExperiments(filter, viewType(body.view_type), orderBy, { offset, limit })
+    const request = parseMlflow(searchExperimentsBody, body)
+    const offset = decodePageToken(request.page_token)
+    const page = await this.repository.searchExperiments(searchFilter(request.filter), request.view_type, searchOrder(request.order_by), {
+      offset,
+      limit: request.max_results
+    })
     const json: Record<string, unknown> = {}
     withList(json, 'experiments', page.items.map((experiment) => this.experimentJson(experiment)))
     if (page.nextOffset !== undefined) json.next_page_token = encodePageToken(page.nextOffset)
@@ -415,14 +382,14 @@ export class MlflowService {
   }
 
   async deleteExperiment(body: Body): Promise<unknown> {
-    const experiment = await this.experimentById(requireField(body, 'experiment_id'))
+    const experiment = await this.experimentById(parseMlflow(experimentBody, body).experiment_id)
     if (experiment.id === 0) throw invalid('Cannot delete the default experiment \'0\'. This is an internally reserved experiment.')
     await this.experiments.setStatus(experiment.id, 'archived')
     return {}
   }
 
   async restoreExperiment(body: Body): Promise<unknown> {
-    const experiment = await this.experimentById(requireField(body, 'experiment_id'))
+    const experiment = await this.experimentById(parseMlflow(experimentBody, body).experiment_id)
     await this.experiments.setStatus(experiment.id, 'active')
     return {}
   }
@@ -570,7 +537,7 @@ export class MlflowService {
       const metric = metrics[i]!
       for (const field of ['key', 'value', 'timestamp']) {
         if (metric[field] === undefined || metric[field] === null) {
-          throw invalid(`Missing value for required parameter 'metrics[${i}].${field}'. See the API docs for more information about request parameters.`)
+          throw invalid(missingParameter(`metrics[${i}].${field}`))
         }
       }
       points[i] = toPoint(metric, now)
@@ -591,56 +558,44 @@ export class MlflowService {
   }
 
   async logInputs(body: Body): Promise<unknown> {
-    const run = await this.activeRunFrom(body)
-    const rawDatasets = body.datasets ?? []
-    if (!Array.isArray(rawDatasets)) throw invalid(`Invalid value for parameter 'datasets': must be a list`)
-    const datasets: DatasetInputRecord[] = rawDatasets.map((raw: unknown, i) => {
-      const input = (raw ?? {}) as Body
-      const dataset = (input.dataset ?? {}) as Body
-      if (typeof dataset !== 'object') throw invalid(`Invalid value for parameter 'datasets[${i}].dataset'`)
-      return {
-        name: stringField(dataset, 'name', true),
-        digest: stringField(dataset, 'digest', true),
-        sourceType: stringField(dataset, 'source_type', true),
-        source: stringField(dataset, 'source', true),
-        schema: stringField(dataset, 'schema') ?? null,
-        profile: stringField(dataset, 'profile') ?? null,
-        tags: tagsFrom(input.tags, `datasets[${i}].tags`)
-      }
-    })
-    const rawModels = body.models ?? []
-    if (!Array.isArray(rawModels)) throw invalid(`Invalid value for parameter 'models': must be a list`)
-    const modelIds: string[] = []
-    for (const raw of rawModels as Body[]) {
-      const modelId = stringField(raw ?? {}, 'model_id', true)
-      if (!(await this.repository.getLoggedModel(modelId))) throw missing(`Logged model with ID '${modelId}' not found.`)
-      modelIds.push(modelId)
-    }
+    const request = parseMlflow(logInputsBody, withRunId(body))
+    const run = this.activeRun(await this.runByUuid(request.run_id))
+    const datasets: DatasetInputRecord[] = (request.datasets ?? []).map(({ dataset, tags }) => ({
+      name: dataset.name,
+      digest: dataset.digest,
+      sourceType: dataset.source_type,
+      source: dataset.source,
+      schema: dataset.schema ?? null,
+      profile: dataset.profile ?? null,
+      tags: tagsOf(tags)
+    }))
+    const modelIds = await this.existingLoggedModels((request.models ?? []).map((model) => model.model_id))
     await this.runs.logInputs({ runId: run.id, datasets, modelIds })
     return {}
   }
 
   async logOutputs(body: Body): Promise<unknown> {
-    const run = await this.activeRunFrom(body)
-    const rawModels = body.models ?? []
-    if (!Array.isArray(rawModels)) throw invalid(`Invalid value for parameter 'models': must be a list`)
-    const outputs: { modelId: string; step: bigint }[] = []
-    for (const raw of rawModels as Body[]) {
-      const modelId = stringField(raw ?? {}, 'model_id', true)
-      if (!(await this.repository.getLoggedModel(modelId))) throw missing(`Logged model with ID '${modelId}' not found.`)
-      outputs.push({ modelId, step: int64Field(raw.step, 'step') ?? 0n })
-    }
-    await this.runs.logOutputs({ runId: run.id, outputs })
+    const request = parseMlflow(logOutputsBody, withRunId(body))
+    const run = this.activeRun(await this.runByUuid(request.run_id))
+    const models = request.models ?? []
+    await this.existingLoggedModels(models.map((model) => model.model_id))
+    await this.runs.logOutputs({ runId: run.id, outputs: models.map((model) => ({ modelId: model.model_id, step: model.step ?? 0n })) })
     return {}
+  }
+
+  /** The ids, once each names a logged model (MLflow's RESOURCE_DOES_NOT_EXIST otherwise). */
+  private async existingLoggedModels(modelIds: string[]): Promise<string[]> {
+    for (const modelId of modelIds) await this.loggedModel(modelId)
+    return modelIds
   }
 
   /** MLflow 2.x log_model: the model's metadata is recorded as the run's mlflow.log-model.history tag, as MLflow does. */
   async logModel(body: Body): Promise<unknown> {
-    const run = await this.activeRunFrom(body)
-    const modelJson = stringField(body, 'model_json', true)
+    const request = parseMlflow(logModelBody, withRunId(body))
+    const run = this.activeRun(await this.runByUuid(request.run_id))
     let model: unknown
     try {
-      model = JSON.parse(modelJson)
+      model = JSON.parse(request.model_json)
     } catch {
       throw invalid(`Invalid value for parameter 'model_json': not valid JSON`)
     }
@@ -661,15 +616,15 @@ export class MlflowService {
   }
 
   async searchRuns(body: Body): Promise<unknown> {
-    const experimentIds = (stringList(body.experiment_ids, 'experiment_ids') ?? []).map((id) => this.parseExperimentId(id, 'experiment_ids'))
-    const limit = maxResultsField(body.max_results, 1000, MLFLOW_LIMITS.searchMaxResults)
-    const offset = decodePageToken(stringField(body, 'page_token'))
+    const request = parseMlflow(searchRunsBody, body)
+    const experimentIds = (request.experiment_ids ?? []).map((id) => this.parseExperimentId(id, 'experiment_ids'))
+    const offset = decodePageToken(request.page_token)
     // Runs take the whole filter language (OR and parentheses too), as /v1 run search does.
-    const filter = stringField(body, 'filter') ?? ''
+    const filter = request.filter ?? ''
     const parsed = parseRunFilter(filter)
     if (!parsed.ok) throw invalid(`Invalid filter '${filter}': ${parsed.message}`)
-    const orderBy = orderTerms(parseOrderBy(stringList(body.order_by, 'order_by'), RUN_FILTER_DIALECT))
-    const page = await this.repository.searchRuns(experimentIds, parsed.expression, viewType(body.run_view_type), orderBy, { offset, limit })
+    const orderBy = orderTerms(parseOrderBy(request.order_by, RUN_FILTER_DIALECT))
+    const page = await this.repository.searchRuns(experimentIds, parsed.expression, request.run_view_type, orderBy, { offset, limit: request.max_results })
     const json: Record<string, unknown> = {}
     withList(json, 'runs', await Promise.all(page.items.map((run) => this.runJson(run))))
     if (page.nextOffset !== undefined) json.next_page_token = encodePageToken(page.nextOffset)
@@ -679,12 +634,11 @@ export class MlflowService {
   async getMetricHistory(query: Body): Promise<unknown> {
     const { run_id: runId, metric_key: key } = parseMlflow(metricHistoryBody, withRunId(query))
     const run = await this.runByUuid(runId)
-    const limit = maxResultsField(query.max_results, MLFLOW_LIMITS.historyMaxResults, MLFLOW_LIMITS.historyMaxResults)
-    const offset = decodePageToken(stringField(query, 'page_token'))
-    const page = await this.repository.metricHistory(run.id, key, { offset, limit })
+    const page = parseMlflow(metricHistoryPage, query)
+    const history = await this.repository.metricHistory(run.id, key, { offset: decodePageToken(page.page_token), limit: page.max_results })
     const json: Record<string, unknown> = {}
-    withList(json, 'metrics', page.items.map((metric) => this.metricJson(metric)))
-    if (page.nextOffset !== undefined) json.next_page_token = encodePageToken(page.nextOffset)
+    withList(json, 'metrics', history.items.map((metric) => this.metricJson(metric)))
+    if (history.nextOffset !== undefined) json.next_page_token = encodePageToken(history.nextOffset)
     return json
   }
 
@@ -696,26 +650,22 @@ export class MlflowService {
   }
 
   async createRegisteredModel(body: Body): Promise<unknown> {
-    const name = stringField(body, 'name', true)
-    if (name.length > LIMITS.name) throw invalid(`Registered model name exceeds the maximum length of ${LIMITS.name} characters`)
-    const tags = tagsFrom(body.tags, 'tags')
-    const description = stringField(body, 'description') ?? ''
-    await alreadyExists(this.models.createRegisteredModel({ modelName: name, description, tags }), `Registered Model (name=${name}) already exists.`)
+    const { name, description, tags } = parseMlflow(createRegisteredModelBody, body)
+    await alreadyExists(
+      this.models.createRegisteredModel({ modelName: name, description: description ?? '', tags: tagsOf(tags) }),
+      `Registered Model (name=${name}) already exists.`
+    )
     return this.registeredModelResponse(name)
   }
 
   async getRegisteredModel(query: Body): Promise<unknown> {
-    return this.registeredModelResponse(stringField(query, 'name', true))
+    return this.registeredModelResponse(parseMlflow(registeredModelBody, query).name)
   }
 
   async searchRegisteredModels(query: Body): Promise<unknown> {
-    const limit = maxResultsField(query.max_results, 100, 1000)
-    const offset = decodePageToken(stringField(query, 'page_token'))
-    const page = await this.repository.searchRegisteredModels(
-      searchFilter(stringField(query, 'filter')),
-      searchOrder(stringList(query.order_by, 'order_by')),
-      { offset, limit }
-    )
+    const request = parseMlflow(searchRegisteredModelsBody, query)
+    const offset = decodePageToken(request.page_token)
+    const page = await this.repository.searchRegisteredModels(searchFilter(request.filter), searchOrder(request.order_by), { offset, limit: request.max_results })
     const models = await Promise.all(page.items.map(async (model) => this.registeredModelJson(model, await this.repository.latestVersions(model.name, undefined))))
     const json: Record<string, unknown> = {}
     withList(json, 'registered_models', models)
@@ -724,51 +674,51 @@ export class MlflowService {
   }
 
   async updateRegisteredModel(body: Body): Promise<unknown> {
-    const model = await this.registeredModel(body.name)
-    const description = stringField(body, 'description')
+    const { name, description } = parseMlflow(updateRegisteredModelBody, body)
+    const model = await this.registeredModel(name)
     if (description !== undefined) await this.models.updateRegisteredModel({ modelName: model.name, description })
     return this.registeredModelResponse(model.name)
   }
 
   async renameRegisteredModel(body: Body): Promise<unknown> {
-    const model = await this.registeredModel(body.name)
-    const newName = stringField(body, 'new_name', true)
-    if (newName.length > LIMITS.name) throw invalid(`Registered model name exceeds the maximum length of ${LIMITS.name} characters`)
+    const { name, new_name: newName } = parseMlflow(renameRegisteredModelBody, body)
+    const model = await this.registeredModel(name)
     await alreadyExists(this.models.renameRegisteredModel({ modelName: model.name, newName }), `Registered Model (name=${newName}) already exists.`)
     return this.registeredModelResponse(newName)
   }
 
   async deleteRegisteredModel(body: Body): Promise<unknown> {
-    const model = await this.registeredModel(body.name)
+    const model = await this.registeredModel(parseMlflow(registeredModelBody, body).name)
     await this.models.deleteRegisteredModel(model.name)
     return {}
   }
 
   async setRegisteredModelTag(body: Body): Promise<unknown> {
-    const model = await this.registeredModel(body.name)
-    const key = validateKey(requireField(body, 'key'), 'tag')
-    const value = validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength)
+    const { name, key, value } = parseMlflow(setRegisteredModelTagBody, body)
+    const model = await this.registeredModel(name)
     await this.models.updateRegisteredModel({ modelName: model.name, setTags: { [key]: value } })
     return {}
   }
 
   async deleteRegisteredModelTag(body: Body): Promise<unknown> {
-    const model = await this.registeredModel(body.name)
-    await this.models.updateRegisteredModel({ modelName: model.name, removeTag: stringField(body, 'key', true) })
+    const { name, key } = parseMlflow(deleteRegisteredModelTagBody, body)
+    const model = await this.registeredModel(name)
+    await this.models.updateRegisteredModel({ modelName: model.name, removeTag: key })
     return {}
   }
 
   async getLatestVersions(body: Body): Promise<unknown> {
-    const model = await this.registeredModel(body.name)
-    const versions = await this.repository.latestVersions(model.name, stringList(body.stages, 'stages'))
+    const { name, stages } = parseMlflow(latestVersionsBody, body)
+    const model = await this.registeredModel(name)
+    const versions = await this.repository.latestVersions(model.name, stages)
     const json: Record<string, unknown> = {}
     withList(json, 'model_versions', versions.map((version) => this.modelVersionJson(version)))
     return json
   }
 
   async setAlias(body: Body): Promise<unknown> {
-    const version = await this.modelVersion(body)
-    const alias = stringField(body, 'alias', true)
+    const { alias, ...ref } = parseMlflow(setAliasBody, body)
+    const version = await this.modelVersion(ref)
     try {
       await this.models.setAlias({ modelName: version.name, alias, versionId: version.id })
     } catch (error) {
@@ -779,16 +729,16 @@ export class MlflowService {
   }
 
   async getModelVersionByAlias(query: Body): Promise<unknown> {
-    const model = await this.registeredModel(query.name)
-    const alias = stringField(query, 'alias', true)
+    const { name, alias } = parseMlflow(aliasBody, query)
+    const model = await this.registeredModel(name)
     const target = model.aliases.find((entry) => entry.alias === alias)
     if (!target) throw invalid(`Registered model alias ${alias} not found.`)
     return { model_version: this.modelVersionJson((await this.repository.getModelVersion(model.name, target.version))!) }
   }
 
   async deleteAlias(body: Body): Promise<unknown> {
-    const model = await this.registeredModel(body.name)
-    const alias = stringField(body, 'alias', true)
+    const { name, alias } = parseMlflow(aliasBody, body)
+    const model = await this.registeredModel(name)
     if (model.aliases.some((entry) => entry.alias === alias)) await this.models.deleteAlias({ modelName: model.name, alias })
     return {}
   }
@@ -796,42 +746,37 @@ export class MlflowService {
   // ---- model versions ----
 
   async createModelVersion(body: Body): Promise<unknown> {
-    const model = await this.registeredModel(body.name)
-    const source = stringField(body, 'source', true)
-    if (source.length > LIMITS.path * 4) throw invalid(`Invalid value for parameter 'source': too long`)
-    const runUuid = stringField(body, 'run_id') || undefined
-    let runId: number | null = null
-    if (runUuid !== undefined) runId = (await this.runFrom({ run_id: runUuid })).id
-    const loggedModelId = stringField(body, 'model_id') || null
+    const request = parseMlflow(createModelVersionBody, body)
+    const model = await this.registeredModel(request.name)
+    const sourceRunId = request.run_id ? (await this.runByUuid(request.run_id)).id : null
     const created = await this.models.registerLinkedVersion({
       modelName: model.name,
-      artifactUri: source,
-      sourceRunId: runId,
-      tags: tagsFrom(body.tags, 'tags'),
-      runLink: stringField(body, 'run_link') ?? '',
-      description: stringField(body, 'description') ?? '',
-      loggedModelId
+      artifactUri: request.source,
+      sourceRunId,
+      tags: tagsOf(request.tags),
+      runLink: request.run_link ?? '',
+      description: request.description ?? '',
+      loggedModelId: request.model_id || null
     })
     return { model_version: this.modelVersionJson((await this.repository.getModelVersion(created.modelName, created.version))!) }
   }
 
   async getModelVersion(query: Body): Promise<unknown> {
-    return { model_version: this.modelVersionJson(await this.modelVersion(query)) }
+    return { model_version: this.modelVersionJson(await this.modelVersion(parseMlflow(modelVersionBody, query))) }
   }
 
   async updateModelVersion(body: Body): Promise<unknown> {
-    const version = await this.modelVersion(body)
-    const description = stringField(body, 'description')
+    const { description, ...ref } = parseMlflow(updateModelVersionBody, body)
+    const version = await this.modelVersion(ref)
     if (description !== undefined) await this.models.updateVersion({ versionId: version.id, description })
     return { model_version: this.modelVersionJson((await this.repository.getModelVersion(version.name, version.version))!) }
   }
 
   async transitionStage(body: Body): Promise<unknown> {
-    const version = await this.modelVersion(body)
-    const stageText = stringField(body, 'stage', true)
+    const { stage: stageText, archive_existing_versions: archiveExisting = false, ...ref } = parseMlflow(transitionStageBody, body)
+    const version = await this.modelVersion(ref)
     const stage = ['None', 'Staging', 'Production', 'Archived'].find((known) => known.toLowerCase() === stageText.toLowerCase())
     if (!stage) throw invalid(`Invalid Model Version stage: ${stageText}. Value must be one of None, Staging, Production, Archived.`)
-    const archiveExisting = body.archive_existing_versions === true || body.archive_existing_versions === 'true'
     if (archiveExisting && stage !== 'Staging' && stage !== 'Production') {
       throw invalid(`Model version transition cannot archive existing model versions because '${stage}' is not an Active stage. Valid stages are Staging and Production.`)
     }
@@ -840,19 +785,15 @@ export class MlflowService {
   }
 
   async deleteModelVersion(body: Body): Promise<unknown> {
-    const version = await this.modelVersion(body)
+    const version = await this.modelVersion(parseMlflow(modelVersionBody, body))
     await this.models.deleteVersion(version.id)
     return {}
   }
 
   async searchModelVersions(query: Body): Promise<unknown> {
-    const limit = maxResultsField(query.max_results, 10_000, 200_000)
-    const offset = decodePageToken(stringField(query, 'page_token'))
-    const page = await this.repository.searchModelVersions(
-      searchFilter(stringField(query, 'filter')),
-      searchOrder(stringList(query.order_by, 'order_by')),
-      { offset, limit }
-    )
+    const request = parseMlflow(searchModelVersionsBody, query)
+    const offset = decodePageToken(request.page_token)
+    const page = await this.repository.searchModelVersions(searchFilter(request.filter), searchOrder(request.order_by), { offset, limit: request.max_results })
     const json: Record<string, unknown> = {}
     withList(json, 'model_versions', page.items.map((version) => this.modelVersionJson(version)))
     if (page.nextOffset !== undefined) json.next_page_token = encodePageToken(page.nextOffset)
@@ -860,37 +801,37 @@ export class MlflowService {
   }
 
   async setModelVersionTag(body: Body): Promise<unknown> {
-    const version = await this.modelVersion(body)
-    const key = validateKey(requireField(body, 'key'), 'tag')
-    const value = validateValue(body.value, 'Tag', key, MLFLOW_LIMITS.tagValueLength)
+    const { key, value, ...ref } = parseMlflow(setModelVersionTagBody, body)
+    const version = await this.modelVersion(ref)
     await this.models.updateVersion({ versionId: version.id, setTags: { [key]: value } })
     return {}
   }
 
   async deleteModelVersionTag(body: Body): Promise<unknown> {
-    const version = await this.modelVersion(body)
-    await this.models.updateVersion({ versionId: version.id, removeTag: stringField(body, 'key', true) })
+    const { key, ...ref } = parseMlflow(deleteModelVersionTagBody, body)
+    const version = await this.modelVersion(ref)
+    await this.models.updateVersion({ versionId: version.id, removeTag: key })
     return {}
   }
 
   async getDownloadUri(query: Body): Promise<unknown> {
-    return { artifact_uri: (await this.modelVersion(query)).source }
+    return { artifact_uri: (await this.modelVersion(parseMlflow(modelVersionBody, query))).source }
   }
 
   // ---- logged models ----
 
   async createLoggedModel(body: Body): Promise<unknown> {
-    const experiment = await this.experimentById(requireField(body, 'experiment_id'))
+    const request = parseMlflow(createLoggedModelBody, body)
+    const experiment = await this.experimentById(request.experiment_id)
     if (experiment.deleted) throw invalid(`The experiment ${experiment.id} must be in the 'active' state. Current state is deleted.`)
-    const sourceRunUuid = stringField(body, 'source_run_id') || undefined
-    const sourceRunId = sourceRunUuid === undefined ? null : (await this.runFrom({ run_id: sourceRunUuid })).id
-    const tags = tagsFrom(body.tags, 'tags')
+    const sourceRunId = request.source_run_id ? (await this.runByUuid(request.source_run_id)).id : null
+    const tags = tagsOf(request.tags)
     const modelId = await this.models.createLoggedModel({
       experimentId: experiment.id,
-      name: stringField(body, 'name') || generateRunName(),
-      modelType: stringField(body, 'model_type') ?? '',
+      name: request.name || generateRunName(),
+      modelType: request.model_type ?? '',
       sourceRunId,
-      params: tagsFrom(body.params, 'params', 'Param'),
+      params: tagsOf(request.params),
       tags,
       userId: tags['mlflow.user'] ?? null
     })
@@ -909,10 +850,7 @@ export class MlflowService {
 
   async finalizeLoggedModel(modelId: string, body: Body): Promise<unknown> {
     const model = await this.loggedModel(modelId)
-    const status = stringField(body, 'status', true)
-    if (!['LOGGED_MODEL_PENDING', 'LOGGED_MODEL_READY', 'LOGGED_MODEL_UPLOAD_FAILED'].includes(status)) {
-      throw invalid(`Invalid value '${status}' for parameter 'status'`)
-    }
+    const { status } = parseMlflow(finalizeLoggedModelBody, body)
     await this.models.updateLoggedModel({ modelId: model.modelId, status })
     return this.getLoggedModel(model.modelId)
   }
@@ -924,7 +862,7 @@ export class MlflowService {
 
   async setLoggedModelTags(modelId: string, body: Body): Promise<unknown> {
     const model = await this.loggedModel(modelId)
-    await this.models.updateLoggedModel({ modelId: model.modelId, setTags: tagsFrom(body.tags, 'tags') })
+    await this.models.updateLoggedModel({ modelId: model.modelId, setTags: tagsOf(parseMlflow(loggedModelTagsBody, body).tags) })
     return this.getLoggedModel(model.modelId)
   }
 
@@ -936,20 +874,16 @@ export class MlflowService {
 
   async logLoggedModelParams(modelId: string, body: Body): Promise<unknown> {
     const model = await this.loggedModel(modelId)
-    await this.models.updateLoggedModel({ modelId: model.modelId, params: tagsFrom(body.params, 'params', 'Param') })
+    await this.models.updateLoggedModel({ modelId: model.modelId, params: tagsOf(parseMlflow(loggedModelParamsBody, body).params) })
     return {}
   }
 
   async searchLoggedModels(body: Body): Promise<unknown> {
-    const experimentIds = (stringList(body.experiment_ids, 'experiment_ids') ?? []).map((id) => this.parseExperimentId(id, 'experiment_ids'))
-    const limit = maxResultsField(body.max_results, 100, MLFLOW_LIMITS.searchMaxResults)
-    const offset = decodePageToken(stringField(body, 'page_token'))
-    // order_by here is a list of {field_name, ascending}, not strings.
-    const orderBy = (Array.isArray(body.order_by) ? (body.order_by as Body[]) : []).map((entry) => {
-      const field = stringField(entry ?? {}, 'field_name', true)
-      return { ...searchOrder([field])[0]!, descending: entry.ascending === false }
-    })
-    const page = await this.repository.searchLoggedModels(experimentIds, searchFilter(stringField(body, 'filter')), orderBy, { offset, limit })
+    const request = parseMlflow(searchLoggedModelsBody, body)
+    const experimentIds = (request.experiment_ids ?? []).map((id) => this.parseExperimentId(id, 'experiment_ids'))
+    const offset = decodePageToken(request.page_token)
+    const orderBy = (request.order_by ?? []).map((entry) => ({ ...searchOrder([entry.field_name])[0]!, descending: entry.ascending === false }))
+    const page = await this.repository.searchLoggedModels(experimentIds, searchFilter(request.filter), orderBy, { offset, limit: request.max_results })
     const json: Record<string, unknown> = {}
     withList(json, 'models', page.items.map((model) => this.loggedModelJson(model)))
     if (page.nextOffset !== undefined) json.next_page_token = encodePageToken(page.nextOffset)
@@ -1001,13 +935,6 @@ async function alreadyExists<T>(work: Promise<T>, message: string): Promise<T> {
     if (isDomainError(error) && error.code === 'conflict') throw new MlflowError('RESOURCE_ALREADY_EXISTS', message)
     throw error
   }
-}
-
-function viewType(value: unknown): 'active' | 'deleted' | 'all' {
-  if (value === undefined || value === null || value === 'ACTIVE_ONLY' || value === 1 || value === '1') return 'active'
-  if (value === 'DELETED_ONLY' || value === 2 || value === '2') return 'deleted'
-  if (value === 'ALL' || value === 3 || value === '3') return 'all'
-  throw invalid(`Invalid value ${JSON.stringify(value)} for parameter 'view_type': must be ACTIVE_ONLY, DELETED_ONLY or ALL`)
 }
 
 function datasetInputJson(dataset: DatasetInputRecord): Record<string, unknown> {

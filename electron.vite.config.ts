@@ -16,6 +16,7 @@ export default defineConfig({
           index: resolve('src/main/index.ts'),
           cli: resolve('src/main/cli.ts'),
           'plugin-host': resolve('src/main/plugins/plugin-host.ts'),
+          'api-process': resolve('src/main/api/api-process.ts'),
           'compute-worker': resolve('src/main/workers/compute-worker.ts')
         }
       }

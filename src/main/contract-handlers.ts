@@ -14,7 +14,9 @@ import type { ComparisonProgress, RunWithMetrics, SystemStatus } from '../shared
 import { DomainError, isDomainError } from '../shared/errors'
 import { Emitter, type Disposable } from '../shared/event'
 import { describeUrl, type DatabaseInfo } from './db/database-info'
-import type { HttpServer } from './http/server'
+import type { ApiDoor } from './api/api-supervisor'
+import type { DomainEvents } from './services/domain-events'
+import type { PluginRegistry } from './plugins/plugin-registry'
 import { readSettings, settingsFile, validateDatabaseUrl, writeSettings } from './settings'
 import { parseInput } from '../shared/schemas'
 import type { z } from 'zod'
@@ -30,8 +32,8 @@ export interface ContractContext {
   apiInfo(): ApiInfo
   dataDir: string
   database: DatabaseInfo
-  /** The HTTP server once it runs (settings show its port and rotate its token). */
-  http(): HttpServer | undefined
+  /** The HTTP door once it runs, in this process or its own (settings show its port and rotate its token). */
+  api(): ApiDoor | undefined
 }
 
 type Parsed<Name extends CallName> = z.output<(typeof calls)[Name]['input']>
@@ -59,14 +61,14 @@ export function createContractHandlers(context: ContractContext): ContractHandle
   const settings = (): AppSettings => {
     const stored = readSettings(context.dataDir)
     const saved = stored.databaseUrl
-    const http = context.http()
+    const api = context.api()
     return {
       dataDir: context.dataDir,
       database: { mode: context.database.mode, description: context.database.description, serverVersion: context.database.serverVersion },
       savedDatabase: saved ? { mode: 'external', description: describeUrl(saved) } : { mode: 'embedded', description: `embedded server, data in ${context.dataDir}/pg` },
       databaseOverridden: Boolean(process.env.HYPERCUBE_DATABASE_URL) || (context.database.mode === 'external' && !saved),
       settingsFile: settingsFile(context.dataDir),
-      api: { ...context.apiInfo(), port: http?.port ?? null },
+      api: { ...context.apiInfo(), port: api?.port ?? null },
       savedApiPort: stored.apiPort
     }
   }
@@ -154,9 +156,9 @@ export function createContractHandlers(context: ContractContext): ContractHandle
       return settings()
     },
     'settings.rotateToken': async () => {
-      const http = context.http()
-      if (!http) throw new DomainError('unavailable', 'this core runs without the HTTP API, so it has no token')
-      http.rotateToken()
+      const api = context.api()
+      if (!api) throw new DomainError('unavailable', 'this core runs without the HTTP API, so it has no token')
+      api.rotateToken()
       context.logger.info('API token rotated')
       return settings()
     }
@@ -196,19 +198,30 @@ export async function dispatchCall(handlers: ContractHandlers, name: unknown, in
   }
 }
 
+export interface EventSources {
+  events: DomainEvents
+  plugins?: PluginRegistry
+  api(): ApiDoor | undefined
+}
+
 /**
- * Forwards the services' events as contract events to `send` (a window's webContents, a
- * WebSocket): one subscription per connected renderer, disposed when it goes.
+ * Forwards the domain's events (heard from PostgreSQL, so from every process and instance) as
+ * contract events to `send` (a window's webContents, a WebSocket): one subscription per
+ * connected renderer, disposed when it goes.
  */
-export function subscribeToEvents(services: CoreServices, send: (event: PushedEvent) => void): Disposable {
+export function subscribeToEvents(sources: EventSources, send: (event: PushedEvent) => void): Disposable {
+  const { events } = sources
+  const api = sources.api()
   const subscriptions = [
-    services.runs.onDidChangeRun((run) => send({ name: 'runs.changed', payload: { runId: run.id, experimentId: run.experimentId, status: run.status } })),
-    services.runs.onDidLogMetrics((logged) => send({ name: 'metrics.logged', payload: logged })),
-    services.experiments.onDidChangeExperiment((experiment) => send({ name: 'experiments.changed', payload: experiment })),
-    services.models.onDidChangeModelVersion((version) => send({ name: 'models.versionChanged', payload: version })),
-    services.models.onDidChangeDeployment((deployment) => send({ name: 'deployments.changed', payload: deployment })),
+    events.onDidChangeRun((payload) => send({ name: 'runs.changed', payload })),
+    events.onDidLogMetrics((payload) => send({ name: 'metrics.logged', payload })),
+    events.onDidChangeExperiment((payload) => send({ name: 'experiments.changed', payload })),
+    events.onDidChangeModelVersion((payload) => send({ name: 'models.versionChanged', payload })),
+    events.onDidChangeDeployment((payload) => send({ name: 'deployments.changed', payload })),
+    events.onDidMissEvents(() => send({ name: 'events.resync', payload: {} })),
     comparisonProgress.event((progress) => send({ name: 'models.compareProgress', payload: progress })),
-    ...(services.plugins ? [services.plugins.onDidChangePlugins((list) => send({ name: 'plugins.changed', payload: list }))] : [])
+    ...(api ? [api.onDidChangeState((state) => send({ name: 'api.stateChanged', payload: state }))] : []),
+    ...(sources.plugins ? [sources.plugins.onDidChangePlugins((list) => send({ name: 'plugins.changed', payload: list }))] : [])
   ]
   return { dispose: () => subscriptions.forEach((subscription) => subscription.dispose()) }
 }

@@ -1,49 +1,37 @@
 import { chmodSync, mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { CallOutcome, PushedEvent } from '../shared/contract'
 import type { SystemStatus } from '../shared/domain'
-import { describeUrl, type DatabaseInfo } from './db/database-info'
-import type { CoreServices } from './services/core-services'
+import type { Disposable } from '../shared/event'
+import { ApiSupervisor, inProcessDoor, type ApiDoor } from './api/api-supervisor'
+import { composeServices, startDoorHttp } from './compose-door'
+import { createContractHandlers, dispatchCall, subscribeToEvents, type ContractContext } from './contract-handlers'
 import { Database } from './db/database'
+import { describeUrl, type DatabaseInfo } from './db/database-info'
 import { EmbeddedPostgres } from './db/embedded-postgres'
 import { loadMigrations, migrate } from './db/migrator'
-import { createFileLogger, logsDir, type Logger } from './logging'
-import { appRoot, migrationsDir } from './paths'
-import { fileURLToPath } from 'node:url'
-import { startHttpServer, type HttpServer } from './http/server'
-import { v1Routes } from './http/routes/v1-routes'
-import { mlflowPlugin } from './http/mlflow/mlflow-routes'
-import { PgMlflowRepository } from './repositories/mlflow-repository'
-import { MlflowService } from './services/mlflow-service'
+import { NotificationListener } from './db/notification-listener'
+import { apiTokenFile } from './http/api-token'
+import type { HttpServer } from './http/server'
 import { serveUi } from './http/serve-ui/serve-ui'
 import { UiSessions } from './http/serve-ui/ui-sessions'
-import { createContractHandlers, dispatchCall, subscribeToEvents, type ContractContext } from './contract-handlers'
-import { apiTokenFile } from './http/api-token'
-import { readSettings } from './settings'
-import type { CallOutcome, PushedEvent } from '../shared/contract'
-import type { Disposable } from '../shared/event'
-
-/** Shown in the OpenAPI document; kept in step with package.json by the release process. */
-export const APP_VERSION = '0.1.0'
-
-/** How long a metric batch's idempotency key is remembered. */
-const IDEMPOTENCY_KEY_DAYS = 7
-import { dirname } from 'node:path'
-import { PgArtifactRepository } from './repositories/artifact-repository'
-import { PgExperimentRepository } from './repositories/experiment-repository'
-import { PgIdempotentIngestRepository } from './repositories/ingest-idempotency-repository'
-import { PgMetricRepository } from './repositories/metric-repository'
-import { PgModelRepository } from './repositories/model-repository'
-import { PgRunRepository } from './repositories/run-repository'
-import { ArtifactStore } from './artifacts/artifact-store'
-import { ArtifactService } from './services/artifact-service'
-import { ExperimentService } from './services/experiment-service'
-import { ModelService } from './services/model-service'
-import { RunService } from './services/run-service'
+import { createFileLogger, logsDir, type Logger } from './logging'
+import { appRoot, migrationsDir } from './paths'
+import { ForkPluginHostSpawner, type PluginHostSpawner } from './plugins/host-spawner'
+import { PluginRegistry } from './plugins/plugin-registry'
+import type { ChildSpawner } from './process/child-process'
+import type { CoreServices } from './services/core-services'
+import { DomainEvents } from './services/domain-events'
 import { HealthMonitor } from './services/health-monitor'
 import { ModelComparisonService } from './services/model-comparison-service'
 import { SimilarRunsService } from './services/similar-runs'
-import { PluginRegistry } from './plugins/plugin-registry'
-import { ForkPluginHostSpawner, type PluginHostSpawner } from './plugins/host-spawner'
+import { readSettings } from './settings'
+
+export { APP_VERSION } from './compose-door'
+
+/** How long a metric batch's idempotency key is remembered. */
+const IDEMPOTENCY_KEY_DAYS = 7
 
 export type { CoreServices } from './services/core-services'
 export type { DatabaseInfo } from './db/database-info'
@@ -60,8 +48,13 @@ export interface CoreOptions {
    * Electron shell passes its utilityProcess spawner); `false` starts the core without them.
    */
   plugins?: false | { spawner?: PluginHostSpawner; bundledDir?: string; hostScript?: string }
-  /** The HTTP API (tracking API, MLflow compatibility, serve-mode UI); `false` for none. */
-  http?: false | { port?: number; host?: string }
+  /**
+   * The HTTP door (tracking API, MLflow compatibility); `false` for none. In-process by default,
+   * with the serve-mode UI on the same server. With `process`, it runs in a child process of
+   * its own (the desktop app: a utilityProcess) so ingest never delays the window's calls; the
+   * serve-mode UI is then not served (the window has IPC).
+   */
+  http?: false | { port?: number; host?: string; process?: { spawner: ChildSpawner; script?: string } }
   /** Interval of deployment health checks (default 30 s); `false` turns the monitor off. */
   healthCheckIntervalMs?: number | false
 }
@@ -78,10 +71,14 @@ export interface Core {
   readonly logger: Logger
   readonly database: DatabaseInfo
   readonly services: CoreServices
-  /** Present unless the core was started with `http: false`. */
+  /** The HTTP door, in this process or in its own; absent with `http: false`. */
+  readonly api?: ApiDoor
+  /** The in-process HTTP server itself (absent with `http: false` or when the door has its own process). */
   readonly http?: HttpServer
-  /** The serve-mode UI on the HTTP server (absent with `http: false`). */
+  /** The serve-mode UI on the in-process HTTP server. */
   readonly ui?: { loginUrl(): string }
+  /** The domain's events as heard from PostgreSQL (whichever process or instance wrote). */
+  readonly events: DomainEvents
   /** The renderer↔main contract, for a shell to carry (Electron IPC; serve-mode UI uses it too). */
   readonly contract: UiContract
   status(): Promise<SystemStatus>
@@ -140,27 +137,19 @@ export async function startCore(options: CoreOptions): Promise<Core> {
     closers.push(() => database.close())
     await migrate(database, loadMigrations(migrationsDir()), logger.child({ component: 'migrator' }))
 
-    const experimentRepository = new PgExperimentRepository(database)
-    const runRepository = new PgRunRepository(database)
-    const metricRepository = new PgMetricRepository(database)
-    const modelRepository = new PgModelRepository(database)
+    // LISTEN before anything can write, so no event of this core's lifetime is missed.
+    const listener = await NotificationListener.start(connectionString, logger.child({ component: 'events' }))
+    closers.push(() => listener.dispose())
+    const events = new DomainEvents(listener, (payload) => logger.warn({ payload: payload.slice(0, 200) }, 'ignored a malformed event notification'))
+    closers.push(() => events.dispose())
 
-    const idempotentIngest = new PgIdempotentIngestRepository(database)
+    const { repositories, services: doorServices } = composeServices(database, options.dataDir)
+    const services: CoreServices = { experiments: doorServices.experiments, runs: doorServices.runs, models: doorServices.models, artifacts: doorServices.artifacts }
     // Idempotency keys only need to outlive a client's retries; a week is generous. Not awaited:
     // start-up need not wait for it, and a failure only means the keys stay a while longer.
-    void idempotentIngest.pruneOlderThan(IDEMPOTENCY_KEY_DAYS).catch((error: unknown) => logger.warn({ err: error }, 'could not prune idempotency keys'))
-
-    const services: CoreServices = {
-      experiments: new ExperimentService(experimentRepository),
-      runs: new RunService(runRepository, metricRepository, idempotentIngest),
-      models: new ModelService(modelRepository),
-      artifacts: new ArtifactService(new PgArtifactRepository(database), runRepository, new ArtifactStore(join(options.dataDir, 'artifacts')))
-    }
-    closers.push(() => {
-      services.experiments.dispose()
-      services.runs.dispose()
-      services.models.dispose()
-    })
+    void repositories.idempotentIngest
+      .pruneOlderThan(IDEMPOTENCY_KEY_DAYS)
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not prune idempotency keys'))
 
     services.healthMonitor = new HealthMonitor({
       models: services.models,
@@ -184,7 +173,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       services.similarRuns = new SimilarRunsService({
         registry,
         loadRuns: async (experimentId) =>
-          (await runRepository.listByExperiment(experimentId)).map((run) => ({
+          (await repositories.runs.listByExperiment(experimentId)).map((run) => ({
             runId: run.id,
             params: run.hyperparameters,
             metrics: Object.fromEntries(run.metrics.map((metric) => [metric.key, metric.lastValue]))
@@ -198,53 +187,55 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       description: `${mode === 'embedded' ? 'embedded' : 'external'} PostgreSQL ${database.serverVersion} (${where})`
     }
     services.modelComparison = new ModelComparisonService(services.models, services.plugins)
+    // A comparison still running when the core closes is cancelled (its worker thread ends).
+    closers.push(() => services.modelComparison?.dispose())
 
     let http: HttpServer | undefined
+    let api: ApiDoor | undefined
     const status = async (): Promise<SystemStatus> => {
-      const [experiments, runs, metricPoints] = await Promise.all([experimentRepository.count(), runRepository.count(), metricRepository.count()])
-      return { database: databaseInfo, counts: { experiments, runs, metricPoints }, dataDir: options.dataDir }
+      const [experiments, runs, metricPoints] = await Promise.all([repositories.experiments.count(), repositories.runs.count(), repositories.metrics.count()])
+      return { database: databaseInfo, counts: { experiments, runs, metricPoints }, dataDir: options.dataDir, api: api?.state() ?? null }
     }
-    // The renderer↔main contract, carried to a browser by the serve-mode UI plugin.
+    // The renderer↔main contract: carried by Electron IPC, or to a browser by the serve-mode UI plugin.
     const contract: ContractContext = {
       services,
       logger,
       status,
       dataDir: options.dataDir,
       database: databaseInfo,
-      http: () => http,
-      apiInfo: () => ({ apiUrl: http ? `${http.url}/v1` : null, token: http?.token ?? null, tokenFile: apiTokenFile(options.dataDir) })
+      api: () => api,
+      apiInfo: () => ({ apiUrl: api?.url ? `${api.url}/v1` : null, token: api?.token ?? null, tokenFile: apiTokenFile(options.dataDir) })
     }
     const contractHandlers = createContractHandlers(contract)
     const uiContract: UiContract = {
       dispatch: (name, input) => dispatchCall(contractHandlers, name, input, logger),
-      subscribe: (send) => subscribeToEvents(services, send)
+      subscribe: (send) => subscribeToEvents({ events, plugins: services.plugins, api: () => api }, send)
     }
     const uiSessions = new UiSessions()
-    const uiPlugin = serveUi({
-      rendererDir: join(appRoot(), 'out', 'renderer'),
-      sessions: uiSessions,
-      ...uiContract,
-      logger: logger.child({ component: 'serve-ui' })
-    })
     if (options.http !== false) {
-      http = await startHttpServer({
-        plugins: [
-          uiPlugin,
-          mlflowPlugin({
-            mlflow: new MlflowService(new PgMlflowRepository(database), services.experiments, services.runs, services.models),
-            artifacts: services.artifacts,
-            store: new ArtifactStore(join(options.dataDir, 'artifacts'))
-          })
-        ],
-        dataDir: options.dataDir,
-        logger,
-        routes: v1Routes(services),
-        port: options.http?.port ?? readSettings(options.dataDir).apiPort ?? undefined,
-        host: options.http?.host,
-        version: APP_VERSION
-      })
-      closers.push(() => http!.close())
-      logger.info({ url: http.url }, 'HTTP API listening')
+      const port = options.http?.port ?? readSettings(options.dataDir).apiPort ?? undefined
+      const ownProcess = options.http?.process
+      if (ownProcess) {
+        api = await ApiSupervisor.start({
+          spawner: ownProcess.spawner,
+          script: ownProcess.script ?? defaultApiProcessScript(),
+          config: { dataDir: options.dataDir, databaseUrl: connectionString, port, host: options.http?.host, logLevel: logger.level },
+          logger: logger.child({ component: 'api-supervisor' }),
+          plugins: services.plugins
+        })
+      } else {
+        const uiPlugin = serveUi({
+          rendererDir: join(appRoot(), 'out', 'renderer'),
+          sessions: uiSessions,
+          ...uiContract,
+          logger: logger.child({ component: 'serve-ui' })
+        })
+        http = await startDoorHttp({ database, services, dataDir: options.dataDir, logger, port, host: options.http?.host, plugins: [uiPlugin] })
+        api = inProcessDoor(http)
+      }
+      const door = api
+      closers.push(() => door.close())
+      logger.info({ url: api.url, state: api.state().state }, 'HTTP API listening')
     }
 
     logger.info({ database: databaseInfo }, 'core started')
@@ -255,6 +246,8 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       logger,
       database: databaseInfo,
       services,
+      events,
+      api,
       http,
       ui: http && { loginUrl: () => `${http!.url}/?login=${uiSessions.createLoginToken()}` },
       status,
@@ -269,6 +262,13 @@ export async function startCore(options: CoreOptions): Promise<Core> {
     await closeAll()
     throw error
   }
+}
+
+/** The API process entry next to the running code (built, or the .ts source under tests). */
+function defaultApiProcessScript(): string {
+  const here = fileURLToPath(import.meta.url)
+  if (here.endsWith('.ts')) return join(dirname(here), 'api', 'api-process.ts')
+  return join(appRoot(), 'out', 'main', 'api-process.js')
 }
 
 /**

@@ -4,7 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { EVENT_CHANNEL, INVOKE_CHANNEL } from '../shared/contract-channels'
 import { startCore, type Core } from './core'
 import { defaultDataDir } from './paths'
-import { UtilityProcessPluginHostSpawner } from './electron/utility-process-spawner'
+import { UtilityProcessChildSpawner, UtilityProcessPluginHostSpawner } from './electron/utility-process-spawner'
 
 /**
  * The Electron shell: a hardened window around the same core `hypercube serve` runs.
@@ -56,7 +56,9 @@ app.whenReady().then(async () => {
     core = await startCore({
       dataDir: process.env.HYPERCUBE_DATA_DIR ?? defaultDataDir(),
       // Plugin hosts as Electron utility processes, running the plugin-host entry of this build.
-      plugins: { spawner: new UtilityProcessPluginHostSpawner(), hostScript: join(here, 'plugin-host.js') }
+      plugins: { spawner: new UtilityProcessPluginHostSpawner(), hostScript: join(here, 'plugin-host.js') },
+      // The HTTP door (/v1, MLflow) in a utilityProcess of its own: ingest never delays the window's IPC.
+      http: { process: { spawner: new UtilityProcessChildSpawner(), script: join(here, 'api-process.js') } }
     })
   } catch (error) {
     const { dialog } = await import('electron')

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type {
+  ApiDoorState,
   Artifact,
   Checkpoint,
   ComparisonProgress,
@@ -255,15 +256,21 @@ export function isCallName(name: unknown): name is CallName {
 
 /** Every event main pushes to the renderer, by name. */
 export interface EventPayloads {
-  /** A run started, changed (params, tags, status) or finished; fetch it for the details. */
+  // Payloads are small (ids and counts): they travel through PostgreSQL's NOTIFY from whichever
+  // process wrote. A view fetches the details it shows.
+  /** A run started, changed (params, tags, status), finished or was deleted. */
   'runs.changed': { runId: number; experimentId: number; status: RunStatus }
-  /** Points were stored for a run. */
-  'metrics.logged': { runId: number; points: number; keys: string[] }
-  'experiments.changed': Experiment
+  /** Points were stored for a run; keys is null when there were too many to name (refresh all). */
+  'metrics.logged': { runId: number; points: number; keys: string[] | null }
+  'experiments.changed': { experimentId: number }
   /** A version was registered, reviewed, or its deployment state changed. */
-  'models.versionChanged': ModelVersion
+  'models.versionChanged': { versionId: number; modelName: string }
   /** A deployment was made, promoted, aborted, rolled back, or health-checked. */
-  'deployments.changed': Deployment
+  'deployments.changed': { modelName: string; target: string }
+  /** Main's event feed from PostgreSQL was interrupted: changes may have been missed, read again. */
+  'events.resync': Record<string, never>
+  /** The HTTP door started, crashed and restarted, or gave up. */
+  'api.stateChanged': ApiDoorState
   /** A plugin's state changed (loaded, crashed, disabled…). */
   'plugins.changed': PluginInfo[]
   /** Progress of a models.compare call, for the caller that passed this requestId. */

@@ -245,6 +245,23 @@ export interface SystemStatus {
   database: { mode: 'embedded' | 'external'; serverVersion: string; description: string }
   counts: { experiments: number; runs: number; metricPoints: number }
   dataDir: string
+  /** The HTTP door (/v1 and the MLflow API); null when this core runs without it. */
+  api: ApiDoorState | null
+}
+
+/**
+ * Where the HTTP door runs and how it is doing. In the desktop app it is a child process that
+ * is restarted after a crash; after 3 crashes in 5 minutes it stays down ('failed') and the
+ * error names its log file.
+ */
+export interface ApiDoorState {
+  state: 'in-process' | 'starting' | 'running' | 'restarting' | 'failed' | 'stopped'
+  url: string | null
+  pid: number | null
+  /** Crashes counted towards the limit (the last 5 minutes). */
+  recentCrashes: number
+  error: string | null
+  logFile: string | null
 }
 
 /**

@@ -5,6 +5,7 @@ import pg from 'pg'
 import { inject } from 'vitest'
 import { startCore, type Core } from '../../src/main/core'
 import { createSilentLogger } from '../../src/main/logging'
+import { ForkChildSpawner } from '../../src/main/process/child-process'
 
 /** A fresh data folder per test, reachable by the PostgreSQL OS user when tests run as root. */
 export function makeDataDir(prefix = 'hypercube-test-'): { dir: string; remove: () => void } {
@@ -45,7 +46,7 @@ export interface TestCore {
  * A core on its own database and data folder, on the shared test server (URL mode). Plugin
  * hosts are left out unless asked for: most tests don't need three child processes each.
  */
-export async function startTestCore(options: { plugins?: boolean; http?: boolean } = {}): Promise<TestCore> {
+export async function startTestCore(options: { plugins?: boolean; http?: boolean; apiProcess?: boolean } = {}): Promise<TestCore> {
   const data = makeDataDir()
   const database = await createTestDatabase()
   const core = await startCore({
@@ -53,7 +54,8 @@ export async function startTestCore(options: { plugins?: boolean; http?: boolean
     databaseUrl: database.url,
     logger: createSilentLogger(),
     plugins: options.plugins ? {} : false,
-    http: options.http ? { port: 0 } : false
+    // apiProcess: the HTTP door in a forked child, as the desktop app runs it in a utilityProcess.
+    http: options.apiProcess ? { port: 0, process: { spawner: new ForkChildSpawner() } } : options.http ? { port: 0 } : false
   })
   return {
     core,

@@ -5,6 +5,7 @@ import { createLeaderboardStore } from '../../src/renderer/src/stores/leaderboar
 import { connectLiveUpdates } from '../../src/renderer/src/stores/live-updates'
 import { createRunPageStore } from '../../src/renderer/src/stores/run-page-store'
 import { createRunsTableStore } from '../../src/renderer/src/stores/runs-table-store'
+import { createSystemStore } from '../../src/renderer/src/stores/system-store'
 import { fakeApi, runRow } from './ui-fake-api'
 
 describe('live updates', () => {
@@ -67,5 +68,41 @@ describe('live updates', () => {
     fake.push({ name: 'runs.changed', payload: { runId: 4, experimentId: 7, status: 'running' } })
     await vi.advanceTimersByTimeAsync(1000)
     expect(fake.callsOf('runs.rows')).toHaveLength(0)
+  })
+
+  it("re-queries every chart of the open run when a batch's keys were too many to name", async () => {
+    const { fake, stores } = setup()
+    await stores.runPage.getState().open(1)
+    const charted = Object.keys(stores.runPage.getState().charts)
+    expect(charted.length).toBeGreaterThan(0)
+    const before = fake.callsOf('runs.metricSeries').length
+    fake.push({ name: 'metrics.logged', payload: { runId: 1, points: 5_000, keys: null } })
+    await vi.advanceTimersByTimeAsync(260)
+    expect(fake.callsOf('runs.metricSeries').slice(before).map((call) => call.input.key).sort()).toEqual([...charted].sort())
+  })
+
+  it("reads everything again when main's event feed from PostgreSQL was interrupted", async () => {
+    const { fake, stores } = setup()
+    await stores.runsTable.getState().open(7)
+    fake.push({ name: 'events.resync', payload: {} })
+    await vi.advanceTimersByTimeAsync(0)
+    expect(fake.callsOf('runs.list')).toHaveLength(2)
+    expect(fake.callsOf('experiments.list')).toHaveLength(1)
+  })
+
+  it('keeps the state of the HTTP door that is pushed, for the banner', async () => {
+    const fake = fakeApi({})
+    const system = createSystemStore(fake.api)
+    const stores = {
+      experiments: createExperimentsStore(fake.api),
+      runsTable: createRunsTableStore({ api: fake.api, storage: memoryStorage() }),
+      runPage: createRunPageStore(fake.api),
+      leaderboard: createLeaderboardStore(fake.api),
+      system
+    }
+    connectLiveUpdates(fake.api, stores, 250)
+    const failed = { state: 'failed' as const, url: null, pid: null, recentCrashes: 3, error: 'the API process exited unexpectedly, 3 times in 5 minutes', logFile: '/data/logs/api.log' }
+    fake.push({ name: 'api.stateChanged', payload: failed })
+    expect(system.getState().apiState).toEqual(failed)
   })
 })

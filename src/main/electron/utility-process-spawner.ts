@@ -1,15 +1,15 @@
-// The Electron side of PluginHostSpawner: plugin hosts as utilityProcess children of the
-// app's main process. (Under serve and in tests, ForkPluginHostSpawner does the same job.)
+// The Electron side of ChildSpawner: children as utilityProcess processes of the app's main
+// process (plugin hosts, the API process). Under serve and in tests, ForkChildSpawner does it.
 import { utilityProcess } from 'electron'
-import { pluginHostEnvironment, splitLines, type PluginHostProcess, type PluginHostSpawner, type PluginHostSpawnOptions } from '../plugins/host-spawner'
-import type { HostResponse } from '../plugins/host-protocol'
+import { splitLines, type ChildProcessHandle, type ChildSpawner, type ChildSpawnOptions } from '../process/child-process'
+import { ChildPluginHostSpawner } from '../plugins/host-spawner'
 
-export class UtilityProcessPluginHostSpawner implements PluginHostSpawner {
-  spawn(options: PluginHostSpawnOptions): PluginHostProcess {
+export class UtilityProcessChildSpawner implements ChildSpawner {
+  spawn<Outgoing, Incoming>(options: ChildSpawnOptions): ChildProcessHandle<Outgoing, Incoming> {
     // Structured clone carries typed arrays as bytes, like fork's advanced serialization.
-    const child = utilityProcess.fork(options.hostScript, [options.pluginName], {
-      serviceName: `Hypercube plugin: ${options.pluginName}`,
-      env: pluginHostEnvironment(options.pluginDir),
+    const child = utilityProcess.fork(options.script, options.args ?? [], {
+      serviceName: options.serviceName ?? 'Hypercube',
+      env: options.env ?? process.env,
       stdio: 'pipe'
     })
     let exited = false
@@ -23,7 +23,7 @@ export class UtilityProcessPluginHostSpawner implements PluginHostSpawner {
       send: (message) => {
         if (!exited) child.postMessage(message)
       },
-      onMessage: (listener) => child.on('message', (message: unknown) => listener(message as HostResponse)),
+      onMessage: (listener) => child.on('message', (message: unknown) => listener(message as Incoming)),
       onOutput: (listener) => {
         child.stdout?.on('data', splitLines((line) => listener(line, 'stdout')))
         child.stderr?.on('data', splitLines((line) => listener(line, 'stderr')))
@@ -34,5 +34,11 @@ export class UtilityProcessPluginHostSpawner implements PluginHostSpawner {
         if (!exited) child.kill()
       }
     }
+  }
+}
+
+export class UtilityProcessPluginHostSpawner extends ChildPluginHostSpawner {
+  constructor() {
+    super(new UtilityProcessChildSpawner())
   }
 }

@@ -45,6 +45,8 @@ export interface HttpServer {
   readonly routes: ReadonlyArray<{ method: string; url: string }>
   /** Writes a new token to <dataDir>/api-token and accepts only it from now on (the old one stops at once). */
   rotateToken(): string
+  /** Accepts the token now in <dataDir>/api-token (another process rotated it). */
+  reloadToken(): void
   close(): Promise<void>
 }
 
@@ -159,6 +161,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     rotateToken: () => {
       token = rotateApiToken(options.dataDir)
       return token
+    },
+    reloadToken: () => {
+      token = readOrCreateApiToken(options.dataDir)
     },
     close: () => app.close()
   }

@@ -1,26 +1,12 @@
-import { fork } from 'node:child_process'
-import { delimiter, dirname, join } from 'node:path'
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
+import { delimiter } from 'node:path'
+import { ForkChildSpawner, type ChildExit, type ChildProcessHandle, type ChildSpawner } from '../process/child-process'
 import type { HostRequest, HostResponse } from './host-protocol'
 
-export interface PluginHostExit {
-  code: number | null
-  /** The signal that killed it (SIGSEGV, SIGABRT, SIGKILL...), where the runtime reports it. */
-  signal: string | null
-}
+/** How a plugin host ended. */
+export type PluginHostExit = ChildExit
 
 /** One running plugin host process, whichever way it was started. */
-export interface PluginHostProcess {
-  readonly pid: number | undefined
-  send(message: HostRequest): void
-  onMessage(listener: (message: HostResponse) => void): void
-  /** Output lines from the host's stdout/stderr (a native crash explains itself there). */
-  onOutput(listener: (line: string, stream: 'stdout' | 'stderr') => void): void
-  onExit(listener: (exit: PluginHostExit) => void): void
-  /** Kills it at once (SIGKILL where there are signals): used by the watchdog and on close. */
-  kill(): void
-}
+export type PluginHostProcess = ChildProcessHandle<HostRequest, HostResponse>
 
 export interface PluginHostSpawnOptions {
   hostScript: string
@@ -61,53 +47,23 @@ export function pluginHostEnvironment(pluginDir: string, base: NodeJS.ProcessEnv
   return env
 }
 
-export function splitLines(onLine: (line: string) => void): (chunk: Buffer) => void {
-  let pending = ''
-  return (chunk) => {
-    pending += chunk.toString('utf8')
-    const lines = pending.split('\n')
-    pending = lines.pop() ?? ''
-    for (const line of lines) if (line.length > 0) onLine(line)
+/** Plugin hosts as children of any kind: the plugin's folder on their library search path. */
+export class ChildPluginHostSpawner implements PluginHostSpawner {
+  constructor(private readonly children: ChildSpawner) {}
+
+  spawn(options: PluginHostSpawnOptions): PluginHostProcess {
+    return this.children.spawn<HostRequest, HostResponse>({
+      script: options.hostScript,
+      args: [options.pluginName],
+      env: pluginHostEnvironment(options.pluginDir),
+      serviceName: `Hypercube plugin: ${options.pluginName}`
+    })
   }
 }
 
-function tsxLoaderUrl(): string {
-  const require = createRequire(import.meta.url)
-  return pathToFileURL(join(dirname(require.resolve('tsx/package.json')), 'dist', 'loader.mjs')).href
-}
-
-/**
- * Forks the host with Node's child_process. IPC uses `serialization: 'advanced'`, so typed
- * arrays travel as bytes. A .ts host script (tests, tsx-run scripts) is run through tsx.
- */
-export class ForkPluginHostSpawner implements PluginHostSpawner {
-  spawn(options: PluginHostSpawnOptions): PluginHostProcess {
-    const execArgv = options.hostScript.endsWith('.ts') ? ['--import', tsxLoaderUrl()] : []
-    const child = fork(options.hostScript, [options.pluginName], {
-      execArgv,
-      env: pluginHostEnvironment(options.pluginDir),
-      serialization: 'advanced',
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc']
-    })
-    // A host that died between `connected` and the write makes send() fail with EPIPE; the
-    // exit handler reports the death, so the write error itself is only noise.
-    child.on('error', () => undefined)
-    return {
-      get pid() {
-        return child.pid
-      },
-      send: (message) => {
-        if (child.connected) child.send(message, (error) => void error)
-      },
-      onMessage: (listener) => child.on('message', (message) => listener(message as HostResponse)),
-      onOutput: (listener) => {
-        child.stdout?.on('data', splitLines((line) => listener(line, 'stdout')))
-        child.stderr?.on('data', splitLines((line) => listener(line, 'stderr')))
-      },
-      onExit: (listener) => child.on('exit', (code, signal) => listener({ code, signal })),
-      kill: () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-      }
-    }
+/** Plugin hosts as forked Node processes (serve, tests, scripts). */
+export class ForkPluginHostSpawner extends ChildPluginHostSpawner {
+  constructor() {
+    super(new ForkChildSpawner())
   }
 }

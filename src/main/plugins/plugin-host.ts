@@ -5,37 +5,8 @@
 // Kept free of dependencies beyond Node's own modules: it starts for every plugin (and again
 // after every crash), so startup time matters.
 import { constants } from 'node:os'
+import { openParentChannel } from '../process/parent-channel'
 import { classifyLoadError, type HostRequest, type HostResponse, type PluginIdentity, type PluginMethod } from './host-protocol'
-
-interface Channel {
-  send(message: HostResponse): void
-  onMessage(listener: (message: HostRequest) => void): void
-}
-
-interface ParentPort {
-  postMessage(message: unknown): void
-  on(event: 'message', listener: (event: { data: unknown }) => void): void
-}
-
-function openChannel(): Channel {
-  const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort
-  if (parentPort) {
-    return {
-      send: (message) => parentPort.postMessage(message),
-      onMessage: (listener) => parentPort.on('message', (event) => listener(event.data as HostRequest))
-    }
-  }
-  if (!process.send) throw new Error('plugin-host must be started with an IPC channel (fork or utilityProcess)')
-  // Main went away: nothing will ever call us again.
-  process.on('disconnect', () => process.exit(0))
-  // Ctrl-C in a terminal signals the whole process group; the host's lifetime belongs to main,
-  // which shuts it down in order (and the host exits by itself if main goes away).
-  process.on('SIGINT', () => undefined)
-  return {
-    send: (message) => process.send!(message),
-    onMessage: (listener) => process.on('message', (message) => listener(message as HostRequest))
-  }
-}
 
 interface GeometricPlugin {
   identity: PluginIdentity
@@ -53,7 +24,7 @@ function describeError(error: unknown): string {
   return String(error)
 }
 
-const channel = openChannel()
+const channel = openParentChannel<HostResponse, HostRequest>('plugin-host')
 let plugin: GeometricPlugin | undefined
 
 async function load(request: Extract<HostRequest, { type: 'load' }>): Promise<HostResponse> {

@@ -6,12 +6,25 @@ import type { ModelService } from './model-service'
 import type { RunService } from './run-service'
 import type { SimilarRunsService } from './similar-runs'
 import type { PluginRegistry } from '../plugins/plugin-registry'
+import type { PluginControl } from '../plugins/plugin-control'
+
+/**
+ * The services the HTTP door (/v1 and the MLflow adapter) calls. The API process builds these on
+ * its own pool; the plugins stay with the process that hosts them and are reached by relay.
+ */
+export interface DoorServices {
+  experiments: ExperimentService
+  runs: RunService
+  models: ModelService
+  artifacts: ArtifactService
+  plugins?: PluginControl
+}
 
 /**
  * The services a door (IPC handlers, /v1 routes, the MLflow adapter) calls. Built by the
  * composition root (core.ts); doors depend on this shape, never on the root itself.
  */
-export interface CoreServices {
+export interface CoreServices extends DoorServices {
   experiments: ExperimentService
   runs: RunService
   models: ModelService

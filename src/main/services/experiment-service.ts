@@ -1,6 +1,5 @@
 import type { Experiment, ExperimentStatus, ExperimentSummary } from '../../shared/domain'
 import { EXPERIMENT_STATUSES } from '../../shared/domain'
-import { Emitter } from '../../shared/event'
 import { createExperimentInput, id, name, parseInput, updateExperimentInput } from '../../shared/schemas'
 import { z } from 'zod'
 import { experimentId as experimentIdInput, LIMITS, text } from '../../shared/schemas'
@@ -12,15 +11,10 @@ const listInput = z.object({ statuses: z.array(z.enum(EXPERIMENT_STATUSES)).opti
 
 /** Experiments: create, read, list, rename, archive/restore. Knows nothing of IPC or HTTP. */
 export class ExperimentService {
-  private readonly didChange = new Emitter<Experiment>()
-  readonly onDidChangeExperiment = this.didChange.event
-
   constructor(private readonly experiments: PgExperimentRepository) {}
 
   async create(input: unknown): Promise<Experiment> {
-    const experiment = await this.experiments.create(parseInput(createExperimentInput, input))
-    this.didChange.fire(experiment)
-    return experiment
+    return this.experiments.create(parseInput(createExperimentInput, input))
   }
 
   async get(experimentId: unknown): Promise<Experiment> {
@@ -61,16 +55,10 @@ export class ExperimentService {
 
   async update(input: unknown): Promise<Experiment> {
     const { experimentId, ...changes } = parseInput(updateExperimentInput, input)
-    const experiment = await this.experiments.update(experimentId, changes)
-    this.didChange.fire(experiment)
-    return experiment
+    return this.experiments.update(experimentId, changes)
   }
 
   async setStatus(experimentId: number, status: ExperimentStatus): Promise<Experiment> {
     return this.update({ experimentId, status })
-  }
-
-  dispose(): void {
-    this.didChange.dispose()
   }
 }

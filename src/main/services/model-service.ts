@@ -1,6 +1,5 @@
 import { z } from 'zod'
 import type { Deployment, DeploymentEvent, HealthCheck, ModelAlias, ModelVersion } from '../../shared/domain'
-import { Emitter } from '../../shared/event'
 import {
   aliasName,
   deployModelInput,
@@ -59,17 +58,10 @@ const aliasKeyInput = z.object({ modelName: name, alias: aliasName }).strict()
 
 /** Model versions with lineage and approval, aliases, and deployments with rollback. */
 export class ModelService {
-  private readonly didChangeVersion = new Emitter<ModelVersion>()
-  private readonly didChangeDeployment = new Emitter<Deployment>()
-  readonly onDidChangeModelVersion = this.didChangeVersion.event
-  readonly onDidChangeDeployment = this.didChangeDeployment.event
-
   constructor(private readonly models: PgModelRepository) {}
 
   async registerVersion(input: unknown): Promise<ModelVersion> {
-    const version = await this.models.registerVersion(parseInput(registerModelVersionInput, input))
-    this.didChangeVersion.fire(version)
-    return version
+    return this.models.registerVersion(parseInput(registerModelVersionInput, input))
   }
 
   async getVersion(versionId: unknown): Promise<ModelVersion> {
@@ -98,14 +90,12 @@ export class ModelService {
 
   async deploy(input: unknown): Promise<Deployment> {
     const { sla, ...parsed } = parseInput(deployModelInput, input)
-    const deployment = await this.models.deploy({
+    return this.models.deploy({
       ...parsed,
       slaLatencyP99Ms: sla.latencyP99Ms,
       slaThroughputRps: sla.throughputRps,
       slaAvailabilityPercent: sla.availabilityPercent
     })
-    await this.fireDeploymentChange(deployment)
-    return deployment
   }
 
   /** The seed's get_deployed_model: what is live for a model on a target. */
@@ -120,25 +110,19 @@ export class ModelService {
 
   async rollback(input: unknown): Promise<Deployment> {
     const { modelName, target, actor, notes } = parseInput(rollbackInput, input)
-    const deployment = await this.models.rollback(modelName, target, actor, notes)
-    await this.fireDeploymentChange(deployment)
-    return deployment
+    return this.models.rollback(modelName, target, actor, notes)
   }
 
   /** A canary that proved itself takes all traffic. */
   async promoteCanary(input: unknown): Promise<Deployment> {
     const { modelName, target, actor, notes } = parseInput(rollbackInput, input)
-    const deployment = await this.models.promoteCanary(modelName, target, actor, notes)
-    await this.fireDeploymentChange(deployment)
-    return deployment
+    return this.models.promoteCanary(modelName, target, actor, notes)
   }
 
   /** An aborted canary hands its target back to the version it was tested against. */
   async abortCanary(input: unknown): Promise<Deployment> {
     const { modelName, target, actor, notes } = parseInput(rollbackInput, input)
-    const deployment = await this.models.abortCanary(modelName, target, actor, notes)
-    await this.fireDeploymentChange(deployment)
-    return deployment
+    return this.models.abortCanary(modelName, target, actor, notes)
   }
 
   async listHealthChecks(input: unknown): Promise<HealthCheck[]> {
@@ -152,9 +136,7 @@ export class ModelService {
     deployment: Deployment,
     probe: { ok: boolean; statusCode: number | null; latencyMs: number | null; error: string | null }
   ): Promise<Deployment> {
-    const updated = await this.models.recordHealthCheck(deployment, probe)
-    this.didChangeDeployment.fire(updated)
-    return updated
+    return this.models.recordHealthCheck(deployment, probe)
   }
 
   listMonitoredDeployments(): Promise<Deployment[]> {
@@ -257,20 +239,7 @@ export class ModelService {
 
   private async review(input: unknown, decision: ReviewDecision): Promise<ModelVersion> {
     const { versionId, notes, actor } = parseInput(reviewModelVersionInput, input)
-    const version = await this.models.review(versionId, decision, notes, actor)
-    this.didChangeVersion.fire(version)
-    return version
+    return this.models.review(versionId, decision, notes, actor)
   }
 
-  private async fireDeploymentChange(deployment: Deployment): Promise<void> {
-    this.didChangeDeployment.fire(deployment)
-    for (const versionId of [deployment.currentVersionId, deployment.previousVersionId]) {
-      if (versionId !== null) this.didChangeVersion.fire(await this.models.getVersion(versionId))
-    }
-  }
-
-  dispose(): void {
-    this.didChangeVersion.dispose()
-    this.didChangeDeployment.dispose()
-  }
 }

@@ -6,7 +6,6 @@ import type { IngestIdempotency, PgIdempotentIngestRepository } from '../reposit
 import type { Checkpoint, LeaderboardEntry, MetricPoint, MetricSeries, Run, RunSearchResult, RunWithMetrics } from '../../shared/domain'
 import { parseRunFilter, parseRunOrder, type RunOrder } from '../../shared/run-filter'
 import { METRIC_KINDS } from '../../shared/domain'
-import { Emitter } from '../../shared/event'
 import {
   completeRunInput,
   id,
@@ -28,12 +27,6 @@ import {
 import { invalidArgument } from '../../shared/errors'
 import { RUN_STATUSES } from '../../shared/domain'
 import { name, tags } from '../../shared/schemas'
-
-export interface MetricsLogged {
-  runId: number
-  points: number
-  keys: string[]
-}
 
 const logMetricInput = z
   .object({
@@ -134,11 +127,6 @@ function decodePageToken(token: string | undefined): number {
 
 /** Runs and their metrics: the run lifecycle, write-once params, ingest, checkpoints, ranking. */
 export class RunService {
-  private readonly didChangeRun = new Emitter<Run>()
-  private readonly didLogMetrics = new Emitter<MetricsLogged>()
-  readonly onDidChangeRun = this.didChangeRun.event
-  readonly onDidLogMetrics = this.didLogMetrics.event
-
   constructor(
     private readonly runs: PgRunRepository,
     private readonly metrics: PgMetricRepository,
@@ -149,7 +137,6 @@ export class RunService {
   async start(input: unknown): Promise<Run> {
     const parsed = parseInput(startRunInput, input)
     const run = await this.runs.start({ ...parsed, name: parsed.name ?? defaultRunName() })
-    this.didChangeRun.fire(run)
     return run
   }
 
@@ -174,25 +161,25 @@ export class RunService {
   async markRunning(runId: unknown): Promise<Run> {
     const runIdChecked = parseInput(id, runId, 'runId')
     await this.runs.markRunning(runIdChecked)
-    return this.fireRun(runIdChecked)
+    return this.runs.get(runIdChecked)
   }
 
   async setParams(input: unknown): Promise<Run> {
     const { runId, hyperparameters } = parseInput(setRunParamsInput, input)
     await this.runs.setParams(runId, hyperparameters)
-    return this.fireRun(runId)
+    return this.runs.get(runId)
   }
 
   async setTags(input: unknown): Promise<Run> {
     const { runId, tags } = parseInput(setRunTagsInput, input)
     await this.runs.setTags(runId, tags)
-    return this.fireRun(runId)
+    return this.runs.get(runId)
   }
 
   async complete(input: unknown): Promise<Run> {
     const { runId, resources, ...completion } = parseInput(completeRunInput, input)
     await this.runs.complete(runId, { ...completion, ...resources })
-    return this.fireRun(runId)
+    return this.runs.get(runId)
   }
 
   /** One point (the seed's log_metric). Returns false for an exact duplicate. */
@@ -207,7 +194,6 @@ export class RunService {
       kind: parsed.kind
     }
     const inserted = await this.metrics.logOne(parsed.runId, point)
-    if (inserted) this.didLogMetrics.fire({ runId: parsed.runId, points: 1, keys: [point.key] })
     return inserted
   }
 
@@ -231,14 +217,11 @@ export class RunService {
         throw invalidArgument('idempotency_key: must be 1 to 255 characters without NUL', 'idempotency_key')
       }
       if (!this.idempotentIngest) throw new Error('RunService was built without idempotent ingest')
-      const { result, replayed } = await this.idempotentIngest.logBatchOnce(runId, points, idempotency)
-      // A replay stored nothing new: nobody is told about points a second time.
-      if (!replayed && result.inserted > 0) this.didLogMetrics.fire({ runId, points: result.inserted, keys: [...new Set(points.map((p) => p.key))] })
+      // A replay stores nothing new, so nothing is announced a second time (see migrations/0008).
+      const { result } = await this.idempotentIngest.logBatchOnce(runId, points, idempotency)
       return result
     }
-    const result = await this.metrics.logBatch(runId, points, options)
-    if (result.inserted > 0) this.didLogMetrics.fire({ runId, points: result.inserted, keys: [...new Set(points.map((p) => p.key))] })
-    return result
+    return this.metrics.logBatch(runId, points, options)
   }
 
   async metricHistory(input: unknown): Promise<MetricPoint[]> {
@@ -380,16 +363,6 @@ export class RunService {
     return this.runs.leaderboard(experimentId, metricKey, direction === 'asc', limit)
   }
 
-  private async fireRun(runId: number): Promise<Run> {
-    const run = await this.runs.get(runId)
-    this.didChangeRun.fire(run)
-    return run
-  }
-
-  dispose(): void {
-    this.didChangeRun.dispose()
-    this.didLogMetrics.dispose()
-  }
 }
 
 function defaultRunName(): string {

@@ -1,6 +1,6 @@
 import { useEffect } from 'react'
 import { parseRoute, routeHash } from './stores/app-store'
-import { appStore, useApp } from './stores'
+import { appStore, systemStore, useApp, useSystem } from './stores'
 import { ExperimentsView } from './views/ExperimentsView'
 import { ExperimentView } from './views/ExperimentView'
 import { RunView } from './views/RunView'
@@ -14,6 +14,7 @@ export function App(): React.JSX.Element {
 
   useEffect(() => {
     void loadApiInfo()
+    void systemStore.getState().loadApiState()
     const onHashChange = (): void => appStore.getState().setRoute(parseRoute(window.location.hash))
     window.addEventListener('hashchange', onHashChange)
     return () => window.removeEventListener('hashchange', onHashChange)
@@ -40,6 +41,7 @@ export function App(): React.JSX.Element {
           </a>
         </nav>
       </header>
+      <ApiDoorBanner />
       <main className="content">
         {route.page === 'experiments' && <ExperimentsView />}
         {route.page === 'experiment' && <ExperimentView experimentId={route.experimentId} tab={route.tab} />}
@@ -50,6 +52,24 @@ export function App(): React.JSX.Element {
         {route.page === 'plugins' && <PluginsView />}
         {route.page === 'settings' && <SettingsView />}
       </main>
+    </div>
+  )
+}
+
+/** Says so when the HTTP door (training scripts' /v1 and MLflow API) is down, and where its log is. */
+function ApiDoorBanner(): React.JSX.Element | null {
+  const api = useSystem((state) => state.apiState)
+  if (!api || (api.state !== 'failed' && api.state !== 'restarting')) return null
+  return (
+    <div className="banner banner-error" role="alert">
+      {api.state === 'failed' ? (
+        <>
+          The API for training scripts stopped after {api.recentCrashes} crashes in 5 minutes and was not restarted: {api.error}. Its log:{' '}
+          <code>{api.logFile}</code>. Restart Hypercube to try again.
+        </>
+      ) : (
+        <>The API for training scripts crashed and is restarting{api.error ? ` (${api.error})` : ''}. Scripts will reconnect.</>
+      )}
     </div>
   )
 }

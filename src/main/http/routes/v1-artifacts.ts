@@ -2,7 +2,7 @@ import { z } from 'zod'
 import type { Artifact } from '../../../shared/domain'
 import { ARTIFACT_KINDS } from '../../../shared/domain'
 import { id, jsonObject, text, LIMITS } from '../../../shared/schemas'
-import type { CoreServices } from '../../services/core-services'
+import type { DoorServices } from '../../services/core-services'
 import { defineRoute, type AnyRoute } from '../route-table'
 import { runParams } from './v1-runs'
 
@@ -35,7 +35,7 @@ const registerArtifactBody = z
 
 const artifactParams = z.object({ artifactId: z.coerce.number().pipe(id) }).strict()
 
-export function artifactRoutes(services: CoreServices): AnyRoute[] {
+export function artifactRoutes(services: DoorServices): AnyRoute[] {
   const { artifacts } = services
   return [
     defineRoute({

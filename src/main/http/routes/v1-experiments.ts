@@ -2,7 +2,7 @@ import { z } from 'zod'
 import type { Experiment, ExperimentSummary } from '../../../shared/domain'
 import { EXPERIMENT_STATUSES } from '../../../shared/domain'
 import { id, jsonObject, name, tags, text, LIMITS } from '../../../shared/schemas'
-import type { CoreServices } from '../../services/core-services'
+import type { DoorServices } from '../../services/core-services'
 import { defineRoute, type AnyRoute } from '../route-table'
 
 // The /v1 API speaks snake_case, as the seed's REST models do. Mapping is explicit per
@@ -42,7 +42,7 @@ const createExperimentBody = z
 
 const experimentParams = z.object({ experimentId: z.coerce.number().pipe(id) }).strict()
 
-export function experimentRoutes(services: CoreServices): AnyRoute[] {
+export function experimentRoutes(services: DoorServices): AnyRoute[] {
   const { experiments } = services
   return [
     defineRoute({

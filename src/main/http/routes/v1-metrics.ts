@@ -4,7 +4,7 @@ import type { MetricBucket, MetricPoint, MetricSeries } from '../../../shared/do
 import { METRIC_KINDS } from '../../../shared/domain'
 import { DomainError, invalidArgument, isDomainError } from '../../../shared/errors'
 import { id, int64, parseInput, text, validateMetricPoints, validateMetricSeries, LIMITS } from '../../../shared/schemas'
-import type { CoreServices } from '../../services/core-services'
+import type { DoorServices } from '../../services/core-services'
 import { defineRoute, type AnyRoute } from '../route-table'
 import { runParams } from './v1-runs'
 
@@ -164,7 +164,7 @@ const historyQuery = z
   })
   .strict()
 
-export function metricRoutes(services: CoreServices): AnyRoute[] {
+export function metricRoutes(services: DoorServices): AnyRoute[] {
   const { runs } = services
   return [
     defineRoute({

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import type { Deployment, DeploymentEvent, ModelAlias, ModelVersion } from '../../../shared/domain'
 import { DEPLOYMENT_STRATEGIES } from '../../../shared/domain'
 import { aliasName, id, jsonObject, name, tags, text, LIMITS } from '../../../shared/schemas'
-import type { CoreServices } from '../../services/core-services'
+import type { DoorServices } from '../../services/core-services'
 import { defineRoute, type AnyRoute } from '../route-table'
 
 export function toApiModelVersion(version: ModelVersion) {
@@ -136,7 +136,7 @@ const modelParams = z.object({ modelName: name }).strict()
 const aliasParams = z.object({ modelName: name, alias: aliasName }).strict()
 const targetQuery = z.object({ target: text(LIMITS.target, 1).optional() }).strict()
 
-export function modelRoutes(services: CoreServices): AnyRoute[] {
+export function modelRoutes(services: DoorServices): AnyRoute[] {
   const { models } = services
   const review = (decision: 'approve' | 'reject' | 'deprecate', summary: string) =>
     defineRoute({

@@ -1,8 +1,8 @@
 import { z } from 'zod'
 import { DomainError } from '../../../shared/errors'
 import type { PluginInfo } from '../../../shared/plugins'
-import type { CoreServices } from '../../services/core-services'
-import type { PluginRegistry } from '../../plugins/plugin-registry'
+import type { DoorServices } from '../../services/core-services'
+import type { PluginControl } from '../../plugins/plugin-control'
 import { defineRoute, type AnyRoute } from '../route-table'
 
 const pluginParams = z.object({ name: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'must be a plugin name') }).strict()
@@ -31,8 +31,8 @@ export function toApiPlugin(plugin: PluginInfo) {
 }
 
 /** The plugins page's actions, through the API as well (reload, enable, disable). */
-export function pluginRoutes(services: CoreServices): AnyRoute[] {
-  const registry = (): PluginRegistry => {
+export function pluginRoutes(services: DoorServices): AnyRoute[] {
+  const registry = (): PluginControl => {
     if (!services.plugins) throw new DomainError('unavailable', 'this Hypercube runs without geometric plugins')
     return services.plugins
   }

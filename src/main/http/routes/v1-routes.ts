@@ -1,4 +1,4 @@
-import type { CoreServices } from '../../services/core-services'
+import type { DoorServices } from '../../services/core-services'
 import type { AnyRoute } from '../route-table'
 import { artifactRoutes } from './v1-artifacts'
 import { experimentRoutes } from './v1-experiments'
@@ -12,7 +12,7 @@ import { runRoutes } from './v1-runs'
 const FIELD_OVERRIDES = { metricKey: 'metric_name' }
 
 /** Every /v1 route; the OpenAPI document is generated from this same list. */
-export function v1Routes(services: CoreServices): AnyRoute[] {
+export function v1Routes(services: DoorServices): AnyRoute[] {
   return withApiFieldNames(
     [...experimentRoutes(services), ...runRoutes(services), ...metricRoutes(services), ...modelRoutes(services), ...artifactRoutes(services), ...pluginRoutes(services)],
     FIELD_OVERRIDES

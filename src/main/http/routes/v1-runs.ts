@@ -2,7 +2,7 @@ import { z } from 'zod'
 import type { Checkpoint, LeaderboardEntry, MetricSummary, Run, RunWithMetrics } from '../../../shared/domain'
 import { FINISHED_RUN_STATUSES } from '../../../shared/domain'
 import { id, int64, jsonObject, name, tags, text, LIMITS } from '../../../shared/schemas'
-import type { CoreServices } from '../../services/core-services'
+import type { DoorServices } from '../../services/core-services'
 import { defineRoute, type AnyRoute } from '../route-table'
 
 // Explicit snake_case mapping of runs and what hangs off them; user keys (hyperparameter,
@@ -133,7 +133,7 @@ const checkpointBody = z
   })
   .strict()
 
-export function runRoutes(services: CoreServices): AnyRoute[] {
+export function runRoutes(services: DoorServices): AnyRoute[] {
   const { runs } = services
   return [
     defineRoute({

@@ -69,7 +69,8 @@ export function connectLiveUpdates(api: HypercubeApi, stores: Stores, intervalMs
     switch (event.name) {
       case 'metrics.logged': {
         const { runId, keys } = event.payload
-        if (stores.runPage.getState().runId === runId) keys.forEach((key) => pageKeys.add(key))
+        // keys is null when a batch named too many to list: every chart of the run is refreshed.
+        if (stores.runPage.getState().runId === runId) (keys ?? Object.keys(stores.runPage.getState().charts)).forEach((key) => pageKeys.add(key))
         if (isShownInTable(runId)) tableRuns.add(runId)
         if (stores.leaderboard.getState().experimentId !== null) leaderboard.add(true)
         experimentList.add(true)
@@ -95,10 +96,14 @@ export function connectLiveUpdates(api: HypercubeApi, stores: Stores, intervalMs
       case 'models.compareProgress':
         stores.models?.getState().onComparisonProgress(event.payload)
         break
+      case 'api.stateChanged':
+        stores.system?.getState().setApiState(event.payload)
+        break
       case 'plugins.changed':
         stores.system?.getState().setPlugins(event.payload)
         break
       case 'transport.reconnected':
+      case 'events.resync':
         // Whatever happened while the connection was down: read it all again.
         void stores.experiments.getState().load()
         void stores.runsTable.getState().reload()

@@ -2,6 +2,7 @@ import { createStore, type StateCreator } from 'zustand/vanilla'
 import type { AppSettings, HypercubeApi } from '../../../shared/contract'
 import type { ErrorInfo } from '../../../shared/errors'
 import type { PluginInfo } from '../../../shared/plugins'
+import type { ApiDoorState } from '../../../shared/domain'
 import { call, errorInfo } from '../lib/call'
 
 /** The plugins page and Settings, from two slices. */
@@ -32,7 +33,14 @@ interface SettingsSlice {
   saveApiPort: (port: number | null) => Promise<void>
 }
 
-export type SystemState = PluginsSlice & SettingsSlice
+interface ApiDoorSlice {
+  /** The HTTP door's state, shown as a banner when it is restarting or has given up. */
+  apiState: ApiDoorState | null
+  loadApiState: () => Promise<void>
+  setApiState: (state: ApiDoorState) => void
+}
+
+export type SystemState = PluginsSlice & SettingsSlice & ApiDoorSlice
 
 type Slice<T> = StateCreator<SystemState, [], [], T>
 
@@ -102,8 +110,26 @@ const createSettingsSlice =
     }
   })
 
+const createApiDoorSlice =
+  (api: HypercubeApi): Slice<ApiDoorSlice> =>
+  (set) => ({
+    apiState: null,
+    loadApiState: async () => {
+      try {
+        set({ apiState: (await call(api, 'system.status', {})).api })
+      } catch {
+        // The banner only adds to what the other views report; a failed read shows nothing new.
+      }
+    },
+    setApiState: (apiState) => set({ apiState })
+  })
+
 export function createSystemStore(api: HypercubeApi) {
-  return createStore<SystemState>()((...args) => ({ ...createPluginsSlice(api)(...args), ...createSettingsSlice(api)(...args) }))
+  return createStore<SystemState>()((...args) => ({
+    ...createPluginsSlice(api)(...args),
+    ...createSettingsSlice(api)(...args),
+    ...createApiDoorSlice(api)(...args)
+  }))
 }
 
 export type SystemStore = ReturnType<typeof createSystemStore>

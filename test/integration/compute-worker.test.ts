@@ -2,6 +2,7 @@ import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeFile
 import { join } from 'node:path'
 import { createBLAKE3 } from 'hash-wasm'
 import { afterEach, describe, expect, it } from 'vitest'
+import { ArtifactStore } from '../../src/main/artifacts/artifact-store'
 import { appRoot } from '../../src/main/paths'
 import { ComputeWorker, computeWorkerScript, runComputeJob } from '../../src/main/workers/compute-worker-client'
 import { makeDataDir } from '../support/test-env'
@@ -48,6 +49,17 @@ describe('the compute worker', () => {
     await start().run('blake3File', { path: big }, { onProgress: (p) => progress.push(p) })
     expect(progress.length).toBeGreaterThanOrEqual(3)
     expect(progress.every((p) => p.bytesTotal === 64 << 20)).toBe(true)
+  })
+
+  it('an artifact store hashes a small file inline and a large one on the worker, with the same answer either way', async () => {
+    const store = new ArtifactStore(folder())
+    const pattern = (bytes: number): Uint8Array => new Uint8Array(bytes).map((_, i) => (i * 7) % 253)
+    for (const bytes of [1_000, 20 * 1024 * 1024]) {
+      const content = pattern(bytes)
+      await store.write(1, 'a'.repeat(32), `file-${bytes}.bin`, content)
+      const expected = (await createBLAKE3()).init().update(content).digest('hex')
+      expect(await store.hash(1, 'a'.repeat(32), `file-${bytes}.bin`)).toEqual({ sizeBytes: bytes, blake3: expected })
+    }
   })
 
   it('reads tensor slices as floats with their norms, transferring the arrays', async () => {

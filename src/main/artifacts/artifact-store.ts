@@ -5,6 +5,10 @@ import { dirname, join, relative, sep } from 'node:path'
 import { createBLAKE3 } from 'hash-wasm'
 import { LIMITS } from '../../shared/schemas'
 import { invalidArgument, notFound } from '../../shared/errors'
+import { runComputeJob } from '../workers/compute-worker-client'
+
+/** Files larger than this are hashed on a worker thread. */
+const HASH_ON_WORKER_BYTES = 16 * 1024 * 1024
 
 /** What the store knows of a file it holds. */
 export interface StoredFile {
@@ -140,9 +144,14 @@ export class ArtifactStore {
     return { stream: createReadStream(real), sizeBytes: stats.size }
   }
 
-  /** Size and BLAKE3 of a stored file, read in a stream. */
+  /**
+   * Size and BLAKE3 of a stored file, read in a stream. A large file is hashed on a compute
+   * worker thread: hashing gigabytes is seconds of CPU that must not run where the window waits
+   * (starting the worker costs more than hashing a small file, hence the threshold).
+   */
   async hash(experimentId: number, runUuid: string, relativePath: string): Promise<{ sizeBytes: number; blake3: string }> {
     const real = await this.resolveExistingFile(experimentId, runUuid, relativePath)
+    if ((await lstat(real)).size > HASH_ON_WORKER_BYTES) return runComputeJob('blake3File', { path: real })
     const hasher = await createBLAKE3()
     hasher.init()
     let sizeBytes = 0

@@ -96,6 +96,21 @@ try {
   })
 
   console.log(`MLflow endpoint / own endpoint: ${(mlflowRate / v1Rate).toFixed(2)}×; target ≥ 35,000 points/s: ${mlflowRate >= 35_000 ? 'met' : 'NOT met'}`)
+
+  // Small requests on the kept-alive connection (the client's log_metric pattern): a Nagle /
+  // delayed-ACK stall would cost ≥ 40 ms each; a healthy loopback round trip costs a few.
+  const small = JSON.stringify({ run_id: mlflowRun, key: 'tcp', value: 1, timestamp: 1, step: 0 })
+  await request('POST', '/api/2.0/mlflow/runs/log-metric', small)
+  const latencies: number[] = []
+  for (let i = 0; i < 50; i++) {
+    const started = performance.now()
+    const response = await request('POST', '/api/2.0/mlflow/runs/log-metric', small)
+    if (response.status !== 200) throw new Error(`log-metric: ${response.status} ${response.text}`)
+    latencies.push(performance.now() - started)
+  }
+  latencies.sort((a, b) => a - b)
+  const medianSmall = latencies[25]!
+  console.log(`small log-metric on a kept-alive connection: median ${medianSmall.toFixed(1)} ms, p90 ${latencies[45]!.toFixed(1)} ms (a delayed-ACK stall would be ≥ 40 ms): ${medianSmall < 40 ? 'no stall' : 'STALLS'}`)
 } finally {
   agent.destroy()
   await core.close()

@@ -534,7 +534,9 @@ export class MlflowService {
     const now = Date.now()
     const points = new Array<MetricPoint>(metrics.length)
     for (let i = 0; i < metrics.length; i++) {
-      const metric = metrics[i]!
+      const raw = metrics[i]
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(`Invalid value ${JSON.stringify(raw)} for parameter 'metrics[${i}]' supplied: must be an object`)
+      const metric = raw as Record<string, unknown>
       for (const field of ['key', 'value', 'timestamp']) {
         if (metric[field] === undefined || metric[field] === null) {
           throw invalid(missingParameter(`metrics[${i}].${field}`))

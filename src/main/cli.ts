@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { startCore, type Core } from './core'
+import { startCore, type Core, type CoreOptions } from './core'
+import { ForkChildSpawner } from './process/child-process'
 import { defaultDataDir } from './paths'
 import { DEFAULT_API_PORT } from './http/server'
 
@@ -9,13 +10,16 @@ import { DEFAULT_API_PORT } from './http/server'
  * up until SIGINT/SIGTERM, then closes it (database stopped) and exits 0.
  */
 
-const USAGE = `Usage: hypercube serve [--data-dir DIR] [--database-url URL] [--port N] [--host ADDR]
+const USAGE = `Usage: hypercube serve [--data-dir DIR] [--database-url URL] [--port N] [--host ADDR] [--api-process [--ui-port N]]
 
   --data-dir DIR       where Hypercube keeps its data (default: ${defaultDataDir()})
   --database-url URL   use this PostgreSQL server instead of the embedded one
                        (also HYPERCUBE_DATABASE_URL)
   --port N             HTTP API port (default ${DEFAULT_API_PORT}; a free port if that one is taken)
-  --host ADDR          listen on ADDR instead of 127.0.0.1 (reachable from other machines: use with care)`
+  --host ADDR          listen on ADDR instead of 127.0.0.1 (reachable from other machines: use with care)
+  --api-process        run the HTTP API in a process of its own (as the desktop app does), restarted
+                       if it crashes; the browser UI is then served on a port of its own
+  --ui-port N          with --api-process: the browser UI's port (default: a free one)`
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -27,30 +31,48 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`hypercube: unknown command ${JSON.stringify(command)}\n${USAGE}\n`)
     return 2
   }
-  let values: { 'data-dir'?: string; 'database-url'?: string; port?: string; host?: string }
+  let values: { 'data-dir'?: string; 'database-url'?: string; port?: string; host?: string; 'api-process'?: boolean; 'ui-port'?: string }
   try {
     ;({ values } = parseArgs({
       args: rest,
-      options: { 'data-dir': { type: 'string' }, 'database-url': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
+      options: {
+        'data-dir': { type: 'string' },
+        'database-url': { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'api-process': { type: 'boolean' },
+        'ui-port': { type: 'string' }
+      },
       strict: true
     }))
   } catch (error) {
     process.stderr.write(`hypercube: ${(error as Error).message}\n${USAGE}\n`)
     return 2
   }
-  const port = values.port === undefined ? undefined : Number(values.port)
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
-    process.stderr.write(`hypercube: --port must be a port number (0-65535), not ${JSON.stringify(values.port)}\n`)
+  const port = parsePort(values.port, '--port')
+  const uiPort = parsePort(values['ui-port'], '--ui-port')
+  if (port === null || uiPort === null) return 2
+  if (uiPort !== undefined && !values['api-process']) {
+    process.stderr.write('hypercube: --ui-port goes with --api-process (otherwise the UI is on the API port)\n')
     return 2
   }
   return serve({
     dataDir: resolve(values['data-dir'] ?? defaultDataDir()),
     databaseUrl: values['database-url'],
-    http: { port, host: values.host }
+    http: { port, host: values.host, process: values['api-process'] ? { spawner: new ForkChildSpawner(), ui: { port: uiPort } } : undefined }
   })
 }
 
-async function serve(options: { dataDir: string; databaseUrl?: string; http: { port?: number; host?: string } }): Promise<number> {
+/** undefined when not given; null (after saying why) when it is not a port number. */
+function parsePort(value: string | undefined, flag: string): number | undefined | null {
+  if (value === undefined) return undefined
+  const port = Number(value)
+  if (Number.isInteger(port) && port >= 0 && port <= 65535 && value.trim() !== '') return port
+  process.stderr.write(`hypercube: ${flag} must be a port number (0-65535), not ${JSON.stringify(value)}\n`)
+  return null
+}
+
+async function serve(options: { dataDir: string; databaseUrl?: string; http: Exclude<CoreOptions['http'], false | undefined> }): Promise<number> {
   if (options.http.host && !['127.0.0.1', 'localhost', '::1'].includes(options.http.host)) {
     process.stderr.write(`hypercube: warning: listening on ${options.http.host}: the API is reachable from other machines (the token is still required)\n`)
   }
@@ -85,8 +107,9 @@ async function serve(options: { dataDir: string; databaseUrl?: string; http: { p
     process.on('SIGTERM', () => shutdown('SIGTERM'))
   })
   process.stdout.write(`Hypercube ready — ${core.database.description}; data folder ${core.dataDir}\n`)
-  if (core.http) {
-    process.stdout.write(`API: ${core.http.url}/v1 (token in ${core.dataDir}/api-token; docs at ${core.http.url}/v1/docs)\n`)
+  if (core.api?.url) {
+    const where = core.api.state().state === 'in-process' ? '' : `; its own process, pid ${core.api.state().pid}`
+    process.stdout.write(`API: ${core.api.url}/v1 (token in ${core.dataDir}/api-token; docs at ${core.api.url}/v1/docs${where})\n`)
   }
   if (core.ui) {
     // One-time: the link signs one browser in (a cookie) and then stops working.

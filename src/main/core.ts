@@ -5,7 +5,7 @@ import type { CallOutcome, PushedEvent } from '../shared/contract'
 import type { SystemStatus } from '../shared/domain'
 import type { Disposable } from '../shared/event'
 import { ApiSupervisor, inProcessDoor, type ApiDoor } from './api/api-supervisor'
-import { composeServices, startDoorHttp } from './compose-door'
+import { APP_VERSION, composeServices, startDoorHttp } from './compose-door'
 import { createContractHandlers, dispatchCall, subscribeToEvents, type ContractContext } from './contract-handlers'
 import { Database } from './db/database'
 import { describeUrl, type DatabaseInfo } from './db/database-info'
@@ -13,7 +13,7 @@ import { EmbeddedPostgres } from './db/embedded-postgres'
 import { loadMigrations, migrate } from './db/migrator'
 import { NotificationListener } from './db/notification-listener'
 import { apiTokenFile } from './http/api-token'
-import type { HttpServer } from './http/server'
+import { startHttpServer, type HttpServer } from './http/server'
 import { serveUi } from './http/serve-ui/serve-ui'
 import { UiSessions } from './http/serve-ui/ui-sessions'
 import { createFileLogger, logsDir, type Logger } from './logging'
@@ -36,6 +36,17 @@ const IDEMPOTENCY_KEY_DAYS = 7
 export type { CoreServices } from './services/core-services'
 export type { DatabaseInfo } from './db/database-info'
 
+export interface ApiProcessOptions {
+  spawner: ChildSpawner
+  /** The API process entry (default: the one beside this code). */
+  script?: string
+  /**
+   * Also serve the browser UI, from this process on a port of its own (`serve --api-process`):
+   * the UI stays responsive while the door ingests, and it shows the door's state.
+   */
+  ui?: { port?: number }
+}
+
 export interface CoreOptions {
   dataDir: string
   /** A PostgreSQL server to use instead of the embedded one. */
@@ -54,7 +65,7 @@ export interface CoreOptions {
    * its own (the desktop app: a utilityProcess) so ingest never delays the window's calls; the
    * serve-mode UI is then not served (the window has IPC).
    */
-  http?: false | { port?: number; host?: string; process?: { spawner: ChildSpawner; script?: string } }
+  http?: false | { port?: number; host?: string; process?: ApiProcessOptions }
   /** Interval of deployment health checks (default 30 s); `false` turns the monitor off. */
   healthCheckIntervalMs?: number | false
 }
@@ -73,9 +84,12 @@ export interface Core {
   readonly services: CoreServices
   /** The HTTP door, in this process or in its own; absent with `http: false`. */
   readonly api?: ApiDoor
-  /** The in-process HTTP server itself (absent with `http: false` or when the door has its own process). */
+  /**
+   * This process's HTTP server: the door with the serve-mode UI (in-process), or the UI alone
+   * (door in its own process with `ui`); absent otherwise.
+   */
   readonly http?: HttpServer
-  /** The serve-mode UI on the in-process HTTP server. */
+  /** The serve-mode UI's login link, where this process serves the UI. */
   readonly ui?: { loginUrl(): string }
   /** The domain's events as heard from PostgreSQL (whichever process or instance wrote). */
   readonly events: DomainEvents
@@ -212,29 +226,45 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       subscribe: (send) => subscribeToEvents({ events, plugins: services.plugins, api: () => api }, send)
     }
     const uiSessions = new UiSessions()
+    const uiPlugin = () =>
+      serveUi({
+        rendererDir: join(appRoot(), 'out', 'renderer'),
+        sessions: uiSessions,
+        ...uiContract,
+        logger: logger.child({ component: 'serve-ui' })
+      })
     if (options.http !== false) {
       const port = options.http?.port ?? readSettings(options.dataDir).apiPort ?? undefined
       const ownProcess = options.http?.process
       if (ownProcess) {
-        api = await ApiSupervisor.start({
+        const supervisor = await ApiSupervisor.start({
           spawner: ownProcess.spawner,
           script: ownProcess.script ?? defaultApiProcessScript(),
           config: { dataDir: options.dataDir, databaseUrl: connectionString, port, host: options.http?.host, logLevel: logger.level },
           logger: logger.child({ component: 'api-supervisor' }),
           plugins: services.plugins
         })
+        closers.push(() => supervisor.close())
+        api = supervisor
+        if (ownProcess.ui) {
+          const uiServer = await startHttpServer({
+            dataDir: options.dataDir,
+            logger,
+            routes: [],
+            port: ownProcess.ui.port ?? 0,
+            host: options.http?.host,
+            version: APP_VERSION,
+            plugins: [uiPlugin()]
+          })
+          closers.push(() => uiServer.close())
+          http = uiServer
+        }
       } else {
-        const uiPlugin = serveUi({
-          rendererDir: join(appRoot(), 'out', 'renderer'),
-          sessions: uiSessions,
-          ...uiContract,
-          logger: logger.child({ component: 'serve-ui' })
-        })
-        http = await startDoorHttp({ database, services, dataDir: options.dataDir, logger, port, host: options.http?.host, plugins: [uiPlugin] })
-        api = inProcessDoor(http)
+        const server = await startDoorHttp({ database, services, dataDir: options.dataDir, logger, port, host: options.http?.host, plugins: [uiPlugin()] })
+        closers.push(() => server.close())
+        http = server
+        api = inProcessDoor(server)
       }
-      const door = api
-      closers.push(() => door.close())
       logger.info({ url: api.url, state: api.state().state }, 'HTTP API listening')
     }
 

@@ -108,6 +108,47 @@ describe('hypercube serve', () => {
     expect(server.output()).toMatch(/hypercube: cannot start: .*ECONNREFUSED/)
   })
 
+  it('--api-process runs the API in a process of its own that serves requests, stops with serve, and dies with it after kill -9', async () => {
+    const { createTestDatabase } = await import('../support/test-env')
+    const database = await createTestDatabase()
+    const data = makeDataDir()
+    folders.push(data.remove)
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    const start = async () => {
+      const server = serve(['--data-dir', data.dir, '--database-url', database.url, '--port', '0', '--api-process'])
+      const apiLine = await waitForOutput(server, /^API: .*$/m)
+      const [, url, pid] = /^API: (\S+)\/v1 .*its own process, pid (\d+)/.exec(apiLine) ?? []
+      expect(url, server.output()).toBeDefined()
+      expect(await waitForOutput(server, /^UI: .*$/m)).toMatch(/^UI: http:\/\/127\.0\.0\.1:\d+\/\?login=/)
+      return { server, url: url!, apiPid: Number(pid) }
+    }
+
+    const first = await start()
+    expect(first.apiPid).not.toBe(first.server.child.pid)
+    const token = (await import('node:fs')).readFileSync(join(data.dir, 'api-token'), 'utf8').trim()
+    const response = await fetch(`${first.url}/v1/ml/experiments`, { headers: { authorization: `Bearer ${token}` } })
+    expect(response.status).toBe(200)
+    process.kill(-first.server.child.pid!, 'SIGINT')
+    expect(await first.server.exited, first.server.output()).toBe(0)
+    expect(alive(first.apiPid)).toBe(false)
+
+    // The app killed outright: its API process notices the parent is gone and exits.
+    const second = await start()
+    second.server.child.kill('SIGKILL')
+    await second.server.exited
+    const deadline = Date.now() + 10_000
+    while (alive(second.apiPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(alive(second.apiPid)).toBe(false)
+    await database.drop()
+  })
+
   it('rejects unknown options with usage and exit code 2', async () => {
     const server = serve(['--no-such-option'])
     expect(await server.exited).toBe(2)

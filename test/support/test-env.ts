@@ -46,7 +46,7 @@ export interface TestCore {
  * A core on its own database and data folder, on the shared test server (URL mode). Plugin
  * hosts are left out unless asked for: most tests don't need three child processes each.
  */
-export async function startTestCore(options: { plugins?: boolean; http?: boolean; apiProcess?: boolean } = {}): Promise<TestCore> {
+export async function startTestCore(options: { plugins?: boolean; http?: boolean; apiProcess?: boolean | { ui: true } } = {}): Promise<TestCore> {
   const data = makeDataDir()
   const database = await createTestDatabase()
   const core = await startCore({
@@ -55,7 +55,12 @@ export async function startTestCore(options: { plugins?: boolean; http?: boolean
     logger: createSilentLogger(),
     plugins: options.plugins ? {} : false,
     // apiProcess: the HTTP door in a forked child, as the desktop app runs it in a utilityProcess.
-    http: options.apiProcess ? { port: 0, process: { spawner: new ForkChildSpawner() } } : options.http ? { port: 0 } : false
+    // ui: the browser UI served by this process on a port of its own (serve --api-process).
+    http: options.apiProcess
+      ? { port: 0, process: { spawner: new ForkChildSpawner(), ui: options.apiProcess === true ? undefined : { port: 0 } } }
+      : options.http
+        ? { port: 0 }
+        : false
   })
   return {
     core,

@@ -152,7 +152,7 @@ export class ApiSupervisor implements ApiDoor {
           return
         }
         if (this.closing) return
-        this.onCrash(`exited unexpectedly (code ${exit.code ?? 'none'}${exit.signal ? `, signal ${exit.signal}` : ''})`)
+        this.onCrash(`exited unexpectedly (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`})`)
       })
       child.send({
         type: 'start',
@@ -172,7 +172,7 @@ export class ApiSupervisor implements ApiDoor {
         state: 'failed',
         pid: null,
         recentCrashes,
-        error: `the API process ${reason}, ${recentCrashes} times in ${CRASH_WINDOW_MS / 60_000} minutes`
+        error: `the API process ${reason}`
       })
       return
     }

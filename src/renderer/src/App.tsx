@@ -64,8 +64,8 @@ function ApiDoorBanner(): React.JSX.Element | null {
     <div className="banner banner-error" role="alert">
       {api.state === 'failed' ? (
         <>
-          The API for training scripts stopped after {api.recentCrashes} crashes in 5 minutes and was not restarted: {api.error}. Its log:{' '}
-          <code>{api.logFile}</code>. Restart Hypercube to try again.
+          The API for training scripts stopped after {api.recentCrashes} crashes in 5 minutes and was not restarted. Last crash: {api.error}. Its
+          log: <code>{api.logFile}</code>. Restart Hypercube to try again.
         </>
       ) : (
         <>The API for training scripts crashed and is restarting{api.error ? ` (${api.error})` : ''}. Scripts will reconnect.</>

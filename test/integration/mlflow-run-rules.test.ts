@@ -108,6 +108,39 @@ describe('delete and restore', () => {
     expect((await runs().listByExperiment(run.experimentId)).map((r) => r.id)).toContain(run.id)
     expect((await failure(() => runs().delete(999_999_999))).code).toBe('not_found')
   })
+
+  it('a deleted run takes no writes through any door until restored; deleting or restoring twice is harmless', async () => {
+    const run = await newRun()
+    await runs().logMetrics(run.id, [{ key: 'loss', value: 1, step: 0 }])
+    await runs().delete(run.id)
+    await runs().delete(run.id)
+    const refusals = [
+      () => runs().logMetrics(run.id, [{ key: 'loss', value: 0.5, step: 1 }]),
+      () => runs().logMetric({ runId: run.id, key: 'loss', value: 0.5, step: 1 }),
+      () => runs().setTags({ runId: run.id, tags: { team: 'x' } }),
+      () => runs().setParams({ runId: run.id, hyperparameters: { lr: 0.1 } }),
+      () => runs().rename({ runId: run.id, name: 'renamed' }),
+      () => runs().complete({ runId: run.id }),
+      () => runs().saveCheckpoint({ runId: run.id, path: 'ckpt.pt', step: 1 })
+    ]
+    for (const write of refusals) {
+      const refused = await failure(write)
+      expect(refused.code).toBe('conflict')
+      expect(refused.message).toBe(`The run ${run.uuid} must be in the 'active' state. Current state is deleted.`)
+    }
+    // In SQL, whoever writes.
+    await expect(sql.query("UPDATE ml_run SET tags = '{}' WHERE run_id = $1", [run.id])).rejects.toMatchObject({ code: 'HC409' })
+    // Through the MLflow door, as MLflow words it.
+    const viaMlflow = await mlflow('runs/log-metric', { run_id: run.uuid, key: 'loss', value: 0.1, timestamp: 1, step: 2 })
+    expect(viaMlflow).toMatchObject({ status: 400, json: { error_code: 'INVALID_PARAMETER_VALUE', message: `The run ${run.uuid} must be in the 'active' state. Current state is deleted.` } })
+    // Nothing was stored meanwhile; after restore, writes go through.
+    expect((await runs().get(run.id)).tags).not.toHaveProperty('team')
+    await runs().restore(run.id)
+    await runs().restore(run.id)
+    await runs().logMetrics(run.id, [{ key: 'loss', value: 0.5, step: 1 }])
+    await runs().setTags({ runId: run.id, tags: { team: 'x' } })
+    expect((await runs().get(run.id)).tags).toMatchObject({ team: 'x' })
+  })
 })
 
 describe('text params (MLflow)', () => {

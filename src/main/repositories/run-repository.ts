@@ -280,7 +280,7 @@ export class PgRunRepository {
   }
 
   async setTags(runId: number, tags: Tags): Promise<void> {
-    const { rowCount } = await this.db.query('UPDATE ml_run SET tags = tags || $2, updated_at = now() WHERE run_id = $1', [runId, tags])
+    const { rowCount } = await translated(() => this.db.query('UPDATE ml_run SET tags = tags || $2, updated_at = now() WHERE run_id = $1', [runId, tags]))
     if (rowCount === 0) throw notFound(`run ${runId} does not exist`, 'runId')
   }
 
@@ -362,11 +362,14 @@ export class PgRunRepository {
   }
 
   async setDeleted(runId: number, deleted: boolean): Promise<void> {
+    // Only a change of state writes: a deleted run's row takes no other update (migrations/0010).
     const { rowCount } = await this.db.query(
-      'UPDATE ml_run SET deleted_at = CASE WHEN $2 THEN coalesce(deleted_at, now()) END, updated_at = now() WHERE run_id = $1',
+      'UPDATE ml_run SET deleted_at = CASE WHEN $2 THEN now() END, updated_at = now() WHERE run_id = $1 AND (deleted_at IS NOT NULL) <> $2',
       [runId, deleted]
     )
-    if (rowCount === 0) throw notFound(`run ${runId} does not exist`, 'runId')
+    if (rowCount === 0 && (await this.db.query('SELECT 1 FROM ml_run WHERE run_id = $1', [runId])).rowCount === 0) {
+      throw notFound(`run ${runId} does not exist`, 'runId')
+    }
   }
 
   /** A new name and/or tags in one statement (MLflow keeps a run's name in a tag as well). */
@@ -379,10 +382,9 @@ export class PgRunRepository {
 
   /** Removes a tag; false when the run has no such tag. */
   async deleteTag(runId: number, key: string): Promise<boolean> {
-    const { rowCount } = await this.db.query('UPDATE ml_run SET tags = tags - $2::text, updated_at = now() WHERE run_id = $1 AND tags ? $2', [
-      runId,
-      key
-    ])
+    const { rowCount } = await translated(() =>
+      this.db.query('UPDATE ml_run SET tags = tags - $2::text, updated_at = now() WHERE run_id = $1 AND tags ? $2', [runId, key])
+    )
     if (rowCount === 0) await this.get(runId) // not found, or found without the tag
     return rowCount > 0
   }

@@ -315,15 +315,6 @@ export class MlflowService {
     return run
   }
 
-  private async activeRunFrom(body: Body): Promise<MlflowRunRecord> {
-    return this.activeRun(await this.runFrom(body))
-  }
-
-  private activeRun(run: MlflowRunRecord): MlflowRunRecord {
-    if (run.deleted) throw invalid(`The run ${run.uuid} must be in the 'active' state. Current state is deleted.`)
-    return run
-  }
-
   private async registeredModel(name: string): Promise<RegisteredModelRecord> {
     const model = await this.repository.getRegisteredModel(name)
     if (!model) throw missing(`Registered Model with name=${name} not found`)
@@ -432,7 +423,7 @@ export class MlflowService {
 
   async updateRun(body: Body): Promise<unknown> {
     const request = parseMlflow(updateRunBody, withRunId(body))
-    const run = this.activeRun(await this.runByUuid(request.run_id))
+    const run = await this.runByUuid(request.run_id)
     const status = request.status === undefined ? undefined : MLFLOW_TO_RUN_STATUS[request.status]
     const endTime = request.end_time ?? null
     const name = request.run_name || undefined
@@ -456,7 +447,7 @@ export class MlflowService {
 
   async logMetric(body: Body): Promise<unknown> {
     const request = parseMlflow(logMetricBody, withRunId(body))
-    const run = this.activeRun(await this.runByUuid(request.run_id))
+    const run = await this.runByUuid(request.run_id)
     const point: MetricPoint = { key: request.key, value: toMetricValue(request.value, request.key), step: request.step ?? 0n, epoch: null, timestamp: request.timestamp, kind: 'train' }
     await this.runs.logValidatedMetrics(run.id, [point])
     return {}
@@ -464,7 +455,7 @@ export class MlflowService {
 
   async logParam(body: Body): Promise<unknown> {
     const { run_id: runId, key, value } = parseMlflow(logParamBody, withRunId(body))
-    const run = this.activeRun(await this.runByUuid(runId))
+    const run = await this.runByUuid(runId)
     await this.writeParams(run, { [key]: value })
     return {}
   }
@@ -499,14 +490,14 @@ export class MlflowService {
 
   async setTag(body: Body): Promise<unknown> {
     const { run_id: runId, key, value } = parseMlflow(setTagBody, withRunId(body))
-    const run = this.activeRun(await this.runByUuid(runId))
+    const run = await this.runByUuid(runId)
     await this.writeTags(run, { [key]: value })
     return {}
   }
 
   async deleteTag(body: Body): Promise<unknown> {
     const { run_id: runId, key } = parseMlflow(deleteTagBody, withRunId(body))
-    const run = this.activeRun(await this.runByUuid(runId))
+    const run = await this.runByUuid(runId)
     if (!(await this.runs.deleteTag({ runId: run.id, key }))) throw missing(`No tag with name: ${key} in run with id ${run.uuid}`)
     return {}
   }
@@ -553,7 +544,7 @@ export class MlflowService {
     }
     const tags = tagsOf(tagItems)
 
-    const run = this.activeRun(await this.runByUuid(request.run_id))
+    const run = await this.runByUuid(request.run_id)
     // Params, tags and metrics in one transaction: a refused param (write-once) stores nothing.
     await this.paramsWritten(run, params, this.runs.logBatch({ runId: run.id, points, params, tags, name: runNameFrom(tags) }))
     return {}
@@ -561,7 +552,7 @@ export class MlflowService {
 
   async logInputs(body: Body): Promise<unknown> {
     const request = parseMlflow(logInputsBody, withRunId(body))
-    const run = this.activeRun(await this.runByUuid(request.run_id))
+    const run = await this.runByUuid(request.run_id)
     const datasets: DatasetInputRecord[] = (request.datasets ?? []).map(({ dataset, tags }) => ({
       name: dataset.name,
       digest: dataset.digest,
@@ -578,7 +569,7 @@ export class MlflowService {
 
   async logOutputs(body: Body): Promise<unknown> {
     const request = parseMlflow(logOutputsBody, withRunId(body))
-    const run = this.activeRun(await this.runByUuid(request.run_id))
+    const run = await this.runByUuid(request.run_id)
     const models = request.models ?? []
     await this.existingLoggedModels(models.map((model) => model.model_id))
     await this.runs.logOutputs({ runId: run.id, outputs: models.map((model) => ({ modelId: model.model_id, step: model.step ?? 0n })) })
@@ -594,7 +585,7 @@ export class MlflowService {
   /** MLflow 2.x log_model: the model's metadata is recorded as the run's mlflow.log-model.history tag, as MLflow does. */
   async logModel(body: Body): Promise<unknown> {
     const request = parseMlflow(logModelBody, withRunId(body))
-    const run = this.activeRun(await this.runByUuid(request.run_id))
+    const run = await this.runByUuid(request.run_id)
     let model: unknown
     try {
       model = JSON.parse(request.model_json)

@@ -20,7 +20,7 @@ import type {
 import { EXPERIMENT_STATUSES } from './domain'
 import type { PluginInfo } from './plugins'
 import type { ErrorInfo } from './errors'
-import { deployModelInput, id, int64, LIMITS, name, rollbackInput, text } from './schemas'
+import { deployModelInput, experimentId, id, int64, LIMITS, name, rollbackInput, text } from './schemas'
 
 export { EVENT_CHANNEL, INVOKE_CHANNEL } from './contract-channels'
 
@@ -38,13 +38,13 @@ export const calls = {
   'system.apiInfo': { input: z.object({}).strict() },
 
   'experiments.list': { input: z.object({ statuses: z.array(z.enum(EXPERIMENT_STATUSES)).optional() }).strict() },
-  'experiments.get': { input: z.object({ experimentId: id }).strict() },
+  'experiments.get': { input: z.object({ experimentId }).strict() },
   'experiments.create': { input: z.object({ name, description: text(LIMITS.description).optional() }).strict() },
   /** Rename, describe, archive (status 'archived') and restore (status 'active'). */
   'experiments.update': {
     input: z
       .object({
-        experimentId: id,
+        experimentId,
         name: name.optional(),
         description: text(LIMITS.description).optional(),
         status: z.enum(EXPERIMENT_STATUSES).optional()
@@ -53,14 +53,14 @@ export const calls = {
   },
 
   /** Every run of an experiment with its latest metrics (without logs and stack traces). */
-  'runs.list': { input: z.object({ experimentId: id }).strict() },
+  'runs.list': { input: z.object({ experimentId }).strict() },
   /**
    * The runs of an experiment matching a filter in the run filter language (shared/run-filter.ts);
    * an invalid filter is an invalid_argument error on field 'filter' whose message names the position.
    */
   'runs.search': {
     input: z
-      .object({ experimentId: id, filter: z.string().max(10_000), maxResults: z.number().int().min(1).max(50_000).default(50_000) })
+      .object({ experimentId, filter: z.string().max(10_000), maxResults: z.number().int().min(1).max(50_000).default(50_000) })
       .strict()
   },
   /** Table rows for these runs, e.g. the ones a pushed event said changed. */
@@ -85,7 +85,7 @@ export const calls = {
   'runs.leaderboard': {
     input: z
       .object({
-        experimentId: id,
+        experimentId,
         metricKey: text(LIMITS.metricKey, 1),
         direction: z.enum(['asc', 'desc']),
         limit: z.number().int().min(1).max(10_000).default(100)
@@ -95,11 +95,11 @@ export const calls = {
 
   /** The k runs of the experiment nearest to one run, under a geometric plugin (computed in its host). */
   'compare.nearestRuns': {
-    input: z.object({ experimentId: id, runId: id, plugin: pluginName, k: z.number().int().min(1).max(100).default(5) }).strict()
+    input: z.object({ experimentId, runId: id, plugin: pluginName, k: z.number().int().min(1).max(100).default(5) }).strict()
   },
   /** Pairwise distances between the compared runs, under a geometric plugin. */
   'compare.distanceMatrix': {
-    input: z.object({ experimentId: id, runIds: z.array(id).min(1).max(100), plugin: pluginName }).strict()
+    input: z.object({ experimentId, runIds: z.array(id).min(1).max(100), plugin: pluginName }).strict()
   },
 
   'models.list': { input: z.object({}).strict() },

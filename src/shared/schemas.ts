@@ -165,7 +165,7 @@ export const saveCheckpointInput = z
 
 export const leaderboardInput = z
   .object({
-    experimentId: id,
+    experimentId,
     metricKey: text(LIMITS.metricKey, 1),
     direction: z.enum(['asc', 'desc']).default('desc'),
     limit: z.number().int().min(1).max(10_000).default(10)

@@ -93,8 +93,8 @@ describe('experiments: create and read', () => {
     expect(error.field).toBe('experimentId')
   })
 
-  it('refuses a malformed id with invalid_argument naming experimentId', async () => {
-    for (const bad of [0, -1, 1.5, 'abc', null]) {
+  it('refuses a malformed id with invalid_argument naming experimentId (0 is MLflow\'s Default experiment, a valid id)', async () => {
+    for (const bad of [-1, 1.5, 'abc', null]) {
       const error = await failure(() => experiments().get(bad))
       expect(error.code).toBe('invalid_argument')
       expect(error.field).toBe('experimentId')

@@ -206,4 +206,25 @@ describe('tags and names', () => {
     expect(run.experimentId).toBe(0)
     expect(run.startedAt).toBe(new Date(Date.UTC(2031, 0, 1)).toISOString())
   })
+
+  it('opens in the app like any other: the window reads experiment 0, its runs, search and leaderboard', async () => {
+    await experiments().ensureDefault()
+    const run = await runs().start({ experimentId: 0, name: 'shown-in-default' })
+    await runs().logMetrics(run.id, [{ key: 'loss', value: 0.25, step: 1 }])
+    const contract = env.core.contract
+    expect(await contract.dispatch('experiments.get', { experimentId: 0 })).toMatchObject({ ok: true, value: { id: 0, name: 'Default' } })
+    const listed = await contract.dispatch('runs.list', { experimentId: 0 })
+    expect(listed).toMatchObject({ ok: true })
+    expect((listed as { ok: true; value: Array<{ id: number }> }).value.map((row) => row.id)).toContain(run.id)
+    const searched = await contract.dispatch('runs.search', { experimentId: 0, filter: 'metrics.loss < 0.5' })
+    expect((searched as { ok: true; value: Array<{ id: number }> }).value.map((row) => row.id)).toContain(run.id)
+    const board = await contract.dispatch('runs.leaderboard', { experimentId: 0, metricKey: 'loss', direction: 'asc' })
+    expect(board).toMatchObject({ ok: true })
+    expect(await contract.dispatch('experiments.get', { experimentId: -1 })).toMatchObject({ ok: false, error: { code: 'invalid_argument', field: 'experimentId' } })
+    // And through /v1, as a training script names it.
+    const headers = { authorization: `Bearer ${env.core.http!.token}` }
+    const viaV1 = await fetch(`${env.core.http!.url}/v1/ml/experiments/0/runs`, { headers })
+    expect(viaV1.status).toBe(200)
+    expect(((await viaV1.json()) as { runs: Array<{ run_id: number }> }).runs.map((row) => row.run_id)).toContain(run.id)
+  })
 })

@@ -18,7 +18,7 @@ export class ExperimentService {
   }
 
   async get(experimentId: unknown): Promise<Experiment> {
-    return this.experiments.get(parseInput(id, experimentId, 'experimentId'))
+    return this.experiments.get(parseInput(experimentIdInput, experimentId, 'experimentId'))
   }
 
   async findByName(experimentName: unknown): Promise<Experiment | undefined> {

@@ -26,7 +26,7 @@ import {
 } from '../../shared/schemas'
 import { invalidArgument } from '../../shared/errors'
 import { RUN_STATUSES } from '../../shared/domain'
-import { name, tags } from '../../shared/schemas'
+import { experimentId as experimentIdInput, name, tags } from '../../shared/schemas'
 
 const logMetricInput = z
   .object({
@@ -68,7 +68,7 @@ const seriesInput = z
 
 const searchInput = z
   .object({
-    experimentIds: z.array(id).min(1).max(1_000),
+    experimentIds: z.array(experimentIdInput).min(1).max(1_000),
     filter: z.string().max(10_000).refine((value) => !value.includes('\0'), 'must not contain a NUL byte').default(''),
     orderBy: z.array(z.string().max(1_000)).max(10).default([]),
     maxResults: z.number().int().min(1).max(50_000).default(1_000),
@@ -155,7 +155,7 @@ export class RunService {
   }
 
   async listByExperiment(experimentId: unknown): Promise<RunWithMetrics[]> {
-    return this.runs.listByExperiment(parseInput(id, experimentId, 'experimentId'))
+    return this.runs.listByExperiment(parseInput(experimentIdInput, experimentId, 'experimentId'))
   }
 
   async markRunning(runId: unknown): Promise<Run> {

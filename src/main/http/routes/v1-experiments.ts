@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { Experiment, ExperimentSummary } from '../../../shared/domain'
 import { EXPERIMENT_STATUSES } from '../../../shared/domain'
-import { id, jsonObject, name, tags, text, LIMITS } from '../../../shared/schemas'
+import { experimentId, jsonObject, name, tags, text, LIMITS } from '../../../shared/schemas'
 import type { DoorServices } from '../../services/core-services'
 import { defineRoute, type AnyRoute } from '../route-table'
 
@@ -40,7 +40,7 @@ const createExperimentBody = z
   })
   .strict()
 
-const experimentParams = z.object({ experimentId: z.coerce.number().pipe(id) }).strict()
+const experimentParams = z.object({ experimentId: z.coerce.number().pipe(experimentId) }).strict()
 
 export function experimentRoutes(services: DoorServices): AnyRoute[] {
   const { experiments } = services

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { Checkpoint, LeaderboardEntry, MetricSummary, Run, RunWithMetrics } from '../../../shared/domain'
 import { FINISHED_RUN_STATUSES } from '../../../shared/domain'
-import { id, int64, jsonObject, name, tags, text, LIMITS } from '../../../shared/schemas'
+import { experimentId, id, int64, jsonObject, name, tags, text, LIMITS } from '../../../shared/schemas'
 import type { DoorServices } from '../../services/core-services'
 import { defineRoute, type AnyRoute } from '../route-table'
 
@@ -76,14 +76,14 @@ function toApiLeaderboardEntry(entry: LeaderboardEntry) {
 }
 
 export const runParams = z.object({ runId: z.coerce.number().pipe(id) }).strict()
-const experimentParams = z.object({ experimentId: z.coerce.number().pipe(id) }).strict()
+const experimentParams = z.object({ experimentId: z.coerce.number().pipe(experimentId) }).strict()
 
 const int64Doc = int64.describe('a 64-bit integer: a JSON number up to 2^53, or a decimal string')
 const nonNegative = z.number().finite().nonnegative('must not be negative')
 
 const startRunBody = z
   .object({
-    experiment_id: id,
+    experiment_id: experimentId,
     run_name: name.optional(),
     hyperparameters: jsonObject.optional(),
     random_seed: int64Doc.nullable().optional(),
@@ -114,7 +114,7 @@ const completeRunBody = z
 
 const leaderboardBody = z
   .object({
-    experiment_id: id,
+    experiment_id: experimentId,
     metric_name: text(LIMITS.metricKey, 1),
     direction: z.enum(['asc', 'desc']).optional().describe('desc (higher is better, the default) or asc (lower is better)'),
     limit: z.number().int().min(1).max(10_000).optional()

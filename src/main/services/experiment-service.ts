@@ -1,6 +1,6 @@
 import type { Experiment, ExperimentStatus, ExperimentSummary } from '../../shared/domain'
 import { EXPERIMENT_STATUSES } from '../../shared/domain'
-import { createExperimentInput, id, name, parseInput, updateExperimentInput } from '../../shared/schemas'
+import { createExperimentInput, name, parseInput, updateExperimentInput } from '../../shared/schemas'
 import { z } from 'zod'
 import { experimentId as experimentIdInput, LIMITS, text } from '../../shared/schemas'
 import type { PgExperimentRepository } from '../repositories/experiment-repository'

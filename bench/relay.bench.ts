@@ -70,7 +70,8 @@ async function measure(ownProcess: boolean): Promise<Figures> {
     let output = ''
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
 
-    const loop = monitorEventLoopDelay({ resolution: 5 })
+    // 1 ms sampling: the figure then measures lateness, not the sampling interval.
+    const loop = monitorEventLoopDelay({ resolution: 1 })
     loop.enable()
     const callLatencies: number[] = []
     let calling = true

@@ -1,41 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import pg from 'pg'
-import { DomainError } from '../../src/shared/errors'
-import { startTestCore, type TestCore } from '../support/test-env'
+import type { TestCore } from '../support/test-env'
+import { failure, startCoreWithSql, type CoreWithSql } from '../support/service-env'
 
 let env: TestCore
-let sql: pg.Client
 let counter = 0
 
 /** A name no other test in this file uses. */
 const unique = (label: string): string => `${label}-${++counter}-${Math.random().toString(36).slice(2, 8)}`
 
 /** The DomainError that `work` rejects (or throws) with; fails the test if it succeeds. */
-async function failure(work: () => unknown): Promise<DomainError> {
-  try {
-    await work()
-  } catch (error) {
-    if (error instanceof DomainError) return error
-    throw error
-  }
-  throw new Error('expected the call to fail, but it succeeded')
-}
-
-async function countRows(table: string): Promise<number> {
-  const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)
-  return Number(rows[0]!.n)
-}
-
+let shared: CoreWithSql
 beforeAll(async () => {
-  env = await startTestCore()
-  sql = new pg.Client({ connectionString: env.databaseUrl })
-  await sql.connect()
+  shared = await startCoreWithSql()
+  env = shared.env
 })
-
-afterAll(async () => {
-  await sql?.end()
-  await env?.close()
-})
+afterAll(() => shared?.close())
+const countRows = (table: string): Promise<number> => shared.countRows(table)
 
 const experiments = () => env.core.services.experiments
 const runs = () => env.core.services.runs

@@ -1,24 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import type { MetricPoint, MetricSummary, Run } from '../../src/shared/domain'
-import { DomainError } from '../../src/shared/errors'
-import { startTestCore, type TestCore } from '../support/test-env'
+import type { TestCore } from '../support/test-env'
+import { failure, startCoreWithSql, type CoreWithSql } from '../support/service-env'
 
 let env: TestCore
 let sql: pg.Client
 let counter = 0
 
 const unique = (label: string): string => `${label}-${++counter}-${Math.random().toString(36).slice(2, 8)}`
-
-async function failure(work: () => unknown): Promise<DomainError> {
-  try {
-    await work()
-  } catch (error) {
-    if (error instanceof DomainError) return error
-    throw error
-  }
-  throw new Error('expected the call to fail, but it succeeded')
-}
 
 /** A spelling that tells -0 from 0 (and keeps NaN comparable), for exact comparisons. */
 const exact = (value: number | null): string => (value === null ? 'null' : Object.is(value, -0) ? '-0' : String(value))
@@ -68,16 +58,12 @@ const SPECIAL_VALUES: Array<[string, number, string]> = [
   ['third', 1 / 3, String(1 / 3)]
 ]
 
+let shared: CoreWithSql
 beforeAll(async () => {
-  env = await startTestCore()
-  sql = new pg.Client({ connectionString: env.databaseUrl })
-  await sql.connect()
+  shared = await startCoreWithSql()
+  ;({ env, sql } = shared)
 })
-
-afterAll(async () => {
-  await sql?.end()
-  await env?.close()
-})
+afterAll(() => shared?.close())
 
 describe('exact values', () => {
   it('NaN, ±Infinity, -0.0 and awkward doubles round-trip exactly through logMetric (single point)', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
-import { DomainError } from '../../src/shared/errors'
-import { startTestCore, type TestCore } from '../support/test-env'
+import type { TestCore } from '../support/test-env'
+import { failure, startCoreWithSql, type CoreWithSql } from '../support/service-env'
 
 /**
  * The registry operations the MLflow door needs, as ModelService rules: registered models apart
@@ -15,26 +15,12 @@ let counter = 0
 const unique = (label: string): string => `${label}-${++counter}-${Math.random().toString(36).slice(2, 8)}`
 const models = () => env.core.services.models
 
-async function failure(work: () => unknown): Promise<DomainError> {
-  try {
-    await work()
-  } catch (error) {
-    if (error instanceof DomainError) return error
-    throw error
-  }
-  throw new Error('expected the call to fail, but it succeeded')
-}
-
+let shared: CoreWithSql
 beforeAll(async () => {
-  env = await startTestCore()
-  sql = new pg.Client({ connectionString: env.databaseUrl })
-  await sql.connect()
+  shared = await startCoreWithSql()
+  ;({ env, sql } = shared)
 })
-
-afterAll(async () => {
-  await sql?.end()
-  await env?.close()
-})
+afterAll(() => shared?.close())
 
 describe('registered models', () => {
   it('are created once, renamed everywhere their name is a key, and deleted with their versions unless deployed', async () => {

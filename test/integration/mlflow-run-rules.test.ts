@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
-import { DomainError } from '../../src/shared/errors'
-import { startTestCore, type TestCore } from '../support/test-env'
+import type { TestCore } from '../support/test-env'
+import { failure, startCoreWithSql, type CoreWithSql } from '../support/service-env'
 
 /**
  * The rules the MLflow door needs, as service operations backed by SQL (migrations/0009): resume,
@@ -16,16 +16,6 @@ let counter = 0
 const unique = (label: string): string => `${label}-${++counter}-${Math.random().toString(36).slice(2, 8)}`
 const experiments = () => env.core.services.experiments
 const runs = () => env.core.services.runs
-
-async function failure(work: () => unknown): Promise<DomainError> {
-  try {
-    await work()
-  } catch (error) {
-    if (error instanceof DomainError) return error
-    throw error
-  }
-  throw new Error('expected the call to fail, but it succeeded')
-}
 
 async function newRun() {
   const experiment = await experiments().create({ name: unique('exp') })
@@ -42,16 +32,12 @@ async function mlflow(path: string, body: unknown): Promise<{ status: number; js
   return { status: response.status, json: (await response.json()) as Record<string, unknown> }
 }
 
+let shared: CoreWithSql
 beforeAll(async () => {
-  env = await startTestCore({ http: true })
-  sql = new pg.Client({ connectionString: env.databaseUrl })
-  await sql.connect()
+  shared = await startCoreWithSql({ http: true })
+  ;({ env, sql } = shared)
 })
-
-afterAll(async () => {
-  await sql?.end()
-  await env?.close()
-})
+afterAll(() => shared?.close())
 
 describe('resume', () => {
   it('sets a finished run running again without its completion time; /v1 still refuses to finish it twice', async () => {

@@ -1,29 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import pg from 'pg'
 import type { ModelVersion } from '../../src/shared/domain'
-import { DomainError } from '../../src/shared/errors'
-import { startTestCore, type TestCore } from '../support/test-env'
+import type { TestCore } from '../support/test-env'
+import { failure, startCoreWithSql, type CoreWithSql } from '../support/service-env'
 
 let env: TestCore
-let sql: pg.Client
 let counter = 0
 
 const unique = (label: string): string => `${label}-${++counter}-${Math.random().toString(36).slice(2, 8)}`
-
-async function failure(work: () => unknown): Promise<DomainError> {
-  try {
-    await work()
-  } catch (error) {
-    if (error instanceof DomainError) return error
-    throw error
-  }
-  throw new Error('expected the call to fail, but it succeeded')
-}
-
-async function countRows(table: string): Promise<number> {
-  const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`)
-  return Number(rows[0]!.n)
-}
 
 const models = () => env.core.services.models
 const BLAKE3 = 'af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262'
@@ -42,16 +25,13 @@ async function newRunId(): Promise<number> {
   return (await env.core.services.runs.start({ experimentId: experiment.id })).id
 }
 
+let shared: CoreWithSql
 beforeAll(async () => {
-  env = await startTestCore()
-  sql = new pg.Client({ connectionString: env.databaseUrl })
-  await sql.connect()
+  shared = await startCoreWithSql()
+  env = shared.env
 })
-
-afterAll(async () => {
-  await sql?.end()
-  await env?.close()
-})
+afterAll(() => shared?.close())
+const countRows = (table: string): Promise<number> => shared.countRows(table)
 
 describe('registering versions', () => {
   it('registers a version with every field and reads it back', async () => {

@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { finished } from 'node:stream/promises'
-import { DomainError } from '../../shared/errors'
+import { DomainError, isDomainError } from '../../shared/errors'
 import type { Logger } from '../logging'
 
 /**
@@ -33,6 +33,64 @@ export const MIN_SERVER_VERSION_NUM = 140000
 // The durability settings Hypercube relies on to keep what it acknowledged.
 const REQUIRED_DURABILITY: Record<string, string> = { fsync: 'on', full_page_writes: 'on', synchronous_commit: 'on' }
 
+// Socket errors and SQLSTATEs that mean the server went away (or is not there yet), not that
+// the statement was wrong: 57P01 admin_shutdown (pg_terminate_backend, fast shutdown), 57P02
+// crash_shutdown, 57P03 cannot_connect_now (starting up, shutting down, in recovery), and class
+// 08, connection_exception.
+const CONNECTION_LOSS_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03'
+])
+// pg and pg-pool report a lost or unusable connection by message only.
+const CONNECTION_LOSS_MESSAGE =
+  /^Connection terminated|is not queryable$|^timeout exceeded when trying to connect|^Cannot use a pool after calling end/
+
+/** Whether `error` says the database is unreachable rather than that the statement failed. */
+export function isConnectionLoss(error: unknown): boolean {
+  if (!(error instanceof Error) || isDomainError(error)) return false
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string' && (CONNECTION_LOSS_CODES.has(code) || code.startsWith('08'))) return true
+  return CONNECTION_LOSS_MESSAGE.test(error.message)
+}
+
+/**
+ * The one place a lost database becomes `unavailable` (HTTP 503, MLflow's
+ * TEMPORARILY_UNAVAILABLE): the pool opens new connections on demand, so the same request
+ * works again once the server is back. Anything else is returned unchanged.
+ */
+function asUnavailable(error: unknown): unknown {
+  if (!isConnectionLoss(error)) return error
+  return new DomainError('unavailable', `the database is unavailable (${(error as Error).message}); Hypercube reconnects when it is back, so retry shortly`)
+}
+
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    throw asUnavailable(error)
+  }
+}
+
+// Checked-out clients whose connection failed: released with an error so the pool discards them.
+const lostClients = new WeakSet<pg.ClientBase>()
+
+export interface PoolConnections {
+  /** Open connections, idle or checked out. */
+  total: number
+  idle: number
+  /** Callers waiting for a connection. */
+  waiting: number
+}
+
 export class Database implements Queryable {
   private constructor(
     private readonly pool: pg.Pool,
@@ -53,8 +111,20 @@ export class Database implements Queryable {
       application_name: 'hypercube',
       connectionTimeoutMillis: 15_000
     })
-    // An idle client losing its server (e.g. PostgreSQL restarted) must not crash the app.
+    // An idle client losing its server (e.g. PostgreSQL restarted) must not crash the app; the
+    // pool drops it.
     pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'))
+    // Nor may a checked-out one: pg emits 'error' on the client when its connection ends, also
+    // between statements of a transaction, and an 'error' nobody listens to exits the process.
+    // The pool listens only while a client is idle, so every client gets a listener of its own
+    // for its whole life; its holder sees the failure on its next statement.
+    pool.on('connect', (client) => {
+      client.on('error', (error) => {
+        if (lostClients.has(client)) return
+        lostClients.add(client)
+        logger.warn({ err: error }, 'database connection lost')
+      })
+    })
     try {
       const version = await pool.query<{ server_version: string; server_version_num: string }>(
         "SELECT current_setting('server_version') AS server_version, current_setting('server_version_num') AS server_version_num"
@@ -84,41 +154,62 @@ export class Database implements Queryable {
   }
 
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-    const result = await this.pool.query(sql, params as unknown[] | undefined)
+    // pool.query checks a client out, listens to it and discards it on error by itself.
+    const result = await guarded(() => this.pool.query(sql, params as unknown[] | undefined))
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 }
   }
 
-  /** Runs `work` in one transaction on one checked-out connection; rolls back on any error. */
+  /**
+   * Runs `work` in one transaction on one checked-out connection; rolls back on any error. A
+   * connection lost on the way is discarded, and the caller gets `unavailable` — also when
+   * COMMIT itself was cut off, whose outcome the client then cannot know (an idempotency key
+   * makes the retry safe).
+   */
   async withTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect()
+    const client = await guarded(() => this.pool.connect())
     const tx = new PgTransaction(client)
     let broken = false
     try {
-      await client.query('BEGIN')
+      await tx.query('BEGIN')
       const result = await work(tx)
-      await client.query('COMMIT')
+      await tx.query('COMMIT')
       return result
     } catch (error) {
-      try {
-        await client.query('ROLLBACK')
-      } catch (rollbackError) {
+      if (lostClients.has(client) || isConnectionLoss(error)) {
         broken = true
-        this.logger.warn({ err: rollbackError }, 'rollback failed; discarding connection')
+      } else {
+        try {
+          await client.query('ROLLBACK')
+        } catch (rollbackError) {
+          broken = true
+          this.logger.warn({ err: rollbackError }, 'rollback failed; discarding connection')
+        }
       }
-      throw error
+      throw asUnavailable(error)
     } finally {
-      client.release(broken)
+      client.release(broken || lostClients.has(client))
     }
   }
 
   /** A dedicated connection for session-level work (advisory locks); always released. */
   async withConnection<T>(work: (connection: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect()
+    const client = await guarded(() => this.pool.connect())
+    let broken = false
     try {
       return await work(new PgTransaction(client))
+    } catch (error) {
+      broken = isConnectionLoss(error)
+      throw asUnavailable(error)
     } finally {
-      client.release()
+      // A session that failed may still hold session state (advisory locks): only a healthy
+      // connection goes back to the pool.
+      client.release(broken || lostClients.has(client))
     }
+  }
+
+  /** The pool's connections right now (for status and tests). */
+  connections(): PoolConnections {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount }
   }
 
   async close(): Promise<void> {
@@ -132,24 +223,29 @@ class PgTransaction implements Transaction {
   constructor(private readonly client: pg.PoolClient) {}
 
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-    const result = await this.client.query(sql, params as unknown[] | undefined)
+    const result = await guarded(() => this.client.query(sql, params as unknown[] | undefined))
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 }
   }
 
   async withTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
     const savepoint = `sp_${++this.savepoints}`
-    await this.client.query(`SAVEPOINT ${savepoint}`)
+    await this.query(`SAVEPOINT ${savepoint}`)
     try {
       const result = await work(this)
-      await this.client.query(`RELEASE SAVEPOINT ${savepoint}`)
+      await this.query(`RELEASE SAVEPOINT ${savepoint}`)
       return result
     } catch (error) {
-      await this.client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`)
+      // A lost connection has no savepoint to return to: report the loss, not the failed ROLLBACK.
+      if (!lostClients.has(this.client)) await this.query(`ROLLBACK TO SAVEPOINT ${savepoint}`)
       throw error
     }
   }
 
-  async copyIn(copySql: string, chunks: Iterable<Buffer>): Promise<void> {
+  copyIn(copySql: string, chunks: Iterable<Buffer>): Promise<void> {
+    return guarded(() => this.copyInUnguarded(copySql, chunks))
+  }
+
+  private async copyInUnguarded(copySql: string, chunks: Iterable<Buffer>): Promise<void> {
     const stream = this.client.query(copyFrom(copySql))
     const done = finished(stream)
     done.catch(() => undefined) // observed below; this keeps an early failure from counting as unhandled

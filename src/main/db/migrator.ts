@@ -58,11 +58,17 @@ export interface MigrationReport {
 export async function migrate(database: Database, migrations: Migration[], logger: Logger): Promise<MigrationReport> {
   return database.withConnection(async (connection) => {
     await connection.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`)
+    let report: MigrationReport
     try {
-      return await migrateLocked(connection, migrations, logger)
-    } finally {
-      await connection.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`)
+      report = await migrateLocked(connection, migrations, logger)
+    } catch (error) {
+      // Report why migrating failed, not a failed unlock: if the connection was lost, the
+      // session and its lock are gone with it (and withConnection discards the client).
+      await connection.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`).catch(() => undefined)
+      throw error
     }
+    await connection.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`)
+    return report
   })
 }
 

@@ -15,7 +15,8 @@ const USAGE = `Usage: hypercube serve [--data-dir DIR] [--database-url URL] [--p
   --data-dir DIR       where Hypercube keeps its data (default: ${defaultDataDir()})
   --database-url URL   use this PostgreSQL server instead of the embedded one
                        (also HYPERCUBE_DATABASE_URL)
-  --port N             HTTP API port (default ${DEFAULT_API_PORT}; a free port if that one is taken)
+  --port N             HTTP API port; if it is taken, serve fails (0: any free port; default
+                       ${DEFAULT_API_PORT}, or a free port if that one is taken)
   --host ADDR          listen on ADDR instead of 127.0.0.1 (reachable from other machines: use with care)
   --api-process        run the HTTP API in a process of its own (as the desktop app does), restarted
                        if it crashes; the browser UI is then served on a port of its own
@@ -106,7 +107,9 @@ async function serve(options: { dataDir: string; databaseUrl?: string; http: Exc
     process.on('SIGINT', () => shutdown('SIGINT'))
     process.on('SIGTERM', () => shutdown('SIGTERM'))
   })
-  process.stdout.write(`Hypercube ready — ${core.database.description}; data folder ${core.dataDir}\n`)
+  // Only the default port moves (an explicit one that is taken fails to start): say where to.
+  const moved = core.http?.movedFrom === undefined ? '' : `; port ${core.http.movedFrom} was in use, so the API is on port ${core.http.port}`
+  process.stdout.write(`Hypercube ready — ${core.database.description}; data folder ${core.dataDir}${moved}\n`)
   if (core.api?.url) {
     const where = core.api.state().state === 'in-process' ? '' : `; its own process, pid ${core.api.state().pid}`
     process.stdout.write(`API: ${core.api.url}/v1 (token in ${core.dataDir}/api-token; docs at ${core.api.url}/v1/docs${where})\n`)

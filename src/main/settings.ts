@@ -12,7 +12,7 @@ import type { Logger } from './logging'
 export interface StoredSettings {
   /** A PostgreSQL server URL, or null for the embedded server in the data folder. */
   databaseUrl: string | null
-  /** The HTTP API's port, or null for the default (8377, or a free one if that is taken). */
+  /** The HTTP API's port (if it is taken, the start fails naming it), or null for the default (8377, or a free one if that is taken). */
   apiPort: number | null
 }
 

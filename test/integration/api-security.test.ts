@@ -42,6 +42,18 @@ describe('the HTTP API refuses what it must', () => {
     expect(own.status).toBe(200)
   })
 
+  it('refuses Host names that merely start like loopback, and accepts loopback literals and localhost', async () => {
+    const port = new URL(api.url).port
+    for (const host of [`127.0.0.1.nip.io:${port}`, `127.evil.com:${port}`, `127.0.0.1:${port}@evil.com`, `localhost.:${port}`, `0.0.0.0:${port}`]) {
+      const response = await rawRequest(`${api.url}/v1/ml/experiments`, { token: api.token, headers: { host } })
+      expect([response.status, response.body.error?.code], host).toEqual([421, 'invalid_host'])
+    }
+    for (const host of [`127.0.0.1:${port}`, `127.1.2.3:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`]) {
+      const response = await rawRequest(`${api.url}/v1/ml/experiments`, { token: api.token, headers: { host } })
+      expect(response.status, host).toBe(200)
+    }
+  })
+
   it('accepts only JSON bodies (415) and limits their size (413)', async () => {
     for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
       const response = await rawRequest(`${api.url}/v1/ml/experiments`, { token: api.token, body: 'name=x', headers: { 'content-type': contentType } })

@@ -149,6 +149,26 @@ describe('hypercube serve', () => {
     await database.drop()
   })
 
+  it('fails naming the port, with exit code 1, when the --port it was given is taken (no silent move)', async () => {
+    const { createServer } = await import('node:net')
+    const { createTestDatabase } = await import('../support/test-env')
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    const heldPort = (holder.address() as { port: number }).port
+    const database = await createTestDatabase()
+    const data = makeDataDir()
+    folders.push(data.remove)
+    try {
+      const server = serve(['--data-dir', data.dir, '--database-url', database.url, '--port', String(heldPort)])
+      expect(await server.exited).toBe(1)
+      expect(server.output()).toMatch(new RegExp(`hypercube: cannot start: .*port ${heldPort}.*in use`))
+      expect(server.output()).not.toContain('Hypercube ready')
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()))
+      await database.drop()
+    }
+  })
+
   it('rejects unknown options with usage and exit code 2', async () => {
     const server = serve(['--no-such-option'])
     expect(await server.exited).toBe(2)

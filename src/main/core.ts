@@ -7,6 +7,7 @@ import type { Disposable } from '../shared/event'
 import { ApiSupervisor, inProcessDoor, type ApiDoor } from './api/api-supervisor'
 import { APP_VERSION, composeServices, startDoorHttp } from './compose-door'
 import { createContractHandlers, dispatchCall, subscribeToEvents, type ContractContext } from './contract-handlers'
+import { makeDataFolderPrivate } from './data-folder'
 import { Database } from './db/database'
 import { describeUrl, type DatabaseInfo } from './db/database-info'
 import { EmbeddedPostgres } from './db/embedded-postgres'
@@ -107,7 +108,9 @@ export interface Core {
 export async function startCore(options: CoreOptions): Promise<Core> {
   mkdirSync(options.dataDir, { recursive: true })
   const logger = options.logger ?? createFileLogger(options.dataDir)
-  const closers: Array<() => Promise<void> | void> = []
+  // Private modes on the data folder, logs and artifacts; unfinished uploads removed (data-folder.ts).
+  const dataFolderRepair = makeDataFolderPrivate(options.dataDir, logger)
+  const closers: Array<() => Promise<void> | void> = [() => dataFolderRepair.dispose()]
   const closeAll = async (): Promise<void> => {
     while (closers.length > 0) {
       const close = closers.pop()!

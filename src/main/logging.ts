@@ -5,6 +5,9 @@ import pino from 'pino'
 export type Logger = pino.Logger
 
 const MAX_LOG_BYTES = 10 * 1024 * 1024
+/** Logs name experiments, paths and errors: their owner's only (data-folder.ts repairs old ones). */
+export const LOG_FILE_MODE = 0o600
+export const LOGS_FOLDER_MODE = 0o700
 const KEPT_ROTATIONS = 5
 /** How long an exit waits for a write already handed to the thread pool to land. */
 const EXIT_WAIT_MS = 200
@@ -93,7 +96,7 @@ export class RotatingLogFile {
     this.maxBytes = options.maxBytes ?? MAX_LOG_BYTES
     this.kept = options.kept ?? KEPT_ROTATIONS
     rotateLogFile(path, this.maxBytes, this.kept)
-    this.fd = openSync(path, 'a')
+    this.fd = openSync(path, 'a', LOG_FILE_MODE)
     this.size = fstatSync(this.fd).size
     openLogFiles.set(path, this)
     if (!exitHookInstalled) {
@@ -209,7 +212,7 @@ export class RotatingLogFile {
       this.report(error as Error)
     }
     try {
-      this.fd = openSync(this.path, 'a')
+      this.fd = openSync(this.path, 'a', LOG_FILE_MODE)
       this.size = fstatSync(this.fd).size
     } catch (error) {
       // Without a file there is nowhere to log; keep the app running.
@@ -247,7 +250,7 @@ export interface FileLoggerOptions extends RotatingLogFileOptions {
 export function createFileLogger(dataDir: string, name = 'hypercube', options: FileLoggerOptions = {}): Logger {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new Error(`log name ${JSON.stringify(name)} must be a plain file name`)
   const dir = logsDir(dataDir)
-  mkdirSync(dir, { recursive: true })
+  mkdirSync(dir, { recursive: true, mode: LOGS_FOLDER_MODE })
   const file = RotatingLogFile.open(join(dir, `${name}.log`), options)
   return pino({ level: options.level ?? process.env.HYPERCUBE_LOG_LEVEL ?? 'info', base: { pid: process.pid } }, file)
 }

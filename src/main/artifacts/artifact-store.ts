@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto'
-import { createReadStream, type ReadStream } from 'node:fs'
-import { lstat, mkdir, open, readdir, realpath, rename, rm, unlink } from 'node:fs/promises'
+import { constants, type ReadStream, type Stats } from 'node:fs'
+import { lstat, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
 import { createBLAKE3 } from 'hash-wasm'
 import { LIMITS } from '../../shared/schemas'
-import { invalidArgument, notFound } from '../../shared/errors'
+import { DomainError, invalidArgument, notFound } from '../../shared/errors'
 import { runComputeJob } from '../workers/compute-worker-client'
+import { ARTIFACT_FILE_MODE, ArtifactConfinement, symlinkRefused, type ConfinedPath } from './artifact-confinement'
+
+/** Not on Windows, where the walk's lstat checks stand alone. */
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0
 
 /** Files larger than this are hashed on a worker thread. */
 const HASH_ON_WORKER_BYTES = 16 * 1024 * 1024
@@ -66,27 +70,40 @@ function checkPrefix(prefix: string): string {
   return prefix === '' ? '' : checkArtifactPath(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix, 'prefix')
 }
 
-function isInside(root: string, candidate: string): boolean {
-  return candidate === root || candidate.startsWith(root.endsWith(sep) ? root : root + sep)
-}
-
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ENOENT'
 }
 
 /**
- * Files of runs under `<dataDir>/artifacts/<experimentId>/<runUuid>/…`. Every path is
- * confined to its run's folder: checked lexically (checkArtifactPath) and again after
- * resolving symlinks, so a link planted inside the store cannot lead a read or write out of
- * it. Writes go to a temp file that is renamed into place once complete and synced, so a file
- * under its final name is never partial.
+ * A write refused by the file system itself: a read-only data folder (EROFS) or one this user
+ * may not write (EACCES, EPERM) is the machine's state, not the client's mistake, and the
+ * message names the folder to fix. Anything else passes through unchanged.
+ */
+export function storageFailure(error: unknown, dataDir: string): unknown {
+  const code = (error as NodeJS.ErrnoException)?.code
+  if (code === 'EROFS') return new DomainError('unavailable', `cannot store artifacts: the data folder ${dataDir} is on a read-only file system`)
+  if (code === 'EACCES' || code === 'EPERM') return new DomainError('unavailable', `cannot store artifacts: permission denied writing in the data folder ${dataDir}`)
+  return error
+}
+
+/**
+ * Files of runs under `<dataDir>/artifacts/<experimentId>/<runUuid>/…`. Every path is checked
+ * lexically (checkArtifactPath), then walked component by component under the confinement
+ * policy (artifact-confinement.ts): no symlink is followed anywhere below the store's real
+ * root. Writes go to a temp file that is renamed into place once complete and synced, so a
+ * file under its final name is never partial. Files are 0600 and folders 0700: artifacts are
+ * their owner's only.
  */
 export class ArtifactStore {
   /** Temp files live beside the runs (same file system, so rename is atomic) but outside every run folder. */
-  private readonly incomingDir: string
+  static readonly INCOMING = '.incoming'
+  private readonly confinement: ArtifactConfinement
+  /** Named in errors about the disk: the folder the user would fix. */
+  private readonly dataDir: string
 
   constructor(readonly root: string) {
-    this.incomingDir = join(root, '.incoming')
+    this.confinement = new ArtifactConfinement(root)
+    this.dataDir = dirname(root)
   }
 
   runDir(experimentId: number, runUuid: string): string {
@@ -96,20 +113,22 @@ export class ArtifactStore {
 
   async write(experimentId: number, runUuid: string, relativePath: string, content: FileContent): Promise<WrittenFile> {
     const path = checkArtifactPath(relativePath)
-    const runDir = this.runDir(experimentId, runUuid)
-    const segments = path.split('/')
-    const target = join(runDir, ...segments)
-    await this.makeFolders(runDir, segments.slice(0, -1))
-    await this.assertConfined(runDir, dirname(target))
-    const existing = await lstat(target).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)))
-    if (existing?.isDirectory()) throw invalidArgument(`path: ${path} is a directory`, 'path')
+    try {
+      return await this.writeChecked(experimentId, runUuid, path, content)
+    } catch (error) {
+      throw storageFailure(error, this.dataDir)
+    }
+  }
 
-    await mkdir(this.incomingDir, { recursive: true })
-    const temp = join(this.incomingDir, `${randomBytes(12).toString('hex')}.part`)
+  private async writeChecked(experimentId: number, runUuid: string, path: string, content: FileContent): Promise<WrittenFile> {
+    const target = await this.confinement.resolve(this.segments(experimentId, runUuid, path), { createFolders: true })
+    if (target.stats?.isDirectory()) throw invalidArgument(`path: ${path} is a directory`, 'path')
+
+    const temp = join(await this.confinement.folder([ArtifactStore.INCOMING]), `${randomBytes(12).toString('hex')}.part`)
     const hasher = await createBLAKE3()
     hasher.init()
     let sizeBytes = 0
-    const handle = await open(temp, 'wx', 0o644)
+    const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NO_FOLLOW, ARTIFACT_FILE_MODE)
     try {
       try {
         if (content instanceof Uint8Array) {
@@ -128,8 +147,8 @@ export class ArtifactStore {
       } finally {
         await handle.close()
       }
-      // rename replaces a symlink at the target itself, never the file it points to.
-      await rename(temp, target)
+      // rename replaces a file at the target itself (the walk refused a symlink there).
+      await rename(temp, target.path)
     } catch (error) {
       await rm(temp, { force: true })
       throw error
@@ -139,9 +158,15 @@ export class ArtifactStore {
 
   /** A read stream of a stored file; not_found if absent. */
   async open(experimentId: number, runUuid: string, relativePath: string): Promise<{ stream: ReadStream; sizeBytes: number }> {
-    const real = await this.resolveExistingFile(experimentId, runUuid, relativePath)
-    const stats = await lstat(real)
-    return { stream: createReadStream(real), sizeBytes: stats.size }
+    const handle = await this.openExistingFile(experimentId, runUuid, relativePath)
+    try {
+      const { size } = await handle.stat()
+      // The stream closes the handle when it ends or is destroyed.
+      return { stream: handle.createReadStream(), sizeBytes: size }
+    } catch (error) {
+      await handle.close()
+      throw error
+    }
   }
 
   /**
@@ -151,11 +176,12 @@ export class ArtifactStore {
    */
   async hash(experimentId: number, runUuid: string, relativePath: string): Promise<{ sizeBytes: number; blake3: string }> {
     const real = await this.resolveExistingFile(experimentId, runUuid, relativePath)
-    if ((await lstat(real)).size > HASH_ON_WORKER_BYTES) return runComputeJob('blake3File', { path: real })
+    if (real.stats.size > HASH_ON_WORKER_BYTES) return runComputeJob('blake3File', { path: real.path })
     const hasher = await createBLAKE3()
     hasher.init()
+    const handle = await this.openConfined(real.path)
     let sizeBytes = 0
-    for await (const chunk of createReadStream(real, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    for await (const chunk of handle.createReadStream({ highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
       hasher.update(chunk)
       sizeBytes += chunk.length
     }
@@ -178,21 +204,24 @@ export class ArtifactStore {
    */
   async list(experimentId: number, runUuid: string, prefix = '', recursive = false): Promise<StoredFile[]> {
     const checkedPrefix = checkPrefix(prefix)
-    const runDir = this.runDir(experimentId, runUuid)
-    const start = checkedPrefix === '' ? runDir : join(runDir, ...checkedPrefix.split('/'))
+    const runSegments = this.segments(experimentId, runUuid, '')
+    let start: ConfinedPath
     try {
-      await this.assertConfined(runDir, start)
+      start = await this.confinement.resolve(checkedPrefix === '' ? runSegments : [...runSegments, ...checkedPrefix.split('/')])
     } catch (error) {
       if ((error as { code?: string }).code === 'not_found') return []
       throw error
     }
+    // A prefix naming a file or nothing lists nothing.
+    if (!start.stats?.isDirectory()) return []
+    // The run's real folder: up from the prefix's (no component on the way is a link).
+    const runDir = join(start.path, ...(checkedPrefix === '' ? [] : checkedPrefix.split('/').map(() => '..')))
     const files: StoredFile[] = []
     const walk = async (dir: string): Promise<void> => {
       let entries
       try {
         entries = await readdir(dir, { withFileTypes: true })
       } catch (error) {
-        // A prefix naming a file or nothing lists nothing.
         if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return
         throw error
       }
@@ -208,54 +237,41 @@ export class ArtifactStore {
         }
       }
     }
-    await walk(start)
+    await walk(start.path)
     return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
   }
 
   async delete(experimentId: number, runUuid: string, relativePath: string): Promise<void> {
     const real = await this.resolveExistingFile(experimentId, runUuid, relativePath)
-    await unlink(real)
+    // unlink removes the name itself, never what a link would point to.
+    await unlink(real.path).catch((error) => Promise.reject(storageFailure(error, this.dataDir)))
   }
 
-  /**
-   * Creates the folders of a path one segment at a time, refusing a symlink or a file on the
-   * way: `mkdir -p` would follow a planted link and create folders outside the store.
-   */
-  private async makeFolders(runDir: string, segments: string[]): Promise<void> {
-    await mkdir(runDir, { recursive: true })
-    let current = runDir
-    for (const segment of segments) {
-      current = join(current, segment)
-      const stats = await lstat(current).catch((error) => (isMissing(error) ? undefined : Promise.reject(error)))
-      // EEXIST: a concurrent write made it; the confinement check after this loop still applies.
-      if (!stats) await mkdir(current).catch((error) => ((error as NodeJS.ErrnoException).code === 'EEXIST' ? undefined : Promise.reject(error)))
-      else if (stats.isSymbolicLink()) throw invalidArgument('path: leads outside the run\'s artifact folder (through a symlink)', 'path')
-      else if (!stats.isDirectory()) throw invalidArgument(`path: ${relative(runDir, current).split(sep).join('/')} is a file, not a folder`, 'path')
-    }
+  /** Experiment, run (a logged model's folder is several segments) and the checked path. */
+  private segments(experimentId: number, runUuid: string, path: string): string[] {
+    return [String(experimentId), ...runUuid.split('/'), ...(path === '' ? [] : path.split('/'))]
   }
 
   /** The real path of an existing regular file inside the run's folder; not_found otherwise. */
-  private async resolveExistingFile(experimentId: number, runUuid: string, relativePath: string): Promise<string> {
+  private async resolveExistingFile(experimentId: number, runUuid: string, relativePath: string): Promise<{ path: string; stats: Stats }> {
     const path = checkArtifactPath(relativePath)
-    const runDir = this.runDir(experimentId, runUuid)
-    const real = await this.assertConfined(runDir, join(runDir, ...path.split('/')), path)
-    const stats = await lstat(real)
-    if (!stats.isFile()) throw notFound(`artifact ${path} is not a file`, 'path')
-    return real
+    const real = await this.confinement.resolve(this.segments(experimentId, runUuid, path))
+    if (!real.stats) throw notFound(`artifact ${path} does not exist`, 'path')
+    if (!real.stats.isFile()) throw notFound(`artifact ${path} is not a file`, 'path')
+    return { path: real.path, stats: real.stats }
   }
 
-  /** Resolves symlinks and refuses a path whose real location is outside the run's folder. */
-  private async assertConfined(runDir: string, candidate: string, shownPath?: string): Promise<string> {
-    let realRunDir: string
-    let realCandidate: string
+  private async openExistingFile(experimentId: number, runUuid: string, relativePath: string): Promise<FileHandle> {
+    return this.openConfined((await this.resolveExistingFile(experimentId, runUuid, relativePath)).path)
+  }
+
+  /** Opens a file the walk found, refusing a link swapped in at its name since (O_NOFOLLOW). */
+  private async openConfined(path: string): Promise<FileHandle> {
     try {
-      realRunDir = await realpath(runDir)
-      realCandidate = await realpath(candidate)
+      return await open(path, constants.O_RDONLY | NO_FOLLOW)
     } catch (error) {
-      if (isMissing(error)) throw notFound(`artifact ${shownPath ?? relative(runDir, candidate)} does not exist`, 'path')
+      if ((error as NodeJS.ErrnoException).code === 'ELOOP') symlinkRefused(relative(this.root, path).split(sep).join('/'))
       throw error
     }
-    if (!isInside(realRunDir, realCandidate)) throw invalidArgument('path: leads outside the run\'s artifact folder (through a symlink)', 'path')
-    return realCandidate
   }
 }

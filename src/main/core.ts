@@ -142,7 +142,8 @@ export async function startCore(options: CoreOptions): Promise<Core> {
         logFile: join(logsDir(options.dataDir), 'postgresql.log'),
         passwordFile: join(options.dataDir, 'pg-password'),
         port: options.embeddedPort,
-        logger: logger.child({ component: 'embedded-postgres' })
+        logger: logger.child({ component: 'embedded-postgres' }),
+        restartIfDied: true
       })
       closers.push(() => server.stop())
       connectionString = server.connectionString

@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HypercubeApiError, HypercubeClient } from '../../src/client/hypercube-client'
+import { startCore, type Core } from '../../src/main/core'
 import { Database } from '../../src/main/db/database'
 import { createSilentLogger } from '../../src/main/logging'
 import { isDomainError } from '../../src/shared/errors'
-import { createTestDatabase, startTestCore, type TestCore } from '../support/test-env'
+import { createTestDatabase, makeDataDir, startTestCore, type TestCore } from '../support/test-env'
 
 // The test process hosts the core: if a dropped connection crashed it, this file would die
 // with it rather than fail one assertion.
@@ -178,5 +181,47 @@ describe('a transaction whose connection is terminated', () => {
     expect(isDomainError(outcome) && outcome.code).toBe('unavailable')
     expect(database.connections().total).toBe(0)
     expect((await database.query('SELECT count(*)::int AS n FROM copy_target')).rows).toEqual([{ n: 0 }])
+  })
+})
+
+describe('the embedded PostgreSQL dying', () => {
+  // Its own embedded server in its own data folder, not the shared test server.
+  const folder = makeDataDir('hypercube-resilience-')
+  let core: Core | undefined
+  afterAll(async () => {
+    await core?.close()
+    folder.remove()
+  })
+
+  it('answers 503 while it is down, restarts it, and serves what was stored before', async () => {
+    core = await startCore({ dataDir: folder.dir, logger: createSilentLogger(), plugins: false, http: { port: 0 }, healthCheckIntervalMs: false })
+    const http = core.http!
+    const client = new HypercubeClient({ url: http.url, token: http.token })
+    const experiment = await client.createExperiment({ name: 'before-the-crash' })
+    const run = await client.startRun({ experiment_id: experiment.experiment_id, run_name: 'r' })
+    await client.logBatch(run.run_id, [{ key: 'loss', value: 0.5, step: 1 }], 'before')
+
+    const postmasterPid = Number(readFileSync(join(folder.dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0])
+    process.kill(postmasterPid, 'SIGKILL')
+    // Its backends outlive it for a moment (and may still answer); then calls get 503 until a new
+    // postmaster is up on the same port and the pool reconnects by itself.
+    let unavailable: HypercubeApiError | undefined
+    let recovered = false
+    for (let attempt = 0; attempt < 1500 && !recovered; attempt++) {
+      try {
+        await client.getRun(run.run_id)
+        recovered = unavailable !== undefined
+      } catch (error) {
+        if (!(error instanceof HypercubeApiError) || error.status !== 503) throw error
+        unavailable ??= error
+      }
+      if (!recovered) await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect(unavailable?.message).toMatch(/database is unavailable/)
+    expect(recovered).toBe(true)
+    const newPid = Number(readFileSync(join(folder.dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0])
+    expect(newPid).not.toBe(postmasterPid)
+    await client.logBatch(run.run_id, [{ key: 'loss', value: 0.25, step: 2 }], 'after')
+    expect((await client.metricHistory(run.run_id, 'loss')).points.map((point) => Number(point.step))).toEqual([1, 2])
   })
 })

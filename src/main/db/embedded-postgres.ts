@@ -68,6 +68,12 @@ export interface EmbeddedPostgresOptions {
   /** Non-root OS user to run the server as when this process is root. */
   osUser?: string
   startTimeoutMs?: number
+  /**
+   * Start the server again, with backoff, when it exits without being asked (killed, crashed).
+   * The app's core turns this on; off, a dead server stays dead (tests that stand in for a
+   * crashed app leave the old instance behind and start another on the same folder).
+   */
+  restartIfDied?: boolean
 }
 
 export interface ProcessIdentity {
@@ -129,15 +135,27 @@ export async function locatePostgresBinaries(): Promise<PostgresBinaries> {
   return binaries
 }
 
+// Restarting a server that died: the first attempt soon, then doubling up to a ceiling, and
+// never giving up — the app answers 503 meanwhile and recovers by itself once a start succeeds.
+const RESTART_FIRST_DELAY_MS = 250
+const RESTART_MAX_DELAY_MS = 30_000
+
 export class EmbeddedPostgres {
+  private stopping = false
+  private restartTimer: NodeJS.Timeout | undefined
+  private restarting: Promise<void> | undefined
+  private failedRestarts = 0
+
   private constructor(
     private readonly options: EmbeddedPostgresOptions,
-    private readonly process: ChildProcess,
+    private process: ChildProcess,
     readonly port: number,
     readonly connectionString: string,
     private readonly runAs: ProcessIdentity | undefined,
     private readonly binaries: PostgresBinaries
-  ) {}
+  ) {
+    this.watch(process)
+  }
 
   static async start(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
     const { logger } = options
@@ -174,8 +192,51 @@ export class EmbeddedPostgres {
     return this.process.pid
   }
 
+  /**
+   * A server that exits without being asked (killed, crashed, OOM) is started again on the same
+   * port, so the connection string everyone holds stays valid.
+   */
+  private watch(child: ChildProcess): void {
+    child.once('exit', (code, signal) => {
+      if (this.stopping || child !== this.process || !this.options.restartIfDied) return
+      this.options.logger.error({ code, signal, pid: child.pid }, 'embedded PostgreSQL exited unexpectedly; restarting it')
+      this.scheduleRestart()
+    })
+  }
+
+  private scheduleRestart(): void {
+    const delay = Math.min(RESTART_MAX_DELAY_MS, RESTART_FIRST_DELAY_MS * 2 ** this.failedRestarts)
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined
+      this.restarting = this.restart().finally(() => (this.restarting = undefined))
+    }, delay)
+  }
+
+  private async restart(): Promise<void> {
+    if (this.stopping) return
+    const { logger } = this.options
+    try {
+      // The dead postmaster's pid file stays behind, and its backends may not have exited yet
+      // (then the start below fails on their shared memory, and the next attempt succeeds).
+      await clearStaleServer(this.options.clusterDir, logger, { takeOver: false })
+      const child = await launch(this.binaries, this.options, this.port, readOrCreatePassword(this.options.passwordFile), this.runAs)
+      this.process = child
+      this.watch(child)
+      this.failedRestarts = 0
+      logger.info({ port: this.port, pid: child.pid }, 'embedded PostgreSQL restarted')
+    } catch (error) {
+      this.failedRestarts++
+      logger.error({ err: error, attempt: this.failedRestarts }, 'restarting embedded PostgreSQL failed; trying again')
+      if (!this.stopping) this.scheduleRestart()
+    }
+  }
+
   /** Fast shutdown: rolls back open transactions, checkpoints, exits. */
   async stop(): Promise<void> {
+    this.stopping = true
+    clearTimeout(this.restartTimer)
+    // A restart under way finishes first, so the server it starts is the one stopped below.
+    await this.restarting
     if (this.process.exitCode !== null || this.process.signalCode !== null) return
     const exited = new Promise<void>((resolveExit) => this.process.once('exit', () => resolveExit()))
     if (platform() === 'win32') {
@@ -412,7 +473,7 @@ function commandLineOf(pid: number): string | undefined {
  * pid now belongs to something else) or naming a server still running from an app that was
  * killed. The first is removed; the second is shut down cleanly so we can start our own.
  */
-async function clearStaleServer(clusterDir: string, logger: Logger): Promise<void> {
+async function clearStaleServer(clusterDir: string, logger: Logger, { takeOver = true } = {}): Promise<void> {
   const pidFile = join(clusterDir, 'postmaster.pid')
   if (!existsSync(pidFile)) return
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0])
@@ -422,6 +483,11 @@ async function clearStaleServer(clusterDir: string, logger: Logger): Promise<voi
     logger.warn({ pid }, 'removing a stale postmaster.pid left by a crash')
     rmSync(pidFile, { force: true })
     return
+  }
+  if (!takeOver) {
+    // Restarting our own dead server must never stop a live one: it may belong to another
+    // process that took the folder over. The caller tries again later.
+    throw new EmbeddedPostgresError('start_failed', `a PostgreSQL server (pid ${pid}) is running on ${clusterDir}; not restarting over it`)
   }
   logger.warn({ pid }, 'a PostgreSQL server from a previous run is still up on this data folder; shutting it down')
   process.kill(pid, 'SIGINT')

@@ -32,12 +32,17 @@ async function backendGone(admin: pg.Client, pid: number): Promise<void> {
   throw new Error(`backend ${pid} did not exit`)
 }
 
-describe('PostgreSQL dropping connections under load', () => {
+// In-process (serve) and in its own process (the desktop app's API process, which a crash
+// would restart: its pid must not change).
+describe.each([
+  { door: 'in-process', options: { http: true } },
+  { door: 'API process', options: { apiProcess: true } }
+])('PostgreSQL dropping connections under load ($door door)', ({ options }) => {
   let env: TestCore
   let admin: pg.Client
 
   beforeAll(async () => {
-    env = await startTestCore({ http: true })
+    env = await startTestCore(options)
     admin = await adminClient(env.databaseUrl)
   })
   afterAll(async () => {
@@ -46,8 +51,9 @@ describe('PostgreSQL dropping connections under load', () => {
   })
 
   it('stays up, answers 503 (never 500) while backends are terminated, recovers, and stores every acknowledged batch exactly once', async () => {
-    const http = env.core.http!
-    const client = new HypercubeClient({ url: http.url, token: http.token })
+    const api = env.core.api!
+    const doorPid = api.state().pid
+    const client = new HypercubeClient({ url: api.url!, token: api.token })
     const experiment = await client.createExperiment({ name: `resilience-${Date.now()}` })
     const WORKERS = 3
     const BATCHES = 30
@@ -101,6 +107,8 @@ describe('PostgreSQL dropping connections under load', () => {
     const [killed] = await Promise.all([killer(), ...runs.map((_, index) => worker(index))])
     expect(killed).toBeGreaterThan(0)
     expect([...statuses.keys()].filter((status) => status !== 200 && status !== 503)).toEqual([])
+
+    expect(api.state()).toMatchObject({ pid: doorPid, recentCrashes: 0 })
 
     // Afterwards every request succeeds at the first attempt.
     for (let i = 0; i < 5; i++) {

@@ -8,6 +8,7 @@ import { ApiSupervisor, inProcessDoor, type ApiDoor } from './api/api-supervisor
 import { APP_VERSION, composeServices, startDoorHttp } from './compose-door'
 import { createContractHandlers, dispatchCall, subscribeToEvents, type ContractContext } from './contract-handlers'
 import { makeDataFolderPrivate } from './data-folder'
+import { InstanceLock } from './instance-lock'
 import { Database } from './db/database'
 import { describeUrl, type DatabaseInfo } from './db/database-info'
 import { EmbeddedPostgres } from './db/embedded-postgres'
@@ -107,10 +108,12 @@ export interface Core {
  */
 export async function startCore(options: CoreOptions): Promise<Core> {
   mkdirSync(options.dataDir, { recursive: true })
+  // One app per data folder, taken before anything touches the folder or its PostgreSQL.
+  const instanceLock = InstanceLock.acquire(options.dataDir)
   const logger = options.logger ?? createFileLogger(options.dataDir)
   // Private modes on the data folder, logs and artifacts; unfinished uploads removed (data-folder.ts).
   const dataFolderRepair = makeDataFolderPrivate(options.dataDir, logger)
-  const closers: Array<() => Promise<void> | void> = [() => dataFolderRepair.dispose()]
+  const closers: Array<() => Promise<void> | void> = [() => instanceLock.release(), () => dataFolderRepair.dispose()]
   const closeAll = async (): Promise<void> => {
     while (closers.length > 0) {
       const close = closers.pop()!
@@ -269,6 +272,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
         http = server
         api = inProcessDoor(server)
       }
+      instanceLock.setApiUrl(api.url)
       logger.info({ url: api.url, state: api.state().state }, 'HTTP API listening')
     }
 

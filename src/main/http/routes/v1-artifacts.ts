@@ -5,6 +5,7 @@ import { id, jsonObject, text, LIMITS } from '../../../shared/schemas'
 import type { DoorServices } from '../../services/core-services'
 import { defineRoute, type AnyRoute } from '../route-table'
 import { runParams } from './v1-runs'
+import { pathId } from './v1-fields'
 
 export function toApiArtifact(artifact: Artifact) {
   return {
@@ -33,7 +34,7 @@ const registerArtifactBody = z
   })
   .strict()
 
-const artifactParams = z.object({ artifactId: z.coerce.number().pipe(id) }).strict()
+const artifactParams = z.object({ artifactId: pathId(id) }).strict()
 
 export function artifactRoutes(services: DoorServices): AnyRoute[] {
   const { artifacts } = services

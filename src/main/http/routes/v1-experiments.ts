@@ -4,6 +4,7 @@ import { EXPERIMENT_STATUSES } from '../../../shared/domain'
 import { experimentId, jsonObject, name, tags, text, LIMITS } from '../../../shared/schemas'
 import type { DoorServices } from '../../services/core-services'
 import { defineRoute, type AnyRoute } from '../route-table'
+import { pathId } from './v1-fields'
 
 // The /v1 API speaks snake_case, as the seed's REST models do. Mapping is explicit per
 // resource: user-chosen keys (hyperparameters, tags, metric names) are never renamed.
@@ -40,7 +41,7 @@ const createExperimentBody = z
   })
   .strict()
 
-const experimentParams = z.object({ experimentId: z.coerce.number().pipe(experimentId) }).strict()
+const experimentParams = z.object({ experimentId: pathId(experimentId) }).strict()
 
 export function experimentRoutes(services: DoorServices): AnyRoute[] {
   const { experiments } = services

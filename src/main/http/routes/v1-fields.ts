@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import { DomainError, isDomainError } from '../../../shared/errors'
 import type { AnyRoute } from '../route-table'
 
@@ -30,4 +31,16 @@ export function withApiFieldNames(routes: AnyRoute[], overrides: Readonly<Record
       }
     }
   }))
+}
+
+/**
+ * An id in a URL path: canonical decimal digits only. `Number()` (and z.coerce) would also take
+ * `0x10`, `1e1`, ` 1` or `1.0`, so two spellings would name one resource; those are refused.
+ */
+export function pathId<Schema extends z.ZodType<number, number>>(schema: Schema) {
+  return z
+    .string()
+    .regex(/^(0|[1-9]\d{0,15})$/, 'must be an id in decimal digits (no sign, spaces, leading zeros, exponent or hex)')
+    .transform(Number)
+    .pipe(schema)
 }

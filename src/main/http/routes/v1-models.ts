@@ -4,6 +4,7 @@ import { DEPLOYMENT_STRATEGIES } from '../../../shared/domain'
 import { aliasName, id, jsonObject, name, tags, text, LIMITS } from '../../../shared/schemas'
 import type { DoorServices } from '../../services/core-services'
 import { defineRoute, type AnyRoute } from '../route-table'
+import { pathId } from './v1-fields'
 
 export function toApiModelVersion(version: ModelVersion) {
   return {
@@ -131,7 +132,7 @@ const rollbackBody = z
   })
   .strict()
 
-const versionParams = z.object({ versionId: z.coerce.number().pipe(id) }).strict()
+const versionParams = z.object({ versionId: pathId(id) }).strict()
 const modelParams = z.object({ modelName: name }).strict()
 const aliasParams = z.object({ modelName: name, alias: aliasName }).strict()
 const targetQuery = z.object({ target: text(LIMITS.target, 1).optional() }).strict()

@@ -4,6 +4,7 @@ import { FINISHED_RUN_STATUSES } from '../../../shared/domain'
 import { experimentId, id, int64, jsonObject, name, tags, text, LIMITS } from '../../../shared/schemas'
 import type { DoorServices } from '../../services/core-services'
 import { defineRoute, type AnyRoute } from '../route-table'
+import { pathId } from './v1-fields'
 
 // Explicit snake_case mapping of runs and what hangs off them; user keys (hyperparameter,
 // tag and metric names) pass through untouched.
@@ -75,8 +76,8 @@ function toApiLeaderboardEntry(entry: LeaderboardEntry) {
   }
 }
 
-export const runParams = z.object({ runId: z.coerce.number().pipe(id) }).strict()
-const experimentParams = z.object({ experimentId: z.coerce.number().pipe(experimentId) }).strict()
+export const runParams = z.object({ runId: pathId(id) }).strict()
+const experimentParams = z.object({ experimentId: pathId(experimentId) }).strict()
 
 const int64Doc = int64.describe('a 64-bit integer: a JSON number up to 2^53, or a decimal string')
 const nonNegative = z.number().finite().nonnegative('must not be negative')

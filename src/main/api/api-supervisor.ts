@@ -20,7 +20,6 @@ export interface ApiDoor {
   readonly onDidChangeState: (listener: (state: ApiDoorState) => void) => Disposable
   /** Writes a new token to <dataDir>/api-token; the old one stops working at once. */
   rotateToken(): string
-  close(): Promise<void>
 }
 
 /** Crashes within this window count towards the limit. */
@@ -55,13 +54,13 @@ export class ApiSupervisor implements ApiDoor {
   private restartTimer: ReturnType<typeof setTimeout> | undefined
   private closing = false
   private boundPort: number
-  private token_: string
+  private currentToken: string
   private readonly pluginSubscription: Disposable | undefined
   private readonly logFile: string
 
   private constructor(private readonly options: ApiSupervisorOptions) {
     this.boundPort = options.config.port ?? 0
-    this.token_ = readOrCreateApiToken(options.config.dataDir)
+    this.currentToken = readOrCreateApiToken(options.config.dataDir)
     this.logFile = join(logsDir(options.config.dataDir), 'api.log')
     this.current = { state: 'starting', url: null, pid: null, recentCrashes: 0, error: null, logFile: this.logFile }
     this.pluginSubscription = options.plugins?.onDidChangePlugins((plugins) => this.child?.send({ type: 'plugins', plugins }))
@@ -88,11 +87,7 @@ export class ApiSupervisor implements ApiDoor {
   }
 
   get token(): string {
-    return this.token_
-  }
-
-  get pid(): number | null {
-    return this.current.pid
+    return this.currentToken
   }
 
   state(): ApiDoorState {
@@ -100,9 +95,9 @@ export class ApiSupervisor implements ApiDoor {
   }
 
   rotateToken(): string {
-    this.token_ = rotateApiToken(this.options.config.dataDir)
+    this.currentToken = rotateApiToken(this.options.config.dataDir)
     this.child?.send({ type: 'reloadToken' })
-    return this.token_
+    return this.currentToken
   }
 
   private setState(change: Partial<ApiDoorState>): void {
@@ -232,7 +227,6 @@ export function inProcessDoor(http: HttpServer): ApiDoor {
     },
     state: () => ({ ...state }),
     onDidChangeState: () => ({ dispose: () => undefined }),
-    rotateToken: () => http.rotateToken(),
-    close: () => http.close()
+    rotateToken: () => http.rotateToken()
   }
 }

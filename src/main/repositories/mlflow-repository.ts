@@ -1,7 +1,7 @@
 import type { JsonObject, RunStatus, Tags } from '../../shared/domain'
 import type { Queryable } from '../db/database'
 import type { FilterExpression, RunOrder } from '../../shared/run-filter'
-import { compileFilter, compileOrder, RUN_FILTER_TARGET, SqlParams, type FilterTarget } from './run-filter-sql'
+import { compileFilter, compileOrder, epochMsSql, RUN_FILTER_TARGET, SqlParams, type FilterTarget } from './run-filter-sql'
 import { translated } from './pg-errors'
 import type { RunDatasetInput } from './run-repository'
 import { toId, toJsonObject, toTags } from './row-mapping'
@@ -104,8 +104,6 @@ export const RUN_STATUS_TO_MLFLOW: Record<RunStatus, string> = {
 const ms = (value: unknown): number => (value as Date).getTime()
 const optionalMs = (value: unknown): number | null => (value === null || value === undefined ? null : ms(value))
 
-const msSql = (column: string): string => `(extract(epoch FROM ${column}) * 1000)`
-
 // What MLflow's experiment and registry searches can name, over this module's queries; the one
 // filter compiler (run-filter-sql.ts) turns the shared filter AST into SQL over them. Runs use
 // RUN_FILTER_TARGET, the same as /v1.
@@ -114,8 +112,8 @@ const EXPERIMENT_TARGET: FilterTarget = {
   attributes: {
     name: { sql: 'e.name', kind: 'text' },
     experiment_id: { sql: 'e.experiment_id', kind: 'id' },
-    creation_time: { sql: msSql('e.created_at'), kind: 'number' },
-    last_update_time: { sql: msSql('e.updated_at'), kind: 'number' }
+    creation_time: { sql: epochMsSql('e.created_at'), kind: 'number' },
+    last_update_time: { sql: epochMsSql('e.updated_at'), kind: 'number' }
   },
   tags: 'e.tags'
 }
@@ -148,9 +146,9 @@ const LOGGED_MODEL_TARGET: FilterTarget = {
     model_type: { sql: 'lm.model_type', kind: 'text' },
     status: { sql: 'lm.status', kind: 'text' },
     source_run_id: { sql: 'lr.run_uuid', kind: 'text' },
-    creation_timestamp: { sql: msSql('lm.created_at'), kind: 'number' },
-    creation_time: { sql: msSql('lm.created_at'), kind: 'number' },
-    last_updated_timestamp: { sql: msSql('lm.updated_at'), kind: 'number' }
+    creation_timestamp: { sql: epochMsSql('lm.created_at'), kind: 'number' },
+    creation_time: { sql: epochMsSql('lm.created_at'), kind: 'number' },
+    last_updated_timestamp: { sql: epochMsSql('lm.updated_at'), kind: 'number' }
   },
   tags: 'lm.tags',
   params: 'lm.params'

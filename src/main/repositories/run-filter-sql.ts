@@ -34,7 +34,8 @@ export interface FilterTarget {
   tagNotEqualMatchesMissing?: boolean
 }
 
-const ms = (column: string): string => `(extract(epoch FROM ${column}) * 1000)`
+/** A timestamp column as milliseconds since 1970, as filters compare times. */
+export const epochMsSql = (column: string): string => `(extract(epoch FROM ${column}) * 1000)`
 
 /** Runs (`ml_run r`): /v1 and the UI, and MLflow's runs/search (its attribute names map here). */
 export const RUN_FILTER_TARGET: FilterTarget = {
@@ -43,8 +44,8 @@ export const RUN_FILTER_TARGET: FilterTarget = {
     run_name: { sql: 'r.run_name', kind: 'text' },
     run_id: { sql: 'r.run_uuid', kind: 'text' },
     experiment_id: { sql: 'r.experiment_id', kind: 'id' },
-    start_time: { sql: ms('r.started_at'), kind: 'number' },
-    end_time: { sql: ms('r.completed_at'), kind: 'number' },
+    start_time: { sql: epochMsSql('r.started_at'), kind: 'number' },
+    end_time: { sql: epochMsSql('r.completed_at'), kind: 'number' },
     user_id: { sql: "coalesce(r.user_id, '')", kind: 'text' },
     lifecycle_stage: { sql: "CASE WHEN r.deleted_at IS NULL THEN 'active' ELSE 'deleted' END", kind: 'text' }
   },

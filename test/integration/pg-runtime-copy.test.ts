@@ -19,7 +19,12 @@ const NOBODY = 65534
  * the binaries are copied to the temp folder, where anyone can plant a folder first. Root must
  * never run what another user put there.
  */
-describe.skipIf(!isRoot || !postgresUser || process.platform !== 'linux')('the PostgreSQL runtime copy in the temp folder (root only: it is where root runs binaries)', () => {
+const skipReason =
+  process.platform !== 'linux' ? `the copy is made only on Linux as root (this is ${process.platform})`
+  : !isRoot ? 'not running as root: PostgreSQL then runs as this user from the npm package, with no copy'
+  : !postgresUser ? 'no postgres OS user to run the server as'
+  : null
+describe.skipIf(skipReason !== null)(`the PostgreSQL runtime copy in the temp folder (root only: it is where root runs binaries)${skipReason ? ` — skipped: ${skipReason}` : ''}`, () => {
   const folders: string[] = []
   afterAll(() => folders.forEach((folder) => rmSync(folder, { recursive: true, force: true })))
 

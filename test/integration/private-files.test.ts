@@ -107,7 +107,9 @@ describe('private files (POSIX modes)', () => {
     expect(modeOf(outsideFile)).toBe('644')
   })
 
-  it.skipIf(process.getuid?.() !== 0)('as root with the embedded PostgreSQL (run as another OS user), the data folder is 0711 and what is below stays private', async () => {
+  // Only a root run hands the cluster to another OS user (PostgreSQL refuses to run as root).
+  const notRoot = process.getuid?.() !== 0
+  it.skipIf(notRoot)(`as root with the embedded PostgreSQL (run as another OS user), the data folder is 0711 and what is below stays private${notRoot ? ' — skipped: not running as root, so PostgreSQL runs as this user and the folder stays 0700' : ''}`, async () => {
     const dir = dataFolder()
     const core = await startCore({ dataDir: dir, plugins: false, http: false })
     try {
@@ -138,14 +140,18 @@ describe('private files (POSIX modes)', () => {
 })
 
 /** A read-only mount needs CAP_SYS_ADMIN; where there is none, the mapping is still tested below. */
-function canMountReadOnly(): boolean {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false
+/** Why a read-only bind mount cannot be made here, or null when it can (Linux, as root, mount allowed). */
+function readOnlyMountProblem(): string | null {
+  if (process.platform !== 'linux') return `bind mounts are Linux-only (this is ${process.platform})`
+  if (process.getuid?.() !== 0) return 'a read-only bind mount needs root (as root, chmod cannot make a folder unwritable)'
   const probe = join(dataFolder(), 'probe')
   mkdirSync(probe)
-  const mounted = spawnSync('mount', ['--bind', '-o', 'ro', probe, probe]).status === 0
-  if (mounted) spawnSync('umount', [probe])
-  return mounted
+  const result = spawnSync('mount', ['--bind', '-o', 'ro', probe, probe], { encoding: 'utf8' })
+  if (result.status !== 0) return `mount --bind -o ro is refused here: ${(result.stderr || result.error?.message || '').trim()}`
+  spawnSync('umount', [probe])
+  return null
 }
+const mountProblem = readOnlyMountProblem()
 
 describe('a data folder that cannot be written', () => {
   it('maps EROFS, EACCES and EPERM on artifact writes to an unavailable error naming the data folder', () => {
@@ -158,7 +164,7 @@ describe('a data folder that cannot be written', () => {
     expect(storageFailure(other, '/data/hypercube')).toBe(other)
   })
 
-  it.skipIf(!canMountReadOnly())('a read-only artifacts folder: the upload says "read-only file system" and names the data folder (both APIs)', async () => {
+  it.skipIf(mountProblem !== null)(`a read-only artifacts folder: the upload says "read-only file system" and names the data folder (both APIs)${mountProblem ? ` — skipped: ${mountProblem}` : ''}`, async () => {
     const api = await startApiTestCore()
     const artifacts = join(api.dataDir, 'artifacts')
     try {

@@ -122,6 +122,15 @@ export function mlflowPlugin(options: MlflowPluginOptions): (app: FastifyInstanc
       registerTracking(scope, options.mlflow)
       await scope.register(async (artifactScope) => registerArtifacts(artifactScope, options))
     }, { prefix: '/api/2.0' })
+    // Calls of other MLflow API versions the door does not serve (3.0's traces, datasets and
+    // scorers; 2.11's bulk history) get MLflow's own 404, so a client says "endpoint not found".
+    for (const prefix of ['/api', '/ajax-api']) {
+      await app.register(async (scope) => {
+        scope.setNotFoundHandler(async (request, reply) =>
+          sendMlflowJson(reply, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: `no MLflow endpoint ${request.method} ${request.url.split('?')[0]}` })
+        )
+      }, { prefix })
+    }
   }
 }
 

@@ -29,6 +29,7 @@ export type PluginErrorCode =
   | 'host_crashed' // the host process died (segfault, abort, uncaught exception)
   | 'call_timeout' // a call overran its time budget; the watchdog killed the host
   | 'call_failed' // the plugin threw (e.g. a wrong dimension): the host is fine
+  | 'invalid_result' // the plugin answered with the wrong shape (a string for a number, an index past the points); its host restarts
   | 'plugin_disabled' // disabled by the user or after repeated crashes
   | 'plugin_not_found'
   | 'plugin_unavailable' // not loaded (failed or stopped)

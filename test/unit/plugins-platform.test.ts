@@ -41,6 +41,23 @@ describe('platform keys and binary headers', () => {
     if (process.platform === 'linux') expect(env.LD_LIBRARY_PATH).toBe('/plugins/p:/usr/lib')
     if (process.platform === 'darwin') expect(env.DYLD_LIBRARY_PATH).toBe('/plugins/p:/lib')
   })
+
+  it("gives a host none of the app's secrets, only what finding programs and libraries needs", () => {
+    const env = pluginHostEnvironment('/plugins/p', {
+      PATH: '/bin',
+      HOME: '/home/me',
+      LANG: 'C.UTF-8',
+      LC_ALL: 'C.UTF-8',
+      HYPERCUBE_DATABASE_URL: 'postgres://u:secret@db/h',
+      HYPERCUBE_DATA_DIR: '/data',
+      GITHUB_TOKEN: 'ghp_x',
+      AWS_SECRET_ACCESS_KEY: 'x',
+      NODE_OPTIONS: '--require /tmp/evil.js'
+    })
+    expect(Object.keys(env).filter((name) => name.startsWith('HYPERCUBE_'))).toEqual([])
+    for (const name of ['GITHUB_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'NODE_OPTIONS']) expect(env[name]).toBeUndefined()
+    if (process.platform !== 'win32') expect(env).toMatchObject({ PATH: '/bin', HOME: '/home/me', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' })
+  })
 })
 
 describe('manifests', () => {

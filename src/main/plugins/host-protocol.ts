@@ -6,7 +6,8 @@ import type { PluginErrorInfo } from '../../shared/plugins'
 export type PluginMethod = 'distance' | 'distances' | 'knn'
 
 export type HostRequest =
-  | { type: 'load'; binaryPath: string; pluginDir: string; settings: Record<string, unknown> }
+  /** binaryPath is the registry's private copy of the verified bytes; sha256 is theirs. */
+  | { type: 'load'; binaryPath: string; sha256: string; pluginDir: string; settings: Record<string, unknown> }
   | { type: 'call'; id: number; method: PluginMethod; args: unknown[] }
   | { type: 'shutdown' }
 

@@ -103,12 +103,19 @@ export interface ResolvedBinary {
 }
 
 /**
- * Picks the binary for this platform: a local build for this platform wins (it is the
- * developer's own, newer build; like better-sqlite3's loader preferring build/Release),
- * otherwise the manifest's entry for the platform key.
+ * Picks the binary for this platform. For a plugin whose folder ships with the app
+ * (`trustBuildRecord`), a local build for this platform wins: it is the developer's own, newer
+ * build (like better-sqlite3's loader preferring build/Release). An installed plugin is checked
+ * against its manifest only: a build record is just a file in its folder, so anyone who can
+ * change the binary could write one vouching for the change.
  */
-export async function resolveBinary(pluginDir: string, manifest: PluginManifest, platformKey: PlatformKey): Promise<ResolvedBinary> {
-  const record = await readBuildRecord(pluginDir)
+export async function resolveBinary(
+  pluginDir: string,
+  manifest: PluginManifest,
+  platformKey: PlatformKey,
+  options: { trustBuildRecord: boolean } = { trustBuildRecord: true }
+): Promise<ResolvedBinary> {
+  const record = options.trustBuildRecord ? await readBuildRecord(pluginDir) : null
   if (record && record.platformKey === platformKey) {
     return { path: resolve(pluginDir, record.path), blake3: record.blake3, origin: 'local-build' }
   }
@@ -129,20 +136,26 @@ export async function blake3File(path: string): Promise<string> {
   return blake3(await readFile(path))
 }
 
-/** Throws binary_missing / checksum_mismatch; returns the verified digest. */
-export async function verifyBinaryChecksum(binary: ResolvedBinary, pluginDir: string): Promise<string> {
+/**
+ * Reads the binary once and checks the BLAKE3 of those bytes: the bytes returned are the ones
+ * verified, so what the host loads is a copy of them, never the file again (which could have
+ * changed in between). Throws binary_missing / checksum_mismatch.
+ */
+export async function readVerifiedBinary(binary: ResolvedBinary, pluginDir: string): Promise<Uint8Array> {
+  let bytes: Uint8Array
   try {
     const info = await stat(binary.path)
     if (!info.isFile()) throw new Error('not a file')
+    bytes = await readFile(binary.path)
   } catch {
     throw new PluginError('binary_missing', `binary ${relative(pluginDir, binary.path)} does not exist in ${pluginDir}`)
   }
-  const actual = await blake3File(binary.path)
+  const actual = await blake3(bytes)
   if (actual !== binary.blake3) {
     throw new PluginError(
       'checksum_mismatch',
       `BLAKE3 of ${binary.path} is ${actual}, but the ${binary.origin === 'local-build' ? 'build record' : 'manifest'} expects ${binary.blake3}`
     )
   }
-  return actual
+  return bytes
 }

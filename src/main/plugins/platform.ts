@@ -89,6 +89,11 @@ export async function checkBinaryCompatibility(binaryPath: string): Promise<Bina
   } finally {
     await file.close()
   }
+  return checkBinaryHeader(header, binaryPath)
+}
+
+/** The same check on bytes already read (the verified bytes the host will load a copy of). */
+export function checkBinaryHeader(header: Uint8Array, binaryPath: string): BinaryCompatibilityProblem | null {
   const sniff = sniffBinaryHeader(header)
   if (sniff.format === 'unknown') {
     return {

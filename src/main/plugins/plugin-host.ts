@@ -4,7 +4,10 @@
 //
 // Kept free of dependencies beyond Node's own modules: it starts for every plugin (and again
 // after every crash), so startup time matters.
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { constants } from 'node:os'
+import { Worker } from 'node:worker_threads'
 import { openParentChannel } from '../process/parent-channel'
 import { classifyLoadError, type HostRequest, type HostResponse, type PluginIdentity, type PluginMethod } from './host-protocol'
 
@@ -19,15 +22,74 @@ interface GeometricPlugin {
 
 const REQUIRED_FUNCTIONS: PluginMethod[] = ['distance', 'distances', 'knn']
 
+/** How often the watchdog looks for the parent. */
+const PARENT_CHECK_MS = 500
+
+/**
+ * Exits when the process that started this host is gone (the app was killed with SIGKILL, or
+ * crashed): orphaned hosts were seen spinning at ~90% CPU. The IPC channel's 'disconnect'
+ * (openParentChannel) covers an idle host, but a plugin stuck in a native call holds this
+ * thread, so no event is ever handled. Hence a worker thread, whose own event loop keeps
+ * running: it polls the parent (Linux has PR_SET_PDEATHSIG, but Node offers no prctl) and
+ * kills the whole process, which a worker's process.exit() would not.
+ *
+ * On POSIX an orphan is re-parented, so a changed ppid means the parent is gone; on Windows
+ * ppid never changes, so the parent's pid is probed instead.
+ */
+function watchForParentDeath(): void {
+  const source = `
+    const { workerData } = require('node:worker_threads')
+    const parentGone = () => {
+      if (process.ppid !== workerData.ppid) return true
+      try {
+        process.kill(workerData.ppid, 0)
+        return false
+      } catch (error) {
+        return error.code === 'ESRCH'
+      }
+    }
+    setInterval(() => {
+      if (parentGone()) process.kill(workerData.pid, 'SIGKILL')
+    }, workerData.intervalMs)
+  `
+  const worker = new Worker(source, { eval: true, workerData: { ppid: process.ppid, pid: process.pid, intervalMs: PARENT_CHECK_MS } })
+  // The watchdog alone must not keep the host alive once its work is done.
+  worker.unref()
+}
+
 function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`
   return String(error)
 }
 
 const channel = openParentChannel<HostResponse, HostRequest>('plugin-host')
+watchForParentDeath()
 let plugin: GeometricPlugin | undefined
 
+/**
+ * The copy is in a folder only this user can enter; checking it once more here narrows what a
+ * process of this same user could change between the registry's write and dlopen.
+ */
+function checkCopy(request: Extract<HostRequest, { type: 'load' }>): HostResponse | null {
+  let actual: string
+  try {
+    actual = createHash('sha256').update(readFileSync(request.binaryPath)).digest('hex')
+  } catch (error) {
+    return { type: 'load-failed', error: { code: 'binary_missing', message: `cannot read the private copy ${request.binaryPath}: ${describeError(error)}` } }
+  }
+  if (actual === request.sha256) return null
+  return {
+    type: 'load-failed',
+    error: {
+      code: 'checksum_mismatch',
+      message: `the private copy ${request.binaryPath} changed after it was verified (SHA-256 ${actual}, expected ${request.sha256}); not loaded`
+    }
+  }
+}
+
 async function load(request: Extract<HostRequest, { type: 'load' }>): Promise<HostResponse> {
+  const refused = checkCopy(request)
+  if (refused) return refused
   const module: { exports: Record<string, unknown> } = { exports: {} }
   try {
     // RTLD_NOW: an unresolved symbol fails here, at load, with a message, instead of

@@ -13,8 +13,10 @@ import {
 } from '../../shared/plugins'
 import type { HostRequest, HostResponse, PluginIdentity, PluginMethod } from './host-protocol'
 import type { PluginHostExit, PluginHostProcess, PluginHostSpawner } from './host-spawner'
-import { MANIFEST_FILE, readManifest, resolveBinary, verifyBinaryChecksum, type PluginManifest } from './manifest'
-import { checkBinaryCompatibility, currentPlatformKey } from './platform'
+import { MANIFEST_FILE, readManifest, readVerifiedBinary, resolveBinary, type PluginManifest } from './manifest'
+import { checkBinaryHeader, currentPlatformKey } from './platform'
+import { toDomainError } from './plugin-errors'
+import { PluginRuntimeCopies, type RuntimeCopy } from './runtime-copies'
 
 export interface Disposable {
   dispose(): void
@@ -27,6 +29,11 @@ export interface PluginRegistryOptions {
   userPluginsDir?: string | null
   /** Individual plugin folders to load as well (plugin:check). */
   pluginDirs?: string[]
+  /**
+   * Where the verified binaries are copied for their hosts to load (`<dataDir>/plugins-runtime`;
+   * emptied at open). Without it, a temporary folder of the registry's own.
+   */
+  runtimeDir?: string | null
   /** The host entry: out/main/plugin-host.js in the app, src/main/plugins/plugin-host.ts in tests. */
   hostScript: string
   spawner: PluginHostSpawner
@@ -65,6 +72,7 @@ interface PluginLocation {
 interface HandleContext {
   options: Required<Pick<PluginRegistryOptions, 'callTimeoutMs' | 'loadTimeoutMs' | 'crashLimit'>> & PluginRegistryOptions
   logger: Logger
+  runtime: PluginRuntimeCopies
   changed(): void
 }
 
@@ -162,17 +170,23 @@ class HostConnection {
       const id = this.nextId++
       this.pending = { id, resolve: resolvePromise, reject }
       this.pending.timer = setTimeout(() => {
-        const error = new PluginError(
-          'call_timeout',
-          `plugin '${pluginName}' did not answer ${method} within ${timeoutMs} ms; its host was killed and will restart`
+        this.killFor(
+          new PluginError('call_timeout', `plugin '${pluginName}' timed out after ${timeoutMs} ms in ${method}; its host was killed and restarts`)
         )
-        this.killedFor = error
-        this.failPending(error)
-        this.process.kill()
-        this.reportExit({ code: null, signal: 'SIGKILL' })
       }, timeoutMs)
       this.process.send({ type: 'call', id, method, args })
     })
+  }
+
+  /**
+   * Kills the host for a fault it cannot be trusted after (a hang, a result of the wrong shape):
+   * the call fails with `error` and the exit is reported as that fault, so the host restarts.
+   */
+  killFor(error: PluginError): void {
+    this.killedFor = error
+    this.failPending(error)
+    this.process.kill()
+    this.reportExit({ code: null, signal: 'SIGKILL' })
   }
 
   /** Asks the host to call the plugin's shutdown and exit; kills it if it does not. */
@@ -198,8 +212,17 @@ class PluginHandle {
   private manifest: PluginManifest | undefined
   manifestText: string | undefined
   private host: HostConnection | undefined
-  /** Settles when the current (re)load attempt has finished, successfully or not. */
-  private loading: Promise<void> = Promise.resolve()
+  /**
+   * Settles when the current (re)load attempt has finished, successfully or not. Until the
+   * first load is queued (the registry loads in the background once the app is ready) it is
+   * the gate below, so a call made meanwhile waits for that load instead of failing.
+   */
+  private loading: Promise<void>
+  private releaseGate!: () => void
+  /** Not loaded yet: the registry's next sync loads it. */
+  awaitingFirstLoad = true
+  /** Ends the load in progress at once (the registry is closing). */
+  private abortLoad: (() => void) | undefined
   private queue: Promise<unknown> = Promise.resolve()
   private crashTimes: number[] = []
   private closed = false
@@ -208,6 +231,7 @@ class PluginHandle {
     readonly location: PluginLocation,
     private readonly context: HandleContext
   ) {
+    this.loading = new Promise((resolvePromise) => (this.releaseGate = resolvePromise))
     this.info = {
       name: location.dir.split(/[\\/]/).pop() ?? location.dir,
       version: '',
@@ -273,11 +297,29 @@ class PluginHandle {
     }
   }
 
+  /** Listed as loading until the registry gets to it (a failed manifest stays failed). */
+  markQueued(): void {
+    if (this.manifest && this.info.state === 'stopped') this.update({ state: 'starting' })
+  }
+
   /** (Re)starts the plugin: re-reads its manifest, re-verifies, restarts its host. */
   load(options: { rereadManifest: boolean }): Promise<void> {
-    const attempt = this.loading.then(() => this.loadNow(options))
+    // The first attempt must not wait on the gate: it is what opens it.
+    const previous = this.awaitingFirstLoad ? Promise.resolve() : this.loading
+    this.awaitingFirstLoad = false
+    const attempt = previous.then(() => this.loadNow(options))
     this.loading = attempt.catch(() => undefined)
+    this.releaseGate()
     return this.loading
+  }
+
+  /** Waits until no load is in progress, including loads queued while waiting. */
+  private async settled(): Promise<void> {
+    let current: Promise<void>
+    do {
+      current = this.loading
+      await current
+    } while (current !== this.loading)
   }
 
   private async loadNow(options: { rereadManifest: boolean }): Promise<void> {
@@ -287,7 +329,7 @@ class PluginHandle {
     const manifest = this.manifest
     if (!manifest) return
     this.update({ state: this.info.state === 'restarting' ? 'restarting' : 'starting', lastError: this.info.state === 'restarting' ? this.info.lastError : null })
-    let binaryPath: string
+    let copy: RuntimeCopy
     try {
       const napiSupported = Number(process.versions.napi ?? 0)
       if (manifest.napiVersion > napiSupported) {
@@ -302,27 +344,30 @@ class PluginHandle {
           `plugin '${manifest.name}' speaks plugin API ${manifest.pluginApiVersion}; this Hypercube speaks ${PLUGIN_API_VERSION}`
         )
       }
-      const binary = await resolveBinary(this.location.dir, manifest, this.info.platformKey)
+      // Only plugins that ship with the app (or that a developer named: plugin:check) may be
+      // vouched for by a build record; an installed plugin must match its manifest.
+      const binary = await resolveBinary(this.location.dir, manifest, this.info.platformKey, { trustBuildRecord: this.location.source !== 'user' })
       this.update({ binaryPath: binary.path, blake3: binary.blake3, checksum: 'unchecked' })
+      let bytes: Uint8Array
       try {
-        await verifyBinaryChecksum(binary, this.location.dir)
+        bytes = await readVerifiedBinary(binary, this.location.dir)
       } catch (error) {
         if (error instanceof PluginError && error.code === 'checksum_mismatch') this.update({ checksum: 'mismatch' })
         throw error
       }
       this.update({ checksum: 'verified' })
-      const problem = await checkBinaryCompatibility(binary.path)
+      const problem = checkBinaryHeader(bytes.subarray(0, 4096), binary.path)
       if (problem) throw new PluginError(problem.code, problem.message)
-      binaryPath = binary.path
+      copy = await this.context.runtime.write(manifest.name, binary.blake3, bytes)
     } catch (error) {
       this.fail(toErrorInfo(error))
       return
     }
-    await this.startHost(manifest, binaryPath)
+    await this.startHost(manifest, copy)
   }
 
-  private async startHost(manifest: PluginManifest, binaryPath: string): Promise<void> {
-    const { options, logger } = this.context
+  private async startHost(manifest: PluginManifest, copy: RuntimeCopy): Promise<void> {
+    const { options, logger, runtime } = this.context
     let host: HostConnection
     try {
       const child = options.spawner.spawn({ hostScript: options.hostScript, pluginName: manifest.name, pluginDir: this.location.dir })
@@ -330,9 +375,12 @@ class PluginHandle {
         this.onHostExit(exit, connection)
       )
     } catch (error) {
+      void runtime.remove(copy)
       this.fail({ code: 'load_failed', message: `cannot start the plugin host: ${(error as Error).message}` })
       return
     }
+    // The copy is needed until the host has gone (Windows cannot delete a loaded DLL).
+    host.process.onExit(() => void runtime.remove(copy))
     this.host = host
     const settings = { ...manifest.settings, ...(options.settings?.[manifest.name] ?? {}) }
     let timer: NodeJS.Timeout | undefined
@@ -354,8 +402,17 @@ class PluginHandle {
         })
       )
     })
-    const response = await Promise.race([host.ready.then(() => host.load({ type: 'load', binaryPath, pluginDir: this.location.dir, settings })), timeout, exited])
+    const aborted = new Promise<HostResponse>((resolvePromise) => {
+      this.abortLoad = () => resolvePromise({ type: 'load-failed', error: { code: 'registry_closed', message: 'the plugin registry closed while the plugin was loading' } })
+    })
+    const response = await Promise.race([
+      host.ready.then(() => host.load({ type: 'load', binaryPath: copy.path, sha256: copy.sha256, pluginDir: this.location.dir, settings })),
+      timeout,
+      exited,
+      aborted
+    ])
     clearTimeout(timer)
+    this.abortLoad = undefined
     if (response.type !== 'loaded') {
       host.kill()
       this.host = undefined
@@ -377,7 +434,7 @@ class PluginHandle {
       loadedAt: new Date().toISOString(),
       lastError: recovered ? this.info.lastError : null
     })
-    logger.info({ plugin: manifest.name, version: manifest.version, pid: host.process.pid, binary: binaryPath }, 'plugin loaded')
+    logger.info({ plugin: manifest.name, version: manifest.version, pid: host.process.pid, binary: this.info.binaryPath, copy: copy.path }, 'plugin loaded')
   }
 
   private onHostExit(exit: PluginHostExit, connection: HostConnection): void {
@@ -414,7 +471,7 @@ class PluginHandle {
 
   call(method: PluginMethod, args: unknown[]): Promise<unknown> {
     const run = async (): Promise<unknown> => {
-      await this.loading
+      await this.settled()
       if (this.closed) throw new PluginError('registry_closed', 'the plugin registry is closed')
       if (this.info.state === 'disabled') {
         throw new PluginError('plugin_disabled', `plugin '${this.name}' is disabled${this.info.lastError ? `: ${this.info.lastError.message}` : ''}`)
@@ -426,7 +483,24 @@ class PluginHandle {
           `plugin '${this.name}' is ${this.info.state}${this.info.lastError ? `: [${this.info.lastError.code}] ${this.info.lastError.message}` : ''}`
         )
       }
-      return host.call(method, args, this.context.options.callTimeoutMs, this.name)
+      let value: unknown
+      try {
+        value = await host.call(method, args, this.context.options.callTimeoutMs, this.name)
+      } catch (error) {
+        // The plugin's own message ("query has 3 coordinates but dim is 4") does not say who spoke.
+        if (error instanceof PluginError && error.code === 'call_failed') {
+          throw new PluginError('call_failed', `plugin '${this.name}' refused ${method}: ${error.message}`)
+        }
+        throw error
+      }
+      const problem = checkResult(method, args, value)
+      if (problem) {
+        // A plugin that answers with the wrong shape may have corrupted its own state: restart it.
+        const error = new PluginError('invalid_result', `plugin '${this.name}' returned an invalid result from ${method} (${problem}); its host restarts`)
+        host.killFor(error)
+        throw error
+      }
+      return value
     }
     const result = this.queue.then(run, run)
     this.queue = result.catch(() => undefined)
@@ -454,10 +528,44 @@ class PluginHandle {
 
   async close(): Promise<void> {
     this.closed = true
-    await this.loading
+    // A plugin that hangs while loading must not hold up closing for the whole load budget.
+    this.abortLoad?.()
+    this.releaseGate()
+    await this.settled()
     await this.stopHost()
     this.info.state = 'stopped'
   }
+}
+
+/**
+ * What is wrong with a plugin's answer, or null. The callers index arrays with these values
+ * (knn's indices pick runs), so a wrong length or an index past the points is refused here,
+ * with the plugin named, instead of surfacing later as a confusing error or a wrong answer.
+ */
+function checkResult(method: PluginMethod, args: unknown[], value: unknown): string | null {
+  if (method === 'distance') return typeof value === 'number' ? null : `expected a number, got ${describeValue(value)}`
+  const [, points, dim] = args as [unknown, { length: number }, number]
+  const count = Math.floor(points.length / dim)
+  if (method === 'distances') {
+    if (!(value instanceof Float64Array)) return `expected a Float64Array, got ${describeValue(value)}`
+    return value.length === count ? null : `${value.length} distances for ${count} points`
+  }
+  const k = args[3] as number
+  const result = value as Partial<KnnResult> | null
+  if (typeof result !== 'object' || result === null || !(result.indices instanceof Uint32Array) || !(result.distances instanceof Float64Array)) {
+    return `expected { indices: Uint32Array, distances: Float64Array }, got ${describeValue(value)}`
+  }
+  if (result.indices.length !== k || result.distances.length !== k) {
+    return `${result.indices.length} indices and ${result.distances.length} distances for k = ${k}`
+  }
+  const outside = result.indices.find((index) => index >= count)
+  return outside === undefined ? null : `index ${outside} is past the ${count} points`
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null'
+  if (ArrayBuffer.isView(value)) return value.constructor.name
+  return typeof value
 }
 
 function describeExit(exit: PluginHostExit): string {
@@ -512,9 +620,15 @@ export class PluginRegistry {
   private syncing: Promise<void> = Promise.resolve()
   private stateWrite: Promise<void> = Promise.resolve()
   private closed = false
+  /** Whether discovered plugins load (start() was called), or only show as queued. */
+  private started = false
+  private startup: Promise<void> | undefined
   private readonly context: HandleContext
 
-  private constructor(private readonly options: PluginRegistryOptions) {
+  private constructor(
+    private readonly options: PluginRegistryOptions,
+    runtime: PluginRuntimeCopies
+  ) {
     this.context = {
       options: {
         ...options,
@@ -523,16 +637,42 @@ export class PluginRegistry {
         crashLimit: options.crashLimit ?? { count: 3, windowMs: 5 * 60_000 }
       },
       logger: options.logger.child({ component: 'plugins' }),
+      runtime,
       changed: () => this.emitChange()
     }
   }
 
-  static async open(options: PluginRegistryOptions): Promise<PluginRegistry> {
-    const registry = new PluginRegistry(options)
+  /**
+   * Finds the plugins without loading any: each is listed as `starting` until start() loads
+   * it. The app does this before it is ready and starts loading after, so a plugin that hangs
+   * while loading never delays the app (it fails with load_timeout in the background).
+   */
+  static async create(options: PluginRegistryOptions): Promise<PluginRegistry> {
+    const registry = new PluginRegistry(options, await PluginRuntimeCopies.open(options.runtimeDir))
     if (options.userPluginsDir) await mkdir(options.userPluginsDir, { recursive: true })
     await registry.sync()
-    if (options.userPluginsDir && options.watch !== false) registry.watchUserPlugins(options.userPluginsDir)
     return registry
+  }
+
+  /** create() and start(), awaited: every plugin has loaded or failed (scripts, tests). */
+  static async open(options: PluginRegistryOptions): Promise<PluginRegistry> {
+    const registry = await PluginRegistry.create(options)
+    await registry.start()
+    return registry
+  }
+
+  /**
+   * Loads the plugins found and starts watching the user plugins folder. Settles when every
+   * load has finished (each plugin running or failed); onDidChangePlugins reports each one as
+   * it gets there. A call to a plugin made before then waits for that plugin's load.
+   */
+  start(): Promise<void> {
+    if (this.startup) return this.startup
+    this.started = true
+    const { userPluginsDir, watch } = this.options
+    if (userPluginsDir && watch !== false && !this.closed) this.watchUserPlugins(userPluginsDir)
+    this.startup = this.sync()
+    return this.startup
   }
 
   list(): PluginInfo[] {
@@ -570,25 +710,40 @@ export class PluginRegistry {
     return (await this.call(pluginName, 'knn', [query, points, dim, k])) as KnnResult
   }
 
+  // The three actions are what the doors (UI, /v1) call: their errors are DomainErrors, so
+  // each door reports them with their code (not_found, conflict) instead of as a bug.
+
   /** Restarts a plugin's host after re-reading and re-verifying it; finds new plugins too. */
   async reload(name: string): Promise<PluginInfo> {
-    if (!this.handles.has(name)) await this.sync()
-    const handle = this.requireHandle(name)
-    if (handle.info.state === 'disabled') throw new PluginError('plugin_disabled', `plugin '${name}' is disabled; enable it first`)
-    await handle.load({ rereadManifest: true })
-    return handle.snapshot()
+    try {
+      if (!this.handles.has(name)) await this.sync()
+      const handle = this.requireHandle(name)
+      if (handle.info.state === 'disabled') throw new PluginError('plugin_disabled', `plugin '${name}' is disabled; enable it first`)
+      await handle.load({ rereadManifest: true })
+      return handle.snapshot()
+    } catch (error) {
+      throw toDomainError(error)
+    }
   }
 
   async enable(name: string): Promise<PluginInfo> {
-    const handle = this.requireHandle(name)
-    await handle.enable()
-    return handle.snapshot()
+    try {
+      const handle = this.requireHandle(name)
+      await handle.enable()
+      return handle.snapshot()
+    } catch (error) {
+      throw toDomainError(error)
+    }
   }
 
   async disable(name: string): Promise<PluginInfo> {
-    const handle = this.requireHandle(name)
-    await handle.disable()
-    return handle.snapshot()
+    try {
+      const handle = this.requireHandle(name)
+      await handle.disable()
+      return handle.snapshot()
+    } catch (error) {
+      throw toDomainError(error)
+    }
   }
 
   async close(): Promise<void> {
@@ -596,9 +751,12 @@ export class PluginRegistry {
     this.closed = true
     this.watcher?.close()
     clearTimeout(this.watchTimer)
+    // Closing the handles first ends any load in progress, which the sync below may be waiting on.
+    const closing = [...this.handles.values()].map((handle) => handle.close())
     await this.syncing
-    await Promise.all([...this.handles.values()].map((handle) => handle.close()))
+    await Promise.all([...closing, ...[...this.handles.values()].map((handle) => handle.close())])
     await this.stateWrite
+    await this.context.runtime.dispose()
     this.listeners.clear()
   }
 
@@ -647,11 +805,20 @@ export class PluginRegistry {
         wanted.set(handle.name, handle)
         toLoad.push(handle)
       }
+      // Never loaded yet (found before start()): loaded by the first sync after it.
+      for (const handle of wanted.values()) if (handle.awaitingFirstLoad && !toLoad.includes(handle)) toLoad.push(handle)
       const removed = [...this.handles.values()].filter((handle) => wanted.get(handle.name) !== handle)
       this.handles.clear()
       for (const [name, handle] of wanted) this.handles.set(name, handle)
       await Promise.all(removed.map((handle) => handle.close()))
-      await Promise.all(toLoad.filter((handle) => wanted.get(handle.name) === handle).map((handle) => handle.load({ rereadManifest: false })))
+      const loading = toLoad.filter((handle) => wanted.get(handle.name) === handle)
+      if (this.closed) return
+      if (!this.started) {
+        for (const handle of loading) handle.markQueued()
+        this.emitChange()
+        return
+      }
+      await Promise.all(loading.map((handle) => handle.load({ rereadManifest: false })))
       this.emitChange()
     }
     this.syncing = this.syncing.then(run, run)

@@ -193,6 +193,14 @@ describe('mlflow-artifacts', () => {
     expect((await call('GET', `${artifacts()}/dir/data.bin`)).status).toBe(404)
   })
 
+  it('deletes a file once when deletes of it race: one 200, the others 404, never a 500', async () => {
+    for (let round = 0; round < 10; round++) {
+      expect((await call('PUT', `${artifacts()}/race.txt`, 'x', { 'content-type': 'application/octet-stream' })).status).toBe(200)
+      const statuses = (await Promise.all(Array.from({ length: 6 }, () => call('DELETE', `${artifacts()}/race.txt`)))).map((answer) => answer.status)
+      expect(statuses.sort()).toEqual([200, 404, 404, 404, 404, 404])
+    }
+  })
+
   it.each([
     ['..', '../../../etc/passwd'],
     ['percent-encoded ..', '%2e%2e/%2e%2e/secret'],

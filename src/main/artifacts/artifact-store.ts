@@ -244,7 +244,11 @@ export class ArtifactStore {
   async delete(experimentId: number, runUuid: string, relativePath: string): Promise<void> {
     const real = await this.resolveExistingFile(experimentId, runUuid, relativePath)
     // unlink removes the name itself, never what a link would point to.
-    await unlink(real.path).catch((error) => Promise.reject(storageFailure(error, this.dataDir)))
+    await unlink(real.path).catch((error: unknown) => {
+      // Another delete of the same file won the race between the check above and the unlink.
+      if (isMissing(error)) throw notFound(`artifact ${relativePath} does not exist`, 'path')
+      throw storageFailure(error, this.dataDir)
+    })
   }
 
   /** Experiment, run (a logged model's folder is several segments) and the checked path. */

@@ -1,6 +1,6 @@
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Logger } from '../logging'
@@ -8,6 +8,7 @@ import { readOrCreateApiToken, rotateApiToken, tokensMatch } from './api-token'
 import { HttpRefusal, notFoundRoute, toErrorResponse } from './errors'
 import { createHostPolicy, isLoopbackName } from './host-policy'
 import { buildOpenApiDocument } from './openapi'
+import { invalidPathParameter, invalidQueryParameter, parseJsonBody, parseQueryString } from './request-text'
 import { registerRoutes, sendJson, type AnyRoute } from './route-table'
 import { stringifyJson } from './json'
 
@@ -51,6 +52,11 @@ export interface HttpContext {
    * UI's session cookie, for its own routes only). Host and Origin rules still apply first.
    */
   addAuthenticator: (authenticator: (request: FastifyRequest) => boolean) => void
+  /**
+   * How a plugin answers errors under its URL prefix when they happen before any route is found
+   * (a path that is not valid percent-encoded UTF-8): the MLflow door in MLflow's shape.
+   */
+  addErrorFormat: (prefix: string, format: (error: unknown) => { status: number; body: unknown }) => void
 }
 
 export interface HttpServer {
@@ -86,6 +92,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   let port = 0
   const ownOrigins = (): string[] => hostPolicy.ownOrigins(port)
   const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
+  const errorFormats: Array<{ prefix: string; format: (error: unknown) => { status: number; body: unknown } }> = []
 
   const app: FastifyInstance = Fastify({
     // At warn: a log line per request would drown the log under metric batches.
@@ -100,13 +107,37 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     requestTimeout: 0,
     connectionTimeout: idleTimeoutMs,
     keepAliveTimeout: idleTimeoutMs,
-    http: { headersTimeout: HEADERS_TIMEOUT_MS }
+    http: { headersTimeout: HEADERS_TIMEOUT_MS },
+    // Invalid percent-encoding in a query is refused naming the parameter (see the onRequest
+    // hook), not kept as raw text; in a path the router cannot match it, and frameworkErrors
+    // answers in the one error shape instead of Fastify's own.
+    routerOptions: { querystringParser: parseQueryString },
+    frameworkErrors: (error, request, reply) => {
+      const refusal =
+        error.code === 'FST_ERR_BAD_URL' ? invalidPathParameter(request.raw.url ?? '', (url) => app.findRoute({ method: request.raw.method ?? 'GET', url })?.params) : error
+      const url = request.raw.url ?? ''
+      const { status, body } = errorFormats.find((entry) => url.startsWith(entry.prefix))?.format(refusal) ?? toErrorResponse(refusal)
+      void sendJson(reply as FastifyReply, status, body)
+    }
   })
   watchIdleConnections(app)
   const upgrades = trackUpgrades(app, idleTimeoutMs)
   // Only JSON bodies: a text/plain or form POST (what a web page can send without a CORS
   // preflight) is refused with 415 before any handler runs.
   app.removeContentTypeParser(['text/plain'])
+  // JSON bodies from their bytes: invalid UTF-8, another charset, a lone surrogate or nesting
+  // past 100 levels is a 400 naming the field, never rewritten to U+FFFD or left to overflow the
+  // stack in a recursive schema. Numbers stay JSON.parse's (a literal past 2^53 reaches the
+  // int64 schemas, which refuse it; int64s come as strings), and __proto__ keys are refused as
+  // Fastify's parser did. The route's bodyLimit still applies (no limit is set here).
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer, { contentType: request.headers['content-type'], refusePrototypeKeys: true }))
+    } catch (error) {
+      done(error as Error, undefined)
+    }
+  })
   const routes: Array<{ method: string; url: string }> = []
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url })
@@ -116,7 +147,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const context: HttpContext = {
     token: () => token,
     origins: ownOrigins,
-    addAuthenticator: (authenticator) => void authenticators.push(authenticator)
+    addAuthenticator: (authenticator) => void authenticators.push(authenticator),
+    addErrorFormat: (prefix, format) => void errorFormats.push({ prefix, format })
   }
 
   app.addHook('onRequest', async (request: FastifyRequest) => {
@@ -133,6 +165,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     if (!(bearer && tokensMatch(bearer, token)) && !authenticators.some((authenticate) => authenticate(request))) {
       throw new HttpRefusal(401, 'unauthenticated', 'missing or wrong API token: send Authorization: Bearer <token> (the token is in <dataDir>/api-token)')
     }
+    const invalidQuery = invalidQueryParameter(request.query)
+    if (invalidQuery) throw invalidQuery
   })
 
   app.setErrorHandler(async (error, request, reply) => {

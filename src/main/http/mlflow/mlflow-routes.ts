@@ -7,6 +7,7 @@ import type { ArtifactService } from '../../services/artifact-service'
 import { MlflowError, type MlflowService } from '../../services/mlflow-service'
 import { HttpRefusal } from '../errors'
 import { stringifyJson } from '../json'
+import { MalformedJsonError, parseJsonBody } from '../request-text'
 import type { HttpContext } from '../server'
 
 /**
@@ -97,7 +98,9 @@ export function quoteLargeIntegers(text: string): string {
 }
 
 export function mlflowPlugin(options: MlflowPluginOptions): (app: FastifyInstance, context: HttpContext) => Promise<void> {
-  return async (app) => {
+  return async (app, context) => {
+    // A path the router cannot decode never reaches these scopes' error handlers.
+    for (const prefix of ['/api/', '/ajax-api/']) context.addErrorFormat(prefix, (error) => toMlflowError(error))
     await app.register(async (scope) => {
       scope.setErrorHandler(async (error, request, reply) => {
         const { status, body, isBug } = toMlflowError(error)
@@ -108,14 +111,16 @@ export function mlflowPlugin(options: MlflowPluginOptions): (app: FastifyInstanc
         sendMlflowJson(reply, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: `no MLflow endpoint ${request.method} ${request.url.split('?')[0]}` })
       )
       scope.removeContentTypeParser('application/json')
-      scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
-        const body = text as string
-        bodyBytes.set(request.raw, Buffer.byteLength(body))
-        if (body.trim() === '') return done(null, {})
+      // Bytes, as /v1 reads them (request-text.ts): invalid UTF-8, another charset, a lone
+      // surrogate or nesting past 100 levels is INVALID_PARAMETER_VALUE naming the field; text
+      // that is not JSON stays BAD_REQUEST, and an empty body an empty request.
+      scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes, done) => {
+        const body = bytes as Buffer
+        bodyBytes.set(request.raw, body.length)
         try {
-          done(null, JSON.parse(quoteLargeIntegers(body)))
+          done(null, parseJsonBody(body, { contentType: request.headers['content-type'], parse: (text) => JSON.parse(quoteLargeIntegers(text)), emptyBody: {} }))
         } catch (error) {
-          done(new MlflowError('BAD_REQUEST', `request body is not valid JSON: ${(error as Error).message}`), undefined)
+          done(error instanceof MalformedJsonError ? new MlflowError('BAD_REQUEST', error.message) : (error as Error), undefined)
         }
       })
 

@@ -5,8 +5,10 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { CallOutcome, PushedEvent } from '../../../shared/contract'
 import type { Disposable } from '../../../shared/event'
+import { isDomainError } from '../../../shared/errors'
 import { decodeWire, encodeWire } from '../../../shared/wire-format'
 import type { Logger } from '../../logging'
+import { parseJsonBody, readJsonBody } from '../request-text'
 import type { HttpContext } from '../server'
 import type { UiSessions } from './ui-sessions'
 
@@ -97,9 +99,10 @@ export function serveUi(options: ServeUiOptions) {
 
     await app.register(async (ui) => {
       await ui.register(fastifyWebsocket, { options: { maxPayload: MAX_MESSAGE_BYTES } })
-      // The contract's bodies are wire-format JSON: keep them as text and decode them here.
+      // The contract's bodies are wire-format JSON: keep the bytes and decode them in the route,
+      // which answers refusals in the contract's shape.
       ui.removeContentTypeParser('application/json')
-      ui.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: MAX_MESSAGE_BYTES }, (_request, body, done) => done(null, body))
+      ui.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MAX_MESSAGE_BYTES }, (_request, body, done) => done(null, body))
 
       const indexFile = join(options.rendererDir, 'index.html')
       ui.get('/', async (request, reply) => {
@@ -149,9 +152,11 @@ export function serveUi(options: ServeUiOptions) {
       ui.post('/ui/api/call', async (request, reply) => {
         let call: { name?: unknown; input?: unknown }
         try {
-          call = decodeWire(request.body as string) as { name?: unknown; input?: unknown }
+          // Strict UTF-8, bounded nesting, no lone surrogates (request-text.ts), then the wire format.
+          call = parseJsonBody(request.body as Buffer, { contentType: request.headers['content-type'], parse: decodeWire }) as { name?: unknown; input?: unknown }
         } catch (error) {
-          return reply.code(400).type('application/json').send(encodeWire({ ok: false, error: { code: 'invalid_argument', message: `body: ${(error as Error).message}`, field: 'body' } }))
+          const refusal = isDomainError(error) ? error.toJSON() : { code: 'invalid_argument', message: `body: ${(error as Error).message}`, field: 'body' }
+          return reply.code(400).type('application/json').send(encodeWire({ ok: false, error: refusal }))
         }
         if (typeof call !== 'object' || call === null) {
           return reply.code(400).type('application/json').send(encodeWire({ ok: false, error: { code: 'invalid_argument', message: 'body: must be {"name", "input"}', field: 'body' } }))
@@ -167,13 +172,22 @@ export function serveUi(options: ServeUiOptions) {
         const subscription = options.subscribe((event) => send({ event }))
         socket.on('message', (data: Buffer, isBinary: boolean) => {
           let call: WireCall
+          let problem: { field: string; message: string } | undefined
           try {
             if (isBinary) throw new Error('binary messages are not part of the contract')
-            call = decodeWire(data.toString('utf8')) as WireCall
+            // As a POST body: strict UTF-8 (ws has already refused invalid text frames), nesting
+            // bounded before parsing; a lone surrogate is answered to the call below.
+            const read = readJsonBody(data, { parse: decodeWire })
+            call = read.value as WireCall
+            problem = read.problem
             if (typeof call !== 'object' || call === null || typeof call.id !== 'number') throw new Error('a call is {"id", "name", "input"}')
           } catch (error) {
             options.logger.warn({ err: error }, 'malformed message on the UI WebSocket; closing it')
             socket.close(1008, 'malformed message')
+            return
+          }
+          if (problem) {
+            send({ id: call.id, outcome: { ok: false, error: { code: 'invalid_argument', message: problem.message, field: problem.field } } })
             return
           }
           void options.dispatch(call.name, call.input).then((outcome) => send({ id: call.id, outcome }))

@@ -59,8 +59,19 @@ export interface CoreOptions {
   /**
    * Geometric plugins: hosted by forked Node processes unless another spawner is given (the
    * Electron shell passes its utilityProcess spawner); `false` starts the core without them.
+   * They load in the background once the core is ready (see startCore). The time budgets and
+   * crash limit default to the registry's own (10 s a call, 20 s to load, 3 crashes in 5 min).
    */
-  plugins?: false | { spawner?: PluginHostSpawner; bundledDir?: string; hostScript?: string }
+  plugins?:
+    | false
+    | {
+        spawner?: PluginHostSpawner
+        bundledDir?: string
+        hostScript?: string
+        callTimeoutMs?: number
+        loadTimeoutMs?: number
+        crashLimit?: { count: number; windowMs: number }
+      }
   /**
    * The HTTP door (tracking API, MLflow compatibility); `false` for none. In-process by default,
    * with the serve-mode UI on the same server. With `process`, it runs in a child process of
@@ -182,11 +193,16 @@ export async function startCore(options: CoreOptions): Promise<Core> {
 
     if (options.plugins !== false) {
       const pluginOptions = options.plugins ?? {}
-      const registry = await PluginRegistry.open({
+      // Found now (listed as starting), loaded once the core is ready: see the end of startCore.
+      const registry = await PluginRegistry.create({
         bundledDir: pluginOptions.bundledDir ?? join(appRoot(), 'native'),
         userPluginsDir: join(options.dataDir, 'plugins'),
+        runtimeDir: join(options.dataDir, 'plugins-runtime'),
         hostScript: pluginOptions.hostScript ?? defaultPluginHostScript(),
         spawner: pluginOptions.spawner ?? new ForkPluginHostSpawner(),
+        callTimeoutMs: pluginOptions.callTimeoutMs,
+        loadTimeoutMs: pluginOptions.loadTimeoutMs,
+        crashLimit: pluginOptions.crashLimit,
         logger
       })
       closers.push(() => registry.close())
@@ -277,6 +293,14 @@ export async function startCore(options: CoreOptions): Promise<Core> {
     }
 
     logger.info({ database: databaseInfo }, 'core started')
+    // In the background: a plugin that hangs while loading must not delay "ready" (it fails
+    // with load_timeout on its own). Until each is up it is listed as starting; the registry's
+    // onDidChangePlugins tells the windows (plugins.changed) and the API process as each
+    // becomes ready, and a call to one waits for its load.
+    if (services.plugins) {
+      const loading = services.plugins.start()
+      void loading.then(() => logger.info({ plugins: services.plugins!.list().map(({ name, state }) => ({ name, state })) }, 'plugins loaded'))
+    }
 
     let closed: Promise<void> | undefined
     return {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { inject } from 'vitest'
-import { startCore, type Core } from '../../src/main/core'
+import { startCore, type Core, type CoreOptions } from '../../src/main/core'
 import { createSilentLogger } from '../../src/main/logging'
 import { ForkChildSpawner } from '../../src/main/process/child-process'
 
@@ -42,18 +42,29 @@ export interface TestCore {
   close: () => Promise<void>
 }
 
+export type TestPluginOptions = Exclude<CoreOptions['plugins'], false | undefined> & {
+  /** Resolve before the plugins (which load in the background once the core is ready) are up. */
+  dontWaitForLoad?: boolean
+}
+
 /**
  * A core on its own database and data folder, on the shared test server (URL mode). Plugin
- * hosts are left out unless asked for: most tests don't need three child processes each.
+ * hosts are left out unless asked for: most tests don't need three child processes each; when
+ * asked for, they have loaded (or failed) by the time this resolves, unless dontWaitForLoad.
+ * `beforeStart` prepares the data folder (installs plugins, say) before the core starts.
  */
-export async function startTestCore(options: { plugins?: boolean; http?: boolean; apiProcess?: boolean | { ui: true } } = {}): Promise<TestCore> {
+export async function startTestCore(
+  options: { plugins?: boolean | TestPluginOptions; http?: boolean; apiProcess?: boolean | { ui: true }; beforeStart?: (dataDir: string) => Promise<void> } = {}
+): Promise<TestCore> {
   const data = makeDataDir()
   const database = await createTestDatabase()
+  await options.beforeStart?.(data.dir)
+  const { dontWaitForLoad, ...pluginOptions } = typeof options.plugins === 'object' ? options.plugins : {}
   const core = await startCore({
     dataDir: data.dir,
     databaseUrl: database.url,
     logger: createSilentLogger(),
-    plugins: options.plugins ? {} : false,
+    plugins: options.plugins ? pluginOptions : false,
     // apiProcess: the HTTP door in a forked child, as the desktop app runs it in a utilityProcess.
     // ui: the browser UI served by this process on a port of its own (serve --api-process).
     http: options.apiProcess
@@ -62,6 +73,7 @@ export async function startTestCore(options: { plugins?: boolean; http?: boolean
         ? { port: 0 }
         : false
   })
+  if (core.services.plugins && !dontWaitForLoad) await core.services.plugins.start()
   return {
     core,
     dataDir: data.dir,

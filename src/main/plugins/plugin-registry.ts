@@ -2,6 +2,7 @@ import { existsSync, watch, type FSWatcher } from 'node:fs'
 import { mkdir, readdir, rename, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Logger } from '../logging'
+import { DomainError } from '../../shared/errors'
 import {
   PLUGIN_API_VERSION,
   PluginError,
@@ -718,7 +719,7 @@ export class PluginRegistry {
     try {
       if (!this.handles.has(name)) await this.sync()
       const handle = this.requireHandle(name)
-      if (handle.info.state === 'disabled') throw new PluginError('plugin_disabled', `plugin '${name}' is disabled; enable it first`)
+      if (handle.info.state === 'disabled') throw new DomainError('conflict', `plugin '${name}' is disabled; enable it first`, 'name')
       await handle.load({ rereadManifest: true })
       return handle.snapshot()
     } catch (error) {

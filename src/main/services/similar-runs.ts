@@ -1,4 +1,5 @@
 // "Similar runs": runs as feature vectors, compared by a geometric plugin in its host.
+import { toDomainError } from '../plugins/plugin-errors'
 import type { PluginRegistry } from '../plugins/plugin-registry'
 import { DomainError } from '../../shared/errors'
 
@@ -147,6 +148,15 @@ function similarRunsError(code: 'run_not_found' | 'no_features' | 'invalid_argum
 export class SimilarRunsService {
   constructor(private readonly options: SimilarRunsServiceOptions) {}
 
+  /** A plugin that crashed or timed out is unavailable (503) to the caller, never a bug (500). */
+  private async plugin<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call()
+    } catch (error) {
+      throw toDomainError(error)
+    }
+  }
+
   private async features(experimentId: number): Promise<RunFeatureVectors> {
     const features = buildRunFeatureVectors(await this.options.loadRuns(experimentId))
     if (features.dim === 0) {
@@ -166,7 +176,7 @@ export class SimilarRunsService {
     const { dim, vectors } = features
     const query = vectors.slice(row * dim, (row + 1) * dim)
     // k + 1: the run itself is among the points (another run may tie with it at distance 0).
-    const nearest = await this.options.registry.knn(pluginName, query, vectors, dim, Math.min(k + 1, features.runIds.length))
+    const nearest = await this.plugin(() => this.options.registry.knn(pluginName, query, vectors, dim, Math.min(k + 1, features.runIds.length)))
     const result: SimilarRun[] = []
     for (let i = 0; i < nearest.indices.length && result.length < k; i++) {
       const candidate = features.runIds[nearest.indices[i]]
@@ -190,7 +200,7 @@ export class SimilarRunsService {
     const n = rows.length
     const matrix = new Float64Array(n * n)
     for (let i = 0; i < n; i++) {
-      const distances = await this.options.registry.distances(pluginName, points.slice(i * dim, (i + 1) * dim), points, dim)
+      const distances = await this.plugin(() => this.options.registry.distances(pluginName, points.slice(i * dim, (i + 1) * dim), points, dim))
       matrix.set(distances, i * n)
     }
     return { runIds: [...runIds], matrix, keys: features.keys }

@@ -5,6 +5,7 @@ import {
   MalformedJsonError,
   decodeUtf8,
   findIllFormedText,
+  invalidPathParameter,
   invalidQueryParameter,
   parseJsonBody,
   parseQueryString,
@@ -117,5 +118,24 @@ describe('query strings', () => {
       expect(error, text).toMatchObject({ code: 'invalid_argument', field })
       expect(error!.message).toContain('percent-encoded UTF-8')
     }
+  })
+})
+
+describe('URL paths', () => {
+  // A stand-in for the router: /v1/ml/runs/:runId/metrics/history and a wildcard route.
+  const findParams = (url: string): Record<string, string> | undefined => {
+    const path = url.split('?')[0]!
+    const run = /^\/v1\/ml\/runs\/([^/]+)\/metrics\/history$/.exec(path)
+    if (run) return { runId: decodeURIComponent(run[1]!) }
+    if (path.startsWith('/files/')) return { '*': decodeURIComponent(path.slice('/files/'.length)) }
+    return undefined
+  }
+
+  it('names the route parameter holding the invalid segment, a wildcard as path, else the path', () => {
+    expect(invalidPathParameter('/v1/ml/runs/%ED%A0%80/metrics/history?key=a', findParams)).toMatchObject({ code: 'invalid_argument', field: 'runId' })
+    expect(invalidPathParameter('/files/a/%FF/b', findParams)).toMatchObject({ field: 'path' })
+    const unknown = invalidPathParameter('/nowhere/%C0%AF', findParams)
+    expect(unknown).toMatchObject({ field: 'path' })
+    expect(unknown.message).toBe('path: is not valid percent-encoded UTF-8 ("%C0%AF"); encode text as UTF-8 and a literal % as %25')
   })
 })

@@ -9,7 +9,7 @@ import { APP_VERSION, composeServices, startDoorHttp } from './compose-door'
 import { createContractHandlers, dispatchCall, subscribeToEvents, type ContractContext } from './contract-handlers'
 import { makeDataFolderPrivate } from './data-folder'
 import { InstanceLock } from './instance-lock'
-import { Database } from './db/database'
+import { Database, databaseStorage } from './db/database'
 import { describeUrl, type DatabaseInfo } from './db/database-info'
 import { EmbeddedPostgres } from './db/embedded-postgres'
 import { loadMigrations, migrate } from './db/migrator'
@@ -140,12 +140,16 @@ export async function startCore(options: CoreOptions): Promise<Core> {
     let connectionString: string
     let mode: DatabaseInfo['mode']
     let where: string
+    // Named when the database's disk is full: the data folder for the embedded server (its files
+    // are in <dataDir>/pg), the server itself for one given by URL.
+    let storage: string
     // Command line / env first; then what the user saved in Settings (applied on the next start).
     const databaseUrl = options.databaseUrl ?? process.env.HYPERCUBE_DATABASE_URL ?? readSettings(options.dataDir).databaseUrl ?? undefined
     if (databaseUrl) {
       connectionString = databaseUrl
       mode = 'external'
       where = describeUrl(databaseUrl)
+      storage = databaseStorage(databaseUrl)
     } else {
       if (process.getuid?.() === 0) {
         // The server runs as a non-root user (see embedded-postgres.ts) that must reach <dataDir>/pg.
@@ -163,9 +167,10 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       connectionString = server.connectionString
       mode = 'embedded'
       where = `127.0.0.1:${server.port}, data in ${join(options.dataDir, 'pg')}`
+      storage = `the data folder ${options.dataDir}`
     }
 
-    const database = await Database.connect(connectionString, logger.child({ component: 'db' }))
+    const database = await Database.connect(connectionString, logger.child({ component: 'db' }), undefined, storage)
     closers.push(() => database.close())
     await migrate(database, loadMigrations(migrationsDir()), logger.child({ component: 'migrator' }))
 
@@ -263,7 +268,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
         const supervisor = await ApiSupervisor.start({
           spawner: ownProcess.spawner,
           script: ownProcess.script ?? defaultApiProcessScript(),
-          config: { dataDir: options.dataDir, databaseUrl: connectionString, port, host: options.http?.host, logLevel: logger.level },
+          config: { dataDir: options.dataDir, databaseUrl: connectionString, databaseStorage: storage, port, host: options.http?.host, logLevel: logger.level },
           logger: logger.child({ component: 'api-supervisor' }),
           plugins: services.plugins
         })

@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'not_found' // what the caller named does not exist
   | 'conflict' // valid input that the current state refuses (lifecycle, write-once, duplicates)
   | 'unavailable' // a dependency (database, plugin host) cannot serve right now
+  | 'insufficient_storage' // the disk holding the data folder (or the database) is full: nothing was stored
   | 'internal' // a bug: never the caller's fault
 
 export interface ErrorInfo {
@@ -42,3 +43,11 @@ export const invalidArgument = (message: string, field?: string): DomainError =>
   new DomainError('invalid_argument', message, field)
 export const notFound = (message: string, field?: string): DomainError => new DomainError('not_found', message, field)
 export const conflict = (message: string, field?: string): DomainError => new DomainError('conflict', message, field)
+
+/**
+ * A write refused because the disk is full (ENOSPC, EDQUOT, PostgreSQL's 53100 disk_full):
+ * nothing was stored, and the message names the folder the user can free space on, e.g.
+ * `the data folder /home/ana/.hypercube`.
+ */
+export const insufficientStorage = (where: string): DomainError =>
+  new DomainError('insufficient_storage', `no space left on the device holding ${where}: free some space and retry`)

@@ -68,6 +68,27 @@ describe('one SQL builder', () => {
     expect(() => compileRunFilter(expression(parseRunFilter("start_time > 'soon'")), new SqlParams())).toThrow(/compares with a number/)
   })
 
+  it('binds ids as whole numbers within int64 and refuses the rest naming the filter, not as a database cast error', () => {
+    expect(compile(expression(parseRunFilter('experiment_id IN (3, 9007199254740991)'))).values).toEqual(['3', '9007199254740991'])
+    expect(compile(expression(parseRunFilter("experiment_id = '9223372036854775807'"))).values).toEqual(['9223372036854775807'])
+    for (const [filter, message] of [
+      ['experiment_id > 1.5', /^filter: experiment_id compares with whole numbers, not 1\.5$/],
+      ["experiment_id = 'seven'", /experiment_id compares with whole numbers, not "seven"/],
+      ['experiment_id = 99999999999999999999', /experiment_id 100000000000000000000 is out of range: ids are whole numbers from -9223372036854775808 to 9223372036854775807/],
+      ["experiment_id = '9223372036854775808'", /out of range/],
+      ['experiment_id = 9007199254740993', /past 2\^53 and lost digits as a number: write it in quotes/],
+      ['run_id >= 0.5', /run_id compares with a run id in quotes/],
+      ['run_id IN (1, 2)', /run_id compares with a run id in quotes/]
+    ] as const) {
+      expect(() => compile(expression(parseRunFilter(filter))), filter).toThrow(message)
+      try {
+        compile(expression(parseRunFilter(filter)))
+      } catch (error) {
+        expect(error, filter).toMatchObject({ code: 'invalid_argument', field: 'filter' })
+      }
+    }
+  })
+
   it('orders by the given terms, then the tie-breakers', () => {
     const params = new SqlParams()
     expect(compileOrder([{ field: { type: 'metric', key: 'loss' }, descending: true }], RUN_FILTER_TARGET, params, ['r.run_id DESC'])).toMatch(

@@ -80,7 +80,7 @@ async function start(config: ApiProcessConfig, plugins: PluginInfo[] | null): Pr
     logger?.flush()
     process.exit(70)
   })
-  database = await Database.connect(config.databaseUrl, logger.child({ component: 'db' }))
+  database = await Database.connect(config.databaseUrl, logger.child({ component: 'db' }), undefined, config.databaseStorage)
   const { services } = composeServices(database, config.dataDir)
   if (plugins) {
     relay = new PluginRelay(plugins, channel)

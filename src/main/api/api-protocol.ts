@@ -8,6 +8,8 @@ export interface ApiProcessConfig {
   dataDir: string
   /** Carries the embedded server's password: sent over the channel, never on the command line. */
   databaseUrl: string
+  /** Where the database keeps its files, named when its disk is full (see Database.connect). */
+  databaseStorage?: string
   port: number
   host?: string
   logLevel?: string

@@ -4,7 +4,7 @@ import { lstat, open, readdir, rename, rm, unlink, type FileHandle } from 'node:
 import { dirname, join, relative, sep } from 'node:path'
 import { createBLAKE3 } from 'hash-wasm'
 import { LIMITS } from '../../shared/schemas'
-import { DomainError, invalidArgument, notFound } from '../../shared/errors'
+import { DomainError, insufficientStorage, invalidArgument, notFound } from '../../shared/errors'
 import { runComputeJob } from '../workers/compute-worker-client'
 import { ARTIFACT_FILE_MODE, ArtifactConfinement, symlinkRefused, type ConfinedPath } from './artifact-confinement'
 
@@ -75,12 +75,14 @@ function isMissing(error: unknown): boolean {
 }
 
 /**
- * A write refused by the file system itself: a read-only data folder (EROFS) or one this user
- * may not write (EACCES, EPERM) is the machine's state, not the client's mistake, and the
- * message names the folder to fix. Anything else passes through unchanged.
+ * A write refused by the file system itself: a full disk (ENOSPC, or EDQUOT past the user's
+ * quota) is insufficient_storage (HTTP 507), a read-only data folder (EROFS) or one this user
+ * may not write (EACCES, EPERM) unavailable: the machine's state, not the client's mistake, and
+ * the message names the folder to fix. Anything else passes through unchanged.
  */
 export function storageFailure(error: unknown, dataDir: string): unknown {
   const code = (error as NodeJS.ErrnoException)?.code
+  if (code === 'ENOSPC' || code === 'EDQUOT') return insufficientStorage(`the data folder ${dataDir}`)
   if (code === 'EROFS') return new DomainError('unavailable', `cannot store artifacts: the data folder ${dataDir} is on a read-only file system`)
   if (code === 'EACCES' || code === 'EPERM') return new DomainError('unavailable', `cannot store artifacts: permission denied writing in the data folder ${dataDir}`)
   return error

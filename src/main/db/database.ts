@@ -1,8 +1,9 @@
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { finished } from 'node:stream/promises'
-import { DomainError, isDomainError } from '../../shared/errors'
+import { DomainError, insufficientStorage, isDomainError } from '../../shared/errors'
 import type { Logger } from '../logging'
+import { describeUrl } from './database-info'
 
 /**
  * The only module that imports `pg`. Repositories see `Queryable` (a pool or a transaction)
@@ -62,21 +63,51 @@ export function isConnectionLoss(error: unknown): boolean {
   return CONNECTION_LOSS_MESSAGE.test(error.message)
 }
 
+// SQLSTATEs of class 22 (data exception) that a bound value raises: the caller's input, never a
+// fault of ours. 22P02 invalid_text_representation ('1.5' as a bigint), 22003
+// numeric_value_out_of_range, 22021 character_not_in_repertoire (a NUL in text), 22P05
+// untranslatable_character (\u0000 in jsonb), 22023 invalid_parameter_value.
+const INPUT_VALUE_CODES = new Set(['22P02', '22003', '22021', '22P05', '22023'])
+
 /**
- * The one place a lost database becomes `unavailable` (HTTP 503, MLflow's
- * TEMPORARILY_UNAVAILABLE): the pool opens new connections on demand, so the same request
- * works again once the server is back. Anything else is returned unchanged.
+ * Whether the server ran out of disk: 53100 disk_full (what PostgreSQL reports for ENOSPC while
+ * extending a table or writing a temp file), or the 53000 insufficient_resources family when its
+ * message says the disk is the resource.
  */
-function asUnavailable(error: unknown): unknown {
-  if (!isConnectionLoss(error)) return error
-  return new DomainError('unavailable', `the database is unavailable (${(error as Error).message}); Hypercube reconnects when it is back, so retry shortly`)
+export function isDiskFull(error: unknown): boolean {
+  if (!(error instanceof Error) || isDomainError(error)) return false
+  const code = (error as { code?: unknown }).code
+  return code === '53100' || (code === '53000' && /no space left|disk/i.test(error.message))
 }
 
-async function guarded<T>(work: () => Promise<T>): Promise<T> {
+/**
+ * The one place database failures that are not bugs become domain errors: a lost database is
+ * `unavailable` (HTTP 503, MLflow's TEMPORARILY_UNAVAILABLE; the pool opens new connections on
+ * demand, so the same request works again once the server is back), a full disk
+ * `insufficient_storage` naming where the data lives (507), and a value the column cannot hold
+ * `invalid_argument` (400). Anything else is returned unchanged (repositories translate
+ * constraint violations themselves, naming the field).
+ */
+export function asDomainError(error: unknown, storage: string): unknown {
+  if (isConnectionLoss(error)) {
+    return new DomainError('unavailable', `the database is unavailable (${(error as Error).message}); Hypercube reconnects when it is back, so retry shortly`)
+  }
+  if (isDiskFull(error)) return insufficientStorage(storage)
+  const code = error instanceof Error && !isDomainError(error) ? (error as { code?: unknown }).code : undefined
+  if (typeof code === 'string' && INPUT_VALUE_CODES.has(code)) return new DomainError('invalid_argument', `a value cannot be stored: ${(error as Error).message}`)
+  return error
+}
+
+/** Where the database keeps its files when it does not say better: its server. */
+export function databaseStorage(connectionString: string): string {
+  return `the database at ${describeUrl(connectionString)}`
+}
+
+async function guarded<T>(work: () => Promise<T>, storage: string): Promise<T> {
   try {
     return await work()
   } catch (error) {
-    throw asUnavailable(error)
+    throw asDomainError(error, storage)
   }
 }
 
@@ -95,14 +126,16 @@ export class Database implements Queryable {
   private constructor(
     private readonly pool: pg.Pool,
     readonly serverVersion: string,
-    private readonly logger: Logger
+    private readonly logger: Logger,
+    /** Where the database's files are, named when its disk is full: `the data folder /x`. */
+    private readonly storage: string
   ) {}
 
   /**
    * Connects, then refuses servers that are too old or that would lose acknowledged commits.
    * synchronous_commit is also pinned per connection so a server-wide `off` cannot leak in.
    */
-  static async connect(connectionString: string, logger: Logger, maxConnections = 10): Promise<Database> {
+  static async connect(connectionString: string, logger: Logger, maxConnections = 10, storage = databaseStorage(connectionString)): Promise<Database> {
     const pool = new pg.Pool({
       connectionString,
       max: maxConnections,
@@ -146,7 +179,7 @@ export class Database implements Queryable {
         }
       }
       logger.info({ serverVersion, durability: settings.rows }, 'database connected')
-      return new Database(pool, serverVersion, logger)
+      return new Database(pool, serverVersion, logger, storage)
     } catch (error) {
       await pool.end().catch(() => undefined)
       throw error
@@ -155,7 +188,7 @@ export class Database implements Queryable {
 
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
     // pool.query checks a client out, listens to it and discards it on error by itself.
-    const result = await guarded(() => this.pool.query(sql, params as unknown[] | undefined))
+    const result = await guarded(() => this.pool.query(sql, params as unknown[] | undefined), this.storage)
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 }
   }
 
@@ -166,8 +199,8 @@ export class Database implements Queryable {
    * makes the retry safe).
    */
   async withTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
-    const client = await guarded(() => this.pool.connect())
-    const tx = new PgTransaction(client)
+    const client = await guarded(() => this.pool.connect(), this.storage)
+    const tx = new PgTransaction(client, this.storage)
     let broken = false
     try {
       await tx.query('BEGIN')
@@ -185,7 +218,7 @@ export class Database implements Queryable {
           this.logger.warn({ err: rollbackError }, 'rollback failed; discarding connection')
         }
       }
-      throw asUnavailable(error)
+      throw asDomainError(error, this.storage)
     } finally {
       client.release(broken || lostClients.has(client))
     }
@@ -193,13 +226,13 @@ export class Database implements Queryable {
 
   /** A dedicated connection for session-level work (advisory locks); always released. */
   async withConnection<T>(work: (connection: Queryable) => Promise<T>): Promise<T> {
-    const client = await guarded(() => this.pool.connect())
+    const client = await guarded(() => this.pool.connect(), this.storage)
     let broken = false
     try {
-      return await work(new PgTransaction(client))
+      return await work(new PgTransaction(client, this.storage))
     } catch (error) {
       broken = isConnectionLoss(error)
-      throw asUnavailable(error)
+      throw asDomainError(error, this.storage)
     } finally {
       // A session that failed may still hold session state (advisory locks): only a healthy
       // connection goes back to the pool.
@@ -220,10 +253,13 @@ export class Database implements Queryable {
 class PgTransaction implements Transaction {
   private savepoints = 0
 
-  constructor(private readonly client: pg.PoolClient) {}
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly storage: string
+  ) {}
 
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-    const result = await guarded(() => this.client.query(sql, params as unknown[] | undefined))
+    const result = await guarded(() => this.client.query(sql, params as unknown[] | undefined), this.storage)
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 }
   }
 
@@ -242,7 +278,7 @@ class PgTransaction implements Transaction {
   }
 
   copyIn(copySql: string, chunks: Iterable<Buffer>): Promise<void> {
-    return guarded(() => this.copyInUnguarded(copySql, chunks))
+    return guarded(() => this.copyInUnguarded(copySql, chunks), this.storage)
   }
 
   private async copyInUnguarded(copySql: string, chunks: Iterable<Buffer>): Promise<void> {

@@ -1,5 +1,5 @@
-import type { FastifyError } from 'fastify'
-import { DomainError, isDomainError, type ErrorCode, type ErrorInfo } from '../../shared/errors'
+import type { FastifyError, FastifyRequest } from 'fastify'
+import { DomainError, insufficientStorage, isDomainError, type ErrorCode, type ErrorInfo } from '../../shared/errors'
 
 /** The one error shape of the /v1 API: `{ "error": { "code", "message", "field"? } }`. */
 export interface ApiErrorBody {
@@ -11,6 +11,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   unavailable: 503,
+  // WebDAV's Insufficient Storage: the request was fine, the disk is full, nothing was stored.
+  insufficient_storage: 507,
   internal: 500
 }
 
@@ -25,11 +27,33 @@ export class HttpRefusal extends Error {
   }
 }
 
+/** Where the request's data would have gone, for errors about the machine rather than the request. */
+export interface ErrorContext {
+  dataDir?: string
+}
+
+// File-system errors that mean the disk (or the user's quota on it) is full.
+const DISK_FULL_ERRNO = new Set(['ENOSPC', 'EDQUOT'])
+
+/**
+ * A full disk reported by the file system (a write anywhere in the data folder) as the domain's
+ * insufficient_storage, naming the data folder; undefined for anything else. Services map the
+ * writes they know of themselves (artifact-store.ts, database.ts): this catches the rest, so a
+ * full disk is never a 500.
+ */
+export function diskFullError(error: unknown, context: ErrorContext = {}): DomainError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  if (typeof code !== 'string' || !DISK_FULL_ERRNO.has(code) || isDomainError(error)) return undefined
+  return insufficientStorage(context.dataDir === undefined ? 'the data folder' : `the data folder ${context.dataDir}`)
+}
+
 /**
  * Maps anything thrown while serving a request to a status and body. A client's mistake is
- * always a 4xx; a 500 means a bug, and its details go to the log, not the client.
+ * always a 4xx, a full disk a 507; a 500 means a bug, and its details go to the log, not the
+ * client.
  */
-export function toErrorResponse(error: unknown): { status: number; body: ApiErrorBody; isBug: boolean } {
+export function toErrorResponse(error: unknown, context: ErrorContext = {}): { status: number; body: ApiErrorBody; isBug: boolean } {
+  error = diskFullError(error, context) ?? error
   if (isDomainError(error)) {
     return { status: STATUS_BY_CODE[error.code], body: { error: error.toJSON() }, isBug: error.code === 'internal' }
   }
@@ -66,4 +90,19 @@ function describeFastifyError(error: FastifyError): string {
 
 export function notFoundRoute(method: string, url: string): DomainError {
   return new DomainError('not_found', `no route ${method} ${url.split('?')[0]}`)
+}
+
+/**
+ * Logs a request's unexpected failure, best effort. An error handler that throws hands the
+ * request to Fastify's fallback, which answers in its own shape: that is how a metrics POST on
+ * a full disk answered `{"statusCode":500,"code":"ENOSPC"}` while the log file was written
+ * synchronously (pino's sync destination throws ENOSPC from `log.error`). The log may fail;
+ * the answer may not.
+ */
+export function logRequestFailure(request: FastifyRequest, error: unknown, message = 'request failed'): void {
+  try {
+    request.log.error({ err: error, url: request.url, method: request.method }, message)
+  } catch {
+    // nowhere left to report it; the client still gets the one error shape
+  }
 }

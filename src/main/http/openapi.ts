@@ -46,7 +46,12 @@ const errorSchema: JsonSchema = {
       type: 'object',
       required: ['code', 'message'],
       properties: {
-        code: { type: 'string', example: 'invalid_argument' },
+        code: {
+          type: 'string',
+          example: 'invalid_argument',
+          description:
+            'invalid_argument (400), not_found (404), conflict (409), unavailable (503: the database or a plugin host is away; retry), insufficient_storage (507: the disk holding the data folder is full; nothing was stored), internal (500: a bug); HTTP-level refusals use their own codes (unauthenticated, forbidden_origin, invalid_host, payload_too_large, unsupported_media_type)'
+        },
         message: { type: 'string' },
         field: { type: 'string', description: 'the input field at fault, e.g. points[3].step' }
       }
@@ -70,7 +75,12 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { versio
           description: 'success',
           content: { 'application/json': { schema: route.response ? schemaOf(route.response, 'output') : { type: 'object' } } }
         },
-        '4XX': { description: 'a client error, with the field at fault', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }
+        '4XX': { description: 'a client error, with the field at fault', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        '503': { description: 'unavailable: the database is away (Hypercube reconnects); retry shortly', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        '507': {
+          description: 'insufficient_storage: no space left on the device holding the data folder (or the database); nothing was stored, free some space and retry',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } }
+        }
       }
     }
     const documentedBody = route.body ?? route.openApiBody

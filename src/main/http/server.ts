@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Logger } from '../logging'
 import { readOrCreateApiToken, rotateApiToken, tokensMatch } from './api-token'
-import { HttpRefusal, notFoundRoute, toErrorResponse } from './errors'
+import { HttpRefusal, logRequestFailure, notFoundRoute, toErrorResponse } from './errors'
 import { createHostPolicy, isLoopbackName } from './host-policy'
 import { buildOpenApiDocument } from './openapi'
 import { invalidPathParameter, invalidQueryParameter, parseJsonBody, parseQueryString } from './request-text'
@@ -45,6 +45,8 @@ export interface HttpServerOptions {
 }
 
 export interface HttpContext {
+  /** The data folder, named in errors about its disk. */
+  dataDir: string
   token: () => string
   origins: () => string[]
   /**
@@ -145,6 +147,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   const authenticators: Array<(request: FastifyRequest) => boolean> = []
   const context: HttpContext = {
+    dataDir: options.dataDir,
     token: () => token,
     origins: ownOrigins,
     addAuthenticator: (authenticator) => void authenticators.push(authenticator),
@@ -170,8 +173,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   })
 
   app.setErrorHandler(async (error, request, reply) => {
-    const { status, body, isBug } = toErrorResponse(error)
-    if (isBug) request.log.error({ err: error, url: request.url, method: request.method }, 'request failed')
+    const { status, body, isBug } = toErrorResponse(error, { dataDir: options.dataDir })
+    if (isBug) logRequestFailure(request, error)
     return sendJson(reply, status, body)
   })
   app.setNotFoundHandler(async (request, reply) => {

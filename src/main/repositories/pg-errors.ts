@@ -1,8 +1,8 @@
 import { DomainError, type ErrorCode } from '../../shared/errors'
 import { pgErrorFields } from '../db/database'
 
-// SQLSTATEs raised by the functions in migrations/0003 (class HC), and the built-in ones a
-// client's input can trigger.
+// SQLSTATEs raised by the functions in migrations/0003 (class HC), and the constraint
+// violations a client's input can trigger.
 const HYPERCUBE_CODES: Record<string, ErrorCode> = { HC400: 'invalid_argument', HC404: 'not_found', HC409: 'conflict' }
 
 // CHECK constraint → the input field it guards, for messages that name the field.
@@ -51,12 +51,8 @@ export function translatePgError(error: unknown): never {
       throw new DomainError('conflict', `already exists: ${pgError.message}`, field)
     case '23503': // foreign_key_violation
       throw new DomainError('not_found', `refers to something that does not exist: ${pgError.message}`, field)
-    case '22P02': // invalid_text_representation
-    case '22003': // numeric_value_out_of_range
-    case '22021': // character_not_in_repertoire (e.g. a NUL byte)
-    case '22023':
-    case '22P05': // untranslatable_character (\u0000 in JSON)
-      throw new DomainError('invalid_argument', pgError.message, field)
+    // Values a column cannot hold (class 22) are invalid_argument already: db/database.ts maps
+    // them for every query, translated or not.
     default:
       throw error
   }

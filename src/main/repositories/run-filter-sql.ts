@@ -18,9 +18,10 @@ export class SqlParams {
 
 /**
  * How an attribute compares: as text, as a number (times in ms since 1970, version numbers), as
- * a run status (Hypercube's or MLflow's names), or as a bigint id.
+ * a run status (Hypercube's or MLflow's names), as a bigint id, or as a run's uuid (text that a
+ * number can never equal).
  */
-export type AttributeKind = 'text' | 'number' | 'status' | 'id'
+export type AttributeKind = 'text' | 'number' | 'status' | 'id' | 'uuid'
 
 export interface FilterTarget {
   attributes: Readonly<Record<string, { sql: string; kind: AttributeKind }>>
@@ -42,7 +43,7 @@ export const RUN_FILTER_TARGET: FilterTarget = {
   attributes: {
     status: { sql: 'r.status', kind: 'status' },
     run_name: { sql: 'r.run_name', kind: 'text' },
-    run_id: { sql: 'r.run_uuid', kind: 'text' },
+    run_id: { sql: 'r.run_uuid', kind: 'uuid' },
     experiment_id: { sql: 'r.experiment_id', kind: 'id' },
     start_time: { sql: epochMsSql('r.started_at'), kind: 'number' },
     end_time: { sql: epochMsSql('r.completed_at'), kind: 'number' },
@@ -109,10 +110,35 @@ function numberValue(value: FilterValue, field: FilterField): number {
   return number
 }
 
+const INT64_MIN = -(2n ** 63n)
+const INT64_MAX = 2n ** 63n - 1n
+
+/**
+ * An id as the bigint column holds it: a whole number within int64, checked here so that
+ * `experiment_id > 1.5` or an id past int64 is the caller's mistake named as such, not a
+ * PostgreSQL cast error. A number literal past 2^53 lost digits when it was read, so such an
+ * id must come in quotes.
+ */
+function idValue(value: FilterValue, field: FilterField): string {
+  const text = typeof value === 'number' ? (Number.isInteger(value) ? BigInt(value).toString() : String(value)) : value.trim()
+  if (!/^-?\d+$/.test(text)) throw invalidArgument(`filter: ${field.key} compares with whole numbers, not ${JSON.stringify(value)}`, 'filter')
+  const id = BigInt(text)
+  if (id < INT64_MIN || id > INT64_MAX) {
+    throw invalidArgument(`filter: ${field.key} ${text} is out of range: ids are whole numbers from ${INT64_MIN} to ${INT64_MAX}`, 'filter')
+  }
+  if (typeof value === 'number' && !Number.isSafeInteger(value)) {
+    throw invalidArgument(`filter: ${field.key} ${text} is past 2^53 and lost digits as a number: write it in quotes ('${text}')`, 'filter')
+  }
+  return text
+}
+
 /** The bound value, cast as the column compares. */
 function valueSql(kind: Column['kind'], numeric: boolean, value: FilterValue, field: FilterField, params: SqlParams): string {
   if (kind === 'status') return params.add(statusValue(value))
-  if (kind === 'id') return `${params.add(String(value))}::bigint`
+  if (kind === 'id') return `${params.add(idValue(value, field))}::bigint`
+  if (kind === 'uuid' && typeof value === 'number') {
+    throw invalidArgument(`filter: ${field.key} compares with a run id in quotes (32 hex digits, e.g. ${field.key} = '0f3c…'), not ${value}`, 'filter')
+  }
   if (numeric) return `${params.add(numberValue(value, field))}::float8`
   return params.add(String(value))
 }
@@ -134,7 +160,9 @@ export function compileFilter(expression: FilterExpression | null, target: Filte
       const col = column(field, target, params)
       const numeric = expression.values.every((value) => isNumeric(col.kind, value))
       const left = col.sql(numeric)
-      const values = expression.values.map((value) => valueSql(col.kind, numeric, numeric ? value : String(value), field, params))
+      // Ids and run ids check the value as written (a number is refused or checked for digits).
+      const asWritten = numeric || col.kind === 'id' || col.kind === 'uuid'
+      const values = expression.values.map((value) => valueSql(col.kind, numeric, asWritten ? value : String(value), field, params))
       return `(${left} ${expression.negated ? 'NOT IN' : 'IN'} (${values.join(', ')}))`
     }
     case 'compare': {

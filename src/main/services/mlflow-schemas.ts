@@ -28,7 +28,12 @@ export function mlflowIssueMessage(issue: z.core.$ZodIssue, input: unknown): str
   const path = formatPath('', issue.path)
   const value = valueAt(input, issue.path)
   if (value === undefined || value === null || (value === '' && issue.code === 'too_small')) return missingParameter(path)
-  return `Invalid value ${shortJson(value)} for parameter '${path}' supplied: ${issue.message}`
+  return invalidValueMessage(path, value, issue.message)
+}
+
+/** MLflow's wording for a parameter it refuses: Invalid value "x" for parameter 'name' supplied: why. */
+export function invalidValueMessage(path: string, value: unknown, why: string): string {
+  return `Invalid value ${shortJson(value)} for parameter '${path}' supplied: ${why}`
 }
 
 export function missingParameter(path: string): string {

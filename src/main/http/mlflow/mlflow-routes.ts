@@ -4,8 +4,9 @@ import { Readable } from 'node:stream'
 import { isDomainError, type ErrorCode } from '../../../shared/errors'
 import type { ArtifactStore } from '../../artifacts/artifact-store'
 import type { ArtifactService } from '../../services/artifact-service'
+import { invalidValueMessage } from '../../services/mlflow-schemas'
 import { MlflowError, type MlflowService } from '../../services/mlflow-service'
-import { HttpRefusal } from '../errors'
+import { diskFullError, HttpRefusal, logRequestFailure, type ErrorContext } from '../errors'
 import { stringifyJson } from '../json'
 import { MalformedJsonError, parseJsonBody } from '../request-text'
 import type { HttpContext } from '../server'
@@ -32,12 +33,15 @@ const DOMAIN_TO_MLFLOW: Record<ErrorCode, { code: string; status: number }> = {
   not_found: { code: 'RESOURCE_DOES_NOT_EXIST', status: 404 },
   conflict: { code: 'INVALID_PARAMETER_VALUE', status: 400 },
   unavailable: { code: 'TEMPORARILY_UNAVAILABLE', status: 503 },
+  // MLflow's code for an exhausted resource; 507 as /v1 answers a full disk.
+  insufficient_storage: { code: 'RESOURCE_EXHAUSTED', status: 507 },
   internal: { code: 'INTERNAL_ERROR', status: 500 }
 }
 
 const HTTP_REFUSAL_CODES: Record<number, string> = { 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 421: 'BAD_REQUEST' }
 
-export function toMlflowError(error: unknown): { status: number; body: { error_code: string; message: string }; isBug: boolean } {
+export function toMlflowError(error: unknown, context: ErrorContext = {}): { status: number; body: { error_code: string; message: string }; isBug: boolean } {
+  error = diskFullError(error, context) ?? error
   if (error instanceof MlflowError) return { status: error.status, body: { error_code: error.errorCode, message: error.message }, isBug: error.status >= 500 }
   if (isDomainError(error)) {
     const mapped = DOMAIN_TO_MLFLOW[error.code]
@@ -103,8 +107,8 @@ export function mlflowPlugin(options: MlflowPluginOptions): (app: FastifyInstanc
     for (const prefix of ['/api/', '/ajax-api/']) context.addErrorFormat(prefix, (error) => toMlflowError(error))
     await app.register(async (scope) => {
       scope.setErrorHandler(async (error, request, reply) => {
-        const { status, body, isBug } = toMlflowError(error)
-        if (isBug) request.log.error({ err: error, url: request.url, method: request.method }, 'MLflow request failed')
+        const { status, body, isBug } = toMlflowError(error, { dataDir: context.dataDir })
+        if (isBug) logRequestFailure(request, error, 'MLflow request failed')
         return sendMlflowJson(reply, status, body)
       })
       scope.setNotFoundHandler(async (request, reply) =>
@@ -145,9 +149,41 @@ const bodyBytes = new WeakMap<IncomingMessage, number>()
 function input(request: FastifyRequest): Body {
   const query = (request.query ?? {}) as Body
   const body = request.body
+  refuseNul(query)
   if (body === undefined || body === null) return query
   if (typeof body !== 'object' || Array.isArray(body)) throw new MlflowError('BAD_REQUEST', 'request body must be a JSON object')
+  refuseNul(body as Body)
   return { ...query, ...(body as Body) }
+}
+
+/** Path parameters as MLflow's messages name them. */
+const PATH_PARAMETER_NAMES: Record<string, string> = { modelId: 'model_id', key: 'key', '*': 'path' }
+
+/** The path parameters of a request, checked like every other parameter. */
+function pathParams(request: FastifyRequest): Record<string, string> {
+  const params = request.params as Record<string, string>
+  for (const [name, value] of Object.entries(params)) refuseNul({ [PATH_PARAMETER_NAMES[name] ?? name]: value })
+  return params
+}
+
+/**
+ * No MLflow name, id or value holds a NUL, and PostgreSQL text cannot store one (SQLSTATE 22021,
+ * once a 500): every string a request carries (path, query, body at any depth) is checked once
+ * here, so every route refuses it alike, naming the parameter as MLflow's messages do
+ * (`tags[0].key`). A loop, not recursion: bodies can nest deeply.
+ */
+function refuseNul(values: Body): void {
+  const pending: Array<{ value: unknown; name: string }> = Object.entries(values).map(([name, value]) => ({ value, name }))
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    const { value, name } = item
+    if (typeof value === 'string') {
+      if (value.includes('\0')) throw new MlflowError('INVALID_PARAMETER_VALUE', invalidValueMessage(name, value, 'must not contain a NUL byte'))
+    } else if (Array.isArray(value)) {
+      for (let index = value.length - 1; index >= 0; index--) pending.push({ value: value[index], name: `${name}[${index}]` })
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, entry] of Object.entries(value)) pending.push({ value: entry, name: `${name}.${key}` })
+    }
+  }
 }
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
@@ -157,7 +193,10 @@ function registerTracking(app: FastifyInstance, mlflow: MlflowService): void {
     app.route({
       method: methods,
       url: `/mlflow/${path}`,
-      handler: async (request, reply) => sendMlflowJson(reply, 200, await handler(input(request), request))
+      handler: async (request, reply) => {
+        pathParams(request)
+        return sendMlflowJson(reply, 200, await handler(input(request), request))
+      }
     })
   }
   const params = (request: FastifyRequest): Record<string, string> => request.params as Record<string, string>
@@ -276,14 +315,14 @@ function registerArtifacts(app: FastifyInstance, options: MlflowPluginOptions): 
   }
 
   app.get(prefix, async (request, reply) => {
-    const path = (request.query as Body).path
+    const path = input(request).path
     if (typeof path !== 'string' || path === '') throw new MlflowError('INVALID_PARAMETER_VALUE', "Missing value for required parameter 'path'")
     const files = await listFiles(await resolveArtifactPath(mlflow, path.replace(/\/+$/, '')))
     return sendMlflowJson(reply, 200, files.length > 0 ? { files } : {})
   })
 
   app.get(`${prefix}/*`, async (request, reply) => {
-    const target = await resolveArtifactPath(mlflow, (request.params as Record<string, string>)['*']!)
+    const target = await resolveArtifactPath(mlflow, pathParams(request)['*']!)
     const opened =
       target.kind === 'run'
         ? await artifacts.openFile(target.runId, target.path)
@@ -292,17 +331,25 @@ function registerArtifacts(app: FastifyInstance, options: MlflowPluginOptions): 
   })
 
   app.put(`${prefix}/*`, async (request, reply) => {
-    const target = await resolveArtifactPath(mlflow, (request.params as Record<string, string>)['*']!)
-    const body = request.body
+    const target = await resolveArtifactPath(mlflow, pathParams(request)['*']!)
     // An empty upload arrives without a body stream.
-    const content = body instanceof Readable ? (body as AsyncIterable<Uint8Array>) : new Uint8Array(0)
-    if (target.kind === 'run') await artifacts.putFile(target.runId, target.path, content)
-    else await store.write(target.experimentId, modelFolder(target), target.path, content)
+    const upload = request.body instanceof Readable ? request.body : undefined
+    // Read without destroying the stream when the write fails (a full disk): the rest of the
+    // upload is then read and dropped, so a client still sending gets the answer rather than a
+    // reset connection.
+    const content = upload ? (upload.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>) : new Uint8Array(0)
+    try {
+      if (target.kind === 'run') await artifacts.putFile(target.runId, target.path, content)
+      else await store.write(target.experimentId, modelFolder(target), target.path, content)
+    } catch (error) {
+      if (upload && !upload.readableEnded) upload.resume()
+      throw error
+    }
     return sendMlflowJson(reply, 200, {})
   })
 
   app.delete(`${prefix}/*`, async (request, reply) => {
-    const target = await resolveArtifactPath(mlflow, (request.params as Record<string, string>)['*']!)
+    const target = await resolveArtifactPath(mlflow, pathParams(request)['*']!)
     if (target.kind === 'run') await artifacts.deleteFile(target.runId, target.path)
     else await store.delete(target.experimentId, modelFolder(target), target.path)
     return sendMlflowJson(reply, 200, {})
@@ -310,7 +357,7 @@ function registerArtifacts(app: FastifyInstance, options: MlflowPluginOptions): 
 
   // The tracking API's own listing (runs:/ URIs in older clients): files of a run by run_id.
   app.get('/mlflow/artifacts/list', async (request, reply) => {
-    const query = request.query as Body
+    const query = input(request)
     const runUuid = query.run_id ?? query.run_uuid
     const run = typeof runUuid === 'string' ? await mlflow.runForArtifacts(runUuid) : undefined
     if (!run) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Run with id=${String(runUuid)} not found`)

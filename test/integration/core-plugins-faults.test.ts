@@ -50,8 +50,9 @@ describe('plugins load in the background once the core is ready', () => {
       beforeStart: (dataDir) => installConfigurableFault(join(dataDir, 'plugins'), 'fault-configurable', { fault: 'hang', faultIn: 'initialize' })
     })
     const readyAfter = Date.now() - started
-    // The load budget is 20 s; ready came long before it.
-    expect(readyAfter).toBeLessThan(8_000)
+    // The load budget is 20 s (and ready took 21 s before plugins loaded in the background);
+    // ready came long before it, with room for a busy machine's database set-up.
+    expect(readyAfter).toBeLessThan(12_000)
     const registry = test.core.services.plugins!
     expect(registry.get('fault-configurable')?.state).toBe('starting')
     const events: PushedEvent[] = []

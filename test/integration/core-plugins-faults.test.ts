@@ -46,6 +46,7 @@ describe('plugins load in the background once the core is ready', () => {
   it('a plugin that hangs while loading neither delays ready nor the other plugins, nor closing', async () => {
     const started = Date.now()
     test = await startTestCore({
+      http: true,
       plugins: { dontWaitForLoad: true },
       beforeStart: (dataDir) => installConfigurableFault(join(dataDir, 'plugins'), 'fault-configurable', { fault: 'hang', faultIn: 'initialize' })
     })
@@ -72,6 +73,10 @@ describe('plugins load in the background once the core is ready', () => {
     // The hanging one is still listed as loading, through the contract the UI uses.
     const listed = await test.core.contract.dispatch('plugins.list', {})
     expect(listed.ok && (listed.value as PluginInfo[]).find((plugin) => plugin.name === 'fault-configurable')?.state).toBe('starting')
+    // And through /v1.
+    const api = await rawRequest(`${test.core.http!.url}/v1/plugins`, { token: test.core.http!.token })
+    expect(api.body.plugins.find((plugin: { name: string }) => plugin.name === 'fault-configurable')).toMatchObject({ state: 'starting' })
+    expect(api.body.plugins.find((plugin: { name: string }) => plugin.name === 'euclidean')).toMatchObject({ state: 'running' })
     subscription.dispose()
 
     const closing = Date.now()

@@ -11,7 +11,7 @@ import {
   type RunRow
 } from '../shared/contract'
 import type { ComparisonProgress, RunWithMetrics, SystemStatus } from '../shared/domain'
-import { DomainError, isDomainError } from '../shared/errors'
+import { asInsufficientStorage, DomainError, isDomainError } from '../shared/errors'
 import { Emitter, type Disposable } from '../shared/event'
 import { describeUrl, type DatabaseInfo } from './db/database-info'
 import type { ApiDoor } from './api/api-supervisor'
@@ -184,14 +184,17 @@ function localUser(): string {
 /**
  * Validates an untrusted call (name and input) and runs it. Transport-neutral: Electron IPC and
  * the serve-mode transport both go through here, and errors come back as data with their code.
+ * A full disk under `dataDir` (a settings or token file, say) comes back as insufficient_storage
+ * naming it, which the UI shows, rather than as an internal error.
  */
-export async function dispatchCall(handlers: ContractHandlers, name: unknown, input: unknown, logger: Logger): Promise<CallOutcome<unknown>> {
+export async function dispatchCall(handlers: ContractHandlers, name: unknown, input: unknown, logger: Logger, dataDir?: string): Promise<CallOutcome<unknown>> {
   try {
     if (!isCallName(name)) throw new DomainError('invalid_argument', `unknown call ${JSON.stringify(name)}`, 'name')
     const parsed = parseInput(calls[name].input, input ?? {})
     const handler = handlers[name] as (input: unknown) => Promise<unknown>
     return { ok: true, value: await handler(parsed) }
-  } catch (error) {
+  } catch (caught) {
+    const error = asInsufficientStorage(caught, dataDir === undefined ? 'the data folder' : `the data folder ${dataDir}`) ?? caught
     if (isDomainError(error)) return { ok: false, error: error.toJSON() }
     logger.error({ err: error, call: name }, 'call failed')
     return { ok: false, error: { code: 'internal', message: 'internal error; see the log in the data folder' } }

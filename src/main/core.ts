@@ -250,7 +250,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
     }
     const contractHandlers = createContractHandlers(contract)
     const uiContract: UiContract = {
-      dispatch: (name, input) => dispatchCall(contractHandlers, name, input, logger),
+      dispatch: (name, input) => dispatchCall(contractHandlers, name, input, logger, options.dataDir),
       subscribe: (send) => subscribeToEvents({ events, plugins: services.plugins, api: () => api }, send)
     }
     const uiSessions = new UiSessions()

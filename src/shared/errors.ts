@@ -51,3 +51,17 @@ export const conflict = (message: string, field?: string): DomainError => new Do
  */
 export const insufficientStorage = (where: string): DomainError =>
   new DomainError('insufficient_storage', `no space left on the device holding ${where}: free some space and retry`)
+
+// The `code` Node's file-system calls give an error when the disk (or the user's quota) is full.
+const DISK_FULL_ERRNO = new Set(['ENOSPC', 'EDQUOT'])
+
+/**
+ * A file-system error that means the disk is full, as insufficient_storage naming `where`;
+ * undefined for anything else. For the doors (HTTP error handlers, the contract's dispatch):
+ * a write nobody mapped on the way still never reaches the user as a bug.
+ */
+export function asInsufficientStorage(error: unknown, where: string): DomainError | undefined {
+  if (error === null || typeof error !== 'object' || isDomainError(error)) return undefined
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' && DISK_FULL_ERRNO.has(code) ? insufficientStorage(where) : undefined
+}

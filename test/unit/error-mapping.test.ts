@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { storageFailure } from '../../src/main/artifacts/artifact-store'
+import { dispatchCall, type ContractHandlers } from '../../src/main/contract-handlers'
+import { createSilentLogger } from '../../src/main/logging'
 import { asDomainError, isDiskFull } from '../../src/main/db/database'
 import { STATUS_BY_CODE, toErrorResponse } from '../../src/main/http/errors'
 import { toMlflowError } from '../../src/main/http/mlflow/mlflow-routes'
@@ -55,6 +57,12 @@ describe('a full disk', () => {
     expect((asDomainError(extend, 'the database at db.example:5432/hypercube') as Error).message).toBe(
       'no space left on the device holding the database at db.example:5432/hypercube: free some space and retry'
     )
+  })
+
+  it('reaches the UI through the contract as insufficient_storage with the message it shows', async () => {
+    const handlers = { 'settings.get': async () => Promise.reject(errno('ENOSPC', "ENOSPC: no space left on device, open '/data/hypercube/settings.json.tmp'")) }
+    const outcome = await dispatchCall(handlers as unknown as ContractHandlers, 'settings.get', {}, createSilentLogger(), '/data/hypercube')
+    expect(outcome).toEqual({ ok: false, error: { code: 'insufficient_storage', message: FULL } })
   })
 
   it('has a status for every error code', () => {

@@ -4,7 +4,7 @@ import { lstat, open, readdir, rename, rm, unlink, type FileHandle } from 'node:
 import { dirname, join, relative, sep } from 'node:path'
 import { createBLAKE3 } from 'hash-wasm'
 import { LIMITS } from '../../shared/schemas'
-import { DomainError, insufficientStorage, invalidArgument, notFound } from '../../shared/errors'
+import { asInsufficientStorage, DomainError, invalidArgument, notFound } from '../../shared/errors'
 import { runComputeJob } from '../workers/compute-worker-client'
 import { ARTIFACT_FILE_MODE, ArtifactConfinement, symlinkRefused, type ConfinedPath } from './artifact-confinement'
 
@@ -81,8 +81,9 @@ function isMissing(error: unknown): boolean {
  * the message names the folder to fix. Anything else passes through unchanged.
  */
 export function storageFailure(error: unknown, dataDir: string): unknown {
+  const full = asInsufficientStorage(error, `the data folder ${dataDir}`)
+  if (full) return full
   const code = (error as NodeJS.ErrnoException)?.code
-  if (code === 'ENOSPC' || code === 'EDQUOT') return insufficientStorage(`the data folder ${dataDir}`)
   if (code === 'EROFS') return new DomainError('unavailable', `cannot store artifacts: the data folder ${dataDir} is on a read-only file system`)
   if (code === 'EACCES' || code === 'EPERM') return new DomainError('unavailable', `cannot store artifacts: permission denied writing in the data folder ${dataDir}`)
   return error

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyRequest } from 'fastify'
-import { DomainError, insufficientStorage, isDomainError, type ErrorCode, type ErrorInfo } from '../../shared/errors'
+import { asInsufficientStorage, DomainError, isDomainError, type ErrorCode, type ErrorInfo } from '../../shared/errors'
 
 /** The one error shape of the /v1 API: `{ "error": { "code", "message", "field"? } }`. */
 export interface ApiErrorBody {
@@ -32,9 +32,6 @@ export interface ErrorContext {
   dataDir?: string
 }
 
-// File-system errors that mean the disk (or the user's quota on it) is full.
-const DISK_FULL_ERRNO = new Set(['ENOSPC', 'EDQUOT'])
-
 /**
  * A full disk reported by the file system (a write anywhere in the data folder) as the domain's
  * insufficient_storage, naming the data folder; undefined for anything else. Services map the
@@ -42,9 +39,7 @@ const DISK_FULL_ERRNO = new Set(['ENOSPC', 'EDQUOT'])
  * full disk is never a 500.
  */
 export function diskFullError(error: unknown, context: ErrorContext = {}): DomainError | undefined {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code
-  if (typeof code !== 'string' || !DISK_FULL_ERRNO.has(code) || isDomainError(error)) return undefined
-  return insufficientStorage(context.dataDir === undefined ? 'the data folder' : `the data folder ${context.dataDir}`)
+  return asInsufficientStorage(error, context.dataDir === undefined ? 'the data folder' : `the data folder ${context.dataDir}`)
 }
 
 /**

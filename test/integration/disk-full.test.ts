@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import pg from 'pg'
 import pino from 'pino'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startCore, type Core } from '../../src/main/core'
+import { describeUrl } from '../../src/main/db/database-info'
 import { defineRoute } from '../../src/main/http/route-table'
 import { startHttpServer } from '../../src/main/http/server'
 import { createSilentLogger } from '../../src/main/logging'
@@ -100,6 +102,39 @@ describe('artifact uploads on a full disk', () => {
       expect(listed.body.files.map((file: { path: string }) => file.path)).toEqual(['kept.txt', 'smaller.bin'])
     } finally {
       spawnSync('umount', [artifacts])
+      await api.close()
+    }
+  })
+})
+
+describe('an artifact upload whose record the database refuses (its disk full)', () => {
+  it('answers 507 naming the database, and the file already at the path stays as it was', async () => {
+    const api = await startApiTestCore()
+    const sql = new pg.Client({ connectionString: api.databaseUrl })
+    await sql.connect()
+    try {
+      const run = await api.client.startRun({ experiment_id: (await api.client.createExperiment({ name: 'db-full' })).experiment_id })
+      const url = (path: string): string => `${api.url}/api/2.0/mlflow-artifacts/artifacts/${run.experiment_id}/${run.run_uuid}/artifacts/${path}`
+      const put = (path: string, body: string) => rawRequest(url(path), { method: 'PUT', token: api.token, body, headers: { 'content-type': 'application/octet-stream' } })
+      const read = async (path: string): Promise<string> => (await fetch(url(path), { headers: { authorization: `Bearer ${api.token}` } })).text()
+      expect((await put('model.bin', 'version 1, acknowledged')).status).toBe(200)
+
+      // What PostgreSQL raises when it cannot extend a table on a full disk.
+      await sql.query(`CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'could not extend file "base/16384/16412": No space left on device' USING ERRCODE = '53100'; END $$`)
+      await sql.query('CREATE TRIGGER disk_full BEFORE INSERT OR UPDATE ON ml_artifact FOR EACH ROW EXECUTE FUNCTION disk_full()')
+      const full = { error_code: 'RESOURCE_EXHAUSTED', message: `no space left on the device holding the database at ${describeUrl(api.databaseUrl)}: free some space and retry` }
+      expect(await put('model.bin', 'version 2, refused')).toEqual({ status: 507, body: full })
+      expect(await put('new.bin', 'never acknowledged')).toEqual({ status: 507, body: full })
+      expect(await read('model.bin')).toBe('version 1, acknowledged')
+      expect((await rawRequest(url('new.bin'), { token: api.token })).status).toBe(404)
+      expect(readdirSync(join(api.dataDir, 'artifacts', '.incoming'))).toEqual([])
+
+      await sql.query('DROP TRIGGER disk_full ON ml_artifact')
+      expect((await put('model.bin', 'version 2, once space is freed')).status).toBe(200)
+      expect(await read('model.bin')).toBe('version 2, once space is freed')
+    } finally {
+      await sql.end()
       await api.close()
     }
   })

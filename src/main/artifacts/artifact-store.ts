@@ -29,6 +29,15 @@ export interface WrittenFile {
   blake3: string
 }
 
+/** A written file not yet under its name (ArtifactStore.stage): commit or discard it. */
+export interface StagedFile {
+  file: WrittenFile
+  /** Gives the file its name, replacing one there. */
+  commit(): Promise<void>
+  /** Removes the temp file; the path keeps what it had. */
+  discard(): Promise<void>
+}
+
 /** What a file's content can come from: a Node stream, any async byte source, or bytes in memory. */
 export type FileContent = AsyncIterable<Uint8Array> | Uint8Array
 
@@ -115,15 +124,28 @@ export class ArtifactStore {
   }
 
   async write(experimentId: number, runUuid: string, relativePath: string, content: FileContent): Promise<WrittenFile> {
+    const staged = await this.stage(experimentId, runUuid, relativePath, content)
+    await staged.commit()
+    return staged.file
+  }
+
+  /**
+   * Writes a file under a temporary name, complete and synced, without giving it its name yet:
+   * `commit()` renames it into place (replacing a file there), `discard()` removes it. For a
+   * caller that records the file elsewhere first (the artifact service registers it in the
+   * database): when that fails (a full disk, the database away), the file already at the path,
+   * acknowledged earlier, is left as it was. A failed write leaves no temp file.
+   */
+  async stage(experimentId: number, runUuid: string, relativePath: string, content: FileContent): Promise<StagedFile> {
     const path = checkArtifactPath(relativePath)
     try {
-      return await this.writeChecked(experimentId, runUuid, path, content)
+      return await this.stageChecked(experimentId, runUuid, path, content)
     } catch (error) {
       throw storageFailure(error, this.dataDir)
     }
   }
 
-  private async writeChecked(experimentId: number, runUuid: string, path: string, content: FileContent): Promise<WrittenFile> {
+  private async stageChecked(experimentId: number, runUuid: string, path: string, content: FileContent): Promise<StagedFile> {
     const target = await this.confinement.resolve(this.segments(experimentId, runUuid, path), { createFolders: true })
     if (target.stats?.isDirectory()) throw invalidArgument(`path: ${path} is a directory`, 'path')
 
@@ -150,13 +172,24 @@ export class ArtifactStore {
       } finally {
         await handle.close()
       }
-      // rename replaces a file at the target itself (the walk refused a symlink there).
-      await rename(temp, target.path)
     } catch (error) {
       await rm(temp, { force: true })
       throw error
     }
-    return { path, sizeBytes, blake3: hasher.digest('hex') }
+    const discard = (): Promise<void> => rm(temp, { force: true })
+    return {
+      file: { path, sizeBytes, blake3: hasher.digest('hex') },
+      commit: async () => {
+        try {
+          // rename replaces a file at the target itself (the walk refused a symlink there).
+          await rename(temp, target.path)
+        } catch (error) {
+          await discard()
+          throw storageFailure(error, this.dataDir)
+        }
+      },
+      discard
+    }
   }
 
   /** A read stream of a stored file; not_found if absent. */

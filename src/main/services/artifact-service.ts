@@ -124,8 +124,21 @@ export class ArtifactService {
     const run = await this.runOf(runId)
     const path = checkArtifactPath(relativePath)
     const { kind, metadata } = parseInput(putFileOptions, options)
-    const written = await this.store.write(run.experimentId, run.uuid, path, content)
-    return this.artifacts.upsertForRun({ runId: run.id, kind, path, uri: null, sizeBytes: written.sizeBytes, blake3: written.blake3, metadata })
+    const staged = await this.store.stage(run.experimentId, run.uuid, path, content)
+    // Recorded before the file takes its name: if the database refuses (full, away), a file
+    // already at the path, acknowledged earlier, stays as it was and matches its record. (A
+    // rename failing after the record is written would leave the old bytes under the new hash:
+    // reads then refuse them as corrupted rather than serve them; rename on one file system
+    // needs no space.)
+    let artifact: Artifact
+    try {
+      artifact = await this.artifacts.upsertForRun({ runId: run.id, kind, path, uri: null, sizeBytes: staged.file.sizeBytes, blake3: staged.file.blake3, metadata })
+    } catch (error) {
+      await staged.discard()
+      throw error
+    }
+    await staged.commit()
+    return artifact
   }
 
   /**

@@ -90,6 +90,15 @@ describe('artifact uploads on a full disk', () => {
       const read = await fetch(url('kept.txt'), { headers: { authorization: `Bearer ${api.token}` } })
       expect(Buffer.from(await read.arrayBuffer())).toEqual(kept)
 
+      // A logged model's files (MLflow 3) go through the same store.
+      const created = await rawRequest(`${api.url}/api/2.0/mlflow/logged-models`, { method: 'POST', token: api.token, body: JSON.stringify({ experiment_id: String(run.experiment_id) }) })
+      const modelId = created.body.model.info.model_id as string
+      const modelFile = `${api.url}/api/2.0/mlflow-artifacts/artifacts/${run.experiment_id}/models/${modelId}/artifacts/model.bin`
+      const modelUpload = await rawRequest(modelFile, { method: 'PUT', token: api.token, body: Buffer.alloc(3 * 1024 * 1024, 5), headers: { 'content-type': 'application/octet-stream' } })
+      expect(modelUpload).toEqual({ status: 507, body: { error_code: 'RESOURCE_EXHAUSTED', message: DISK_FULL(api.dataDir) } })
+      expect((await rawRequest(modelFile, { token: api.token })).status).toBe(404)
+      expect(readdirSync(join(artifacts, '.incoming'))).toEqual([])
+
       // The same refusal through the service the UI and /v1 use.
       const direct = await api.core.services.artifacts.putFile(run.run_id, 'direct.bin', Buffer.alloc(3 * 1024 * 1024)).catch((error: unknown) => error)
       expect(isDomainError(direct) && [direct.code, direct.message]).toEqual(['insufficient_storage', DISK_FULL(api.dataDir)])

@@ -2,9 +2,9 @@ import { request as httpRequest } from 'node:http'
 import { HypercubeClient } from '../../src/client/hypercube-client'
 import { startTestCore, type TestCore } from './test-env'
 
-/** A core with its HTTP API up, and a client for it. */
-export async function startApiTestCore(): Promise<TestCore & { client: HypercubeClient; url: string; token: string }> {
-  const testCore = await startTestCore({ http: true })
+/** A core with its HTTP API up (and its plugins, if asked for), and a client for it. */
+export async function startApiTestCore(options: { plugins?: boolean } = {}): Promise<TestCore & { client: HypercubeClient; url: string; token: string }> {
+  const testCore = await startTestCore({ http: true, plugins: options.plugins })
   const http = testCore.core.http!
   return { ...testCore, url: http.url, token: http.token, client: new HypercubeClient({ url: http.url, token: http.token }) }
 }

@@ -1,40 +1,12 @@
-import { connect } from 'node:net'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { HypercubeClient } from '../../src/client/hypercube-client'
+import { attemptUpgrade } from '../support/websocket-upgrade'
 import { FaultScope, openDescriptors, requireBuild, sleep } from './support/serve-process'
 
 // Issue 11 item 1, against the real process: any web page can send upgrade requests to the
 // UI's WebSocket; refused ones must not hold a descriptor each until the process runs out.
 
 const noDescriptorCount = process.platform !== 'linux' ? `/proc/<pid>/fd is Linux-only (this is ${process.platform})` : null
-
-function upgradeRequest(port: number, headers: Record<string, string>): string {
-  const lines = [
-    'GET /ui/ws HTTP/1.1',
-    `Host: 127.0.0.1:${port}`,
-    'Connection: Upgrade',
-    'Upgrade: websocket',
-    'Sec-WebSocket-Version: 13',
-    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)
-  ]
-  return `${lines.join('\r\n')}\r\n\r\n`
-}
-
-/** Sends an upgrade request and returns the status line's code once the answer starts; then closes. */
-function attemptUpgrade(port: number, headers: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer to the upgrade within 10 s')))
-    socket.once('error', reject)
-    socket.once('data', (chunk: Buffer) => {
-      socket.destroy()
-      const head = chunk.toString('latin1')
-      resolve(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1] ?? head.slice(0, 20))
-    })
-    socket.write(upgradeRequest(port, headers))
-  })
-}
 
 describe('refused WebSocket upgrades (serve with the UI)', () => {
   const scope = new FaultScope()
@@ -57,7 +29,7 @@ describe('refused WebSocket upgrades (serve with the UI)', () => {
       Array.from({ length: 50 }, async () => {
         while (started < attempts) {
           const n = started++
-          const status = await attemptUpgrade(port, n % 2 === 0 ? {} : { Origin: 'http://evil.example' })
+          const { status } = await attemptUpgrade(port, n % 2 === 0 ? {} : { Origin: 'http://evil.example' })
           statuses[status] = (statuses[status] ?? 0) + 1
         }
       })
@@ -75,7 +47,7 @@ describe('refused WebSocket upgrades (serve with the UI)', () => {
     const login = await fetch(server.uiLoginUrl!, { redirect: 'manual' })
     const cookie = login.headers.get('set-cookie')?.split(';')[0]
     expect(cookie).toBeDefined()
-    expect(await attemptUpgrade(port, { Cookie: cookie! })).toBe('101')
+    expect((await attemptUpgrade(port, { Cookie: cookie! })).status).toBe('101')
     expect(await server.stop()).toBe(0)
   })
 })

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { DomainError } from '../../src/shared/errors'
 import {
   MAX_JSON_DEPTH,
   MalformedJsonError,
@@ -11,16 +10,7 @@ import {
   parseQueryString,
   refuseNonUtf8Charset
 } from '../../src/main/http/request-text'
-
-function errorOf(action: () => unknown): DomainError {
-  try {
-    action()
-  } catch (error) {
-    if (error instanceof DomainError) return error
-    throw error
-  }
-  throw new Error('expected a DomainError')
-}
+import { errorOf } from '../support/domain-error'
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 const nested = (depth: number, inner = '1'): string => '['.repeat(depth) + inner + ']'.repeat(depth)

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { DomainError } from '../../src/shared/errors'
 import { createExperimentInput, deployModelInput, int64, parseInput, startRunInput, validateMetricPoints } from '../../src/shared/schemas'
-
-function errorOf(action: () => unknown): DomainError {
-  try {
-    action()
-  } catch (error) {
-    if (error instanceof DomainError) return error
-    throw error
-  }
-  throw new Error('expected a DomainError')
-}
+import { errorOf } from '../support/domain-error'
 
 describe('input schemas', () => {
   it('names the field for NUL bytes, over-long names and unknown enum values', () => {

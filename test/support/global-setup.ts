@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { EmbeddedPostgres } from '../../src/main/db/embedded-postgres'
 import { createSilentLogger } from '../../src/main/logging'
+import { ensureBundledPluginsBuilt, ensureFaultFixturesBuilt } from '../fixtures/plugins/fixtures'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -37,6 +38,8 @@ type WithShared = typeof globalThis & { [SHARED]?: Promise<SharedServer> }
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const holder = globalThis as WithShared
   holder[SHARED] ??= startServer()
+  // Native fixtures are built here, once, before the files that use them run side by side.
+  if (project.name === 'integration') await Promise.all([ensureBundledPluginsBuilt(), ensureFaultFixturesBuilt()])
   const server = await holder[SHARED]
   server.users += 1
   project.provide('adminDatabaseUrl', server.adminDatabaseUrl)

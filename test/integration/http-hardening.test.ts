@@ -117,6 +117,27 @@ describe('connections that stop sending', () => {
     expect(Date.now() - started).toBeLessThan(3_500)
   })
 
+  /** Writes raw bytes and reads the whole answer (the server closes after a malformed request). */
+  async function rawExchange(bytes: Buffer): Promise<{ status: number; body: { error?: { code?: string; message?: string } } }> {
+    const socket = connect(port, '127.0.0.1')
+    const chunks: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    socket.on('error', () => undefined)
+    socket.write(bytes)
+    await closed(socket)
+    const text = Buffer.concat(chunks).toString('utf8')
+    return { status: Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1]), body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) }
+  }
+
+  it("answers a request Node's HTTP parser refuses (raw bytes in the URL, headers past the limit) in the one error shape", async () => {
+    const rawByte = await rawExchange(Buffer.concat([Buffer.from('GET /v1/ml/experiments/'), Buffer.from([0xff]), Buffer.from(` HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`)]))
+    expect(rawByte.status).toBe(400)
+    expect(rawByte.body.error).toMatchObject({ code: 'invalid_argument', message: expect.stringContaining('not valid HTTP') })
+    const hugeHeader = await rawExchange(Buffer.from(`${head('GET', '/test/slow', [`X-Filler: ${'x'.repeat(20_000)}`])}\r\n\r\n`))
+    expect(hugeHeader.status).toBe(431)
+    expect(hugeHeader.body.error).toMatchObject({ code: 'headers_too_large', message: expect.stringContaining('headers') })
+  })
+
   it('closes a connection whose headers stop coming, within the idle bound', async () => {
     const socket = connect(port, '127.0.0.1')
     socket.on('error', () => undefined)

@@ -101,3 +101,20 @@ export function logRequestFailure(request: FastifyRequest, error: unknown, messa
     // nowhere left to report it; the client still gets the one error shape
   }
 }
+
+/**
+ * The raw HTTP answer to a request Node's parser refused before any route could see it (a raw
+ * non-ASCII byte in the URL, a header block past the limit, broken framing), in the one error
+ * shape; the connection is closed after it. Null for a connection reset: nobody is listening.
+ */
+export function malformedRequestAnswer(error: NodeJS.ErrnoException): string | null {
+  if (error.code === 'ECONNRESET') return null
+  const [status, reason, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'request_timeout', 'the request did not arrive in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'headers_too_large', 'the request headers are larger than this server accepts']
+        : [400, 'Bad Request', 'invalid_argument', `the request is not valid HTTP (${error.code ?? error.message}); percent-encode anything but ASCII in the URL`]
+  const body = JSON.stringify({ error: { code, message } })
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+}

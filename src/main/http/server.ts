@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Logger } from '../logging'
 import { readOrCreateApiToken, rotateApiToken, tokensMatch } from './api-token'
-import { HttpRefusal, logRequestFailure, notFoundRoute, toErrorResponse } from './errors'
+import { HttpRefusal, logRequestFailure, malformedRequestAnswer, notFoundRoute, toErrorResponse } from './errors'
 import { createHostPolicy, isLoopbackName } from './host-policy'
 import { buildOpenApiDocument } from './openapi'
 import { invalidPathParameter, invalidQueryParameter, parseJsonBody, parseQueryString } from './request-text'
@@ -110,6 +110,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     connectionTimeout: idleTimeoutMs,
     keepAliveTimeout: idleTimeoutMs,
     http: { headersTimeout: HEADERS_TIMEOUT_MS },
+    // What Node's HTTP parser refuses never reaches a route or the error handler above.
+    clientErrorHandler: (error, socket) => {
+      const answer = malformedRequestAnswer(error)
+      if (answer !== null && socket.writable) socket.write(answer)
+      socket.destroy()
+    },
     // Invalid percent-encoding in a query is refused naming the parameter (see the onRequest
     // hook), not kept as raw text; in a path the router cannot match it, and frameworkErrors
     // answers in the one error shape instead of Fastify's own.

@@ -42,7 +42,8 @@ describe('MLflow request validation', () => {
     await refused('experiments/create', { name: 123 }, "Invalid value 123 for parameter 'name'")
     await refused('experiments/create', {}, "Missing value for required parameter 'name'.")
     await refused('experiments/create', { name: '' }, "Missing value for required parameter 'name'.")
-    // JSON.parse reads 9.0 as 9: MLflow's Python says 9.0.
+    // JSON.stringify sends 9.0 as 9, so 9 is quoted; a body that says 9.0 is answered "9.0"
+    // (mlflow-tracking-conformance.test.ts).
     await refused('experiments/create', { name: 'x', artifact_location: 9.0 }, "Invalid value 9 for parameter 'artifact_location'")
     await refused('experiments/create', { name: 'x', artifact_location: 'here', tags: '5' }, `Invalid value "5" for parameter 'tags'`)
   })

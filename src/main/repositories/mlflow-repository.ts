@@ -288,7 +288,8 @@ export class PgMlflowRepository {
   ): Promise<Page<MlflowExperimentRecord>> {
     const params = new SqlParams()
     const where = compileFilter(filter, EXPERIMENT_TARGET, params)
-    const order = compileOrder(orderBy, EXPERIMENT_TARGET, params, ['e.experiment_id ASC'])
+    // MLflow's default order is newest first (creation_time DESC); experiment_id ASC breaks ties.
+    const order = compileOrder(orderBy, EXPERIMENT_TARGET, params, orderBy.length === 0 ? ['e.created_at DESC', 'e.experiment_id ASC'] : ['e.experiment_id ASC'])
     const viewSql = view === 'all' ? 'true' : view === 'deleted' ? "e.status = 'archived'" : "e.status <> 'archived'"
     const { rows } = await translated(() =>
       this.db.query(
@@ -348,8 +349,9 @@ export class PgMlflowRepository {
   ): Promise<Page<MlflowRunRecord>> {
     const params = new SqlParams()
     const where = compileFilter(filter, RUN_FILTER_TARGET, params)
-    // MLflow's default order: newest start first.
-    const order = compileOrder(orderBy, RUN_FILTER_TARGET, params, ['r.started_at DESC NULLS LAST', 'r.run_id DESC'])
+    // MLflow's tie-breakers (SqlAlchemyStore._get_orderby_clauses): newest start first, then the
+    // run id ascending, so runs of one start time page in a stable order clients can predict.
+    const order = compileOrder(orderBy, RUN_FILTER_TARGET, params, ['r.started_at DESC NULLS LAST', 'r.run_uuid ASC'])
     const viewSql = view === 'all' ? 'true' : view === 'deleted' ? 'r.deleted_at IS NOT NULL' : 'r.deleted_at IS NULL'
     const { rows } = await translated(() =>
       this.db.query(

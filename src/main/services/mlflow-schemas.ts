@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { jsonLiteralAt } from '../../shared/json-literal'
 import { formatPath, LIMITS, MAX_TIMESTAMP_MS } from '../../shared/schemas'
 
 /**
@@ -23,17 +24,54 @@ export const MLFLOW_LIMITS = {
   historyMaxResults: 25_000
 } as const
 
+/**
+ * The JSON text a request body was parsed from, kept on the body by the door, so that a refusal
+ * can quote a number as the client wrote it: Python sends the float 9.0 as "9.0", JSON.parse
+ * makes it 9, and MLflow's message says "Invalid value 9.0". An enumerable symbol, so copies of
+ * the body ({ ...query, ...body }, { ...body, run_id }) keep it while Object.entries, JSON and
+ * zod's object schemas never see it.
+ */
+export const JSON_SOURCE: unique symbol = Symbol('mlflow.jsonSource')
+
+/** Keeps `text` on a parsed body (an object; other bodies are refused before any schema runs). */
+export function withJsonSource(value: unknown, text: string): unknown {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) (value as { [JSON_SOURCE]?: string })[JSON_SOURCE] = text
+  return value
+}
+
+/**
+ * A refinement's complete MLflow message, said as is rather than inside "Invalid value …
+ * supplied: why" (MLflow answers a traversing artifact path with just "Invalid path").
+ */
+export const VERBATIM = { params: { mlflowVerbatim: true } } as const
+
 /** One schema issue as MLflow's INVALID_PARAMETER_VALUE message. */
 export function mlflowIssueMessage(issue: z.core.$ZodIssue, input: unknown): string {
+  if (issue.code === 'custom' && issue.params?.mlflowVerbatim === true) return issue.message
   const path = formatPath('', issue.path)
   const value = valueAt(input, issue.path)
   if (value === undefined || value === null || (value === '' && issue.code === 'too_small')) return missingParameter(path)
-  return invalidValueMessage(path, value, issue.message)
+  return invalidValueMessage(path, value, issue.message, writtenNumber(input, issue.path, value))
 }
 
-/** MLflow's wording for a parameter it refuses: Invalid value "x" for parameter 'name' supplied: why. */
-export function invalidValueMessage(path: string, value: unknown, why: string): string {
-  return `Invalid value ${shortJson(value)} for parameter '${path}' supplied: ${why}`
+/**
+ * MLflow's wording for a parameter it refuses: Invalid value "x" for parameter 'name' supplied: why.
+ * `literal` is the value's text as the client wrote it, when known.
+ */
+export function invalidValueMessage(path: string, value: unknown, why: string, literal?: string): string {
+  return `Invalid value ${literal ?? shortJson(value)} for parameter '${path}' supplied: ${why}`
+}
+
+/**
+ * A number's text in the request body as sent (9.0, 1e3, or an int64 the door quoted), or
+ * undefined when the value is not a JSON number of the body (a string, a query parameter).
+ */
+function writtenNumber(input: unknown, path: readonly PropertyKey[], value: unknown): string | undefined {
+  if (typeof value !== 'number' && typeof value !== 'string') return undefined
+  const source = input !== null && typeof input === 'object' ? (input as { [JSON_SOURCE]?: unknown })[JSON_SOURCE] : undefined
+  if (typeof source !== 'string') return undefined
+  const literal = jsonLiteralAt(source, path)
+  return literal !== undefined && /^-?\d/.test(literal) ? literal : undefined
 }
 
 export function missingParameter(path: string): string {
@@ -127,6 +165,42 @@ export const logBatchBody = z.object({
   tags: z.array(tagEntry, 'must be a list').optional()
 })
 export const metricHistoryBody = z.object({ ...runRef, metric_key: requiredText(MLFLOW_LIMITS.keyLength) })
+
+/**
+ * An artifact path as MLflow's validate_path_is_safe (mlflow/utils/uri.py) takes it: after
+ * URL-decoding, no '#', no '..' segment, not absolute (POSIX or Windows, file: URIs as their
+ * path); otherwise just "Invalid path". The artifact store confines every path again
+ * (artifacts/artifact-confinement.ts): this is MLflow's answer to the request, not the guard.
+ */
+export function isSafeArtifactPath(raw: string): boolean {
+  let path = raw
+  // MLflow decodes until the text stops changing (at most 10 rounds); so a "%252E%252E" is "..".
+  for (let round = 0; round < 10; round++) {
+    const decoded = percentDecode(path)
+    if (decoded === path) break
+    path = decoded
+  }
+  if (path.includes('#')) return false
+  if (/^file:/i.test(path)) path = path.replace(/^file:(\/\/[^/]*)?/i, '')
+  const windowsAbsolute = /^[A-Za-z]:[\\/]/.test(path) || /^[\\/]{2}[^\\/]+[\\/][^\\/]+/.test(path)
+  return !path.startsWith('/') && !windowsAbsolute && !path.split('/').includes('..')
+}
+
+/** Python's urllib.parse.unquote: %XX sequences as UTF-8, a malformed one left as it is. */
+function percentDecode(text: string): string {
+  if (!text.includes('%')) return text
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run)
+    } catch {
+      return run
+    }
+  })
+}
+
+export const mlflowArtifactPath = mlflowText(LIMITS.path * 4).refine(isSafeArtifactPath, { message: 'Invalid path', ...VERBATIM })
+/** artifacts/list's path (MLflow checks it before it looks the run up). */
+export const listArtifactsQuery = z.object({ path: mlflowArtifactPath.optional() })
 
 export type MlflowErrorCode = 'INVALID_PARAMETER_VALUE' | 'RESOURCE_DOES_NOT_EXIST' | 'RESOURCE_ALREADY_EXISTS' | 'BAD_REQUEST' | 'INTERNAL_ERROR'
 

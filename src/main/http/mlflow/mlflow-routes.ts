@@ -4,7 +4,7 @@ import { Readable } from 'node:stream'
 import { isDomainError, type ErrorCode } from '../../../shared/errors'
 import type { ArtifactStore } from '../../artifacts/artifact-store'
 import type { ArtifactService } from '../../services/artifact-service'
-import { invalidValueMessage } from '../../services/mlflow-schemas'
+import { invalidValueMessage, listArtifactsQuery, parseMlflow, withJsonSource } from '../../services/mlflow-schemas'
 import { MlflowError, type MlflowService } from '../../services/mlflow-service'
 import { diskFullError, HttpRefusal, logRequestFailure, type ErrorContext } from '../errors'
 import { stringifyJson } from '../json'
@@ -122,7 +122,7 @@ export function mlflowPlugin(options: MlflowPluginOptions): (app: FastifyInstanc
         const body = bytes as Buffer
         bodyBytes.set(request.raw, body.length)
         try {
-          done(null, parseJsonBody(body, { contentType: request.headers['content-type'], parse: (text) => JSON.parse(quoteLargeIntegers(text)), emptyBody: {} }))
+          done(null, parseJsonBody(body, { contentType: request.headers['content-type'], parse: (text) => withJsonSource(JSON.parse(quoteLargeIntegers(text)), text), emptyBody: {} }))
         } catch (error) {
           done(error instanceof MalformedJsonError ? new MlflowError('BAD_REQUEST', error.message) : (error as Error), undefined)
         }
@@ -358,10 +358,11 @@ function registerArtifacts(app: FastifyInstance, options: MlflowPluginOptions): 
   // The tracking API's own listing (runs:/ URIs in older clients): files of a run by run_id.
   app.get('/mlflow/artifacts/list', async (request, reply) => {
     const query = input(request)
+    const { path: requestedPath } = parseMlflow(listArtifactsQuery, query)
     const runUuid = query.run_id ?? query.run_uuid
     const run = typeof runUuid === 'string' ? await mlflow.runForArtifacts(runUuid) : undefined
     if (!run) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Run with id=${String(runUuid)} not found`)
-    const path = typeof query.path === 'string' ? query.path.replace(/\/+$/, '') : ''
+    const path = requestedPath?.replace(/\/+$/, '') ?? ''
     const files = await listFiles({ kind: 'run', runId: run.id, experimentId: run.experimentId, runUuid: run.uuid, path })
     const json: Record<string, unknown> = { root_uri: `mlflow-artifacts:/${run.experimentId}/${run.uuid}/artifacts` }
     if (files.length > 0) json.files = files.map((file) => ({ ...file, path: path === '' ? file.path : `${path}/${file.path}` }))

@@ -1,0 +1,225 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { startTestCore, type TestCore } from '../support/test-env'
+
+/**
+ * mlflow's own REST tracking tests (tests/tracking/test_rest_tracking.py, MLflow 3.6), case by
+ * case, against the door: the same requests, the same assertions. Python's tests match on the
+ * raw response text (`expected in response.text`), so these do too: a message with quotes is
+ * checked as it appears inside the JSON (`Invalid value \"foo\" …`).
+ */
+
+let env: TestCore
+
+interface Answer {
+  status: number
+  text: string
+  json: Record<string, unknown>
+}
+
+async function call(method: 'GET' | 'POST', path: string, options: { body?: string; query?: Record<string, string | number> } = {}): Promise<Answer> {
+  const server = env.core.http!
+  const url = new URL(`${server.url}${path}`)
+  for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.append(name, String(value))
+  const response = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${server.token}`, ...(options.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: options.body
+  })
+  const text = await response.text()
+  return { status: response.status, text, json: JSON.parse(text) as Record<string, unknown> }
+}
+
+/** A POST of a JSON text as written (so a literal like 9.0 reaches the server as Python sends it). */
+const postText = (endpoint: string, body: string): Promise<Answer> => call('POST', `/api/2.0/mlflow/${endpoint}`, { body })
+const post = (endpoint: string, body: unknown): Promise<Answer> => postText(endpoint, JSON.stringify(body))
+const get = (endpoint: string, query: Record<string, string | number>): Promise<Answer> => call('GET', `/api/2.0/mlflow/${endpoint}`, { query })
+
+async function ok(endpoint: string, body: unknown): Promise<Record<string, unknown>> {
+  const answer = await post(endpoint, body)
+  expect(answer.status, answer.text).toBe(200)
+  return answer.json
+}
+
+/** test_rest_tracking.py's assert_bad_request: 400 and the message in the raw response text. */
+async function assertBadRequest(endpoint: string, body: unknown, expected: string): Promise<void> {
+  const answer = typeof body === 'string' ? await postText(endpoint, body) : await post(endpoint, body)
+  expect(answer.status, answer.text).toBe(400)
+  expect(answer.text).toContain(expected)
+}
+
+async function createExperiment(name: string, tags?: Record<string, string>): Promise<string> {
+  const body: Record<string, unknown> = { name }
+  if (tags) body.tags = Object.entries(tags).map(([key, value]) => ({ key, value }))
+  return (await ok('experiments/create', body)).experiment_id as string
+}
+
+async function createRun(experimentId: string, extra: Record<string, unknown> = {}): Promise<string> {
+  return ((await ok('runs/create', { experiment_id: experimentId, ...extra })).run as { info: { run_id: string } }).info.run_id
+}
+
+async function searchExperimentNames(body: Record<string, unknown> = {}): Promise<{ names: string[]; token: string | undefined }> {
+  const json = await ok('experiments/search', { max_results: 1000, ...body })
+  const experiments = (json.experiments ?? []) as { name: string }[]
+  return { names: experiments.map((experiment) => experiment.name), token: json.next_page_token as string | undefined }
+}
+
+// Each case starts on an empty server, as the spec's fixture gives it one.
+beforeEach(async () => {
+  env = await startTestCore({ http: true })
+})
+
+afterEach(async () => {
+  await env?.close()
+})
+
+describe('test_rest_tracking.py: validation messages', () => {
+  it('test_create_experiment_validation', async () => {
+    await assertBadRequest('experiments/create', { name: 123 }, "Invalid value 123 for parameter 'name'")
+    await assertBadRequest('experiments/create', {}, "Missing value for required parameter 'name'.")
+    // Python's json.dumps sends the float 9.0 as "9.0"; MLflow's message quotes that literal.
+    await assertBadRequest(
+      'experiments/create',
+      '{"name": "experiment name", "artifact_location": 9.0, "tags": [{"key": "key", "value": "value"}]}',
+      "Invalid value 9.0 for parameter 'artifact_location'"
+    )
+    await assertBadRequest('experiments/create', { name: 'experiment name', artifact_location: 'my_location', tags: '5' }, `Invalid value \\"5\\" for parameter 'tags'`)
+  })
+
+  it('test_log_metric_validation', async () => {
+    const experimentId = await createExperiment('metrics validation')
+    const runId = await createRun(experimentId)
+    await assertBadRequest('runs/log-metric', { run_id: 31, key: 'metric', value: 41, timestamp: 59, step: 26 }, "Invalid value 31 for parameter 'run_id' supplied")
+    await assertBadRequest('runs/log-metric', { run_id: runId, key: 31, value: 41, timestamp: 59, step: 26 }, "Invalid value 31 for parameter 'key' supplied")
+    await assertBadRequest('runs/log-metric', { run_id: runId, key: 'foo', value: 31, timestamp: 59, step: 'foo' }, `Invalid value \\"foo\\" for parameter 'step' supplied`)
+    await assertBadRequest('runs/log-metric', { run_id: runId, key: 'foo', value: 31, timestamp: 'foo', step: 41 }, `Invalid value \\"foo\\" for parameter 'timestamp' supplied`)
+    await assertBadRequest('runs/log-metric', { run_id: null, key: 'foo', value: 31, timestamp: 59, step: 41 }, "Missing value for required parameter 'run_id'")
+    await assertBadRequest('runs/log-metric', { run_id: runId, value: 31, timestamp: 59, step: 41 }, "Missing value for required parameter 'key'")
+    await assertBadRequest('runs/log-metric', { run_id: runId, key: null, value: 31, timestamp: 59, step: 41 }, "Missing value for required parameter 'key'")
+  })
+
+  it('test_log_param_validation', async () => {
+    const experimentId = await createExperiment('params validation')
+    const runId = await createRun(experimentId)
+    await assertBadRequest('runs/log-parameter', { run_id: 31, key: 'param', value: 41 }, "Invalid value 31 for parameter 'run_id' supplied")
+    await assertBadRequest('runs/log-parameter', { run_id: runId, key: 31, value: 41 }, "Invalid value 31 for parameter 'key' supplied")
+  })
+
+  it('test_set_tag_validation', async () => {
+    const experimentId = await createExperiment('tags validation')
+    const runId = await createRun(experimentId)
+    await assertBadRequest('runs/set-tag', { run_id: 31, key: 'tag', value: 41 }, "Invalid value 31 for parameter 'run_id' supplied")
+    await assertBadRequest('runs/set-tag', { run_id: runId, key: 'param', value: 41 }, "Invalid value 41 for parameter 'value' supplied")
+    await assertBadRequest('runs/set-tag', { run_id: runId, value: 'value' }, "Missing value for required parameter 'key'")
+    expect((await post('runs/set-tag', { run_uuid: runId, key: 'key', value: 'value' })).status).toBe(200)
+  })
+
+  it('test_log_batch_validation', async () => {
+    const experimentId = await createExperiment('log_batch validation')
+    const runId = await createRun(experimentId)
+    for (const parameter of ['metrics', 'params', 'tags']) {
+      await assertBadRequest('runs/log-batch', { run_id: runId, [parameter]: 'foo' }, `Invalid value \\"foo\\" for parameter '${parameter}' supplied`)
+    }
+    await assertBadRequest('runs/log-batch', { run_id: runId, metrics: [{ key: 'mae', value: 2.5 }] }, "Missing value for required parameter 'metrics[0].timestamp'")
+    expect((await post('runs/log-batch', { run_id: runId, metrics: [{ key: 'mae', value: 2.5, timestamp: 123456789 }] })).status).toBe(200)
+  })
+
+  it('test_path_validation: artifacts/list refuses a path that leaves the run with MLflow\'s exact answer', async () => {
+    const experimentId = await createExperiment('path validation')
+    const runId = await createRun(experimentId)
+    const answer = await get('artifacts/list', { run_id: runId, path: '../path' })
+    expect(answer.status).toBe(400)
+    expect(answer.json).toEqual({ error_code: 'INVALID_PARAMETER_VALUE', message: 'Invalid path' })
+  })
+})
+
+describe('test_rest_tracking.py: orderings and paging', () => {
+  it('test_search_experiments: newest first by default, then filters, order_by, paging and view types', async () => {
+    expect((await searchExperimentNames()).names[0]).toBe('Default')
+    const ids: string[] = []
+    for (const [name, tags] of [['a', { key: 'value' }], ['ab', { key: 'vaLue' }], ['Abc', undefined]] as const) {
+      // Distinct creation times, as the spec's sleep makes them.
+      await new Promise((resolve) => setTimeout(resolve, 2))
+      ids.push(await createExperiment(name, tags))
+    }
+    const names = async (body: Record<string, unknown>): Promise<string[]> => (await searchExperimentNames(body)).names
+    expect(await names({ filter: "attribute.name = 'a'" })).toEqual(['a'])
+    expect(await names({ filter: "attribute.name != 'a'" })).toEqual(['Abc', 'ab', 'Default'])
+    expect(await names({ filter: "name LIKE 'a%'" })).toEqual(['ab', 'a'])
+    expect(await names({ filter: "tag.key = 'value'" })).toEqual(['a'])
+    expect(await names({ filter: "tag.key != 'value'" })).toEqual(['ab'])
+    expect(await names({ filter: "tag.key ILIKE '%alu%'" })).toEqual(['ab', 'a'])
+    expect(await names({ order_by: ['name DESC'] })).toEqual(['ab', 'a', 'Default', 'Abc'])
+
+    const first = await ok('experiments/search', { max_results: 2 })
+    expect((first.experiments as { name: string }[]).map((experiment) => experiment.name)).toEqual(['Abc', 'ab'])
+    const second = await ok('experiments/search', { max_results: 1000, page_token: first.next_page_token })
+    expect((second.experiments as { name: string }[]).map((experiment) => experiment.name)).toEqual(['a', 'Default'])
+
+    await new Promise((resolve) => setTimeout(resolve, 2))
+    await ok('experiments/delete', { experiment_id: ids[1] })
+    expect(await names({ view_type: 'ACTIVE_ONLY' })).toEqual(['Abc', 'a', 'Default'])
+    expect(await names({ view_type: 'DELETED_ONLY' })).toEqual(['ab'])
+    expect(await names({ view_type: 'ALL' })).toEqual(['Abc', 'ab', 'a', 'Default'])
+  })
+
+  it('test_create_get_search_experiment: the last page has no next_page_token', async () => {
+    const experimentId = await createExperiment('My Experiment')
+    await ok('experiments/delete', { experiment_id: experimentId })
+    const active = await ok('experiments/search', { max_results: 1 })
+    expect((active.experiments as { name: string }[]).map((experiment) => experiment.name)).toEqual(['Default'])
+    expect(active.next_page_token).toBeUndefined()
+  })
+
+  it('test_search_pagination: runs of one start time come in run id order, four to a page', async () => {
+    const experimentId = await createExperiment('search_pagination')
+    const runs: string[] = []
+    for (let i = 0; i < 10; i++) runs.push(await createRun(experimentId, { start_time: 1 }))
+    runs.sort()
+    const page = async (token: unknown): Promise<{ ids: string[]; token: unknown }> => {
+      const json = await ok('runs/search', { experiment_ids: [experimentId], max_results: 4, ...(token === undefined ? {} : { page_token: token }) })
+      return { ids: ((json.runs ?? []) as { info: { run_id: string } }[]).map((run) => run.info.run_id), token: json.next_page_token }
+    }
+    const first = await page(undefined)
+    expect(first.ids).toEqual(runs.slice(0, 4))
+    expect(first.token).toBeDefined()
+    const second = await page(first.token)
+    expect(second.ids).toEqual(runs.slice(4, 8))
+    expect(second.token).toBeDefined()
+    const third = await page(second.token)
+    expect(third.ids).toEqual(runs.slice(8))
+    expect(third.token).toBeUndefined()
+  })
+
+  it('test_get_metric_history_respects_max_results and _with_page_token', async () => {
+    const experimentId = await createExperiment('test page_token')
+    const runId = await createRun(experimentId)
+    for (let i = 0; i < 10; i++) await ok('runs/log-metric', { run_id: runId, key: 'test_metric', value: i, step: i, timestamp: 1000 + i })
+
+    const all = await get('metrics/get-history', { run_id: runId, metric_key: 'test_metric' })
+    expect((all.json.metrics as unknown[]).length).toBe(10)
+    expect(all.json.next_page_token).toBeUndefined()
+
+    const limited = await get('metrics/get-history', { run_id: runId, metric_key: 'test_metric', max_results: 3 })
+    expect(limited.status).toBe(200)
+    expect((limited.json.metrics as { value: number }[]).map((metric) => metric.value)).toEqual([0, 1, 2])
+
+    const pages: { key: string; value: number; step: number; timestamp: number }[][] = []
+    let token: string | undefined
+    const tokens: (string | undefined)[] = []
+    do {
+      const answer = await get('metrics/get-history', { run_id: runId, metric_key: 'test_metric', max_results: 4, ...(token === undefined ? {} : { page_token: token }) })
+      expect(answer.status, answer.text).toBe(200)
+      pages.push(answer.json.metrics as { key: string; value: number; step: number; timestamp: number }[])
+      token = answer.json.next_page_token as string | undefined
+      tokens.push(token)
+    } while (token !== undefined && pages.length < 5)
+    expect(pages.map((metrics) => metrics.length)).toEqual([4, 4, 2])
+    expect(tokens.map((value) => value !== undefined)).toEqual([true, true, false])
+    const metrics = pages.flat()
+    metrics.forEach((metric, i) => expect(metric).toEqual({ key: 'test_metric', value: i, step: i, timestamp: 1000 + i }))
+
+    const invalid = await get('metrics/get-history', { run_id: runId, metric_key: 'test_metric', page_token: 'invalid_token' })
+    expect(invalid.status).toBe(400)
+    expect(invalid.json.error_code).toBe('INVALID_PARAMETER_VALUE')
+  })
+})

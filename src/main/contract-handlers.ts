@@ -95,6 +95,11 @@ export function createContractHandlers(context: ContractContext): ContractHandle
       return rows
     },
     'runs.get': (input) => runs.getWithMetrics(input.runId),
+    'runs.findByUuid': async (input) => {
+      const run = await runs.findByUuid(input.runUuid)
+      if (!run) throw new DomainError('not_found', `no run with MLflow run id ${input.runUuid}`, 'runUuid')
+      return { runId: run.id, experimentId: run.experimentId }
+    },
     'runs.checkpoints': (input) => runs.listCheckpoints(input.runId),
     'runs.metricSeries': (input) => runs.metricSeries(input),
     'artifacts.list': (input) => context.services.artifacts.list(input.runId),

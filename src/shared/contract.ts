@@ -66,6 +66,8 @@ export const calls = {
   /** Table rows for these runs, e.g. the ones a pushed event said changed. */
   'runs.rows': { input: z.object({ runIds: z.array(id).min(1).max(200) }).strict() },
   'runs.get': { input: z.object({ runId: id }).strict() },
+  /** The run an MLflow run id (its uuid) names: MLflow's links (#/experiments/1/runs/<uuid>) open it. */
+  'runs.findByUuid': { input: z.object({ runUuid: z.string().regex(/^[0-9a-f]{32}$/, 'an MLflow run id is 32 hexadecimal digits') }).strict() },
   'runs.checkpoints': { input: z.object({ runId: id }).strict() },
   /** One chart's data: raw points, or min/max buckets when the step range holds more than maxPoints. */
   'runs.metricSeries': {
@@ -167,6 +169,7 @@ export interface CallResults {
   'runs.search': RunRow[]
   'runs.rows': RunRow[]
   'runs.get': RunWithMetrics
+  'runs.findByUuid': { runId: number; experimentId: number }
   'runs.checkpoints': Checkpoint[]
   'runs.metricSeries': MetricSeries
   'artifacts.list': Artifact[]

@@ -264,6 +264,27 @@ describe('the UI in a browser against serve', () => {
     expect(await checkpoints.locator('tr.best .badge').textContent()).toBe('best')
   })
 
+  it("opens the links the mlflow client prints (View run / View experiment at: <tracking URI>/#/experiments/…) on Hypercube's pages", async () => {
+    const mlflow = async <T,>(path: string, body: unknown): Promise<T> => api<T>('POST', `/api/2.0/mlflow/${path}`, body)
+    const { experiment_id: experimentId } = await mlflow<{ experiment_id: string }>('experiments/create', { name: 'mlflow-linked' })
+    const { run } = await mlflow<{ run: { info: { run_id: string } } }>('runs/create', { experiment_id: experimentId, run_name: 'linked-run' })
+    const runUuid = run.info.run_id
+
+    await page.goto(`${baseUrl}/#/experiments/${experimentId}/runs/${runUuid}`)
+    await expect.poll(() => page.getByRole('heading', { name: 'linked-run' }).count()).toBe(1)
+    // The run's own address replaces the link's, so Back does not bounce through it.
+    expect(new URL(page.url()).hash).toMatch(/^#\/runs\/\d+$/)
+    await expect.poll(() => page.locator('.breadcrumbs').textContent()).toContain('mlflow-linked')
+    await screenshot('mlflow-run-link')
+
+    await page.goto(`${baseUrl}/#/experiments/${experimentId}`)
+    await expect.poll(() => page.getByRole('heading', { name: 'mlflow-linked' }).count()).toBe(1)
+
+    await page.goto(`${baseUrl}/#/experiments/${experimentId}/runs/${'0'.repeat(32)}`)
+    await expect.poll(async () => (await page.locator('.page').textContent()) ?? '').toContain(`no run with MLflow run id ${'0'.repeat(32)}`)
+    expect(await page.getByRole('link', { name: `Open experiment ${experimentId}` }).count()).toBe(1)
+  })
+
   it('grows a chart while a script logs, zooms into a range at full detail, and zooms back out', async () => {
     const run = await api<{ run_id: number }>('POST', '/v1/ml/runs', { experiment_id: seeded.experimentId, run_name: 'long-run' })
     const batch = (from: number, count: number) =>

@@ -3,7 +3,7 @@ import { parseRoute, routeHash } from './stores/app-store'
 import { appStore, systemStore, useApp, useSystem } from './stores'
 import { ExperimentsView } from './views/ExperimentsView'
 import { ExperimentView } from './views/ExperimentView'
-import { RunView } from './views/RunView'
+import { MlflowRunLink, RunView } from './views/RunView'
 import { CompareView } from './views/CompareView'
 import { ModelsView, ModelView } from './views/ModelsView'
 import { PluginsView, SettingsView } from './views/SystemViews'
@@ -27,7 +27,7 @@ export function App(): React.JSX.Element {
           Hypercube
         </a>
         <nav>
-          <a href={routeHash({ page: 'experiments' })} className={['experiments', 'experiment', 'run', 'compare'].includes(route.page) ? 'active' : ''}>
+          <a href={routeHash({ page: 'experiments' })} className={['experiments', 'experiment', 'run', 'mlflowRun', 'compare'].includes(route.page) ? 'active' : ''}>
             Experiments
           </a>
           <a href={routeHash({ page: 'models' })} className={route.page === 'models' || route.page === 'model' ? 'active' : ''}>
@@ -46,6 +46,7 @@ export function App(): React.JSX.Element {
         {route.page === 'experiments' && <ExperimentsView />}
         {route.page === 'experiment' && <ExperimentView experimentId={route.experimentId} tab={route.tab} />}
         {route.page === 'run' && <RunView runId={route.runId} />}
+        {route.page === 'mlflowRun' && <MlflowRunLink experimentId={route.experimentId} runUuid={route.runUuid} />}
         {route.page === 'compare' && <CompareView experimentId={route.experimentId} />}
         {route.page === 'models' && <ModelsView />}
         {route.page === 'model' && <ModelView modelName={route.modelName} tab={route.tab} />}

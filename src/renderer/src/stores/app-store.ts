@@ -1,12 +1,20 @@
 import { createStore } from 'zustand/vanilla'
 import type { ApiInfo, HypercubeApi } from '../../../shared/contract'
-import { call } from '../lib/call'
+import type { ErrorInfo } from '../../../shared/errors'
+import { call, errorInfo } from '../lib/call'
+
+/** Replaces the address's hash without a history entry (and without a hashchange event). */
+function replaceHash(hash: string): void {
+  if (typeof window !== 'undefined') window.history.replaceState(null, '', hash)
+}
 
 /** Where the user is (hash routes, so the same build works from file:// and over HTTP). */
 export type Route =
   | { page: 'experiments' }
   | { page: 'experiment'; experimentId: number; tab: 'runs' | 'leaderboard' }
   | { page: 'run'; runId: number }
+  /** The link the mlflow client prints after a run (`View run … at: <URI>/#/experiments/1/runs/<run id>`). */
+  | { page: 'mlflowRun'; experimentId: number; runUuid: string }
   | { page: 'compare'; experimentId: number }
   | { page: 'models' }
   | { page: 'model'; modelName: string; tab: ModelTab }
@@ -18,7 +26,9 @@ export type ModelTab = (typeof MODEL_TABS)[number]
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '')
-  let match = /^\/experiments\/(\d+)(?:\/(runs|leaderboard))?$/.exec(path)
+  let match = /^\/experiments\/(\d+)\/runs\/([0-9a-f]{32})$/.exec(path)
+  if (match) return { page: 'mlflowRun', experimentId: Number(match[1]), runUuid: match[2]! }
+  match = /^\/experiments\/(\d+)(?:\/(runs|leaderboard))?$/.exec(path)
   if (match) return { page: 'experiment', experimentId: Number(match[1]), tab: (match[2] as 'runs' | 'leaderboard' | undefined) ?? 'runs' }
   match = /^\/runs\/(\d+)$/.exec(path)
   if (match) return { page: 'run', runId: Number(match[1]) }
@@ -40,6 +50,8 @@ export function routeHash(route: Route): string {
       return route.tab === 'runs' ? `#/experiments/${route.experimentId}` : `#/experiments/${route.experimentId}/${route.tab}`
     case 'run':
       return `#/runs/${route.runId}`
+    case 'mlflowRun':
+      return `#/experiments/${route.experimentId}/runs/${route.runUuid}`
     case 'compare':
       return `#/experiments/${route.experimentId}/compare`
     case 'models':
@@ -56,15 +68,30 @@ export function routeHash(route: Route): string {
 export interface AppState {
   route: Route
   apiInfo: ApiInfo | null
+  /** Why an MLflow run link could not be opened (no such run here). */
+  mlflowRunError: ErrorInfo | null
   setRoute: (route: Route) => void
   loadApiInfo: () => Promise<void>
+  /** Opens the run an MLflow run link names, in place of the link (the back button skips it). */
+  openMlflowRun: (runUuid: string) => Promise<void>
 }
 
 export function createAppStore(api: HypercubeApi, initialHash: string) {
   return createStore<AppState>()((set) => ({
     route: parseRoute(initialHash),
     apiInfo: null,
-    setRoute: (route) => set({ route }),
+    mlflowRunError: null,
+    setRoute: (route) => set({ route, mlflowRunError: null }),
+    openMlflowRun: async (runUuid) => {
+      try {
+        const { runId } = await call(api, 'runs.findByUuid', { runUuid })
+        const route: Route = { page: 'run', runId }
+        set({ route, mlflowRunError: null })
+        replaceHash(routeHash(route))
+      } catch (error) {
+        set({ mlflowRunError: errorInfo(error) })
+      }
+    },
     loadApiInfo: async () => {
       try {
         set({ apiInfo: await call(api, 'system.apiInfo', {}) })

@@ -3,20 +3,48 @@ import { useShallow } from 'zustand/react/shallow'
 import type { Artifact, RunWithMetrics } from '../../../shared/domain'
 import { durationMs, formatBytes, formatDateTime, formatDuration, formatJsonValue, formatNumber } from '../lib/format'
 import { routeHash } from '../stores/app-store'
-import { useExperiments, useRunPage } from '../stores'
+import { useApp, useExperiments, useRunPage } from '../stores'
 import type { XAxis } from '../stores/run-page-store'
 import { EmptyState, ErrorNote, Progress, StatusBadge } from './common'
 import { MetricChart } from './MetricChart'
+
+/** The mlflow client's run link (`…/#/experiments/1/runs/<run id>`): opens that run's page. */
+export function MlflowRunLink({ experimentId, runUuid }: { experimentId: number; runUuid: string }): React.JSX.Element {
+  const { openMlflowRun, error } = useApp(useShallow((state) => ({ openMlflowRun: state.openMlflowRun, error: state.mlflowRunError })))
+  useEffect(() => {
+    void openMlflowRun(runUuid)
+  }, [runUuid, openMlflowRun])
+  return (
+    <div className="page">
+      <ErrorNote error={error} title={`Cannot open MLflow run ${runUuid}`} />
+      {error ? (
+        <p>
+          <a href={routeHash({ page: 'experiment', experimentId, tab: 'runs' })}>Open experiment {experimentId}</a>
+        </p>
+      ) : (
+        <Progress label="Opening the run…" />
+      )}
+    </div>
+  )
+}
 
 export function RunView({ runId }: { runId: number }): React.JSX.Element {
   const { run, runLoading, runError, open } = useRunPage(
     useShallow((state) => ({ run: state.runId === runId ? state.run : null, runLoading: state.runLoading, runError: state.runError, open: state.open }))
   )
   const experimentName = useExperiments((state) => state.experiments.find((experiment) => experiment.id === run?.experimentId)?.name)
+  const loadExperiments = useExperiments((state) => state.load)
 
   useEffect(() => {
     void open(runId)
   }, [runId, open])
+
+  // Reached directly (a link, a reload), the experiments are not loaded yet: the breadcrumb
+  // names the run's experiment once they are.
+  const experimentKnown = experimentName !== undefined
+  useEffect(() => {
+    if (run && !experimentKnown) void loadExperiments()
+  }, [run, experimentKnown, loadExperiments])
 
   return (
     <div className="page page-wide">

@@ -73,6 +73,9 @@ export interface ModelVersionRecord {
   stage: string
   description: string
   source: string
+  /** Where the version's files are: its source, or what a models:/ source resolved to. */
+  downloadUri: string
+  /** MLflow's run_id as the client gave it (or the source run's), whether or not such a run exists. */
   runUuid: string | null
   runLink: string
   tags: Tags
@@ -131,7 +134,7 @@ const MODEL_VERSION_TARGET: FilterTarget = {
     name: { sql: 'v.model_name', kind: 'text' },
     version: { sql: VERSION_NUMBER_SQL, kind: 'number' },
     version_number: { sql: VERSION_NUMBER_SQL, kind: 'number' },
-    run_id: { sql: 'vr.run_uuid', kind: 'text' },
+    run_id: { sql: 'coalesce(v.mlflow_run_id, vr.run_uuid)', kind: 'text' },
     source_path: { sql: 'v.artifact_uri', kind: 'text' },
     current_stage: { sql: 'v.stage', kind: 'text' }
   },
@@ -189,7 +192,8 @@ function toRunRecord(row: Record<string, unknown>): MlflowRunRecord {
 
 const MODEL_VERSION_SELECT = `
   SELECT v.version_id, v.model_name, v.version, v.created_at, v.updated_at, v.stage, v.description, v.artifact_uri,
-         vr.run_uuid, v.run_link, v.tags, v.logged_model_id,
+         coalesce(v.storage_location, v.artifact_uri) AS download_uri, coalesce(v.mlflow_run_id, vr.run_uuid) AS run_uuid,
+         v.run_link, v.tags, v.logged_model_id,
          coalesce((SELECT array_agg(a.alias ORDER BY a.alias) FROM ml_model_alias a WHERE a.version_id = v.version_id), '{}') AS aliases
   FROM ml_model_version v LEFT JOIN ml_run vr ON vr.run_id = v.source_run_id`
 
@@ -203,6 +207,7 @@ function toModelVersion(row: Record<string, unknown>): ModelVersionRecord {
     stage: row.stage as string,
     description: row.description as string,
     source: row.artifact_uri as string,
+    downloadUri: row.download_uri as string,
     runUuid: (row.run_uuid as string | null) ?? null,
     runLink: row.run_link as string,
     tags: toTags(row.tags),

@@ -13,6 +13,7 @@ import type {
 } from '../../shared/domain'
 import { conflict, invalidArgument, notFound } from '../../shared/errors'
 import type { Queryable } from '../db/database'
+import { pythonJsonDumps } from '../../shared/python-json'
 import { translated } from './pg-errors'
 import { toId, toIso, toJsonObject, toOptionalId, toOptionalIso, toOptionalNumber, toOptionalString, toTags } from './row-mapping'
 
@@ -402,13 +403,32 @@ export class PgModelRepository {
 
   // ---- MLflow's side of a version: stage label, run link, logged model, tags, deletion ----
 
-  /** Registers a version with MLflow's run link and logged model, in one transaction. */
-  async registerLinkedVersion(version: NewModelVersion, runLink: string, loggedModelId: string | null): Promise<ModelVersion> {
+  /**
+   * Registers a version with MLflow's side of it, in one transaction: run link, MLflow's run id
+   * text, the resolved storage location, and the logged model it came from — which then lists the
+   * version in its mlflow.modelVersions tag, as MLflow's tracking store does.
+   */
+  async registerLinkedVersion(version: NewModelVersion, links: VersionLinks): Promise<ModelVersion> {
     const id = await translated(() =>
       this.db.withTransaction(async (tx) => {
+        // The logged model is locked first, so two versions of it cannot lose each other's entry.
+        const listed = links.loggedModelId === null ? undefined : await lockModelVersionsTag(tx, links.loggedModelId)
         const created = await new PgModelRepository(tx).registerVersion(version)
-        await tx.query('UPDATE ml_model_version SET run_link = $2, logged_model_id = $3 WHERE version_id = $1', [created.id, runLink, loggedModelId])
+        await tx.query('UPDATE ml_model_version SET run_link = $2, logged_model_id = $3, mlflow_run_id = $4, storage_location = $5 WHERE version_id = $1', [
+          created.id,
+          links.runLink,
+          links.loggedModelId,
+          links.mlflowRunId,
+          links.storageLocation
+        ])
         await tx.query('UPDATE ml_registered_model SET updated_at = now() WHERE model_name = $1', [version.modelName])
+        if (listed !== undefined) {
+          listed.push({ name: created.modelName, version: /^\d{1,15}$/.test(created.version) ? Number(created.version) : created.version })
+          await tx.query(
+            `UPDATE ml_logged_model SET tags = tags || jsonb_build_object('${MODEL_VERSIONS_TAG}', $2::text), updated_at = now() WHERE model_id = $1`,
+            [links.loggedModelId, pythonJsonDumps(listed)]
+          )
+        }
         return created.id
       })
     )
@@ -501,6 +521,34 @@ export class PgModelRepository {
       [modelId]
     )
     if (rowCount === 0) throw notFound(`logged model ${modelId} does not exist`, 'modelId')
+  }
+}
+
+/** MLflow's side of a version registered through the MLflow door. */
+export interface VersionLinks {
+  runLink: string
+  loggedModelId: string | null
+  /** The run_id the client sent, kept whether or not such a run exists. */
+  mlflowRunId: string | null
+  /** Where a models:/ source resolved to; null when the source itself is the location. */
+  storageLocation: string | null
+}
+
+/** The logged model tag listing its registered versions (MLflow's MLFLOW_MODEL_VERSIONS). */
+const MODEL_VERSIONS_TAG = 'mlflow.modelVersions'
+
+/** Locks a logged model and returns the versions its tag lists (a tag that is not a JSON list: none yet). */
+async function lockModelVersionsTag(tx: Queryable, modelId: string): Promise<unknown[]> {
+  const { rows } = await tx.query<{ listed: string | null }>(
+    `SELECT tags->>'${MODEL_VERSIONS_TAG}' AS listed FROM ml_logged_model WHERE model_id = $1 AND deleted_at IS NULL FOR UPDATE`,
+    [modelId]
+  )
+  if (!rows[0]) throw notFound(`logged model ${modelId} does not exist`, 'loggedModelId')
+  try {
+    const parsed: unknown = JSON.parse(rows[0].listed ?? '[]')
+    return Array.isArray(parsed) ? parsed : []
+  } catch {
+    return []
   }
 }
 

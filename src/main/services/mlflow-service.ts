@@ -67,6 +67,7 @@ import {
   updateExperimentBody,
   updateRunBody
 } from './mlflow-schemas'
+import { checkModelVersionSource, urlParse } from './mlflow-source-policy'
 import type { ModelService } from './model-service'
 import type { RunService } from './run-service'
 
@@ -154,6 +155,12 @@ function generateRunName(): string {
 function withList<T>(target: Record<string, unknown>, field: string, list: readonly T[]): void {
   if (list.length > 0) target[field] = list
 }
+
+/** Where a logged model's files are, as its artifact_uri names them. */
+const loggedModelArtifactUri = (model: LoggedModelRecord): string => `mlflow-artifacts:/${model.experimentId}/models/${model.modelId}/artifacts`
+
+// A registry version tagged so is a prompt (MLflow's IS_PROMPT_TAG_KEY): its source is no model's.
+const IS_PROMPT_TAG = 'mlflow.prompt.is_prompt'
 
 const tagList = (tags: Tags): { key: string; value: string }[] => Object.entries(tags).map(([key, value]) => ({ key, value }))
 
@@ -270,7 +277,7 @@ export class MlflowService {
       name: model.name,
       creation_timestamp_ms: model.creationTime,
       last_updated_timestamp_ms: model.lastUpdateTime,
-      artifact_uri: `mlflow-artifacts:/${model.experimentId}/models/${model.modelId}/artifacts`,
+      artifact_uri: loggedModelArtifactUri(model),
       status: model.status,
       model_type: model.modelType
     }
@@ -738,20 +745,70 @@ export class MlflowService {
 
   // ---- model versions ----
 
+  /**
+   * MLflow's create_model_version: the source checked as MLflow checks it (mlflow-source-policy),
+   * run_id kept as given — MLflow never checks the run exists — and Hypercube's lineage linked
+   * only to a run that does. A models:/ source is resolved now to where its files are, and a
+   * logged model's source run becomes the version's run when the client names none.
+   */
   async createModelVersion(body: Body): Promise<unknown> {
     const request = parseMlflow(createModelVersionBody, body)
+    const modelId = request.model_id || ''
+    if (!(request.tags ?? []).some((tag) => tag.key === IS_PROMPT_TAG)) {
+      await checkModelVersionSource(
+        request.source,
+        modelId
+          ? { field: 'model_id', id: modelId, artifactLocation: async () => loggedModelArtifactUri(await this.loggedModel(modelId)) }
+          : { field: 'run_id', id: request.run_id ?? '', artifactLocation: async () => this.runArtifactUri(await this.runByUuid(request.run_id!)) }
+      )
+    }
     const model = await this.registeredModel(request.name)
-    const sourceRunId = request.run_id ? (await this.runByUuid(request.run_id)).id : null
+    const resolved = await this.resolveModelsUri(request.source)
+    const runId = request.run_id || resolved?.runId || null
+    if (modelId) await this.loggedModel(modelId)
+    const sourceRun = runId !== null && /^[0-9a-f]{32}$/.test(runId) ? await this.repository.findRun(runId) : undefined
     const created = await this.models.registerLinkedVersion({
       modelName: model.name,
       artifactUri: request.source,
-      sourceRunId,
+      sourceRunId: sourceRun?.id ?? null,
       tags: tagsOf(request.tags),
       runLink: request.run_link ?? '',
       description: request.description ?? '',
-      loggedModelId: request.model_id || null
+      loggedModelId: modelId || null,
+      mlflowRunId: runId,
+      storageLocation: resolved?.location ?? null
     })
     return { model_version: this.modelVersionJson((await this.repository.getModelVersion(created.modelName, created.version))!) }
+  }
+
+  /**
+   * Where a models:/ source's files are (MLflow's storage_location), and the logged model's run:
+   * models:/<model_id> is that logged model's artifact location, models:/<name>/<version> that
+   * version's download URI. Undefined for any other source (its files are where it says).
+   */
+  private async resolveModelsUri(source: string): Promise<{ location: string; runId: string | null } | undefined> {
+    if (urlParse(source).scheme !== 'models') return undefined
+    const path = source.slice(source.indexOf(':') + 1)
+    const parts = path.replace(/^\/+/, '').split('/')
+    if (!path.startsWith('/') || path.length <= 1 || parts.length > 2 || parts[0]!.trim() === '' || (parts.length === 2 && parts[1]!.trim() === '')) {
+      throw invalid(
+        `Not a proper models:/ URI: ${source}. Models URIs must be of the form 'models:/model_name/suffix' or 'models:/model_name@alias' where suffix is a model version, stage, or the string 'latest' and where alias is a registered model alias. Only one of suffix or alias can be defined at a time.`
+      )
+    }
+    // MLflow answers a source it cannot resolve with INTERNAL_ERROR and these words.
+    const unresolved = (why: string): MlflowError =>
+      new MlflowError('INTERNAL_ERROR', `Unable to fetch model from model URI source artifact location '${source}'.Error: ${why}`)
+    if (parts.length === 1 && !path.includes('@')) {
+      const logged = await this.repository.getLoggedModel(parts[0]!)
+      if (!logged) throw unresolved(`Logged model with ID '${parts[0]!}' not found.`)
+      return { location: loggedModelArtifactUri(logged), runId: logged.sourceRunUuid }
+    }
+    if (parts.length === 2 && /^\d+$/.test(parts[1]!)) {
+      const version = await this.repository.getModelVersion(parts[0]!, parts[1]!)
+      if (!version) throw unresolved(`Model Version (name=${parts[0]!}, version=${parts[1]!}) not found`)
+      return { location: version.downloadUri, runId: null }
+    }
+    throw unresolved(`a model version source must name a version (models:/<name>/<version>) or a logged model (models:/<model_id>), not a stage or alias`)
   }
 
   async getModelVersion(query: Body): Promise<unknown> {
@@ -808,7 +865,7 @@ export class MlflowService {
   }
 
   async getDownloadUri(query: Body): Promise<unknown> {
-    return { artifact_uri: (await this.modelVersion(parseMlflow(modelVersionBody, query))).source }
+    return { artifact_uri: (await this.modelVersion(parseMlflow(modelVersionBody, query))).downloadUri }
   }
 
   // ---- logged models ----

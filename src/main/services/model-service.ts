@@ -31,7 +31,13 @@ const tagChanges = { setTags: tags.optional(), removeTag: text(LIMITS.tagKey, 1)
 const registeredModelChangesInput = z.object({ modelName: name, description: text(LIMITS.description).optional(), ...tagChanges }).strict()
 const renameModelInput = z.object({ modelName: name, newName: name }).strict()
 const registerLinkedVersionInput = registerModelVersionInput
-  .extend({ runLink: text(4_096).default(''), loggedModelId: loggedModelId.nullable().default(null) })
+  .extend({
+    runLink: text(4_096).default(''),
+    loggedModelId: loggedModelId.nullable().default(null),
+    // MLflow's run_id text, kept as given: it need not name a run (sourceRunId links one that exists).
+    mlflowRunId: text(LIMITS.name).nullable().default(null),
+    storageLocation: text(LIMITS.path * 4).nullable().default(null)
+  })
   .strict()
 const versionChangesInput = z.object({ versionId: id, description: text(LIMITS.description).optional(), ...tagChanges }).strict()
 const versionStageInput = z.object({ versionId: id, stage: z.enum(MODEL_STAGES), archiveOthers: z.boolean().default(false) }).strict()
@@ -193,10 +199,10 @@ export class ModelService {
     await this.models.deleteRegisteredModel(parseInput(name, modelName, 'modelName'))
   }
 
-  /** Registers a version with MLflow's run link and logged model id. */
+  /** Registers a version with MLflow's run link, run id, storage location and logged model id. */
   async registerLinkedVersion(input: unknown): Promise<ModelVersion> {
-    const { runLink, loggedModelId, ...version } = parseInput(registerLinkedVersionInput, input)
-    return this.models.registerLinkedVersion(version, runLink, loggedModelId)
+    const { runLink, loggedModelId, mlflowRunId, storageLocation, ...version } = parseInput(registerLinkedVersionInput, input)
+    return this.models.registerLinkedVersion(version, { runLink, loggedModelId, mlflowRunId, storageLocation })
   }
 
   async updateVersion(input: unknown): Promise<ModelVersion> {

@@ -104,6 +104,18 @@ describe('MLflow limits and errors', () => {
     expect((await runs.listByExperiment(Number(experiment))).map((run) => run.uuid)).toEqual([kept])
   })
 
+  it('serves the same calls under /ajax-api/2.0, where MLflow\'s web UI sends them', async () => {
+    const created = await call('POST', '/ajax-api/2.0/mlflow/experiments/create', { name: 'through-ajax-api' })
+    expect(created.status).toBe(200)
+    const experiment = created.json.experiment_id as string
+    const run = (await call('POST', '/ajax-api/2.0/mlflow/runs/create', { experiment_id: experiment, run_name: 'ajax' })).json.run as { info: { run_id: string } }
+    expect((await call('POST', '/ajax-api/2.0/mlflow/runs/log-metric', { run_id: run.info.run_id, key: 'loss', value: 0.5, timestamp: 1, step: 0 })).status).toBe(200)
+    const fetched = await call('GET', `/api/2.0/mlflow/runs/get?run_id=${run.info.run_id}`)
+    expect(fetched.json).toMatchObject({ run: { info: { run_name: 'ajax', experiment_id: experiment }, data: { metrics: [{ key: 'loss', value: 0.5 }] } } })
+    expect((await call('GET', `/ajax-api/2.0/mlflow/experiments/get?experiment_id=${experiment}`)).json).toMatchObject({ experiment: { name: 'through-ajax-api' } })
+    expect(await call('GET', '/ajax-api/2.0/mlflow/runs/get?run_id=0123456789abcdef0123456789abcdef')).toMatchObject({ status: 404, json: { error_code: 'RESOURCE_DOES_NOT_EXIST' } })
+  })
+
   it('answers MLflow error codes: unknown run 404, missing field 400, bad JSON 400, unknown endpoint 404, no token 401', async () => {
     const unknown = await call('GET', '/api/2.0/mlflow/runs/get?run_id=0123456789abcdef0123456789abcdef')
     expect(unknown).toMatchObject({ status: 404, json: { error_code: 'RESOURCE_DOES_NOT_EXIST' } })

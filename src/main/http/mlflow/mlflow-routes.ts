@@ -105,7 +105,7 @@ export function mlflowPlugin(options: MlflowPluginOptions): (app: FastifyInstanc
   return async (app, context) => {
     // A path the router cannot decode never reaches these scopes' error handlers.
     for (const prefix of ['/api/', '/ajax-api/']) context.addErrorFormat(prefix, (error) => toMlflowError(error))
-    await app.register(async (scope) => {
+    const door = async (scope: FastifyInstance): Promise<void> => {
       scope.setErrorHandler(async (error, request, reply) => {
         const { status, body, isBug } = toMlflowError(error, { dataDir: context.dataDir })
         if (isBug) logRequestFailure(request, error, 'MLflow request failed')
@@ -130,7 +130,9 @@ export function mlflowPlugin(options: MlflowPluginOptions): (app: FastifyInstanc
 
       registerTracking(scope, options.mlflow)
       await scope.register(async (artifactScope) => registerArtifacts(artifactScope, options))
-    }, { prefix: '/api/2.0' })
+    }
+    // /ajax-api is where MLflow's web UI (and some tools built on it) call the same handlers.
+    for (const prefix of ['/api/2.0', '/ajax-api/2.0']) await app.register(door, { prefix })
     // Calls of other MLflow API versions the door does not serve (3.0's traces, datasets and
     // scorers; 2.11's bulk history) get MLflow's own 404, so a client says "endpoint not found".
     for (const prefix of ['/api', '/ajax-api']) {

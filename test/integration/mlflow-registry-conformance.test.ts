@@ -132,6 +132,50 @@ describe('model versions of runs the server never saw (test_model_registry.py)',
   })
 })
 
+describe('model-version search order and paging (test_search_model_versions_*)', () => {
+  type Listed = { name: string; version: string; last_updated_timestamp: number }
+
+  /** Every page of a search, following next_page_token. */
+  async function allPages(query: Json): Promise<Listed[]> {
+    const listed: Listed[] = []
+    let token: string | undefined
+    do {
+      const page = await ok('GET', 'model-versions/search', { ...query, ...(token ? { page_token: token } : {}) })
+      listed.push(...((page.model_versions ?? []) as Listed[]))
+      token = page.next_page_token as string | undefined
+    } while (token)
+    return listed
+  }
+
+  it('defaults to the newest update first, then name, then version newest first; orders by name or version_number with the others as tie-breakers', async () => {
+    const prefix = unique('SearchMV').replace(/-/g, '')
+    const names = Array.from({ length: 6 }, (_, index) => `${prefix}${String(index).padStart(3, '0')}`)
+    for (const name of names) await ok('POST', 'registered-models/create', { name })
+    const created: Listed[] = []
+    for (const name of [...names, ...names.slice(0, 3)]) {
+      created.push((await ok('POST', 'model-versions/create', { name, source: 'runs:/run_id/model', run_id: 'run_id' })).model_version as Listed)
+    }
+    const ids = (listed: Listed[]): string[] => listed.map((version) => `${version.name}/${version.version}`)
+    const filter = `name LIKE '${prefix}%'`
+    const newestFirst = [...created].sort(
+      (a, b) => b.last_updated_timestamp - a.last_updated_timestamp || a.name.localeCompare(b.name) || Number(b.version) - Number(a.version)
+    )
+    expect(ids(await allPages({ filter }))).toEqual(ids(newestFirst))
+    for (const maxResults of ['1', '4', '100']) expect(ids(await allPages({ filter, max_results: maxResults }))).toEqual(ids(newestFirst))
+
+    const byNameDesc = [...created].sort((a, b) => b.name.localeCompare(a.name) || Number(b.version) - Number(a.version))
+    expect(ids(await allPages({ filter, order_by: 'name DESC' }))).toEqual(ids(byNameDesc))
+    const byVersionDesc = [...created].sort((a, b) => Number(b.version) - Number(a.version) || a.name.localeCompare(b.name))
+    expect(ids(await allPages({ filter, order_by: 'version_number DESC' }))).toEqual(ids(byVersionDesc))
+
+    // test_search_model_versions_filter_string: LIKE is case-sensitive, ILIKE is not
+    const ilike = await allPages({ filter: `name ILIKE '${prefix.toLowerCase()}%00%'` })
+    expect(ids(ilike)).toEqual(ids(newestFirst.filter((version) => version.name.slice(prefix.length).includes('00'))))
+    expect(await allPages({ filter: `name LIKE '${prefix.toLowerCase()}%00%'` })).toEqual([])
+    expect(ids(await allPages({ filter: `name = '${names[3]!}'` }))).toEqual([`${names[3]!}/1`])
+  })
+})
+
 describe('model-version sources (test_rest_tracking.py)', () => {
   it('a local path is accepted only inside the artifact folder of the run named by run_id (test_create_model_version_with_path_source)', async () => {
     const name = await registeredModel()

@@ -128,6 +128,8 @@ const REGISTERED_MODEL_TARGET: FilterTarget = {
 }
 
 const VERSION_NUMBER_SQL = "CASE WHEN v.version ~ '^[0-9]{1,15}$' THEN v.version::float8 END"
+// Whole milliseconds, as MLflow stores and compares them (two versions of one millisecond tie).
+const VERSION_UPDATED_MS_SQL = `floor(${epochMsSql('v.updated_at')})`
 
 const MODEL_VERSION_TARGET: FilterTarget = {
   attributes: {
@@ -136,10 +138,27 @@ const MODEL_VERSION_TARGET: FilterTarget = {
     version_number: { sql: VERSION_NUMBER_SQL, kind: 'number' },
     run_id: { sql: 'coalesce(v.mlflow_run_id, vr.run_uuid)', kind: 'text' },
     source_path: { sql: 'v.artifact_uri', kind: 'text' },
-    current_stage: { sql: 'v.stage', kind: 'text' }
+    current_stage: { sql: 'v.stage', kind: 'text' },
+    creation_timestamp: { sql: `floor(${epochMsSql('v.created_at')})`, kind: 'number' },
+    last_updated_timestamp: { sql: VERSION_UPDATED_MS_SQL, kind: 'number' }
   },
   tags: 'v.tags',
   tagNotEqualMatchesMissing: true
+}
+
+/**
+ * MLflow's model-version order after the client's (its SQL store, as test_search_model_versions_*
+ * expect): with no order given, the newest update first; then name, then version newest first,
+ * each unless the client ordered by it.
+ */
+function modelVersionTieBreakers(orderBy: readonly RunOrder[]): string[] {
+  const ordered = new Set(orderBy.map((order) => (order.field.type === 'attribute' ? order.field.key : '')))
+  return [
+    ...(orderBy.length === 0 ? [`${VERSION_UPDATED_MS_SQL} DESC`] : []),
+    ...(ordered.has('name') ? [] : ['v.model_name ASC']),
+    ...(ordered.has('version') || ordered.has('version_number') ? [] : [`${VERSION_NUMBER_SQL} DESC NULLS LAST`]),
+    'v.version_id DESC'
+  ]
 }
 
 const LOGGED_MODEL_TARGET: FilterTarget = {
@@ -423,7 +442,7 @@ export class PgMlflowRepository {
   async searchModelVersions(filter: FilterExpression | null, orderBy: readonly RunOrder[], page: PageRequest): Promise<Page<ModelVersionRecord>> {
     const params = new SqlParams()
     const where = compileFilter(filter, MODEL_VERSION_TARGET, params)
-    const order = compileOrder(orderBy, MODEL_VERSION_TARGET, params, ['v.model_name ASC', 'v.created_at DESC', 'v.version_id DESC'])
+    const order = compileOrder(orderBy, MODEL_VERSION_TARGET, params, modelVersionTieBreakers(orderBy))
     const { rows } = await translated(() =>
       this.db.query(`${MODEL_VERSION_SELECT} WHERE ${where} ORDER BY ${order} LIMIT ${params.add(page.limit + 1)} OFFSET ${params.add(page.offset)}`, params.values)
     )

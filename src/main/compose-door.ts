@@ -11,12 +11,14 @@ import { PgExperimentRepository } from './repositories/experiment-repository'
 import { PgIdempotentIngestRepository } from './repositories/ingest-idempotency-repository'
 import { PgMetricRepository } from './repositories/metric-repository'
 import { PgMlflowRepository } from './repositories/mlflow-repository'
+import { MetricHistoryBulkRepository } from './repositories/metric-history-bulk-repository'
 import { PgModelRepository } from './repositories/model-repository'
 import { PgRunRepository } from './repositories/run-repository'
 import { ArtifactService } from './services/artifact-service'
 import type { DoorServices } from './services/core-services'
 import { ExperimentService } from './services/experiment-service'
 import { MlflowService } from './services/mlflow-service'
+import { MlflowHistoryBulk } from './services/mlflow-history-bulk'
 import { ModelService } from './services/model-service'
 import { RunService } from './services/run-service'
 
@@ -66,11 +68,13 @@ export interface DoorHttpOptions {
 
 /** The HTTP door: /v1 and the MLflow adapter over the services, plus any extra plugins. */
 export function startDoorHttp(options: DoorHttpOptions): Promise<HttpServer> {
+  const mlflowRepository = new PgMlflowRepository(options.database)
   return startHttpServer({
     plugins: [
       ...(options.plugins ?? []),
       mlflowPlugin({
-        mlflow: new MlflowService(new PgMlflowRepository(options.database), options.services.experiments, options.services.runs, options.services.models),
+        mlflow: new MlflowService(mlflowRepository, options.services.experiments, options.services.runs, options.services.models),
+        history: new MlflowHistoryBulk(mlflowRepository, new MetricHistoryBulkRepository(options.database)),
         artifacts: options.services.artifacts,
         store: new ArtifactStore(join(options.dataDir, 'artifacts'))
       })

@@ -122,11 +122,12 @@ describe('MLflow limits and errors', () => {
     expect(await post('runs/log-metric', { run_id: runId, value: 1, timestamp: 1 })).toMatchObject({ status: 400, json: { error_code: 'INVALID_PARAMETER_VALUE' } })
     expect(await post('runs/log-metric', '{"run_id": ')).toMatchObject({ status: 400, json: { error_code: 'BAD_REQUEST' } })
     expect(await post('runs/no-such-thing', {})).toMatchObject({ status: 404, json: { error_code: 'ENDPOINT_NOT_FOUND' } })
-    // Calls of other MLflow API versions the door does not serve (GenAI traces, datasets, the
-    // 2.11 bulk history): MLflow's 404, so the client reports "endpoint not found", not a parse error.
+    // Calls of other MLflow API versions the door does not serve (GenAI traces, datasets,
+    // scorers): MLflow's 404, so the client reports "endpoint not found", not a parse error.
     for (const [method, path] of [
       ['POST', '/api/3.0/mlflow/traces/search'],
-      ['GET', '/api/2.11/mlflow/metrics/get-history-bulk-interval?run_ids=x'],
+      ['GET', '/api/3.0/mlflow/scorers/list?experiment_id=1'],
+      ['GET', '/api/2.11/mlflow/runs/get?run_id=x'],
       ['DELETE', '/api/3.0/mlflow/datasets/d-1'],
       ['POST', '/ajax-api/2.0/mlflow/no-such-thing']
     ] as const) {

@@ -5,6 +5,7 @@ import { isDomainError, type ErrorCode } from '../../../shared/errors'
 import type { ArtifactStore } from '../../artifacts/artifact-store'
 import type { ArtifactService } from '../../services/artifact-service'
 import { invalidValueMessage, listArtifactsQuery, parseMlflow, withJsonSource } from '../../services/mlflow-schemas'
+import type { MlflowHistoryBulk } from '../../services/mlflow-history-bulk'
 import { MlflowError, type MlflowService } from '../../services/mlflow-service'
 import { diskFullError, HttpRefusal, logRequestFailure, type ErrorContext } from '../errors'
 import { stringifyJson } from '../json'
@@ -21,6 +22,8 @@ import type { HttpContext } from '../server'
 
 export interface MlflowPluginOptions {
   mlflow: MlflowService
+  /** One metric of many runs at once (get-history-bulk, get-history-bulk-interval). */
+  history: MlflowHistoryBulk
   artifacts: ArtifactService
   /** For logged-model files (MLflow 3), which belong to no run: <experiment>/models/<model_id>/…. */
   store: ArtifactStore
@@ -105,7 +108,7 @@ export function mlflowPlugin(options: MlflowPluginOptions): (app: FastifyInstanc
   return async (app, context) => {
     // A path the router cannot decode never reaches these scopes' error handlers.
     for (const prefix of ['/api/', '/ajax-api/']) context.addErrorFormat(prefix, (error) => toMlflowError(error))
-    const door = async (scope: FastifyInstance): Promise<void> => {
+    const door = (register: (scope: FastifyInstance) => Promise<void>) => async (scope: FastifyInstance): Promise<void> => {
       scope.setErrorHandler(async (error, request, reply) => {
         const { status, body, isBug } = toMlflowError(error, { dataDir: context.dataDir })
         if (isBug) logRequestFailure(request, error, 'MLflow request failed')
@@ -128,11 +131,19 @@ export function mlflowPlugin(options: MlflowPluginOptions): (app: FastifyInstanc
         }
       })
 
-      registerTracking(scope, options.mlflow)
-      await scope.register(async (artifactScope) => registerArtifacts(artifactScope, options))
+      await register(scope)
     }
+    const everything = door(async (scope) => {
+      registerTracking(scope, options)
+      await scope.register(async (artifactScope) => registerArtifacts(artifactScope, options))
+    })
     // /ajax-api is where MLflow's web UI (and some tools built on it) call the same handlers.
-    for (const prefix of ['/api/2.0', '/ajax-api/2.0']) await app.register(door, { prefix })
+    for (const prefix of ['/api/2.0', '/ajax-api/2.0']) await app.register(everything, { prefix })
+    // The client asks for sampled histories under the API version that introduced them.
+    await app.register(
+      door(async (scope) => routeIn(scope, 'GET', 'metrics/get-history-bulk-interval', (body) => options.history.bulkInterval(body))),
+      { prefix: '/api/2.11' }
+    )
     // Calls of other MLflow API versions the door does not serve (3.0's traces, datasets and
     // scorers; 2.11's bulk history) get MLflow's own 404, so a client says "endpoint not found".
     for (const prefix of ['/api', '/ajax-api']) {
@@ -190,17 +201,21 @@ function refuseNul(values: Body): void {
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 
-function registerTracking(app: FastifyInstance, mlflow: MlflowService): void {
-  const route = (methods: Method | Method[], path: string, handler: (body: Body, request: FastifyRequest) => Promise<unknown>): void => {
-    app.route({
-      method: methods,
-      url: `/mlflow/${path}`,
-      handler: async (request, reply) => {
-        pathParams(request)
-        return sendMlflowJson(reply, 200, await handler(input(request), request))
-      }
-    })
-  }
+/** An MLflow call under the scope's prefix: its input is the query and the JSON body as one object. */
+function routeIn(app: FastifyInstance, methods: Method | Method[], path: string, handler: (body: Body, request: FastifyRequest) => Promise<unknown>): void {
+  app.route({
+    method: methods,
+    url: `/mlflow/${path}`,
+    handler: async (request, reply) => {
+      pathParams(request)
+      return sendMlflowJson(reply, 200, await handler(input(request), request))
+    }
+  })
+}
+
+function registerTracking(scope: FastifyInstance, options: MlflowPluginOptions): void {
+  const { mlflow, history } = options
+  const route = (methods: Method | Method[], path: string, handler: (body: Body, request: FastifyRequest) => Promise<unknown>): void => routeIn(scope, methods, path, handler)
   const params = (request: FastifyRequest): Record<string, string> => request.params as Record<string, string>
 
   route('POST', 'experiments/create', (body) => mlflow.createExperiment(body))
@@ -228,6 +243,8 @@ function registerTracking(app: FastifyInstance, mlflow: MlflowService): void {
   route('POST', 'runs/outputs', (body) => mlflow.logOutputs(body))
   route('POST', 'runs/search', (body) => mlflow.searchRuns(body))
   route('GET', 'metrics/get-history', (body) => mlflow.getMetricHistory(body))
+  route('GET', 'metrics/get-history-bulk', (body) => history.bulk(body))
+  route('GET', 'metrics/get-history-bulk-interval', (body) => history.bulkInterval(body))
 
   route('POST', 'registered-models/create', (body) => mlflow.createRegisteredModel(body))
   route('GET', 'registered-models/get', (body) => mlflow.getRegisteredModel(body))

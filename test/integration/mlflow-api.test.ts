@@ -206,6 +206,37 @@ describe('mlflow-artifacts', () => {
     expect((await call('GET', `${artifacts()}/dir/data.bin`)).status).toBe(404)
   })
 
+  it("lists and serves a logged model's files where MLflow's web UI asks (logged-models/<id>/artifacts/directories and /files)", async () => {
+    const created = await post('logged-models', { experiment_id: experimentId, name: 'model' })
+    const modelId = (created.json.model as { info: { model_id: string } }).info.model_id
+    const mlmodel = `artifact_path: model\nmodel_id: ${modelId}\nflavors:\n  python_function: {}\n`
+    const upload = await call('PUT', `/api/2.0/mlflow-artifacts/artifacts/${experimentId}/models/${modelId}/artifacts/MLmodel`, mlmodel, { 'content-type': 'application/octet-stream' })
+    expect(upload.status).toBe(200)
+    await call('PUT', `/api/2.0/mlflow-artifacts/artifacts/${experimentId}/models/${modelId}/artifacts/data/weights.bin`, 'w', { 'content-type': 'application/octet-stream' })
+
+    const listed = await call('GET', `/ajax-api/2.0/mlflow/logged-models/${modelId}/artifacts/directories`)
+    expect(listed.status).toBe(200)
+    expect(listed.json.files).toEqual(
+      expect.arrayContaining([
+        { path: 'MLmodel', is_dir: false, file_size: Buffer.byteLength(mlmodel) },
+        { path: 'data', is_dir: true }
+      ])
+    )
+    expect((await call('GET', `/ajax-api/2.0/mlflow/logged-models/${modelId}/artifacts/directories?artifact_directory_path=data`)).json.files).toEqual([
+      { path: 'data/weights.bin', is_dir: false, file_size: 1 }
+    ])
+    const file = await call('GET', `/ajax-api/2.0/mlflow/logged-models/${modelId}/artifacts/files?artifact_file_path=MLmodel`)
+    expect(file.status).toBe(200)
+    expect(file.text).toContain(modelId)
+
+    expect(await call('GET', `/ajax-api/2.0/mlflow/logged-models/${modelId}/artifacts/files`)).toMatchObject({ status: 400, json: { error_code: 'INVALID_PARAMETER_VALUE' } })
+    expect(await call('GET', `/ajax-api/2.0/mlflow/logged-models/${modelId}/artifacts/files?artifact_file_path=..%2F..%2Fsecret`)).toMatchObject({
+      status: 400,
+      json: { error_code: 'INVALID_PARAMETER_VALUE', message: 'Invalid path' }
+    })
+    expect(await call('GET', `/ajax-api/2.0/mlflow/logged-models/m-${'0'.repeat(32)}/artifacts/directories`)).toMatchObject({ status: 404, json: { error_code: 'RESOURCE_DOES_NOT_EXIST' } })
+  })
+
   it('deletes a file once when deletes of it race: one 200, the others 404, never a 500', async () => {
     for (let round = 0; round < 10; round++) {
       expect((await call('PUT', `${artifacts()}/race.txt`, 'x', { 'content-type': 'application/octet-stream' })).status).toBe(200)

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream'
 import { isDomainError, type ErrorCode } from '../../../shared/errors'
 import type { ArtifactStore } from '../../artifacts/artifact-store'
 import type { ArtifactService } from '../../services/artifact-service'
-import { invalidValueMessage, listArtifactsQuery, parseMlflow, withJsonSource } from '../../services/mlflow-schemas'
+import { invalidValueMessage, listArtifactsQuery, mlflowArtifactPath, parseMlflow, withJsonSource } from '../../services/mlflow-schemas'
 import type { MlflowHistoryBulk } from '../../services/mlflow-history-bulk'
 import { MlflowError, type MlflowService } from '../../services/mlflow-service'
 import { diskFullError, HttpRefusal, logRequestFailure, type ErrorContext } from '../errors'
@@ -386,5 +386,28 @@ function registerArtifacts(app: FastifyInstance, options: MlflowPluginOptions): 
     const json: Record<string, unknown> = { root_uri: `mlflow-artifacts:/${run.experimentId}/${run.uuid}/artifacts` }
     if (files.length > 0) json.files = files.map((file) => ({ ...file, path: path === '' ? file.path : `${path}/${file.path}` }))
     return sendMlflowJson(reply, 200, json)
+  })
+
+  // A logged model's files (MLflow 3), as MLflow's web UI lists and shows them.
+  const loggedModelFiles = async (request: FastifyRequest, pathParameter: string): Promise<ArtifactTarget & { kind: 'model' }> => {
+    const modelId = (request.params as Record<string, string>).modelId!
+    const experimentId = /^m-[0-9a-f]{32}$/.test(modelId) ? await mlflow.loggedModelExperiment(modelId) : undefined
+    if (experimentId === undefined) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Logged model with ID '${modelId}' not found.`)
+    const requested = input(request)[pathParameter]
+    const path = requested === undefined ? '' : parseMlflow(mlflowArtifactPath, requested).replace(/\/+$/, '')
+    return { kind: 'model', experimentId, modelId, path }
+  }
+  app.get('/mlflow/logged-models/:modelId/artifacts/directories', async (request, reply) => {
+    const target = await loggedModelFiles(request, 'artifact_directory_path')
+    const files = await listFiles(target)
+    const json: Record<string, unknown> = {}
+    if (files.length > 0) json.files = files.map((file) => ({ ...file, path: target.path === '' ? file.path : `${target.path}/${file.path}` }))
+    return sendMlflowJson(reply, 200, json)
+  })
+  app.get('/mlflow/logged-models/:modelId/artifacts/files', async (request, reply) => {
+    const target = await loggedModelFiles(request, 'artifact_file_path')
+    if (target.path === '') throw new MlflowError('INVALID_PARAMETER_VALUE', "Missing value for required parameter 'artifact_file_path'.")
+    const opened = await store.open(target.experimentId, modelFolder(target), target.path)
+    return reply.code(200).type('application/octet-stream').header('content-length', opened.sizeBytes).send(opened.stream)
   })
 }

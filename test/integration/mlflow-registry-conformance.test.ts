@@ -18,18 +18,20 @@ const unique = (label: string): string => `${label}-${++counter}-${Math.random()
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any -- MLflow answers are read field by field
 
-async function call(method: 'GET' | 'POST', path: string, body: Json = {}): Promise<{ status: number; json: Json }> {
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE'
+
+async function call(method: Method, path: string, body: Json = {}): Promise<{ status: number; json: Json }> {
   const server = env.core.http!
   const query = method === 'GET' ? `?${new URLSearchParams(body as Record<string, string>).toString()}` : ''
   const response = await fetch(`${server.url}/api/2.0/mlflow/${path}${query}`, {
     method,
     headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-    body: method === 'POST' ? JSON.stringify(body) : undefined
+    body: method === 'GET' ? undefined : JSON.stringify(body)
   })
   return { status: response.status, json: (await response.json()) as Json }
 }
 
-async function ok(method: 'GET' | 'POST', path: string, body: Json = {}): Promise<Json> {
+async function ok(method: Method, path: string, body: Json = {}): Promise<Json> {
   const response = await call(method, path, body)
   expect(response.status, JSON.stringify(response.json)).toBe(200)
   return response.json
@@ -109,6 +111,39 @@ describe('model versions of runs the server never saw (test_model_registry.py)',
     const copy = (await ok('POST', 'model-versions/create', { name, source: `models:/${name}/1`, run_id: 'run_id_1', description: 'dummy' })).model_version
     expect(copy).toMatchObject({ version: '2', source: `models:/${name}/1`, run_id: 'run_id_1', description: 'dummy' })
     expect((await ok('GET', 'model-versions/get-download-uri', { name, version: '2' })).artifact_uri).toBe('runs:/run_id/model')
+  })
+
+  it('names a version by an integer (test_get_model_version) and never reuses a deleted number (test_delete_model_version_flow)', async () => {
+    const name = await registeredModel()
+    await ok('POST', 'model-versions/create', { name, source: 'runs:/run_id/model', run_id: 'run_id_1' })
+    await ok('POST', 'model-versions/create', { name, source: 'runs:/run_id/another_model', run_id: 'run_id_1' })
+    await ok('POST', 'model-versions/create', { name, source: 'runs:/run_id_2/a/b/c', run_id: 'run_id_2' })
+    const bad = await call('GET', 'model-versions/get', { name, version: 'something not correct' })
+    expect(bad).toEqual({ status: 400, json: { error_code: 'INVALID_PARAMETER_VALUE', message: "Parameter 'version' must be an integer, got 'something not correct'." } })
+
+    await ok('DELETE', 'model-versions/delete', { name, version: '1' })
+    for (const [method, path, body] of [
+      ['DELETE', 'model-versions/delete', { name, version: '1' }],
+      ['PATCH', 'model-versions/update', { name, version: '1', description: 'Test model' }],
+      ['POST', 'model-versions/transition-stage', { name, version: '1', stage: 'Staging' }]
+    ] as const) {
+      const gone = await call(method, path, body)
+      expect(gone.status, path).toBe(404)
+      expect(gone.json.message).toMatch(/Model Version .+ not found/)
+    }
+    await ok('DELETE', 'model-versions/delete', { name, version: '3' })
+    expect((await ok('POST', 'model-versions/create', { name, source: 'runs:/run_id_2/a/b/c', run_id: 'run_id_2' })).model_version.version).toBe('4')
+    const listed = await ok('GET', 'model-versions/search', { filter: `name = '${name}'` })
+    expect(listed.model_versions.map((version: Json) => version.version).sort()).toEqual(['2', '4'])
+  })
+
+  it('never reuses a number on the Hypercube side either (one rule, in register_ml_model_version)', async () => {
+    const name = unique('numbered')
+    const models = env.core.services.models
+    await models.registerVersion({ modelName: name, artifactUri: '/m/1' })
+    const second = await models.registerVersion({ modelName: name, artifactUri: '/m/2' })
+    await models.deleteVersion(second.id)
+    expect((await models.registerVersion({ modelName: name, artifactUri: '/m/3' })).version).toBe('3')
   })
 
   it('links Hypercube lineage only to a run that exists; /v1 shows a version without one', async () => {

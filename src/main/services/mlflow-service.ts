@@ -328,7 +328,10 @@ export class MlflowService {
     return model
   }
 
-  private async modelVersion({ name, version }: { name: string; version: string }): Promise<ModelVersionRecord> {
+  private async modelVersion({ name, version: given }: { name: string; version: string }): Promise<ModelVersionRecord> {
+    // MLflow numbers versions and reads the parameter as Python's int() does ("+1", " 1 ", "1_0").
+    if (!/^\s*[+-]?\d+(_\d+)*\s*$/.test(given)) throw invalid(`Parameter 'version' must be an integer, got '${given}'.`)
+    const version = BigInt(given.trim().replace(/_/g, '')).toString()
     const found = await this.repository.getModelVersion(name, version)
     if (!found) throw missing(`Model Version (name=${name}, version=${version}) not found`)
     return found

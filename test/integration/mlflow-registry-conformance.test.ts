@@ -104,6 +104,32 @@ describe('model versions of runs the server never saw (test_model_registry.py)',
     expect((await ok('GET', 'registered-models/alias', { name, alias: 'test_alias' })).model_version).toMatchObject({ version: '1', run_id: 'run_id_1' })
   })
 
+  it('tags, stage and description of such a version; the registered model is updated by a new version and a stage, not a description (test_update_model_version_flow, test_set_delete_model_version_tag_flow)', async () => {
+    const name = await registeredModel()
+    await ok('POST', 'model-versions/create', { name, source: 'runs:/run_id/model', run_id: 'run_id_1' })
+    const tags = async (): Promise<Record<string, string>> =>
+      Object.fromEntries((((await ok('GET', 'model-versions/get', { name, version: '1' })).model_version.tags ?? []) as { key: string; value: string }[]).map((tag) => [tag.key, tag.value]))
+    await ok('POST', 'model-versions/set-tag', { name, version: '1', key: 'key', value: 'value' })
+    await ok('POST', 'model-versions/set-tag', { name, version: '1', key: 'numeric value', value: '12345' })
+    await ok('POST', 'model-versions/set-tag', { name, version: '1', key: 'tag_key', value: '' })
+    expect(await tags()).toEqual({ key: 'value', 'numeric value': '12345', tag_key: '' })
+    await ok('DELETE', 'model-versions/delete-tag', { name, version: '1', key: 'key' })
+    expect(await tags()).toEqual({ 'numeric value': '12345', tag_key: '' })
+
+    const modelUpdated = async (): Promise<number> => (await ok('GET', 'registered-models/get', { name })).registered_model.last_updated_timestamp as number
+    const afterCreate = await modelUpdated()
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const staged = (await ok('POST', 'model-versions/transition-stage', { name, version: '1', stage: 'Staging', archive_existing_versions: false })).model_version
+    expect(staged).toMatchObject({ current_stage: 'Staging', run_id: 'run_id_1' })
+    const afterStage = await modelUpdated()
+    expect(afterStage).toBeGreaterThan(afterCreate)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const described = (await ok('PATCH', 'model-versions/update', { name, version: '1', description: 'This is a test model' })).model_version
+    expect(described).toMatchObject({ description: 'This is a test model', run_id: 'run_id_1' })
+    expect(described.last_updated_timestamp).toBeGreaterThan(staged.last_updated_timestamp)
+    expect(await modelUpdated()).toBe(afterStage)
+  })
+
   it('copies a version (models:/name/version): same run_id, and the download URI of the version copied', async () => {
     // test_copy_model_version_flow: the client sends the copy as a version whose source is models:/<name>/1
     const name = await registeredModel()

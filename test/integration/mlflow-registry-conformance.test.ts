@@ -101,7 +101,9 @@ describe('model versions of runs the server never saw (test_model_registry.py)',
 
     // test_set_delete_registered_model_alias_and_get_model_version_by_alias_flow
     await ok('POST', 'registered-models/alias', { name, alias: 'test_alias', version: '1' })
-    expect((await ok('GET', 'registered-models/alias', { name, alias: 'test_alias' })).model_version).toMatchObject({ version: '1', run_id: 'run_id_1' })
+    const byAlias = (await ok('GET', 'registered-models/alias', { name, alias: 'test_alias' })).model_version
+    expect(byAlias).toMatchObject({ version: '1', run_id: 'run_id_1', aliases: ['test_alias'] })
+    expect(byAlias).toEqual((await ok('GET', 'model-versions/get', { name, version: '1' })).model_version)
   })
 
   it('tags, stage and description of such a version; the registered model is updated by a new version and a stage, not a description (test_update_model_version_flow, test_set_delete_model_version_tag_flow)', async () => {
@@ -128,6 +130,24 @@ describe('model versions of runs the server never saw (test_model_registry.py)',
     expect(described).toMatchObject({ description: 'This is a test model', run_id: 'run_id_1' })
     expect(described.last_updated_timestamp).toBeGreaterThan(staged.last_updated_timestamp)
     expect(await modelUpdated()).toBe(afterStage)
+  })
+
+  it('answers the newest version of each stage asked for (test_latest_models)', async () => {
+    const name = await registeredModel()
+    const stages = ['Archived', 'Production', 'Archived', 'Production', 'Staging', 'Staging', 'None']
+    for (const [index, stage] of stages.entries()) {
+      const version = (await ok('POST', 'model-versions/create', { name, source: 'runs:/run_id/model', run_id: 'run_id' })).model_version
+      expect(version.version).toBe(String(index + 1))
+      if (stage !== 'None') await ok('POST', 'model-versions/transition-stage', { name, version: version.version, stage, archive_existing_versions: false })
+    }
+    const latest = async (body: Json): Promise<Record<string, string>> =>
+      Object.fromEntries((((await ok('POST', 'registered-models/get-latest-versions', { name, ...body })).model_versions ?? []) as Json[]).map((version) => [version.current_stage, version.version]))
+    expect(await latest({ stages: ['None'] })).toEqual({ None: '7' })
+    expect(await latest({ stages: ['Staging'] })).toEqual({ Staging: '6' })
+    expect(await latest({ stages: ['None', 'Staging'] })).toEqual({ None: '7', Staging: '6' })
+    const all = { Production: '4', Staging: '6', Archived: '3', None: '7' }
+    expect(await latest({})).toEqual(all)
+    expect(await latest({ stages: [] })).toEqual(all)
   })
 
   it('copies a version (models:/name/version): same run_id, and the download URI of the version copied', async () => {

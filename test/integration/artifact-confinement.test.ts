@@ -142,7 +142,13 @@ describe('every artifact route of both APIs, with a symlink at each placement', 
       }),
       delete: await rawRequest(mlflowFile(secretPath), { method: 'DELETE', token: api.token }),
       list: await rawRequest(`${api.url}/api/2.0/mlflow-artifacts/artifacts?path=${encodeURIComponent(listPath)}`, { token: api.token }),
-      trackingList: await rawRequest(`${api.url}/api/2.0/mlflow/artifacts/list?run_id=${run.run_uuid}&path=${encodeURIComponent(prefix)}`, { token: api.token })
+      trackingList: await rawRequest(`${api.url}/api/2.0/mlflow/artifacts/list?run_id=${run.run_uuid}&path=${encodeURIComponent(prefix)}`, { token: api.token }),
+      // MLflow's web UI: an upload with the path in the query, a download from the root.
+      uiUpload: await rawRequest(
+        `${api.url}/ajax-api/2.0/mlflow/upload-artifact?run_uuid=${run.run_uuid}&path=${encodeURIComponent(prefix === '' ? 'planted.txt' : `${prefix}/planted.txt`)}`,
+        { method: 'POST', token: api.token, body: 'planted', headers: { 'content-type': 'application/octet-stream' } }
+      ),
+      uiDownload: await rawRequest(`${api.url}/get-artifact?run_uuid=${run.run_uuid}&path=${encodeURIComponent(secretPath)}`, { token: api.token })
     }
     for (const [route, answer] of Object.entries(mlflow)) {
       expect([route, answer.status, answer.body?.error_code]).toEqual([route, 400, 'INVALID_PARAMETER_VALUE'])

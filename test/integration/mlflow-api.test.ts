@@ -206,6 +206,32 @@ describe('mlflow-artifacts', () => {
     expect((await call('GET', `${artifacts()}/dir/data.bin`)).status).toBe(404)
   })
 
+  it("takes an upload from MLflow's web UI (ajax-api upload-artifact) and serves it back at /get-artifact", async () => {
+    const upload = (query: string, body?: string, headers: Record<string, string> = {}) => call('POST', `/ajax-api/2.0/mlflow/upload-artifact${query}`, body, headers)
+    const refusedWith = async (answer: ReturnType<typeof upload>, message: string) => expect(await answer).toMatchObject({ status: 400, json: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining(message) } })
+    await refusedWith(upload(''), 'Request must specify run_uuid.')
+    await refusedWith(upload(`?run_uuid=${runId}`), 'Request must specify path.')
+    await refusedWith(upload(`?run_uuid=${runId}&path=`), 'Request must specify path.')
+    await refusedWith(upload(`?run_uuid=${runId}&path=..%2Ftest.txt`), 'Invalid path')
+    await refusedWith(upload(`?run_uuid=${runId}&path=test.txt`), 'Request must specify data.')
+    // Python's requests sends data="hello world" with no content type at all (as fetch sends bytes).
+    const server = core.core.http!
+    const plain = await fetch(`${server.url}/ajax-api/2.0/mlflow/upload-artifact?run_uuid=${runId}&path=test.txt`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token}` },
+      body: new TextEncoder().encode('hello world')
+    })
+    expect(plain.headers.get('content-type')).toContain('application/json')
+    expect(plain.status, await plain.clone().text()).toBe(200)
+    expect((await upload(`?run_uuid=${runId}&path=notes%2Fa.md`, '# a', { 'content-type': 'text/markdown' })).status).toBe(200)
+
+    const downloaded = await call('GET', `/get-artifact?run_uuid=${runId}&path=test.txt`)
+    expect(downloaded).toMatchObject({ status: 200, text: 'hello world' })
+    expect((await call('GET', `/get-artifact?run_uuid=${runId}&path=notes%2Fa.md`)).text).toBe('# a')
+    expect(await call('GET', `/get-artifact?run_uuid=${'0'.repeat(32)}&path=test.txt`)).toMatchObject({ status: 404, json: { error_code: 'RESOURCE_DOES_NOT_EXIST' } })
+    expect(await call('GET', `/get-artifact?run_uuid=${runId}&path=..%2F..%2Fsecret`)).toMatchObject({ status: 400, json: { error_code: 'INVALID_PARAMETER_VALUE', message: 'Invalid path' } })
+  })
+
   it("lists and serves a logged model's files where MLflow's web UI asks (logged-models/<id>/artifacts/directories and /files)", async () => {
     const created = await post('logged-models', { experiment_id: experimentId, name: 'model' })
     const modelId = (created.json.model as { info: { model_id: string } }).info.model_id

@@ -108,12 +108,13 @@ export function mlflowPlugin(options: MlflowPluginOptions): (app: FastifyInstanc
   return async (app, context) => {
     // A path the router cannot decode never reaches these scopes' error handlers.
     for (const prefix of ['/api/', '/ajax-api/']) context.addErrorFormat(prefix, (error) => toMlflowError(error))
+    const answerError = async (error: unknown, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+      const { status, body, isBug } = toMlflowError(error, { dataDir: context.dataDir })
+      if (isBug) logRequestFailure(request, error, 'MLflow request failed')
+      return sendMlflowJson(reply, status, body)
+    }
     const door = (register: (scope: FastifyInstance) => Promise<void>) => async (scope: FastifyInstance): Promise<void> => {
-      scope.setErrorHandler(async (error, request, reply) => {
-        const { status, body, isBug } = toMlflowError(error, { dataDir: context.dataDir })
-        if (isBug) logRequestFailure(request, error, 'MLflow request failed')
-        return sendMlflowJson(reply, status, body)
-      })
+      scope.setErrorHandler(answerError)
       scope.setNotFoundHandler(async (request, reply) =>
         sendMlflowJson(reply, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: `no MLflow endpoint ${request.method} ${request.url.split('?')[0]}` })
       )
@@ -139,6 +140,17 @@ export function mlflowPlugin(options: MlflowPluginOptions): (app: FastifyInstanc
     })
     // /ajax-api is where MLflow's web UI (and some tools built on it) call the same handlers.
     for (const prefix of ['/api/2.0', '/ajax-api/2.0']) await app.register(everything, { prefix })
+    // MLflow's web UI downloads a run's file from the server's root.
+    await app.register(async (scope) => {
+      scope.setErrorHandler(answerError)
+      scope.get('/get-artifact', async (request, reply) => {
+        const { run_uuid: runUuid, path } = request.query as Body
+        const run = typeof runUuid === 'string' ? await options.mlflow.runForArtifacts(runUuid) : undefined
+        if (!run) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Run with id=${String(runUuid)} not found`)
+        const opened = await options.artifacts.openFile(run.id, parseMlflow(mlflowArtifactPath, path))
+        return reply.code(200).type('application/octet-stream').header('content-length', opened.sizeBytes).send(opened.stream)
+      })
+    })
     // The client asks for sampled histories under the API version that introduced them.
     await app.register(
       door(async (scope) => routeIn(scope, 'GET', 'metrics/get-history-bulk-interval', (body) => options.history.bulkInterval(body))),
@@ -386,6 +398,19 @@ function registerArtifacts(app: FastifyInstance, options: MlflowPluginOptions): 
     const json: Record<string, unknown> = { root_uri: `mlflow-artifacts:/${run.experimentId}/${run.uuid}/artifacts` }
     if (files.length > 0) json.files = files.map((file) => ({ ...file, path: path === '' ? file.path : `${path}/${file.path}` }))
     return sendMlflowJson(reply, 200, json)
+  })
+
+  // MLflow's web UI uploads one file to a run with the path in the query and the bytes as the body.
+  app.post('/mlflow/upload-artifact', async (request, reply) => {
+    const { run_uuid: runUuid, path } = request.query as Body
+    if (typeof runUuid !== 'string' || runUuid === '') throw new MlflowError('INVALID_PARAMETER_VALUE', 'Request must specify run_uuid.')
+    if (typeof path !== 'string' || path === '') throw new MlflowError('INVALID_PARAMETER_VALUE', 'Request must specify path.')
+    const checkedPath = parseMlflow(mlflowArtifactPath, path)
+    if (!(request.body instanceof Readable) || Number(request.headers['content-length'] ?? 1) === 0) throw new MlflowError('INVALID_PARAMETER_VALUE', 'Request must specify data.')
+    const run = await mlflow.runForArtifacts(runUuid)
+    if (!run) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Run with id=${runUuid} not found`)
+    await artifacts.putFile(run.id, checkedPath, request.body as AsyncIterable<Uint8Array>)
+    return sendMlflowJson(reply, 200, {})
   })
 
   // A logged model's files (MLflow 3), as MLflow's web UI lists and shows them.

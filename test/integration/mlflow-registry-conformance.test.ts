@@ -278,8 +278,10 @@ describe('model-version sources (test_rest_tracking.py)', () => {
     await refusedSource({ name, source: artifactUri }, 400, 'To use a local path as a model version')
     await refusedSource({ name, source: 'file:///tmp' }, 400, 'To use a local path as a model version')
     const remote = await createVersion({ name, source: 'file://123.456.789.123/path/to/source', run_id: runId })
-    expect(remote.status).toBe(500)
-    expect(remote.json.message).toContain('is not a valid remote uri')
+    // MLflow answers 500 here; Hypercube never answers a client's mistake with a 5xx (the client
+    // would retry it), so: 400 with MLflow's message.
+    expect(remote.status).toBe(400)
+    expect(remote.json).toMatchObject({ error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining('is not a valid remote uri') })
   })
 
   it('a local path is refused when the run keeps its artifacts in the server (mlflow-artifacts:), or the run is unknown', async () => {

@@ -49,7 +49,7 @@ describe('URIs read as urllib.parse reads them', () => {
     expect(isLocalUri(uri)).toBe(false)
   })
 
-  it('a file: URI naming another host is not a valid remote uri (500, as MLflow answers)', () => {
+  it('a file: URI naming another host is not a valid remote uri (400 here, where MLflow answers 500)', () => {
     expect(() => isLocalUri('file://123.456.789.123/path')).toThrow(/is not a valid remote uri/)
     expect(localUriToPath('file:///tmp/a%20b')).toBe('/tmp/a b')
   })

@@ -118,8 +118,10 @@ export function isLocalUri(uri: string): boolean {
   const remoteHost = host !== undefined && !(host === '.' || host.startsWith('localhost') || host.startsWith('127.0.0.1'))
   if (parsed.scheme === 'file') {
     if (remoteHost) {
+      // MLflow answers this with a 500 (INTERNAL_ERROR); it is the caller's source, so here a
+      // 400 with MLflow's message: a client retries a 5xx, and no retry can fix this one.
       throw new MlflowError(
-        'INTERNAL_ERROR',
+        'INVALID_PARAMETER_VALUE',
         `${uri} is not a valid remote uri. For remote access on windows, please consider using a different scheme such as SMB (e.g. smb://<hostname>/<path>).`
       )
     }

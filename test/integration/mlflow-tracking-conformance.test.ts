@@ -32,7 +32,9 @@ async function call(method: 'GET' | 'POST', path: string, options: { body?: stri
 /** A POST of a JSON text as written (so a literal like 9.0 reaches the server as Python sends it). */
 const postText = (endpoint: string, body: string): Promise<Answer> => call('POST', `/api/2.0/mlflow/${endpoint}`, { body })
 const post = (endpoint: string, body: unknown): Promise<Answer> => postText(endpoint, JSON.stringify(body))
-const get = (endpoint: string, query: Record<string, string | number>): Promise<Answer> => call('GET', `/api/2.0/mlflow/${endpoint}`, { query })
+const get = (endpoint: string, query: Record<string, string | number>, prefix = '/api/2.0'): Promise<Answer> => call('GET', `${prefix}/mlflow/${endpoint}`, { query })
+/** The spec reads metric history pages through /ajax-api, where MLflow's web UI calls. */
+const getAjax = (endpoint: string, query: Record<string, string | number>): Promise<Answer> => get(endpoint, query, '/ajax-api/2.0')
 
 async function ok(endpoint: string, body: unknown): Promise<Record<string, unknown>> {
   const answer = await post(endpoint, body)
@@ -123,12 +125,60 @@ describe('test_rest_tracking.py: validation messages', () => {
     expect((await post('runs/log-batch', { run_id: runId, metrics: [{ key: 'mae', value: 2.5, timestamp: 123456789 }] })).status).toBe(200)
   })
 
-  it('test_path_validation: artifacts/list refuses a path that leaves the run with MLflow\'s exact answer', async () => {
-    const experimentId = await createExperiment('path validation')
+  it('test_path_validation: artifacts/list, get-artifact and model-versions/get-artifact refuse a path that leaves the run with MLflow\'s exact answer', async () => {
+    const experimentId = await createExperiment('tags validation')
     const runId = await createRun(experimentId)
-    const answer = await get('artifacts/list', { run_id: runId, path: '../path' })
-    expect(answer.status).toBe(400)
-    expect(answer.json).toEqual({ error_code: 'INVALID_PARAMETER_VALUE', message: 'Invalid path' })
+    const refusal = { error_code: 'INVALID_PARAMETER_VALUE', message: 'Invalid path' }
+    for (const answer of [
+      await get('artifacts/list', { run_id: runId, path: '../path' }),
+      await call('GET', '/get-artifact', { query: { run_id: runId, path: '../path' } }),
+      // The spec writes the URL with a double slash (Flask merges slashes); the path is checked
+      // before the model version is looked up, so a version that does not exist still gets it.
+      await call('GET', '//model-versions/get-artifact', { query: { name: 'model', version: 1, path: '../path' } }),
+      await call('GET', '/model-versions/get-artifact', { query: { name: 'model', version: 1, path: '%2E%2E/path' } })
+    ]) {
+      expect(answer.status, answer.text).toBe(400)
+      expect(answer.json).toEqual(refusal)
+    }
+  })
+
+  it('get-artifact and model-versions/get-artifact serve a run\'s file, as the files MLflow\'s path check guards', async () => {
+    const experimentId = await createExperiment('downloads')
+    const runId = await createRun(experimentId)
+    const server = env.core.http!
+    const upload = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/model/MLmodel`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/octet-stream' },
+      body: 'flavors: {}\n'
+    })
+    expect(upload.status).toBe(200)
+    await ok('registered-models/create', { name: 'model' })
+    await ok('model-versions/create', { name: 'model', source: `mlflow-artifacts:/${experimentId}/${runId}/artifacts/model`, run_id: runId })
+
+    const download = async (path: string, query: Record<string, string>): Promise<Response> => {
+      const url = new URL(`${server.url}${path}`)
+      for (const [name, value] of Object.entries(query)) url.searchParams.append(name, value)
+      return fetch(url, { headers: { authorization: `Bearer ${server.token}` } })
+    }
+    const runFile = await download('/get-artifact', { run_id: runId, path: 'model/MLmodel' })
+    expect(runFile.status).toBe(200)
+    expect(runFile.headers.get('content-disposition')).toBe('attachment; filename="MLmodel"')
+    expect(await runFile.text()).toBe('flavors: {}\n')
+    const versionFile = await download('/model-versions/get-artifact', { name: 'model', version: '1', path: 'MLmodel' })
+    expect(versionFile.status).toBe(200)
+    expect(await versionFile.text()).toBe('flavors: {}\n')
+
+    const missingRun = await call('GET', '/get-artifact', { query: { run_id: 'f'.repeat(32), path: 'model/MLmodel' } })
+    expect(missingRun.status).toBe(404)
+    expect(missingRun.json.error_code).toBe('RESOURCE_DOES_NOT_EXIST')
+    const missingVersion = await call('GET', '/model-versions/get-artifact', { query: { name: 'model', version: 7, path: 'MLmodel' } })
+    expect(missingVersion.status).toBe(404)
+    expect(missingVersion.json.error_code).toBe('RESOURCE_DOES_NOT_EXIST')
+    // Files elsewhere (a bucket, a local folder) are not this server's to read.
+    await ok('model-versions/create', { name: 'model', source: 's3://bucket/model' })
+    const elsewhere = await call('GET', '/model-versions/get-artifact', { query: { name: 'model', version: 2, path: 'MLmodel' } })
+    expect(elsewhere.status).toBe(400)
+    expect(elsewhere.json).toEqual({ error_code: 'INVALID_PARAMETER_VALUE', message: "The model version's artifacts are at s3://bucket/model, which this server does not serve" })
   })
 })
 
@@ -199,7 +249,7 @@ describe('test_rest_tracking.py: orderings and paging', () => {
     expect((all.json.metrics as unknown[]).length).toBe(10)
     expect(all.json.next_page_token).toBeUndefined()
 
-    const limited = await get('metrics/get-history', { run_id: runId, metric_key: 'test_metric', max_results: 3 })
+    const limited = await getAjax('metrics/get-history', { run_id: runId, metric_key: 'test_metric', max_results: 3 })
     expect(limited.status).toBe(200)
     expect((limited.json.metrics as { value: number }[]).map((metric) => metric.value)).toEqual([0, 1, 2])
 
@@ -207,7 +257,7 @@ describe('test_rest_tracking.py: orderings and paging', () => {
     let token: string | undefined
     const tokens: (string | undefined)[] = []
     do {
-      const answer = await get('metrics/get-history', { run_id: runId, metric_key: 'test_metric', max_results: 4, ...(token === undefined ? {} : { page_token: token }) })
+      const answer = await getAjax('metrics/get-history', { run_id: runId, metric_key: 'test_metric', max_results: 4, ...(token === undefined ? {} : { page_token: token }) })
       expect(answer.status, answer.text).toBe(200)
       pages.push(answer.json.metrics as { key: string; value: number; step: number; timestamp: number }[])
       token = answer.json.next_page_token as string | undefined
@@ -218,7 +268,7 @@ describe('test_rest_tracking.py: orderings and paging', () => {
     const metrics = pages.flat()
     metrics.forEach((metric, i) => expect(metric).toEqual({ key: 'test_metric', value: i, step: i, timestamp: 1000 + i }))
 
-    const invalid = await get('metrics/get-history', { run_id: runId, metric_key: 'test_metric', page_token: 'invalid_token' })
+    const invalid = await getAjax('metrics/get-history', { run_id: runId, metric_key: 'test_metric', page_token: 'invalid_token' })
     expect(invalid.status).toBe(400)
     expect(invalid.json.error_code).toBe('INVALID_PARAMETER_VALUE')
   })

@@ -198,9 +198,12 @@ function percentDecode(text: string): string {
   })
 }
 
-export const mlflowArtifactPath = mlflowText(LIMITS.path * 4).refine(isSafeArtifactPath, { message: 'Invalid path', ...VERBATIM })
+const artifactPath = <Text extends z.ZodString>(text: Text) => text.refine(isSafeArtifactPath, { message: 'Invalid path', ...VERBATIM })
+export const mlflowArtifactPath = artifactPath(mlflowText(LIMITS.path * 4))
 /** artifacts/list's path (MLflow checks it before it looks the run up). */
 export const listArtifactsQuery = z.object({ path: mlflowArtifactPath.optional() })
+/** get-artifact's and model-versions/get-artifact's file: checked before the run or version is looked up, as MLflow does. */
+export const downloadArtifactQuery = z.object({ path: artifactPath(requiredText(LIMITS.path * 4)) })
 
 export type MlflowErrorCode = 'INVALID_PARAMETER_VALUE' | 'RESOURCE_DOES_NOT_EXIST' | 'RESOURCE_ALREADY_EXISTS' | 'BAD_REQUEST' | 'INTERNAL_ERROR'
 

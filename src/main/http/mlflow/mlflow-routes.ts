@@ -4,7 +4,7 @@ import { Readable } from 'node:stream'
 import { isDomainError, type ErrorCode } from '../../../shared/errors'
 import type { ArtifactStore } from '../../artifacts/artifact-store'
 import type { ArtifactService } from '../../services/artifact-service'
-import { invalidValueMessage, listArtifactsQuery, mlflowArtifactPath, parseMlflow, withJsonSource } from '../../services/mlflow-schemas'
+import { downloadArtifactQuery, invalidValueMessage, listArtifactsQuery, mlflowArtifactPath, parseMlflow, withJsonSource } from '../../services/mlflow-schemas'
 import type { MlflowHistoryBulk } from '../../services/mlflow-history-bulk'
 import { MlflowError, type MlflowService } from '../../services/mlflow-service'
 import { diskFullError, HttpRefusal, logRequestFailure, type ErrorContext } from '../errors'
@@ -140,16 +140,11 @@ export function mlflowPlugin(options: MlflowPluginOptions): (app: FastifyInstanc
     })
     // /ajax-api is where MLflow's web UI (and some tools built on it) call the same handlers.
     for (const prefix of ['/api/2.0', '/ajax-api/2.0']) await app.register(everything, { prefix })
-    // MLflow's web UI downloads a run's file from the server's root.
+    // MLflow's web UI downloads a run's or a model version's file from the server's root.
+    for (const prefix of DOWNLOAD_ROUTES) context.addErrorFormat(prefix, (error) => toMlflowError(error))
     await app.register(async (scope) => {
       scope.setErrorHandler(answerError)
-      scope.get('/get-artifact', async (request, reply) => {
-        const { run_uuid: runUuid, path } = request.query as Body
-        const run = typeof runUuid === 'string' ? await options.mlflow.runForArtifacts(runUuid) : undefined
-        if (!run) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Run with id=${String(runUuid)} not found`)
-        const opened = await options.artifacts.openFile(run.id, parseMlflow(mlflowArtifactPath, path))
-        return reply.code(200).type('application/octet-stream').header('content-length', opened.sizeBytes).send(opened.stream)
-      })
+      registerDownloads(scope, options)
     })
     // The client asks for sampled histories under the API version that introduced them.
     await app.register(
@@ -435,4 +430,65 @@ function registerArtifacts(app: FastifyInstance, options: MlflowPluginOptions): 
     const opened = await store.open(target.experimentId, modelFolder(target), target.path)
     return reply.code(200).type('application/octet-stream').header('content-length', opened.sizeBytes).send(opened.stream)
   })
+}
+
+/**
+ * The MLflow server's own download routes outside the REST API (mlflow/server/handlers.py:
+ * get_artifact_handler, get_model_version_artifact_handler), which clients and mlflow's tests
+ * call by URL: a run's file, and a file of a model version's artifacts. Flask merges duplicate
+ * slashes, so `//model-versions/get-artifact` (as mlflow's test_path_validation writes it) is
+ * the same route. The path is checked (MLflow's "Invalid path") before anything is looked up.
+ */
+const DOWNLOAD_ROUTES = ['/get-artifact', '/model-versions/get-artifact', '//model-versions/get-artifact']
+
+function registerDownloads(app: FastifyInstance, options: MlflowPluginOptions): void {
+  const { mlflow, artifacts, store } = options
+
+  app.get('/get-artifact', async (request, reply) => {
+    const query = input(request)
+    const { path } = parseMlflow(downloadArtifactQuery, query)
+    const runUuid = query.run_id ?? query.run_uuid
+    const run = typeof runUuid === 'string' ? await mlflow.runForArtifacts(runUuid) : undefined
+    if (!run) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Run with id=${String(runUuid)} not found`)
+    return sendAttachment(reply, path, await artifacts.openFile(run.id, path))
+  })
+
+  const modelVersionFile = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const query = input(request)
+    const { path } = parseMlflow(downloadArtifactQuery, query)
+    const { artifact_uri: uri } = (await mlflow.getDownloadUri(query)) as { artifact_uri: string }
+    const target = await modelVersionTarget(mlflow, uri, path)
+    const opened =
+      target.kind === 'run'
+        ? await artifacts.openFile(target.runId, target.path)
+        : await store.open(target.experimentId, `models/${target.modelId}/artifacts`, target.path)
+    return sendAttachment(reply, path, opened)
+  }
+  app.get('/model-versions/get-artifact', modelVersionFile)
+  app.get('//model-versions/get-artifact', modelVersionFile)
+}
+
+/**
+ * Where `path` below a model version's download URI is: a run's or a logged model's files when
+ * the URI names this server's artifacts (mlflow-artifacts:/…, what the client registers). Any
+ * other URI (a local folder, s3://…) is not this server's to read.
+ */
+async function modelVersionTarget(mlflow: MlflowService, uri: string, path: string): Promise<ArtifactTarget> {
+  const proxied = /^mlflow-artifacts:(?:\/\/[^/]*)?\/(.*)$/.exec(uri)
+  if (!proxied) throw new MlflowError('INVALID_PARAMETER_VALUE', `The model version's artifacts are at ${uri}, which this server does not serve`)
+  return resolveArtifactPath(mlflow, [proxied[1]!.replace(/^\/+|\/+$/g, ''), path].filter((part) => part !== '').join('/'))
+}
+
+/** A file as a download: its name in Content-Disposition (ASCII, plus RFC 5987 UTF-8 when it has other characters). */
+function sendAttachment(reply: FastifyReply, path: string, opened: { stream: Readable; sizeBytes: number }): FastifyReply {
+  const name = path.split('/').pop() || 'artifact'
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_')
+  const disposition = ascii === name ? `attachment; filename="${name}"` : `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`
+  return reply
+    .code(200)
+    .type('application/octet-stream')
+    .header('content-length', opened.sizeBytes)
+    .header('content-disposition', disposition)
+    .header('x-content-type-options', 'nosniff')
+    .send(opened.stream)
 }

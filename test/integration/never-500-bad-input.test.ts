@@ -107,6 +107,15 @@ function routeCases(): RouteCase[] {
     tracking('POST', 'runs/outputs', { run_id: runId, models: [{ model_id: modelId }] }),
     tracking('POST', 'runs/search', { experiment_ids: [experimentId], filter: "tags.k = 'v'", order_by: ['start_time'] }),
     tracking('GET', 'metrics/get-history', { run_id: runId, metric_key: 'loss' }),
+    tracking('GET', 'metrics/get-history-bulk', { run_id: runId, metric_key: 'loss' }),
+    tracking('GET', 'metrics/get-history-bulk-interval', { run_ids: runId, metric_key: 'loss' }),
+    {
+      // The body is the file: the parameters are in the query.
+      method: 'POST',
+      route: '/api/2.0/mlflow/upload-artifact',
+      params: { run_uuid: runId, path: 'up.txt' },
+      path: (params) => `${mlflow('upload-artifact')}?run_uuid=${encodeURIComponent(params.run_uuid!)}&path=${encodeURIComponent(params.path!)}`
+    },
     tracking('POST', 'registered-models/create', { name: 'm2', description: 'd', tags: [tag] }),
     tracking('GET', 'registered-models/get', { name: 'm' }),
     tracking('GET', 'registered-models/search', { filter: "name = 'm'", order_by: 'name' }),
@@ -137,6 +146,8 @@ function routeCases(): RouteCase[] {
     loggedModel('PATCH', '/tags', { tags: [tag] }),
     loggedModel('DELETE', '/tags/:key', undefined, { key: 'k' }),
     loggedModel('POST', '/params', { params: [{ key: 'p', value: 'v' }] }),
+    loggedModel('GET', '/artifacts/directories', { artifact_directory_path: 'd' }),
+    loggedModel('GET', '/artifacts/files', { artifact_file_path: 'MLmodel' }),
     { method: 'GET', route: '/api/2.0/mlflow-artifacts/artifacts', path: () => '/api/2.0/mlflow-artifacts/artifacts', input: { path: `${experimentId}/${runId}/artifacts` } },
     artifact('GET'),
     artifact('PUT'),

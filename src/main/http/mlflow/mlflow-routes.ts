@@ -397,6 +397,8 @@ function registerArtifacts(app: FastifyInstance, options: MlflowPluginOptions): 
 
   // MLflow's web UI uploads one file to a run with the path in the query and the bytes as the body.
   app.post('/mlflow/upload-artifact', async (request, reply) => {
+    // The body is the file's bytes: only the query holds parameters.
+    refuseNul(request.query as Body)
     const { run_uuid: runUuid, path } = request.query as Body
     if (typeof runUuid !== 'string' || runUuid === '') throw new MlflowError('INVALID_PARAMETER_VALUE', 'Request must specify run_uuid.')
     if (typeof path !== 'string' || path === '') throw new MlflowError('INVALID_PARAMETER_VALUE', 'Request must specify path.')
@@ -410,7 +412,7 @@ function registerArtifacts(app: FastifyInstance, options: MlflowPluginOptions): 
 
   // A logged model's files (MLflow 3), as MLflow's web UI lists and shows them.
   const loggedModelFiles = async (request: FastifyRequest, pathParameter: string): Promise<ArtifactTarget & { kind: 'model' }> => {
-    const modelId = (request.params as Record<string, string>).modelId!
+    const modelId = pathParams(request).modelId!
     const experimentId = /^m-[0-9a-f]{32}$/.test(modelId) ? await mlflow.loggedModelExperiment(modelId) : undefined
     if (experimentId === undefined) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Logged model with ID '${modelId}' not found.`)
     const requested = input(request)[pathParameter]

@@ -138,6 +138,28 @@ describe('MLflow limits and errors', () => {
     expect(await anonymous.json()).toMatchObject({ error_code: 'UNAUTHENTICATED' })
   })
 
+  it('keeps a metric logged with a model_id on the logged model too, with its dataset (test_log_metric_model)', async () => {
+    const experiment = (await post('experiments/create', { name: 'metrics of a logged model' })).json.experiment_id as string
+    const run = ((await post('runs/create', { experiment_id: experiment })).json.run as { info: { run_id: string } }).info.run_id
+    const modelId = ((await post('logged-models', { experiment_id: experiment })).json.model as { info: { model_id: string } }).info.model_id
+    const metric = { run_id: run, key: 'metric', value: 0.5, timestamp: 123456789, step: 1, dataset_name: 'name', dataset_digest: 'digest', model_id: modelId }
+    expect((await post('runs/log-metric', metric)).status).toBe(200)
+    expect((await post('runs/log-metric', { ...metric, key: 'nan', value: 'NaN', timestamp: 123456790, dataset_name: undefined, dataset_digest: undefined })).status).toBe(200)
+
+    const model = (await call('GET', `/api/2.0/mlflow/logged-models/${modelId}`)).json.model as { data: { metrics: unknown[] } }
+    expect(model.data.metrics).toEqual([
+      { key: 'metric', value: 0.5, timestamp: 123456789, step: 1, model_id: modelId, dataset_name: 'name', dataset_digest: 'digest', run_id: run },
+      { key: 'nan', value: 'NaN', timestamp: 123456790, step: 1, model_id: modelId, run_id: run }
+    ])
+    // The run has the point as well.
+    const history = await call('GET', `/api/2.0/mlflow/metrics/get-history?run_id=${run}&metric_key=metric`)
+    expect(history.json.metrics).toEqual([{ key: 'metric', value: 0.5, timestamp: 123456789, step: 1 }])
+    // A model that does not exist: refused, and the run gets nothing either.
+    const unknown = await post('runs/log-metric', { ...metric, key: 'orphan', model_id: `m-${'0'.repeat(32)}` })
+    expect(unknown).toMatchObject({ status: 404, json: { error_code: 'RESOURCE_DOES_NOT_EXIST' } })
+    expect((await call('GET', `/api/2.0/mlflow/metrics/get-history?run_id=${run}&metric_key=orphan`)).json.metrics).toBeUndefined()
+  })
+
   it('lets a finished run be resumed and finished again, as the client does with start_run(run_id=…)', async () => {
     const run = (await post('runs/create', { experiment_id: experimentId })).json.run as { info: { run_id: string } }
     expect((await post('runs/update', { run_id: run.info.run_id, status: 'FINISHED', end_time: 1700000000500 })).json.run_info).toMatchObject({ status: 'FINISHED', end_time: 1700000000500 })

@@ -94,6 +94,18 @@ export interface LoggedModelRecord {
   tags: Tags
   creationTime: number
   lastUpdateTime: number
+  /** Points logged against the model (log-metric with model_id), oldest first. */
+  metrics: LoggedModelMetric[]
+}
+
+export interface LoggedModelMetric {
+  key: string
+  value: number
+  step: bigint
+  timestamp: number
+  runUuid: string | null
+  datasetName: string | null
+  datasetDigest: string | null
 }
 
 export const RUN_STATUS_TO_MLFLOW: Record<RunStatus, string> = {
@@ -255,7 +267,14 @@ function toRegisteredModel(row: Record<string, unknown>): RegisteredModelRecord 
 
 const LOGGED_MODEL_SELECT = `
   SELECT lm.model_id, lm.experiment_id, lm.name, lm.model_type, lr.run_uuid, lm.status, lm.params, lm.tags,
-         lm.created_at, lm.updated_at
+         lm.created_at, lm.updated_at,
+         (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'key', mm.metric_name, 'value', mm.value::text, 'step', mm.step::text,
+                    'ms', (extract(epoch FROM mm.logged_at) * 1000)::bigint::text, 'run_uuid', mr.run_uuid,
+                    'dataset_name', mm.dataset_name, 'dataset_digest', mm.dataset_digest)
+                  ORDER BY mm.logged_at, mm.step, mm.metric_name), '[]'::jsonb)
+          FROM ml_logged_model_metric mm LEFT JOIN ml_run mr ON mr.run_id = mm.run_id
+          WHERE mm.model_id = lm.model_id) AS metrics
   FROM ml_logged_model lm LEFT JOIN ml_run lr ON lr.run_id = lm.source_run_id`
 
 function toLoggedModel(row: Record<string, unknown>): LoggedModelRecord {
@@ -269,7 +288,16 @@ function toLoggedModel(row: Record<string, unknown>): LoggedModelRecord {
     params: toTags(row.params),
     tags: toTags(row.tags),
     creationTime: ms(row.created_at),
-    lastUpdateTime: ms(row.updated_at)
+    lastUpdateTime: ms(row.updated_at),
+    metrics: (row.metrics as Array<Record<string, string | null>>).map((metric) => ({
+      key: metric.key!,
+      value: Number(metric.value),
+      step: BigInt(metric.step!),
+      timestamp: Number(metric.ms),
+      runUuid: metric.run_uuid ?? null,
+      datasetName: metric.dataset_name ?? null,
+      datasetDigest: metric.dataset_digest ?? null
+    }))
   }
 }
 

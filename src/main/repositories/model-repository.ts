@@ -515,6 +515,18 @@ export class PgModelRepository {
     if (rowCount === 0) throw notFound(`logged model ${modelId} does not exist`, 'modelId')
   }
 
+  /** A point logged against a logged model (and its run): the model's own record of it. */
+  async logLoggedModelMetric(metric: { modelId: string; runId: number | null; key: string; value: number; step: bigint; timestampMs: number; datasetName: string | null; datasetDigest: string | null }): Promise<void> {
+    const { rowCount } = await translated(() =>
+      this.db.query(
+        `INSERT INTO ml_logged_model_metric (model_id, run_id, metric_name, value, step, logged_at, dataset_name, dataset_digest)
+         SELECT model_id, $2, $3, $4, $5, to_timestamp($6::double precision / 1000), $7, $8 FROM ml_logged_model WHERE model_id = $1 AND deleted_at IS NULL`,
+        [metric.modelId, metric.runId, metric.key, metric.value, metric.step.toString(), metric.timestampMs, metric.datasetName, metric.datasetDigest]
+      )
+    )
+    if (rowCount === 0) throw notFound(`logged model ${metric.modelId} does not exist`, 'modelId')
+  }
+
   async deleteLoggedModel(modelId: string): Promise<void> {
     const { rowCount } = await this.db.query(
       'UPDATE ml_logged_model SET deleted_at = now(), updated_at = now() WHERE model_id = $1 AND deleted_at IS NULL',

@@ -152,7 +152,17 @@ export const logParamBody = z.object({ ...runRef, ...paramEntry.shape })
 export const setTagBody = z.object({ ...runRef, ...tagEntry.shape })
 export const deleteTagBody = z.object({ ...runRef, key: requiredText(MLFLOW_LIMITS.keyLength) })
 /** log-metric's and log-batch's metric values are checked by the door's metric reader (NaN and ±Infinity come as strings). */
-export const logMetricBody = z.object({ ...runRef, key: mlflowKey, value: z.unknown().refine((value) => value !== undefined && value !== null), timestamp: mlflowTimestamp, step: mlflowInt64.optional() })
+export const logMetricBody = z.object({
+  ...runRef,
+  key: mlflowKey,
+  value: z.unknown().refine((value) => value !== undefined && value !== null),
+  timestamp: mlflowTimestamp,
+  step: mlflowInt64.optional(),
+  // MLflow 3: the point also belongs to this logged model, measured on this dataset.
+  model_id: mlflowText(64).optional(),
+  dataset_name: mlflowText(500).optional(),
+  dataset_digest: mlflowText(36).optional()
+})
 /**
  * log-batch's envelope. A batch holds up to 1,000 metrics: they are read by a hand-written loop
  * (as /v1 reads its points), not a schema per point.

@@ -285,6 +285,17 @@ export class MlflowService {
     withList(info, 'tags', tagList(model.tags))
     const data: Record<string, unknown> = {}
     withList(data, 'params', tagList(model.params))
+    withList(
+      data,
+      'metrics',
+      model.metrics.map((metric) => {
+        const json: Record<string, unknown> = { key: metric.key, value: metric.value, timestamp: metric.timestamp, step: metric.step, model_id: model.modelId }
+        if (metric.datasetName !== null) json.dataset_name = metric.datasetName
+        if (metric.datasetDigest !== null) json.dataset_digest = metric.datasetDigest
+        if (metric.runUuid !== null) json.run_id = metric.runUuid
+        return json
+      })
+    )
     return { info, data }
   }
 
@@ -459,7 +470,21 @@ export class MlflowService {
     const request = parseMlflow(logMetricBody, withRunId(body))
     const run = await this.runByUuid(request.run_id)
     const point: MetricPoint = { key: request.key, value: toMetricValue(request.value, request.key), step: request.step ?? 0n, epoch: null, timestamp: request.timestamp, kind: 'train' }
+    // The model is checked first, so an unknown model_id stores nothing.
+    if (request.model_id !== undefined) await this.loggedModel(request.model_id)
     await this.runs.logValidatedMetrics(run.id, [point])
+    if (request.model_id !== undefined) {
+      await this.models.logLoggedModelMetric({
+        modelId: request.model_id,
+        runId: run.id,
+        key: point.key,
+        value: point.value,
+        step: point.step,
+        timestampMs: point.timestamp,
+        datasetName: request.dataset_name ?? null,
+        datasetDigest: request.dataset_digest ?? null
+      })
+    }
     return {}
   }
 

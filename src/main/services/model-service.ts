@@ -52,6 +52,20 @@ const newLoggedModelInput = z
     userId: text(LIMITS.name).nullable().default(null)
   })
   .strict()
+const loggedModelMetricInput = z
+  .object({
+    modelId: loggedModelId,
+    runId: z.number().int().positive().nullable(),
+    key: z.string().min(1).max(LIMITS.metricKey),
+    // Any double, NaN and ±Infinity included (z.number() refuses them).
+    value: z.custom<number>((value) => typeof value === 'number', 'must be a number'),
+    step: z.bigint(),
+    timestampMs: z.number().int().nonnegative(),
+    datasetName: z.string().max(LIMITS.name).nullable(),
+    datasetDigest: z.string().max(LIMITS.name).nullable()
+  })
+  .strict()
+
 const loggedModelChangesInput = z
   .object({
     modelId: loggedModelId,
@@ -237,6 +251,11 @@ export class ModelService {
   async updateLoggedModel(input: unknown): Promise<void> {
     const { modelId, ...changes } = parseInput(loggedModelChangesInput, input)
     await this.models.updateLoggedModel(modelId, changes)
+  }
+
+  /** Records a metric point against a logged model (MLflow 3's log_metric with model_id). */
+  async logLoggedModelMetric(input: unknown): Promise<void> {
+    await this.models.logLoggedModelMetric(parseInput(loggedModelMetricInput, input))
   }
 
   async deleteLoggedModel(modelId: unknown): Promise<void> {

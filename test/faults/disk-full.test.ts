@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { HypercubeClient } from '../../src/client/hypercube-client'
 import { rawRequest } from '../support/api-env'
-import { makeDataDir } from '../support/test-env'
+import { tmpfsProblem } from '../support/tmpfs'
 import { checkExactlyOnce, MetricLoad, startRuns, summarize } from './support/metric-load'
 import { connectEmbedded, FaultScope, requireBuild, type RunningServe } from './support/serve-process'
 
@@ -20,20 +20,6 @@ const FILLER_MB = 34
 const KEPT_MB = 1
 const UPLOAD_MB = 24
 
-/** Why a tmpfs cannot be mounted here, or null when it can (Linux, as root, mount allowed). */
-function tmpfsProblem(): string | null {
-  if (process.platform !== 'linux') return `tmpfs mounts are Linux-only (this is ${process.platform})`
-  if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root'
-  const probe = makeDataDir('hypercube-fault-probe-')
-  try {
-    const result = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe.dir], { encoding: 'utf8' })
-    if (result.status !== 0) return `mount -t tmpfs is refused here: ${(result.stderr || result.error?.message || '').trim()}`
-    spawnSync('umount', [probe.dir])
-    return null
-  } finally {
-    probe.remove()
-  }
-}
 const problem = tmpfsProblem()
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex')

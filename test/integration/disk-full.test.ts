@@ -12,6 +12,7 @@ import { createSilentLogger } from '../../src/main/logging'
 import { isDomainError } from '../../src/shared/errors'
 import { rawRequest, startApiTestCore } from '../support/api-env'
 import { makeDataDir } from '../support/test-env'
+import { tmpfsProblem } from '../support/tmpfs'
 
 /**
  * A full disk is the machine's state, not a bug (issue 11 item 11): /v1 answers 507
@@ -24,17 +25,6 @@ import { makeDataDir } from '../support/test-env'
 const folders: Array<{ dir: string; remove: () => void }> = []
 afterAll(() => folders.forEach((folder) => folder.remove()))
 
-/** Why a tmpfs cannot be mounted here, or null when it can (Linux, as root, mount allowed). */
-function tmpfsProblem(): string | null {
-  if (process.platform !== 'linux') return `tmpfs is Linux-only (this is ${process.platform})`
-  if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root'
-  const folder = makeDataDir('hypercube-tmpfs-probe-')
-  folders.push(folder)
-  const result = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', folder.dir], { encoding: 'utf8' })
-  if (result.status !== 0) return `mount -t tmpfs is refused here: ${(result.stderr || result.error?.message || '').trim()}`
-  spawnSync('umount', [folder.dir])
-  return null
-}
 const mountProblem = tmpfsProblem()
 const skipReason = mountProblem ? ` — skipped: ${mountProblem}` : ''
 

@@ -59,15 +59,16 @@ export class MlflowHistoryBulk {
     if (key === '') throw invalid('GetMetricHistoryBulk request must specify a metric_key.')
     const maxResults = Number(wholeNumber(query.max_results, 'max_results') ?? BigInt(MAX_BULK_RESULTS))
     if (maxResults < 1) throw invalid(`max_results must be between 1 and ${MAX_BULK_RESULTS}.`)
+    const limit = Math.min(maxResults, MAX_BULK_RESULTS)
     const runs = await this.knownRuns(runUuids)
     // MLflow returns the runs by run id, each run's points in time order, then cuts at max_results.
     const ordered = [...runs].sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0))
     const points = await this.history.pointsOfRuns(
       ordered.map((run) => run.id),
       key,
-      Math.min(maxResults, MAX_BULK_RESULTS)
+      limit
     )
-    return { metrics: this.inRunOrder(points, ordered, key).slice(0, Math.min(maxResults, MAX_BULK_RESULTS)) }
+    return { metrics: this.inRunOrder(points, ordered, key).slice(0, limit) }
   }
 
   async bulkInterval(query: Query): Promise<unknown> {

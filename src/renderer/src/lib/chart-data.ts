@@ -102,3 +102,47 @@ export function stepRangeOf(data: ChartData, xAxis: ChartXAxis, xMin: number, xM
   }
   return from === null || to === null ? null : { fromStep: from, toStep: to }
 }
+
+/** Seconds shown either side of a time axis whose points all share one timestamp (one batch logged without timestamps). */
+export const SINGLE_INSTANT_PAD_S = 5
+
+/**
+ * The x range of a time axis (seconds) for points from `min` to `max` (sorted x): that range and
+ * 2% either side, so the first and last points are not cut at the edges. Points that share one
+ * timestamp (a batch logged without timestamps, stamped once by the server) get a few seconds
+ * either side — uPlot's own default for them is 1,000 days.
+ */
+export function timeAxisRange(min: number | null, max: number | null): [number, number] {
+  if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max)) return [0, 1]
+  const span = max - min
+  const pad = span > 0 ? span * 0.02 : SINGLE_INSTANT_PAD_S
+  return [min - pad, max + pad]
+}
+
+/** The median gap between a run's consecutive x values (0 for fewer than two): how far apart its points usually are. */
+export function medianGap(xs: ArrayLike<number>): number {
+  const gaps: number[] = []
+  for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[i - 1]!) gaps.push(xs[i]! - xs[i - 1]!)
+  if (gaps.length === 0) return 0
+  gaps.sort((a, b) => a - b)
+  return gaps[Math.floor(gaps.length / 2)]!
+}
+
+/**
+ * Which point of one run an overlay's hover shows when the cursor is at `cursorIdx` of the
+ * joined x column (where `ys` is undefined, the run has no point): its own point there, else its
+ * nearest point no further than `reach` along x — and nothing before the run's first or after
+ * its last point, so a run that stopped at step 20 shows no value at step 80.
+ */
+export function hoverIndex(xs: ArrayLike<number>, ys: ArrayLike<number | null | undefined>, cursorIdx: number, reach: number): number | null {
+  if (cursorIdx < 0 || cursorIdx >= xs.length) return null
+  if (ys[cursorIdx] !== undefined) return cursorIdx
+  let left = cursorIdx - 1
+  while (left >= 0 && ys[left] === undefined) left--
+  let right = cursorIdx + 1
+  while (right < xs.length && ys[right] === undefined) right++
+  if (left < 0 || right >= xs.length) return null
+  const x = xs[cursorIdx]!
+  const nearest = x - xs[left]! <= xs[right]! - x ? left : right
+  return Math.abs(xs[nearest]! - x) <= reach ? nearest : null
+}

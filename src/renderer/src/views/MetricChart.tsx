@@ -3,7 +3,7 @@ import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { ErrorInfo } from '../../../shared/errors'
 import type { MetricSeries } from '../../../shared/domain'
-import { stepRangeOf, toChartData, type ChartData, type ChartXAxis } from '../lib/chart-data'
+import { stepRangeOf, timeAxisRange, toChartData, type ChartData, type ChartXAxis } from '../lib/chart-data'
 import { formatNumber } from '../lib/format'
 import type { StepRange } from '../stores/run-page-store'
 import { ErrorNote } from './common'
@@ -36,6 +36,9 @@ export function MetricChart({ metricKey, series, loading, error, zoomed, xAxis, 
   const data = useMemo(() => (series ? toChartData(series, xAxis, { smoothing, logScale }) : null), [series, xAxis, smoothing, logScale])
   // Raw points draw one line; buckets add their min/max envelope.
   const envelope = series?.mode === 'buckets'
+  // On the epoch axis, a metric logged without epochs has nothing to draw: say so instead of an empty box.
+  const withoutEpochs = xAxis === 'epoch' && series !== null && series.totalPoints > 0 && data !== null && data.x.length === 0
+  const pointsWithoutEpoch = xAxis === 'epoch' && series?.mode === 'raw' && !withoutEpochs ? series.points.filter((point) => point.epoch === null).length : 0
   // Handlers and data read from uPlot's hooks, which are bound once per chart.
   const latest = useRef({ data, xAxis, onZoom, onResetZoom })
   latest.current = { data, xAxis, onZoom, onResetZoom }
@@ -43,11 +46,16 @@ export function MetricChart({ metricKey, series, loading, error, zoomed, xAxis, 
   // A new chart when the axes change (uPlot fixes scale kinds at creation); new data otherwise.
   useEffect(() => {
     const host = hostRef.current
-    if (!host) return
+    if (!host || withoutEpochs) return
     const options: uPlot.Options = {
       width: Math.max(320, host.clientWidth),
       height: HEIGHT,
-      scales: { x: { time: xAxis === 'time' }, y: { distr: logScale ? 3 : 1 } },
+      scales: {
+        // From the data itself: for a single instant uPlot hands the range function min + 86,400,000 s
+        // (a day in its millisecond units, read as seconds): the "two years" of a batch without timestamps.
+        x: xAxis === 'time' ? { time: true, range: (u) => timeAxisRange(u.data[0][0] ?? null, u.data[0][u.data[0].length - 1] ?? null) } : { time: false },
+        y: { distr: logScale ? 3 : 1 }
+      },
       axes: [{ label: xAxis }, { values: (_u, ticks) => ticks.map((tick) => formatNumber(tick)), size: 64 }],
       series: [
         { label: xAxis, value: (_u, value) => (value === null ? '—' : xAxis === 'time' ? new Date(value * 1000).toLocaleString() : formatNumber(value)) },
@@ -77,6 +85,7 @@ export function MetricChart({ metricKey, series, loading, error, zoomed, xAxis, 
           (plot) => {
             // For tests and the benchmark: what the chart last drew.
             host.dataset.drawnPoints = String(plot.data[0]?.length ?? 0)
+            host.dataset.xSpan = String((plot.scales.x?.max ?? 0) - (plot.scales.x?.min ?? 0))
           }
         ]
       }
@@ -93,7 +102,7 @@ export function MetricChart({ metricKey, series, loading, error, zoomed, xAxis, 
       plot.destroy()
       plotRef.current = null
     }
-  }, [metricKey, xAxis, logScale, envelope])
+  }, [metricKey, xAxis, logScale, envelope, withoutEpochs])
 
   useEffect(() => {
     if (plotRef.current && data) plotRef.current.setData(columns(data, envelope))
@@ -105,6 +114,7 @@ export function MetricChart({ metricKey, series, loading, error, zoomed, xAxis, 
         <strong>{metricKey}</strong>
         <span className="subtle">
           {series ? `${series.totalPoints.toLocaleString()} points${series.mode === 'buckets' ? ` · min/max of ${series.buckets.length.toLocaleString()} buckets` : ''}` : ''}
+          {pointsWithoutEpoch > 0 && ` · ${pointsWithoutEpoch.toLocaleString()} without an epoch not shown`}
           {loading && ' · loading…'}
         </span>
         {zoomed && (
@@ -114,7 +124,12 @@ export function MetricChart({ metricKey, series, loading, error, zoomed, xAxis, 
         )}
       </figcaption>
       <ErrorNote error={error} />
-      <div className="chart-host" ref={hostRef} />
+      {withoutEpochs && (
+        <p className="chart-note" role="note">
+          {metricKey} was logged without epochs, so it has nothing to draw against the epoch axis. Switch the x-axis to step or time to see it.
+        </p>
+      )}
+      <div className="chart-host" ref={hostRef} hidden={withoutEpochs} />
     </figure>
   )
 }

@@ -92,7 +92,7 @@ describe('one SQL builder', () => {
   it('orders by the given terms, then the tie-breakers', () => {
     const params = new SqlParams()
     expect(compileOrder([{ field: { type: 'metric', key: 'loss' }, descending: true }], RUN_FILTER_TARGET, params, ['r.run_id DESC'])).toMatch(
-      /^\(SELECT .*\$1\) DESC NULLS LAST, r\.run_id DESC$/
+      /^coalesce\(.*final_metrics.*\$1.*\(SELECT .*\$1\)\) DESC NULLS LAST, r\.run_id DESC$/
     )
   })
 })

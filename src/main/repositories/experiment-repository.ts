@@ -1,5 +1,5 @@
 import type { Experiment, ExperimentStatus, ExperimentSummary, JsonObject, Tags } from '../../shared/domain'
-import { notFound } from '../../shared/errors'
+import { conflict, DomainError, notFound } from '../../shared/errors'
 import type { Queryable } from '../db/database'
 import { translated } from './pg-errors'
 import { toId, toIso, toJsonObject, toOptionalString, toTags } from './row-mapping'
@@ -142,7 +142,14 @@ export class PgExperimentRepository {
          WHERE experiment_id = $1`,
         [id, changes.name ?? null, changes.description ?? null, changes.status ?? null, changes.tags ?? null]
       )
-    )
+    ).catch((error: unknown) => {
+      // A rename onto a taken name: say so as create_ml_experiment does, not with the
+      // constraint's text (which the UI and the API would otherwise show as is).
+      if (error instanceof DomainError && error.code === 'conflict' && error.field === 'name' && changes.name !== undefined) {
+        throw conflict(`an experiment named '${changes.name}' already exists`, 'name')
+      }
+      throw error
+    })
     if (rowCount === 0) throw notFound(`experiment ${id} does not exist`, 'experimentId')
     return this.get(id)
   }

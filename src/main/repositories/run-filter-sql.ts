@@ -52,7 +52,12 @@ export const RUN_FILTER_TARGET: FilterTarget = {
   },
   tags: 'r.tags',
   params: 'r.hyperparameters',
-  metric: (key) => `(SELECT s.last_value FROM ml_metric_summary s WHERE s.run_id = r.run_id AND s.metric_name = ${key})`
+  // A run's value of metrics.<key> is the final value it reported at completion, else the
+  // latest value it logged: the same rule as the leaderboard (get_experiment_leaderboard in
+  // migrations/0003) and the runs table's columns, so one run has one number per key.
+  metric: (key) =>
+    `coalesce(CASE WHEN jsonb_typeof(r.final_metrics -> ${key}) = 'number' THEN (r.final_metrics ->> ${key})::float8 END, ` +
+    `(SELECT s.last_value FROM ml_metric_summary s WHERE s.run_id = r.run_id AND s.metric_name = ${key}))`
 }
 
 // MLflow's run statuses, accepted beside Hypercube's own in filters.

@@ -44,7 +44,7 @@ export function App(): React.JSX.Element {
       <ApiDoorBanner />
       <main className="content">
         {route.page === 'experiments' && <ExperimentsView />}
-        {route.page === 'experiment' && <ExperimentView experimentId={route.experimentId} tab={route.tab} />}
+        {route.page === 'experiment' && <ExperimentView experimentId={route.experimentId} tab={route.tab} table={route.table} />}
         {route.page === 'run' && <RunView runId={route.runId} />}
         {route.page === 'mlflowRun' && <MlflowRunLink experimentId={route.experimentId} runUuid={route.runUuid} />}
         {route.page === 'compare' && <CompareView experimentId={route.experimentId} />}

@@ -5,13 +5,31 @@ import { call, errorInfo } from '../lib/call'
 
 /** Replaces the address's hash without a history entry (and without a hashchange event). */
 function replaceHash(hash: string): void {
-  if (typeof window !== 'undefined') window.history.replaceState(null, '', hash)
+  // Through globalThis: this module is also compiled for (and unit-tested in) Node, without the DOM.
+  const { history } = globalThis as { history?: { replaceState: (data: unknown, unused: string, url: string) => void } }
+  history?.replaceState(null, '', hash)
 }
+
+/**
+ * The runs table's state as the address carries it (`#/experiments/7?filter=…&sort=-name&col=…&sel=3-9`),
+ * so a reload, a shared link and back/forward show the same table.
+ */
+export interface RunsTableUrlState {
+  filter: string
+  /** Sort terms in order; `desc` for descending. */
+  sort: Array<{ id: string; desc: boolean }>
+  /** The chosen columns; null when the address names none (the experiment's remembered or default columns). */
+  columns: string[] | null
+  /** The selected run ids; null when the address names none (the selection remembered for the experiment). */
+  selected: number[] | null
+}
+
+export const EMPTY_TABLE_URL_STATE: RunsTableUrlState = { filter: '', sort: [], columns: null, selected: null }
 
 /** Where the user is (hash routes, so the same build works from file:// and over HTTP). */
 export type Route =
   | { page: 'experiments' }
-  | { page: 'experiment'; experimentId: number; tab: 'runs' | 'leaderboard' }
+  | { page: 'experiment'; experimentId: number; tab: 'runs' | 'leaderboard'; table?: RunsTableUrlState }
   | { page: 'run'; runId: number }
   /** The link the mlflow client prints after a run (`View run … at: <URI>/#/experiments/1/runs/<run id>`). */
   | { page: 'mlflowRun'; experimentId: number; runUuid: string }
@@ -25,11 +43,16 @@ export const MODEL_TABS = ['versions', 'lineage', 'compare', 'deployments'] as c
 export type ModelTab = (typeof MODEL_TABS)[number]
 
 export function parseRoute(hash: string): Route {
-  const path = hash.replace(/^#/, '')
+  const [path = '', query = ''] = splitOnce(hash.replace(/^#/, ''), '?')
   let match = /^\/experiments\/(\d+)\/runs\/([0-9a-f]{32})$/.exec(path)
   if (match) return { page: 'mlflowRun', experimentId: Number(match[1]), runUuid: match[2]! }
   match = /^\/experiments\/(\d+)(?:\/(runs|leaderboard))?$/.exec(path)
-  if (match) return { page: 'experiment', experimentId: Number(match[1]), tab: (match[2] as 'runs' | 'leaderboard' | undefined) ?? 'runs' }
+  if (match) {
+    const tab = (match[2] as 'runs' | 'leaderboard' | undefined) ?? 'runs'
+    return tab === 'runs'
+      ? { page: 'experiment', experimentId: Number(match[1]), tab, table: parseTableQuery(query) }
+      : { page: 'experiment', experimentId: Number(match[1]), tab }
+  }
   match = /^\/runs\/(\d+)$/.exec(path)
   if (match) return { page: 'run', runId: Number(match[1]) }
   match = /^\/experiments\/(\d+)\/compare$/.exec(path)
@@ -46,8 +69,11 @@ export function routeHash(route: Route): string {
   switch (route.page) {
     case 'experiments':
       return '#/'
-    case 'experiment':
-      return route.tab === 'runs' ? `#/experiments/${route.experimentId}` : `#/experiments/${route.experimentId}/${route.tab}`
+    case 'experiment': {
+      if (route.tab !== 'runs') return `#/experiments/${route.experimentId}/${route.tab}`
+      const query = route.table ? tableQuery(route.table) : ''
+      return `#/experiments/${route.experimentId}${query === '' ? '' : `?${query}`}`
+    }
     case 'run':
       return `#/runs/${route.runId}`
     case 'mlflowRun':
@@ -62,6 +88,66 @@ export function routeHash(route: Route): string {
       return '#/plugins'
     case 'settings':
       return '#/settings'
+  }
+}
+
+function splitOnce(text: string, separator: string): [string, string] {
+  const at = text.indexOf(separator)
+  return at < 0 ? [text, ''] : [text.slice(0, at), text.slice(at + 1)]
+}
+
+/** Run ids as ranges (`3-9,12`): a selection of consecutive runs stays short in the address. */
+export function formatIdRanges(ids: readonly number[]): string {
+  const sorted = [...new Set(ids)].sort((a, b) => a - b)
+  const parts: string[] = []
+  for (let i = 0; i < sorted.length; ) {
+    let j = i
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++
+    parts.push(j === i ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`)
+    i = j + 1
+  }
+  return parts.join(',')
+}
+
+export function parseIdRanges(text: string): number[] {
+  const ids: number[] = []
+  for (const part of text.split(',')) {
+    const match = /^(\d+)(?:-(\d+))?$/.exec(part.trim())
+    if (!match) continue
+    const from = Number(match[1])
+    const to = match[2] === undefined ? from : Number(match[2])
+    // A hand-edited address cannot make the page build a billion ids.
+    for (let id = from; id <= to && ids.length < 100_000; id++) ids.push(id)
+  }
+  return ids
+}
+
+function tableQuery(table: RunsTableUrlState): string {
+  const query = new URLSearchParams()
+  if (table.filter !== '') query.set('filter', table.filter)
+  for (const term of table.sort) query.append('sort', `${term.desc ? '-' : ''}${term.id}`)
+  if (table.columns !== null) {
+    // An empty `col` says "no columns chosen", which differs from naming none.
+    if (table.columns.length === 0) query.append('col', '')
+    for (const column of table.columns) query.append('col', column)
+  }
+  if (table.selected !== null && table.selected.length > 0) query.set('sel', formatIdRanges(table.selected))
+  return query.toString()
+}
+
+function parseTableQuery(text: string): RunsTableUrlState {
+  if (text === '') return EMPTY_TABLE_URL_STATE
+  const query = new URLSearchParams(text)
+  const columns = query.getAll('col')
+  const selected = query.get('sel')
+  return {
+    filter: query.get('filter') ?? '',
+    sort: query
+      .getAll('sort')
+      .filter((term) => term !== '' && term !== '-')
+      .map((term) => (term.startsWith('-') ? { id: term.slice(1), desc: true } : { id: term, desc: false })),
+    columns: columns.length === 0 ? null : columns.filter((column) => column !== ''),
+    selected: selected === null ? null : parseIdRanges(selected)
   }
 }
 

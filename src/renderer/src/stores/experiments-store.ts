@@ -26,6 +26,8 @@ interface EditSlice {
   rename: (experimentId: number, name: string) => Promise<boolean>
   setArchived: (experimentId: number, archived: boolean) => Promise<boolean>
   clearCreateError: () => void
+  /** Forgets a row's error (the user cancelled the edit that caused it). */
+  clearRowError: (experimentId: number) => void
 }
 
 export type ExperimentsState = ListSlice & EditSlice
@@ -86,7 +88,12 @@ const createEditSlice =
       rename: (experimentId, name) => rowAction(experimentId, () => call(api, 'experiments.update', { experimentId, name: name.trim() })),
       setArchived: (experimentId, archived) =>
         rowAction(experimentId, () => call(api, 'experiments.update', { experimentId, status: archived ? 'archived' : 'active' })),
-      clearCreateError: () => set({ createError: null })
+      clearCreateError: () => set({ createError: null }),
+      clearRowError: (experimentId) => {
+        if (!(experimentId in get().rowErrors)) return
+        const { [experimentId]: _cleared, ...rest } = get().rowErrors
+        set({ rowErrors: rest })
+      }
     }
   }
 

@@ -1,6 +1,6 @@
 import { useStore } from 'zustand'
 import { pickApi } from '../transport/api'
-import { createAppStore, type AppState } from './app-store'
+import { createAppStore, parseRoute, type AppState } from './app-store'
 import { createExperimentsStore, type ExperimentsState } from './experiments-store'
 import { createLeaderboardStore, type LeaderboardState } from './leaderboard-store'
 import { createCompareStore, type CompareState } from './compare-store'
@@ -14,7 +14,19 @@ import { createRunsTableStore, type RunsTableState } from './runs-table-store'
 export const api = pickApi()
 export const appStore = createAppStore(api, window.location.hash)
 export const experimentsStore = createExperimentsStore(api)
-export const runsTableStore = createRunsTableStore({ api, storage: window.localStorage })
+export const runsTableStore = createRunsTableStore({
+  api,
+  storage: window.localStorage,
+  navigate: (hash, mode) => {
+    if (window.location.hash === hash) return
+    if (mode === 'push') {
+      window.location.hash = hash // a history entry; App's hashchange listener updates the route
+    } else {
+      window.history.replaceState(window.history.state, '', hash)
+      appStore.getState().setRoute(parseRoute(hash))
+    }
+  }
+})
 export const runPageStore = createRunPageStore(api)
 export const leaderboardStore = createLeaderboardStore(api)
 export const compareStore = createCompareStore({ api, storage: window.localStorage })

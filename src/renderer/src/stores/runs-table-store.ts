@@ -3,12 +3,19 @@ import type { HypercubeApi, RunRow } from '../../../shared/contract'
 import type { ErrorInfo } from '../../../shared/errors'
 import { parseRunFilter } from '../../../shared/run-filter'
 import { call, errorInfo } from '../lib/call'
+import { runMetricKeys } from '../lib/run-metrics'
 import { isNumberArray, isStringArray, readJson, writeJson, type KeyValueStorage } from '../lib/storage'
+import { routeHash, type RunsTableUrlState } from './app-store'
 
 /**
  * The runs table of one experiment, from slices: the rows (loaded, filtered, patched live),
  * the filter, the sorting, the user's columns (remembered per experiment) and the selection
  * of runs to compare (remembered per experiment, read by the compare view).
+ *
+ * The address carries the filter, sort, columns and selection (app-store's RunsTableUrlState):
+ * the user's changes are published to it (a history entry for filter, sort and columns; the
+ * selection replaces the current entry, so ticking runs does not fill the back button), and
+ * `open` applies whatever the address says (a reload, a shared link, back/forward).
  */
 
 export interface FilterError {
@@ -27,8 +34,12 @@ interface RowsSlice {
   rows: RunRow[]
   loading: boolean
   rowsError: ErrorInfo | null
-  /** Shows an experiment's runs (with the filter cleared when the experiment changes). */
-  open: (experimentId: number) => Promise<void>
+  /**
+   * Shows an experiment's runs in the state the address names. Without one: as they are for
+   * this experiment, or fresh (filter cleared) for another. Loads the rows when `reload`, when
+   * the experiment changes or when the filter does.
+   */
+  open: (experimentId: number, url?: RunsTableUrlState | null, reload?: boolean) => Promise<void>
   reload: () => Promise<void>
   /** Brings the named runs up to date (pushed events); new runs of this experiment appear. */
   refreshRows: (runIds: number[]) => Promise<void>
@@ -65,6 +76,8 @@ export type RunsTableState = RowsSlice & FilterSlice & SortSlice & ColumnsSlice 
 export interface RunsTableDeps {
   api: HypercubeApi
   storage: KeyValueStorage
+  /** Shows a new address: 'push' adds a history entry, 'replace' changes the current one. */
+  navigate?: (hash: string, mode: 'push' | 'replace') => void
 }
 
 export const columnsKey = (experimentId: number) => `hypercube.runs.columns.${experimentId}`
@@ -99,28 +112,36 @@ const createRowsSlice =
       }
     }
 
+    const rememberedColumns = (experimentId: number): string[] | null => readJson<string[] | null>(storage, columnsKey(experimentId), isStringArray, null)
+    // The compare view may have narrowed the stored selection ("keep only the brushed runs").
+    const rememberedSelection = (experimentId: number): number[] => readJson(storage, selectionKey(experimentId), isNumberArray, [])
+
     return {
       experimentId: null,
       rows: [],
       loading: false,
       rowsError: null,
-      open: async (experimentId) => {
-        if (get().experimentId !== experimentId) {
-          set({
-            experimentId,
-            rows: [],
-            rowsError: null,
-            filterText: '',
-            appliedFilter: '',
-            filterError: null,
-            chosenColumns: readJson<string[] | null>(storage, columnsKey(experimentId), isStringArray, null),
-            selected: readJson(storage, selectionKey(experimentId), isNumberArray, [])
+      open: async (experimentId, url = null, reload = true) => {
+        const before = get()
+        const sameExperiment = before.experimentId === experimentId
+        const filter = url ? url.filter.trim() : sameExperiment ? before.appliedFilter : ''
+        const patch: Partial<RunsTableState> = sameExperiment ? {} : { experimentId, rows: [], rowsError: null, appliedFilter: '', filterError: null }
+        // The filter box keeps what the user is typing unless the address names another filter.
+        if (!sameExperiment || filter !== before.appliedFilter) Object.assign(patch, { filterText: filter, filterError: null })
+        if (url) {
+          if (url.selected !== null) writeJson(storage, selectionKey(experimentId), url.selected) // the compare view reads it there
+          Object.assign(patch, {
+            sorting: url.sort,
+            chosenColumns: url.columns ?? rememberedColumns(experimentId),
+            selected: url.selected ?? rememberedSelection(experimentId)
           })
+        } else if (!sameExperiment) {
+          Object.assign(patch, { sorting: [], chosenColumns: rememberedColumns(experimentId), selected: rememberedSelection(experimentId) })
         } else {
-          // The compare view may have narrowed the stored selection ("keep only the brushed runs").
-          set({ selected: readJson(storage, selectionKey(experimentId), isNumberArray, []) })
+          patch.selected = rememberedSelection(experimentId)
         }
-        await load(experimentId, get().appliedFilter)
+        set(patch)
+        if (reload || !sameExperiment || filter !== before.appliedFilter) await load(experimentId, filter)
       },
       reload: async () => {
         const { experimentId, appliedFilter } = get()
@@ -146,6 +167,17 @@ const createRowsSlice =
     }
   }
 
+/** The table's state as the address carries it. */
+export function tableUrlState(state: Pick<RunsTableState, 'appliedFilter' | 'sorting' | 'chosenColumns' | 'selected'>): RunsTableUrlState {
+  return { filter: state.appliedFilter, sort: state.sorting, columns: state.chosenColumns, selected: state.selected.length > 0 ? state.selected : null }
+}
+
+/** Puts the table's state in the address (see the file comment for push vs replace). */
+function publish(deps: RunsTableDeps, state: RunsTableState, mode: 'push' | 'replace'): void {
+  if (!deps.navigate || state.experimentId === null) return
+  deps.navigate(routeHash({ page: 'experiment', experimentId: state.experimentId, tab: 'runs', table: tableUrlState(state) }), mode)
+}
+
 /** "at 14: expected a value" style messages and {field: 'filter', position} both land here. */
 export function toFilterError(info: ErrorInfo & { position?: number }): FilterError {
   if (typeof info.position === 'number') return { message: info.message, position: info.position }
@@ -154,7 +186,7 @@ export function toFilterError(info: ErrorInfo & { position?: number }): FilterEr
 }
 
 const createFilterSlice =
-  (): Slice<FilterSlice> =>
+  (deps: RunsTableDeps): Slice<FilterSlice> =>
   (set, get) => ({
     filterText: '',
     appliedFilter: '',
@@ -171,17 +203,23 @@ const createFilterSlice =
         return
       }
       set({ appliedFilter: filterText.trim(), filterError: null })
+      publish(deps, get(), 'push')
       await get().reload()
     }
   })
 
-const createSortSlice = (): Slice<SortSlice> => (set) => ({
-  sorting: [],
-  setSorting: (sorting) => set({ sorting })
-})
+const createSortSlice =
+  (deps: RunsTableDeps): Slice<SortSlice> =>
+  (set, get) => ({
+    sorting: [],
+    setSorting: (sorting) => {
+      set({ sorting })
+      publish(deps, get(), 'push')
+    }
+  })
 
 const createColumnsSlice =
-  ({ storage }: RunsTableDeps): Slice<ColumnsSlice> =>
+  (deps: RunsTableDeps): Slice<ColumnsSlice> =>
   (set, get) => ({
     chosenColumns: null,
     toggleColumn: (columnId, available) => {
@@ -189,17 +227,19 @@ const createColumnsSlice =
       const current = get().chosenColumns ?? defaultColumns(available)
       const chosen = current.includes(columnId) ? current.filter((id) => id !== columnId) : [...current, columnId]
       set({ chosenColumns: chosen })
-      if (experimentId !== null) writeJson(storage, columnsKey(experimentId), chosen)
+      if (experimentId !== null) writeJson(deps.storage, columnsKey(experimentId), chosen)
+      publish(deps, get(), 'push')
     }
   })
 
 const createSelectionSlice =
-  ({ storage }: RunsTableDeps): Slice<SelectionSlice> =>
+  (deps: RunsTableDeps): Slice<SelectionSlice> =>
   (set, get) => {
     const save = (selected: number[]): void => {
       set({ selected })
       const { experimentId } = get()
-      if (experimentId !== null) writeJson(storage, selectionKey(experimentId), selected)
+      if (experimentId !== null) writeJson(deps.storage, selectionKey(experimentId), selected)
+      publish(deps, get(), 'replace')
     }
     return {
       selected: [],
@@ -214,8 +254,8 @@ const createSelectionSlice =
 export function createRunsTableStore(deps: RunsTableDeps) {
   return createStore<RunsTableState>()((...args) => ({
     ...createRowsSlice(deps)(...args),
-    ...createFilterSlice()(...args),
-    ...createSortSlice()(...args),
+    ...createFilterSlice(deps)(...args),
+    ...createSortSlice(deps)(...args),
     ...createColumnsSlice(deps)(...args),
     ...createSelectionSlice(deps)(...args)
   }))
@@ -223,15 +263,11 @@ export function createRunsTableStore(deps: RunsTableDeps) {
 
 export type RunsTableStore = ReturnType<typeof createRunsTableStore>
 
-/** Param and metric column ids found in the rows, params first, each sorted. */
+/** Param and metric column ids found in the rows (metrics logged or reported as final), params first, each sorted. */
 export function availableColumns(rows: readonly RunRow[]): string[] {
   const params = new Set<string>()
-  const metrics = new Set<string>()
-  for (const row of rows) {
-    for (const key in row.hyperparameters) params.add(key)
-    for (const metric of row.metrics) metrics.add(metric.key)
-  }
-  return [...[...params].sort().map((key) => `params.${key}`), ...[...metrics].sort().map((key) => `metrics.${key}`)]
+  for (const row of rows) for (const key in row.hyperparameters) params.add(key)
+  return [...[...params].sort().map((key) => `params.${key}`), ...runMetricKeys(rows).map((key) => `metrics.${key}`)]
 }
 
 /** Until the user chooses: the first few params and metrics. */

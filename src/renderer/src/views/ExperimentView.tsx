@@ -1,11 +1,11 @@
 import { useEffect } from 'react'
-import { routeHash } from '../stores/app-store'
+import { routeHash, type RunsTableUrlState } from '../stores/app-store'
 import { useApp, useExperiments } from '../stores'
 import { LeaderboardView } from './LeaderboardView'
 import { RunsTableView } from './RunsTableView'
 import { StatusBadge } from './common'
 
-export function ExperimentView({ experimentId, tab }: { experimentId: number; tab: 'runs' | 'leaderboard' }): React.JSX.Element {
+export function ExperimentView({ experimentId, tab, table }: { experimentId: number; tab: 'runs' | 'leaderboard'; table?: RunsTableUrlState }): React.JSX.Element {
   const experiment = useExperiments((state) => state.experiments.find((candidate) => candidate.id === experimentId))
   const loaded = useExperiments((state) => state.loaded)
   const load = useExperiments((state) => state.load)
@@ -34,7 +34,7 @@ export function ExperimentView({ experimentId, tab }: { experimentId: number; ta
           Leaderboard
         </a>
       </nav>
-      {tab === 'runs' ? <RunsTableView experimentId={experimentId} apiInfo={apiInfo} /> : <LeaderboardView experimentId={experimentId} />}
+      {tab === 'runs' ? <RunsTableView experimentId={experimentId} apiInfo={apiInfo} urlState={table} /> : <LeaderboardView experimentId={experimentId} />}
     </div>
   )
 }

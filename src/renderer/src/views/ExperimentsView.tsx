@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { useShallow } from 'zustand/react/shallow'
 import type { ExperimentSummary } from '../../../shared/domain'
 import { formatDateTime, formatRelative } from '../lib/format'
@@ -107,10 +107,25 @@ function ExperimentRow({ experiment }: { experiment: ExperimentSummary }): React
   const rowError = useExperiments((state) => state.rowErrors[experiment.id])
   const rename = useExperiments((state) => state.rename)
   const setArchived = useExperiments((state) => state.setArchived)
+  const clearRowError = useExperiments((state) => state.clearRowError)
   const [editing, setEditing] = useState(false)
   const [name, setName] = useState(experiment.name)
   const [busy, setBusy] = useState(false)
   const archived = experiment.status === 'archived'
+  const renameButton = useRef<HTMLButtonElement>(null)
+  const wasEditing = useRef(false)
+
+  // Leaving the editor (saved, cancelled, Esc) puts focus back on Rename, not on <body>.
+  useEffect(() => {
+    if (wasEditing.current && !editing) renameButton.current?.focus()
+    wasEditing.current = editing
+  }, [editing])
+
+  const cancelRename = (): void => {
+    setEditing(false)
+    setName(experiment.name)
+    clearRowError(experiment.id)
+  }
 
   return (
     <>
@@ -128,11 +143,22 @@ function ExperimentRow({ experiment }: { experiment: ExperimentSummary }): React
                 })
               }}
             >
-              <input aria-label="experiment name" value={name} autoFocus onChange={(event) => setName(event.target.value)} />
+              <input
+                aria-label="experiment name"
+                value={name}
+                autoFocus
+                onChange={(event) => setName(event.target.value)}
+                onKeyDown={(event) => {
+                  if (event.key === 'Escape') {
+                    event.preventDefault()
+                    cancelRename()
+                  }
+                }}
+              />
               <button type="submit" disabled={busy}>
                 Save
               </button>
-              <button type="button" onClick={() => (setEditing(false), setName(experiment.name))}>
+              <button type="button" onClick={cancelRename}>
                 Cancel
               </button>
             </form>
@@ -149,7 +175,7 @@ function ExperimentRow({ experiment }: { experiment: ExperimentSummary }): React
         <td>{formatDateTime(experiment.createdAt)}</td>
         <td className="actions">
           {!editing && (
-            <button type="button" onClick={() => (setName(experiment.name), setEditing(true))}>
+            <button type="button" ref={renameButton} onClick={() => (setName(experiment.name), setEditing(true))}>
               Rename
             </button>
           )}

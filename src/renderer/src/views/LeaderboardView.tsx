@@ -1,6 +1,7 @@
 import { useEffect, useMemo } from 'react'
 import { useShallow } from 'zustand/react/shallow'
 import { formatJsonValue, formatNumber } from '../lib/format'
+import { runMetricKeys } from '../lib/run-metrics'
 import { routeHash } from '../stores/app-store'
 import { useLeaderboard, useRunsTable } from '../stores'
 import { EmptyState, ErrorNote, Progress, StatusBadge } from './common'
@@ -26,11 +27,8 @@ export function LeaderboardView({ experimentId }: { experimentId: number }): Rea
     if (rows === null) void openRuns(experimentId)
   }, [rows, experimentId, openRuns])
 
-  const metricKeys = useMemo(() => {
-    const keys = new Set<string>()
-    for (const row of rows ?? []) for (const metric of row.metrics) keys.add(metric.key)
-    return [...keys].sort()
-  }, [rows])
+  // Logged and final metrics alike: the ranking takes a run's final value when it reported one.
+  const metricKeys = useMemo(() => runMetricKeys(rows ?? []), [rows])
 
   const currentKey = shownExperiment === experimentId && metricKey !== null ? metricKey : null
   useEffect(() => {
@@ -83,7 +81,7 @@ export function LeaderboardView({ experimentId }: { experimentId: number }): Rea
       {loading && <Progress label="Ranking runs…" />}
       {rows !== null && metricKeys.length === 0 && (
         <EmptyState title="Nothing to rank yet">
-          <p>The leaderboard ranks runs by a metric they logged. Log metrics from a run (see the Runs tab) and they appear here.</p>
+          <p>The leaderboard ranks runs by a metric they logged or reported at completion. Log metrics from a run (see the Runs tab) and they appear here.</p>
         </EmptyState>
       )}
       {entries.length > 0 && currentKey !== null && (

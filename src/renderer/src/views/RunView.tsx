@@ -75,7 +75,12 @@ export function RunView({ runId }: { runId: number }): React.JSX.Element {
             <section className="panel error-panel" aria-label="error">
               <h2>Error</h2>
               <p className="error-message">{run.errorMessage}</p>
-              {run.stackTrace && <pre className="stack-trace">{run.stackTrace}</pre>}
+              {run.stackTrace && (
+                // Focusable, so a keyboard can scroll it (axe: scrollable-region-focusable).
+                <pre className="stack-trace" tabIndex={0} aria-label="stack trace">
+                  {run.stackTrace}
+                </pre>
+              )}
             </section>
           )}
           <Charts run={run} />
@@ -84,11 +89,19 @@ export function RunView({ runId }: { runId: number }): React.JSX.Element {
             <KeyValues title="Tags" values={run.tags} empty="No tags." />
           </div>
           <MetricSummaries run={run} />
+          <FinalMetrics run={run} />
           <Checkpoints />
           <Artifacts />
           <section className="panel" aria-label="logs">
             <h2>Logs</h2>
-            {run.logs ? <pre className="logs">{run.logs}</pre> : <p className="subtle">No logs were sent with this run (they come with its completion).</p>}
+            {run.logs ? (
+              // Focusable, so a keyboard can scroll it (axe: scrollable-region-focusable).
+              <pre className="logs" tabIndex={0} aria-label="run logs">
+                {run.logs}
+              </pre>
+            ) : (
+              <p className="subtle">No logs were sent with this run (they come with its completion).</p>
+            )}
           </section>
         </>
       )}
@@ -248,6 +261,30 @@ function MetricSummaries({ run }: { run: RunWithMetrics }): React.JSX.Element | 
               <td className="num">{formatNumber(metric.min)}</td>
               <td className="num">{formatNumber(metric.max)}</td>
               <td className="num">{metric.count.toLocaleString()}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  )
+}
+
+/** What the run reported at completion (`final_metrics`); these values win over logged ones in the table, filter and leaderboard. */
+function FinalMetrics({ run }: { run: RunWithMetrics }): React.JSX.Element | null {
+  const entries = Object.entries(run.finalMetrics)
+    .filter((entry): entry is [string, number] => typeof entry[1] === 'number')
+    .sort(([a], [b]) => a.localeCompare(b))
+  if (entries.length === 0) return null
+  return (
+    <section className="panel" aria-label="final metrics">
+      <h2>Final metrics</h2>
+      <p className="hint">Reported when the run completed. The runs table, filter (metrics.&lt;key&gt;) and leaderboard use these values over the logged ones.</p>
+      <table className="grid compact">
+        <tbody>
+          {entries.map(([key, value]) => (
+            <tr key={key}>
+              <th>{key}</th>
+              <td className="num">{formatNumber(value)}</td>
             </tr>
           ))}
         </tbody>

@@ -1,19 +1,29 @@
 import { flexRender, getCoreRowModel, getSortedRowModel, useReactTable, type SortingState, type Updater } from '@tanstack/react-table'
 import { useVirtualizer } from '@tanstack/react-virtual'
-import { useEffect, useMemo, useRef } from 'react'
+import { useEffect, useMemo, useRef, type CSSProperties } from 'react'
 import { useShallow } from 'zustand/react/shallow'
 import type { ApiInfo } from '../../../shared/contract'
 import { useKeyedValue } from '../lib/use-keyed-value'
 import { availableColumns, visibleColumns } from '../stores/runs-table-store'
 import { useRunsTable } from '../stores'
-import { routeHash } from '../stores/app-store'
-import { buildColumns, COLUMN_WIDTHS, DATA_COLUMN_WIDTH } from './run-columns'
+import { EMPTY_TABLE_URL_STATE, routeHash, type RunsTableUrlState } from '../stores/app-store'
+import { MAX_COMPARE } from '../stores/compare-store'
+import { buildColumns, COLUMN_WIDTHS, DATA_COLUMN_WIDTH, PINNED_COLUMNS, type RunsTableMeta } from './run-columns'
 import { EmptyState, ErrorNote, LogFromScript, Progress } from './common'
 import { FilterBar } from './FilterBar'
 
 const ROW_HEIGHT = 34
 
-export function RunsTableView({ experimentId, apiInfo }: { experimentId: number; apiInfo: ApiInfo | null }): React.JSX.Element {
+export function RunsTableView({
+  experimentId,
+  apiInfo,
+  urlState = EMPTY_TABLE_URL_STATE
+}: {
+  experimentId: number
+  apiInfo: ApiInfo | null
+  /** The filter, sort, columns and selection the address names. */
+  urlState?: RunsTableUrlState
+}): React.JSX.Element {
   const { rows, loading, rowsError, appliedFilter, open, experimentIdShown } = useRunsTable(
     useShallow((state) => ({
       rows: state.rows,
@@ -36,9 +46,15 @@ export function RunsTableView({ experimentId, apiInfo }: { experimentId: number;
     }))
   )
 
+  // The address drives the table: on arrival (rows loaded afresh, as before) and on every
+  // change of it (back/forward, a pasted link; rows loaded again only for another filter).
+  const urlKey = JSON.stringify(urlState)
+  const shownFor = useRef<number | null>(null)
   useEffect(() => {
-    void open(experimentId)
-  }, [experimentId, open])
+    const arrived = shownFor.current !== experimentId
+    shownFor.current = experimentId
+    void open(experimentId, JSON.parse(urlKey) as RunsTableUrlState, arrived)
+  }, [experimentId, urlKey, open])
 
   const available = useMemo(() => availableColumns(rows), [rows])
   // Keyed by the column names, not the array: a live refresh of the rows yields a new but
@@ -46,11 +62,13 @@ export function RunsTableView({ experimentId, apiInfo }: { experimentId: number;
   const visible = visibleColumns(chosenColumns, available)
   const shownColumns = useKeyedValue(visible, JSON.stringify(visible))
   const selectedSet = useMemo(() => new Set(selected), [selected])
-  const columns = useMemo(() => buildColumns(shownColumns, selectedSet, toggleSelected), [shownColumns, selectedSet, toggleSelected])
+  const columns = useMemo(() => buildColumns(shownColumns), [shownColumns])
+  const meta: RunsTableMeta = useMemo(() => ({ selected: selectedSet, toggleSelected }), [selectedSet, toggleSelected])
 
   const table = useReactTable({
     data: rows,
     columns,
+    meta,
     state: { sorting },
     onSortingChange: (updater: Updater<SortingState>) => setSorting(typeof updater === 'function' ? updater(sorting) : updater),
     getCoreRowModel: getCoreRowModel(),
@@ -70,6 +88,8 @@ export function RunsTableView({ experimentId, apiInfo }: { experimentId: number;
     overscan: 12
   })
   const widthOf = (id: string): number => COLUMN_WIDTHS[id] ?? DATA_COLUMN_WIDTH
+  const cellStyle = (id: string): CSSProperties => (id in PINNED_COLUMNS ? { width: widthOf(id), left: PINNED_COLUMNS[id] } : { width: widthOf(id) })
+  const pinnedClass = (id: string): string => (id === 'name' ? ' pinned pinned-last' : id in PINNED_COLUMNS ? ' pinned' : '')
   const totalWidth = table.getVisibleLeafColumns().reduce((sum, column) => sum + widthOf(column.id), 0)
   const loadedThisExperiment = experimentIdShown === experimentId
 
@@ -85,8 +105,11 @@ export function RunsTableView({ experimentId, apiInfo }: { experimentId: number;
           <span className="selection" data-testid="selection">
             {selected.length} selected for comparison{' '}
             {selected.length >= 2 && (
-              <a className="button-link" href={routeHash({ page: 'compare', experimentId })} aria-disabled={selected.length > 100}>
-                Compare {Math.min(selected.length, 100)}
+              // The compare view takes the first MAX_COMPARE of the selection: the link says so.
+              <a className="button-link" href={routeHash({ page: 'compare', experimentId })}>
+                {selected.length > MAX_COMPARE
+                  ? `Compare first ${MAX_COMPARE.toLocaleString()} of ${selected.length.toLocaleString()} selected`
+                  : `Compare ${selected.length}`}
               </a>
             )}{' '}
             <button type="button" onClick={() => setSelected([])}>
@@ -126,27 +149,35 @@ export function RunsTableView({ experimentId, apiInfo }: { experimentId: number;
               <div className="tr" role="row" key={group.id}>
                 {group.headers.map((header) => {
                   const sorted = header.column.getIsSorted()
+                  const id = header.column.id
                   return (
                     <div
                       key={header.id}
                       role="columnheader"
-                      className={`th${header.column.getCanSort() ? ' sortable' : ''}`}
-                      style={{ width: widthOf(header.column.id) }}
-                      aria-sort={sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : 'none'}
-                      title={header.column.getCanSort() ? `Sort by ${header.column.id} (shift-click to add)` : undefined}
-                      onClick={header.column.getToggleSortingHandler()}
+                      className={`th${pinnedClass(id)}`}
+                      style={cellStyle(id)}
+                      aria-sort={header.column.getCanSort() ? (sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : 'none') : undefined}
                     >
-                      {header.column.id === 'select' ? (
+                      {id === 'select' ? (
                         <input
                           type="checkbox"
                           aria-label="select every shown run"
                           checked={tableRows.length > 0 && selected.length >= tableRows.length && tableRows.every((row) => selectedSet.has(row.original.id))}
                           onChange={(event) => setSelected(event.target.checked ? tableRows.map((row) => row.original.id) : [])}
                         />
+                      ) : header.column.getCanSort() ? (
+                        // A button, so sorting is reached by Tab and done by Enter or Space (shift adds a sort term).
+                        <button type="button" className="sort-button" title={`Sort by ${id} (shift-click to add)`} onClick={header.column.getToggleSortingHandler()}>
+                          {flexRender(header.column.columnDef.header, header.getContext())}
+                          {sorted && (
+                            <span className="sort-mark" aria-hidden="true">
+                              {sorted === 'asc' ? ' ▲' : ' ▼'}
+                            </span>
+                          )}
+                        </button>
                       ) : (
                         flexRender(header.column.columnDef.header, header.getContext())
                       )}
-                      {sorted && <span className="sort-mark">{sorted === 'asc' ? ' ▲' : ' ▼'}</span>}
                     </div>
                   )
                 })}
@@ -166,7 +197,7 @@ export function RunsTableView({ experimentId, apiInfo }: { experimentId: number;
                   style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT }}
                 >
                   {row.getVisibleCells().map((cell) => (
-                    <div key={cell.id} role="cell" className="td" style={{ width: widthOf(cell.column.id) }}>
+                    <div key={cell.id} role="cell" className={`td${pinnedClass(cell.column.id)}`} style={cellStyle(cell.column.id)}>
                       {flexRender(cell.column.columnDef.cell, cell.getContext())}
                     </div>
                   ))}

@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react'
+import { useLayoutEffect, useRef, useState, type ReactNode } from 'react'
 import type { ApiInfo } from '../../../shared/contract'
 import type { ErrorInfo } from '../../../shared/errors'
 
@@ -67,7 +67,9 @@ requests.post(f"{API}/ml/runs/complete", headers=HEADERS, json={"run_id": run["r
         )}
         :
       </p>
-      <pre className="snippet">{snippet}</pre>
+      <pre className="snippet" tabIndex={0} aria-label="example script">
+        {snippet}
+      </pre>
       <p className="hint">
         The API reference is at <code>{url}/docs</code>. Runs appear here while they log.
       </p>
@@ -99,13 +101,54 @@ export function ConfirmDialog({
 }): React.JSX.Element {
   const [notes, setNotes] = useState('')
   const [busy, setBusy] = useState(false)
+  const dialogRef = useRef<HTMLDialogElement>(null)
+  const onCancelRef = useRef(onCancel)
+  onCancelRef.current = onCancel
+
+  // A native modal <dialog>: the page behind is inert, focus moves in (the notes field, or
+  // Cancel — the first button, the safe one), Esc cancels, and on close focus goes back to
+  // what opened it.
+  useLayoutEffect(() => {
+    const dialog = dialogRef.current
+    if (!dialog) return
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null
+    const cancel = (event: Event): void => {
+      event.preventDefault() // the parent closes it by unmounting, as for the Cancel button
+      onCancelRef.current()
+    }
+    dialog.addEventListener('cancel', cancel)
+    if (!dialog.open) dialog.showModal()
+    return () => {
+      dialog.removeEventListener('cancel', cancel)
+      if (dialog.open) dialog.close()
+      if (opener?.isConnected) opener.focus()
+    }
+  }, [])
+
   return (
-    <div className="modal-backdrop">
+    <dialog
+      ref={dialogRef}
+      className="modal"
+      aria-label={title}
+      onKeyDown={(event) => {
+        // Tab stays among the dialog's controls (the browser would otherwise let it reach its own UI).
+        if (event.key !== 'Tab') return
+        const focusable = [...event.currentTarget.querySelectorAll<HTMLElement>('button, textarea, input, select, a[href], [tabindex]:not([tabindex="-1"])')].filter(
+          (element) => !element.hasAttribute('disabled')
+        )
+        if (focusable.length === 0) return
+        const first = focusable[0]!
+        const last = focusable[focusable.length - 1]!
+        if (event.shiftKey && document.activeElement === first) {
+          event.preventDefault()
+          last.focus()
+        } else if (!event.shiftKey && document.activeElement === last) {
+          event.preventDefault()
+          first.focus()
+        }
+      }}
+    >
       <form
-        className="modal"
-        role="dialog"
-        aria-modal="true"
-        aria-label={title}
         onSubmit={(event) => {
           event.preventDefault()
           setBusy(true)
@@ -129,6 +172,6 @@ export function ConfirmDialog({
           </button>
         </div>
       </form>
-    </div>
+    </dialog>
   )
 }

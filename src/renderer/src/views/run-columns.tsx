@@ -1,15 +1,36 @@
-import type { ColumnDef, Row } from '@tanstack/react-table'
+import type { CellContext, ColumnDef, Row } from '@tanstack/react-table'
 import type { RunRow } from '../../../shared/contract'
 import type { JsonValue } from '../../../shared/domain'
 import { durationMs, formatDateTime, formatDuration, formatJsonValue, formatNumber } from '../lib/format'
+import { runMetricValue } from '../lib/run-metrics'
 import { routeHash } from '../stores/app-store'
 import { StatusBadge } from './common'
 
 /** Column definitions of the runs table: fixed ones, then the user's params and metrics. */
 
-export function metricValue(row: RunRow, key: string): number | undefined {
-  for (const metric of row.metrics) if (metric.key === key) return metric.lastValue
-  return undefined
+/** A run's value of a metric column: its final value, else its latest logged one (lib/run-metrics.ts). */
+export const metricValue = (row: RunRow, key: string): number | undefined => runMetricValue(row, key)
+
+/** What the select column reads from the table (its `meta`), so the columns need not change when the selection does. */
+export interface RunsTableMeta {
+  selected: ReadonlySet<number>
+  toggleSelected: (runId: number) => void
+}
+
+/**
+ * The row's checkbox. A component of its own, the same from render to render: were it a new
+ * function per selection, React would remount it on every tick and focus would drop to <body>.
+ */
+function SelectCell({ row, table }: CellContext<RunRow, unknown>): React.JSX.Element {
+  const { selected, toggleSelected } = table.options.meta as RunsTableMeta
+  return (
+    <input
+      type="checkbox"
+      aria-label={`select ${row.original.name} for comparison`}
+      checked={selected.has(row.original.id)}
+      onChange={() => toggleSelected(row.original.id)}
+    />
+  )
 }
 
 /** Sorts numbers as numbers, text as text, and puts runs without a value last either way. */
@@ -26,21 +47,12 @@ const sortByValue = (rowA: Row<RunRow>, rowB: Row<RunRow>, columnId: string): nu
 export const COLUMN_WIDTHS: Record<string, number> = { select: 44, status: 120, name: 240, startedAt: 180, duration: 100 }
 export const DATA_COLUMN_WIDTH = 130
 
-export function buildColumns(chosen: readonly string[], selected: ReadonlySet<number>, toggleSelected: (runId: number) => void): ColumnDef<RunRow, unknown>[] {
+/** Columns that stay in view when the table scrolls sideways (the run's name, and what is left of it), with their left offsets. */
+export const PINNED_COLUMNS: Readonly<Record<string, number>> = { select: 0, status: COLUMN_WIDTHS.select!, name: COLUMN_WIDTHS.select! + COLUMN_WIDTHS.status! }
+
+export function buildColumns(chosen: readonly string[]): ColumnDef<RunRow, unknown>[] {
   const columns: ColumnDef<RunRow, unknown>[] = [
-    {
-      id: 'select',
-      header: '',
-      enableSorting: false,
-      cell: ({ row }) => (
-        <input
-          type="checkbox"
-          aria-label={`select ${row.original.name} for comparison`}
-          checked={selected.has(row.original.id)}
-          onChange={() => toggleSelected(row.original.id)}
-        />
-      )
-    },
+    { id: 'select', header: '', enableSorting: false, cell: SelectCell },
     { id: 'status', header: 'Status', accessorFn: (row) => row.status, cell: ({ row }) => <StatusBadge status={row.original.status} /> },
     {
       id: 'name',

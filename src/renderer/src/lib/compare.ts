@@ -1,11 +1,12 @@
 import type { RunRow } from '../../../shared/contract'
 import type { JsonValue } from '../../../shared/domain'
+import { categoryOf } from './axis-scale'
 import { formatJsonValue } from './format'
 
 /**
  * Pure helpers of the compare view: what a run's value is on a dimension, which rows of the
- * side-by-side table differ, where min and max are, which runs pass the brushes, and a colour
- * per run that stays the same whatever else is selected.
+ * side-by-side table differ, where min and max are, which dimensions can be axes, and which
+ * runs pass the brushes. (A run's colour comes from run-colors.ts.)
  */
 
 /** A comparable dimension: `params.<key>`, `metrics.<key>` (latest value), `tags.<key>` or `resources.<field>`. */
@@ -56,10 +57,30 @@ export function dimensionsOf(runs: RunRow[]): { params: string[]; metrics: strin
   return { params: sorted(params), metrics: sorted(metrics), tags: sorted(tags), resources: RESOURCE_FIELDS.map((field) => `resources.${field}`) }
 }
 
-/** The dimensions that can be drawn on an axis: those with a number for at least one run. */
-export function numericDimensions(runs: RunRow[]): Dimension[] {
+/**
+ * The dimensions that can be an axis of the parallel coordinates or the scatter: params with a
+ * number or a label (strings such as optimizer = "adam" make a categorical axis) for at least
+ * one run, then metrics and resources with a number for at least one run. A dimension none of
+ * the runs has is never among them.
+ */
+export function axisDimensions(runs: RunRow[]): Dimension[] {
   const all = dimensionsOf(runs)
-  return [...all.params, ...all.metrics, ...all.resources].filter((dimension) => runs.some((run) => numericValue(dimensionValue(run, dimension)) !== null))
+  const params = all.params.filter((dimension) => runs.some((run) => categoryOf(dimensionValue(run, dimension)) !== null))
+  const numeric = [...all.metrics, ...all.resources].filter((dimension) => runs.some((run) => numericValue(dimensionValue(run, dimension)) !== null))
+  return [...params, ...numeric]
+}
+
+/** At most this many axes are chosen by default: more crowd the chart. */
+export const DEFAULT_AXES = 8
+
+/**
+ * The axes to draw for a new set of runs: the chosen ones the runs still have, or (when none is
+ * left) the default: params, then metrics, at most DEFAULT_AXES, never resources.
+ */
+export function reconcileAxes(chosen: readonly Dimension[], available: readonly Dimension[]): Dimension[] {
+  const kept = chosen.filter((dimension) => available.includes(dimension))
+  if (kept.length > 0) return kept
+  return available.filter((dimension) => !dimension.startsWith('resources.')).slice(0, DEFAULT_AXES)
 }
 
 export interface CompareTableRow {
@@ -104,40 +125,23 @@ export function compareTableRows(runs: RunRow[], onlyDifferences: boolean): Comp
   return rows
 }
 
-/** A brushed interval on a parallel-coordinates axis, inclusive. */
-export type Brushes = Record<Dimension, { min: number; max: number }>
+/** A brush on a parallel-coordinates axis: an inclusive interval of a numeric axis, or the categories a brush covers. */
+export type Brush = { min: number; max: number } | { categories: string[] }
+export type Brushes = Record<Dimension, Brush>
 
-/** Runs inside every brush; a run without a number on a brushed axis is outside it. */
+/** Whether a value is inside a brush; no value is inside none. */
+export function inBrush(value: JsonValue | undefined, brush: Brush): boolean {
+  if ('categories' in brush) {
+    const label = categoryOf(value)
+    return label !== null && brush.categories.includes(label)
+  }
+  const number = numericValue(value)
+  return number !== null && number >= brush.min && number <= brush.max
+}
+
+/** Runs inside every brush; a run without a value on a brushed axis is outside it. */
 export function runsInBrushes(runs: RunRow[], brushes: Brushes): RunRow[] {
   const entries = Object.entries(brushes)
   if (entries.length === 0) return runs
-  return runs.filter((run) =>
-    entries.every(([dimension, { min, max }]) => {
-      const value = numericValue(dimensionValue(run, dimension))
-      return value !== null && value >= min && value <= max
-    })
-  )
-}
-
-/** Colours that stay distinguishable next to each other (Tableau 10, then a second ring). */
-const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac', '#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#8c564b', '#17becf']
-
-/** A run's colour from its id alone, so it keeps its colour when the selection changes. */
-export function runColor(runId: number): string {
-  return PALETTE[runId % PALETTE.length]!
-}
-
-/** The range of a dimension over the runs (padded when all values are equal so an axis has length). */
-export function extentOf(runs: RunRow[], dimension: Dimension): { min: number; max: number } | null {
-  let min = Infinity
-  let max = -Infinity
-  for (const run of runs) {
-    const value = numericValue(dimensionValue(run, dimension))
-    if (value === null) continue
-    min = Math.min(min, value)
-    max = Math.max(max, value)
-  }
-  if (min === Infinity) return null
-  if (min === max) return { min: min - 0.5, max: max + 0.5 }
-  return { min, max }
+  return runs.filter((run) => entries.every(([dimension, brush]) => inBrush(dimensionValue(run, dimension), brush)))
 }

@@ -3,15 +3,16 @@ import type { DistanceMatrix, HypercubeApi, RunRow } from '../../../shared/contr
 import type { MetricSeries } from '../../../shared/domain'
 import type { ErrorInfo } from '../../../shared/errors'
 import { call, errorInfo } from '../lib/call'
-import { runsInBrushes, type Brushes, type Dimension } from '../lib/compare'
+import { axisDimensions, reconcileAxes, runsInBrushes, type Brush, type Brushes, type Dimension } from '../lib/compare'
+import { runColors } from '../lib/run-colors'
 import { isNumberArray, readJson, writeJson, type KeyValueStorage } from '../lib/storage'
 import { selectionKey } from './runs-table-store'
 import type { StepRange } from './run-page-store'
 
 /**
  * The compare view of one experiment, from slices: the runs (the selection the runs table
- * stored), the overlaid series per metric key, the parallel-coordinates brushes, and the
- * similar-runs / distance-matrix results of a chosen plugin.
+ * stored) and their colours, the overlaid series per metric key, the parallel-coordinates axes
+ * and brushes, and the similar-runs / distance-matrix results of a chosen plugin.
  */
 
 /** Same maxPoints as the run page, so an overlay line is drawn from the same buckets. */
@@ -23,6 +24,8 @@ interface RunsSlice {
   experimentId: number | null
   runIds: number[]
   runs: RunRow[]
+  /** Each run's colour (run-colors.ts): the same in every view of the page and in the runs table. */
+  colors: Record<number, string>
   loading: boolean
   error: ErrorInfo | null
   onlyDifferences: boolean
@@ -44,10 +47,14 @@ interface OverlaySlice {
 }
 
 interface BrushSlice {
+  /** The parallel-coordinates axes: only dimensions the runs have (reconciled when the runs change). */
   axes: Dimension[]
   brushes: Brushes
+  /** The user's log/linear choice per dimension (parallel coordinates and scatter); absent means automatic. */
+  logScales: Record<Dimension, boolean>
   setAxes: (axes: Dimension[]) => void
-  setBrush: (dimension: Dimension, range: { min: number; max: number } | null) => void
+  setBrush: (dimension: Dimension, brush: Brush | null) => void
+  setLogScale: (dimension: Dimension, log: boolean) => void
   /** Narrows the stored selection to the runs inside the brushes (what the runs table shows as selected). */
   keepBrushed: () => void
 }
@@ -88,6 +95,7 @@ const createRunsSlice =
       experimentId: null,
       runIds: [],
       runs: [],
+      colors: {},
       loading: false,
       error: null,
       onlyDifferences: false,
@@ -102,7 +110,8 @@ const createRunsSlice =
           // Keep the order the user selected them in; runs deleted since then are dropped.
           const byId = new Map(rows.map((row) => [row.id, row]))
           const runs = runIds.flatMap((runId) => byId.get(runId) ?? [])
-          set({ runs, loading: false })
+          const ids = runs.map((run) => run.id)
+          set((state) => ({ runs, colors: runColors(storage, experimentId, ids), axes: reconcileAxes(state.axes, axisDimensions(runs)), loading: false }))
           const keys = [...new Set(runs.flatMap((run) => run.metrics.map((metric) => metric.key)))].sort()
           await Promise.all(keys.map((key) => get().loadChart(key)))
         } catch (error) {
@@ -144,22 +153,25 @@ const createBrushSlice =
   (set, get) => ({
     axes: [],
     brushes: {},
+    logScales: {},
     setAxes: (axes) =>
       set((state) => ({ axes, brushes: Object.fromEntries(Object.entries(state.brushes).filter(([dimension]) => axes.includes(dimension))) })),
-    setBrush: (dimension, range) =>
+    setBrush: (dimension, brush) =>
       set((state) => {
         const brushes = { ...state.brushes }
-        if (range) brushes[dimension] = { min: Math.min(range.min, range.max), max: Math.max(range.min, range.max) }
-        else delete brushes[dimension]
+        if (!brush) delete brushes[dimension]
+        else if ('categories' in brush) brushes[dimension] = { categories: [...brush.categories] }
+        else brushes[dimension] = { min: Math.min(brush.min, brush.max), max: Math.max(brush.min, brush.max) }
         return { brushes }
       }),
+    setLogScale: (dimension, log) => set((state) => ({ logScales: { ...state.logScales, [dimension]: log } })),
     keepBrushed: () => {
       const state = get()
       if (state.experimentId === null) return
       const kept = brushedRuns(state)
       const runIds = kept.map((run) => run.id)
       writeJson(storage, selectionKey(state.experimentId), runIds)
-      set({ runIds, runs: kept, brushes: {}, matrix: null })
+      set({ runIds, runs: kept, colors: runColors(storage, state.experimentId, runIds), axes: reconcileAxes(state.axes, axisDimensions(kept)), brushes: {}, matrix: null })
     }
   })
 

@@ -1,7 +1,8 @@
-import { useEffect, useEffectEvent, useMemo, useState } from 'react'
+import { useEffect, useMemo, useState } from 'react'
 import { useShallow } from 'zustand/react/shallow'
-import { compareTableRows, numericDimensions, runColor } from '../lib/compare'
+import { axisDimensions, compareTableRows } from '../lib/compare'
 import { formatNumber } from '../lib/format'
+import { runColorIn } from '../lib/run-colors'
 import { routeHash } from '../stores/app-store'
 import { brushedRuns, MAX_COMPARE, MIN_COMPARE } from '../stores/compare-store'
 import { useCompare, useExperiments, useSystem } from '../stores'
@@ -14,6 +15,8 @@ export function CompareView({ experimentId }: { experimentId: number }): React.J
     useShallow((s) => ({
       runs: s.runs,
       runIds: s.runIds,
+      colors: s.colors,
+      logScales: s.logScales,
       loading: s.loading,
       error: s.error,
       charts: s.charts,
@@ -23,13 +26,21 @@ export function CompareView({ experimentId }: { experimentId: number }): React.J
     }))
   )
   const actions = useCompare(
-    useShallow((s) => ({ open: s.open, loadChart: s.loadChart, setBrush: s.setBrush, setAxes: s.setAxes, keepBrushed: s.keepBrushed, setOnlyDifferences: s.setOnlyDifferences }))
+    useShallow((s) => ({
+      open: s.open,
+      loadChart: s.loadChart,
+      setBrush: s.setBrush,
+      setAxes: s.setAxes,
+      setLogScale: s.setLogScale,
+      keepBrushed: s.keepBrushed,
+      setOnlyDifferences: s.setOnlyDifferences
+    }))
   )
   const experiment = useExperiments((s) => s.experiments.find((candidate) => candidate.id === experimentId))
   const loadExperiments = useExperiments((s) => s.load)
   const experimentsLoaded = useExperiments((s) => s.loaded)
 
-  const { open, setAxes } = actions
+  const { open } = actions
   useEffect(() => {
     void open(experimentId)
   }, [experimentId, open])
@@ -41,14 +52,9 @@ export function CompareView({ experimentId }: { experimentId: number }): React.J
   const { runs, brushes } = state
   const shown = useMemo(() => brushedRuns({ runs, brushes }), [runs, brushes])
   const shownIds = useMemo(() => new Set(shown.map((run) => run.id)), [shown])
-  const dimensions = useMemo(() => numericDimensions(runs), [runs])
-  // Default axes: every numeric param, then every metric, at most 8 (more crowd the chart).
-  // Chosen when the runs' dimensions change, not when the user unticks the last axis.
-  const noAxes = state.axes.length === 0
-  const chooseDefaultAxes = useEffectEvent((choices: string[]) => {
-    if (noAxes && choices.length > 0) setAxes(choices.filter((dimension) => !dimension.startsWith('resources.')).slice(0, 8))
-  })
-  useEffect(() => chooseDefaultAxes(dimensions), [dimensions])
+  // What can be an axis: dimensions these runs have. The store keeps `axes` among them.
+  const dimensions = useMemo(() => axisDimensions(runs), [runs])
+  const axes = useMemo(() => state.axes.filter((axis) => dimensions.includes(axis)), [state.axes, dimensions])
   const metricKeys = Object.keys(state.charts).sort()
   const brushed = Object.keys(brushes).length > 0
 
@@ -82,10 +88,10 @@ export function CompareView({ experimentId }: { experimentId: number }): React.J
         <>
           <section className="panel">
             <h2>Runs</h2>
-            <div className="legend-row">
+            <div className="legend-row" data-testid="compare-legend">
               {runs.map((run) => (
-                <a key={run.id} className={`legend-item${shownIds.has(run.id) ? '' : ' dimmed'}`} href={routeHash({ page: 'run', runId: run.id })}>
-                  <span className="swatch" style={{ background: runColor(run.id) }} />
+                <a key={run.id} className={`legend-item${shownIds.has(run.id) ? '' : ' dimmed'}`} href={routeHash({ page: 'run', runId: run.id })} data-run-id={run.id}>
+                  <span className="swatch" style={{ background: runColorIn(state.colors, run.id) }} />
                   {run.name}
                 </a>
               ))}
@@ -99,14 +105,14 @@ export function CompareView({ experimentId }: { experimentId: number }): React.J
                 <input type="checkbox" checked={state.onlyDifferences} onChange={(event) => actions.setOnlyDifferences(event.target.checked)} /> Show only differences
               </label>
             </div>
-            <CompareTable runs={shown} onlyDifferences={state.onlyDifferences} />
+            <CompareTable runs={shown} colors={state.colors} onlyDifferences={state.onlyDifferences} />
           </section>
 
           <section className="panel">
             <h2>Metrics</h2>
             <div className="chart-grid">
               {metricKeys.map((key) => (
-                <OverlayMetricChart key={key} metricKey={key} chart={state.charts[key]} runs={shown} onZoom={(range) => void actions.loadChart(key, range)} />
+                <OverlayMetricChart key={key} metricKey={key} chart={state.charts[key]} runs={shown} colors={state.colors} onZoom={(range) => void actions.loadChart(key, range)} />
               ))}
             </div>
           </section>
@@ -115,23 +121,32 @@ export function CompareView({ experimentId }: { experimentId: number }): React.J
             <div className="panel-header">
               <h2>Parallel coordinates</h2>
               <details className="column-picker">
-                <summary>Axes ({state.axes.length})</summary>
+                <summary>Axes ({axes.length})</summary>
                 <div className="column-picker-menu" role="group" aria-label="parallel coordinates axes">
                   {dimensions.map((dimension) => (
                     <label key={dimension}>
                       <input
                         type="checkbox"
-                        checked={state.axes.includes(dimension)}
-                        onChange={() => actions.setAxes(state.axes.includes(dimension) ? state.axes.filter((axis) => axis !== dimension) : [...state.axes, dimension])}
+                        checked={axes.includes(dimension)}
+                        onChange={() => actions.setAxes(axes.includes(dimension) ? axes.filter((axis) => axis !== dimension) : [...axes, dimension])}
                       />{' '}
                       {dimension}
                     </label>
                   ))}
                 </div>
               </details>
-              <span className="hint">Drag along an axis to keep the runs in that range; click an axis to clear its brush.</span>
+              <span className="hint">Drag along an axis to keep the runs in that range; click an axis to clear its brush. "log" under an axis name switches its scale.</span>
             </div>
-            <ParallelCoordinates runs={runs} axes={state.axes} brushes={brushes} inBrushes={shownIds} onBrush={actions.setBrush} />
+            <ParallelCoordinates
+              runs={runs}
+              axes={axes}
+              brushes={brushes}
+              inBrushes={shownIds}
+              colors={state.colors}
+              logScales={state.logScales}
+              onBrush={actions.setBrush}
+              onLogScale={actions.setLogScale}
+            />
           </section>
 
           <ScatterSection dimensions={dimensions} />
@@ -142,7 +157,7 @@ export function CompareView({ experimentId }: { experimentId: number }): React.J
   )
 }
 
-function CompareTable({ runs, onlyDifferences }: { runs: ReturnType<typeof brushedRuns>; onlyDifferences: boolean }): React.JSX.Element {
+function CompareTable({ runs, colors, onlyDifferences }: { runs: ReturnType<typeof brushedRuns>; colors: Record<number, string>; onlyDifferences: boolean }): React.JSX.Element {
   const rows = useMemo(() => compareTableRows(runs, onlyDifferences), [runs, onlyDifferences])
   return (
     <div className="table-wrap">
@@ -151,8 +166,8 @@ function CompareTable({ runs, onlyDifferences }: { runs: ReturnType<typeof brush
           <tr>
             <th />
             {runs.map((run) => (
-              <th key={run.id}>
-                <span className="swatch" style={{ background: runColor(run.id) }} /> {run.name}
+              <th key={run.id} data-run-id={run.id}>
+                <span className="swatch" style={{ background: runColorIn(colors, run.id) }} /> {run.name}
               </th>
             ))}
           </tr>
@@ -187,11 +202,15 @@ function CompareTable({ runs, onlyDifferences }: { runs: ReturnType<typeof brush
 function ScatterSection({ dimensions }: { dimensions: string[] }): React.JSX.Element {
   const runs = useCompare((s) => s.runs)
   const brushes = useCompare((s) => s.brushes)
+  const colors = useCompare((s) => s.colors)
+  const logScales = useCompare((s) => s.logScales)
+  const setLogScale = useCompare((s) => s.setLogScale)
   const shown = useMemo(() => brushedRuns({ runs, brushes }), [runs, brushes])
   const [x, setX] = useState<string | null>(null)
   const [y, setY] = useState<string | null>(null)
-  const xAxis = x ?? dimensions.find((dimension) => dimension.startsWith('params.')) ?? dimensions[0]
-  const yAxis = y ?? dimensions.find((dimension) => dimension.startsWith('metrics.')) ?? dimensions[1] ?? dimensions[0]
+  // A choice the runs no longer have falls back to the default.
+  const xAxis = (x !== null && dimensions.includes(x) ? x : null) ?? dimensions.find((dimension) => dimension.startsWith('params.')) ?? dimensions[0]
+  const yAxis = (y !== null && dimensions.includes(y) ? y : null) ?? dimensions.find((dimension) => dimension.startsWith('metrics.')) ?? dimensions[1] ?? dimensions[0]
   return (
     <section className="panel">
       <div className="panel-header">
@@ -213,7 +232,11 @@ function ScatterSection({ dimensions }: { dimensions: string[] }): React.JSX.Ele
           </select>
         </label>
       </div>
-      {xAxis && yAxis ? <ScatterPlot runs={shown} x={xAxis} y={yAxis} /> : <p className="subtle">No numeric params or metrics to plot.</p>}
+      {xAxis && yAxis ? (
+        <ScatterPlot runs={shown} x={xAxis} y={yAxis} colors={colors} logScales={logScales} onLogScale={setLogScale} />
+      ) : (
+        <p className="subtle">No params or metrics to plot.</p>
+      )}
     </section>
   )
 }

@@ -2,9 +2,11 @@ import { useEffect, useMemo, useRef, useState } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { RunRow } from '../../../shared/contract'
-import { stepRangeOf, toChartData, type ChartData } from '../lib/chart-data'
-import { dimensionValue, extentOf, numericValue, runColor, type Brushes, type Dimension } from '../lib/compare'
-import { formatNumber } from '../lib/format'
+import { axisScale, type AxisScale } from '../lib/axis-scale'
+import { hoverIndex, medianGap, stepRangeOf, toChartData, type ChartData } from '../lib/chart-data'
+import { dimensionValue, type Brush, type Brushes, type Dimension } from '../lib/compare'
+import { formatJsonValue, formatNumber } from '../lib/format'
+import { runColorIn } from '../lib/run-colors'
 import { useKeyedValue } from '../lib/use-keyed-value'
 import type { OverlayChart } from '../stores/compare-store'
 import type { StepRange } from '../stores/run-page-store'
@@ -16,25 +18,28 @@ const HEIGHT = 220
  * One metric of every compared run, overlaid (uPlot). Each run's line comes from the same
  * runs.metricSeries downsampling as the run page; uPlot.join aligns their steps on one x axis.
  * Drag to zoom (main re-downsamples that step range for every run), double-click to reset.
+ * The hover legend shows a run's value only where that run has a point (hoverIndex).
  */
 export function OverlayMetricChart({
   metricKey,
   chart,
   runs,
+  colors,
   onZoom
 }: {
   metricKey: string
   chart: OverlayChart | undefined
   runs: RunRow[]
+  colors: Record<number, string>
   onZoom: (range: StepRange | null) => void
 }): React.JSX.Element {
   const hostRef = useRef<HTMLDivElement>(null)
   // The same runs (a brush elsewhere re-filters the list) keep the same chart.
   const withSeries = runs.filter((run) => chart?.series[run.id])
-  const shown = useKeyedValue(withSeries, JSON.stringify(withSeries.map((run) => [run.id, run.name])))
+  const shown = useKeyedValue(withSeries, JSON.stringify(withSeries.map((run) => [run.id, run.name, runColorIn(colors, run.id)])))
   const perRun = useMemo(
-    () => shown.map((run) => ({ run, data: toChartData(chart!.series[run.id]!, 'step', { smoothing: 0, logScale: false }) })),
-    [chart, shown]
+    () => shown.map((run) => ({ run, color: runColorIn(colors, run.id), data: toChartData(chart!.series[run.id]!, 'step', { smoothing: 0, logScale: false }) })),
+    [chart, shown, colors]
   )
   const latest = useRef({ perRun, onZoom })
   latest.current = { perRun, onZoom }
@@ -43,6 +48,8 @@ export function OverlayMetricChart({
     const host = hostRef.current
     if (!host || perRun.length === 0) return
     const joined = uPlot.join(perRun.map(({ data }) => [data.x, data.y.map((value) => value ?? null)] as uPlot.AlignedData))
+    // How far from its own points a run's value is still shown: one of its usual gaps.
+    const reaches = perRun.map(({ data }) => medianGap(data.x))
     const plot = new uPlot(
       {
         width: Math.max(320, host.clientWidth),
@@ -51,9 +58,14 @@ export function OverlayMetricChart({
         axes: [{ label: 'step' }, { values: (_u, ticks) => ticks.map((tick) => formatNumber(tick)), size: 64 }],
         series: [
           { label: 'step' },
-          ...perRun.map(({ run }) => ({ label: run.name, stroke: runColor(run.id), width: 1.5, spanGaps: true, value: (_u: uPlot, value: number | null) => formatNumber(value) }))
+          ...perRun.map(({ run, color }) => ({ label: run.name, stroke: color, width: 1.5, spanGaps: true, value: (_u: uPlot, value: number | null) => formatNumber(value) }))
         ],
-        cursor: { drag: { x: true, y: false, setScale: false } },
+        cursor: {
+          drag: { x: true, y: false, setScale: false },
+          // uPlot's default shows, for a run without a point under the cursor, its nearest point however far.
+          dataIdx: (u, seriesIdx, closestIdx) =>
+            seriesIdx === 0 ? closestIdx : hoverIndex(u.data[0], u.data[seriesIdx] as ArrayLike<number | null | undefined>, closestIdx, reaches[seriesIdx - 1] ?? 0)
+        },
         legend: { live: true },
         hooks: {
           setSelect: [
@@ -105,43 +117,78 @@ export function OverlayMetricChart({
   )
 }
 
-const PC_HEIGHT = 300
-const PC_PAD_TOP = 28
-const PC_PAD_BOTTOM = 24
+const PC_WIDTH = 1100
+const PC_HEIGHT = 320
+const PC_PAD_TOP = 48
+const PC_PAD_BOTTOM = 20
+const PC_PLOT_HEIGHT = PC_HEIGHT - PC_PAD_TOP - PC_PAD_BOTTOM
+const BRUSH_FILL = 'rgba(37,99,235,0.25)'
+const BRUSH_STROKE = '#2563eb'
+const MUTED_LINE = '#d0d5dd'
+
+/** The scale of each dimension over the runs, with the user's log choice. */
+function scalesOf(runs: RunRow[], dimensions: Dimension[], logScales: Record<Dimension, boolean>): Array<AxisScale | null> {
+  return dimensions.map((dimension) =>
+    axisScale(
+      runs.map((run) => dimensionValue(run, dimension)),
+      { log: logScales[dimension] }
+    )
+  )
+}
+
+/** Longer category labels are cut (the full text is the tick's tooltip). */
+const shortLabel = (label: string, max = 16): string => (label.length > max ? `${label.slice(0, max - 1)}…` : label)
+
+/** The fractions a brush covers on its axis, to draw it. */
+function brushSpan(scale: AxisScale, brush: Brush): { from: number; to: number } | null {
+  if ('categories' in brush) {
+    if (scale.kind !== 'categorical') return null
+    const at = brush.categories.map((category) => scale.at(category)).filter((fraction): fraction is number => fraction !== null)
+    if (at.length === 0) return null
+    const half = scale.categories.length > 1 ? 0.5 / (scale.categories.length - 1) : 0.5
+    return { from: Math.max(0, Math.min(...at) - half / 2), to: Math.min(1, Math.max(...at) + half / 2) }
+  }
+  if (scale.kind !== 'numeric') return null
+  const from = scale.at(brush.min) ?? 0
+  const to = scale.at(brush.max) ?? 1
+  return { from: Math.max(0, Math.min(from, to)), to: Math.min(1, Math.max(from, to)) }
+}
 
 /**
  * Parallel coordinates over the chosen dimensions (SVG: uPlot has no such chart and ≤ 100
- * lines need nothing faster). Drag along an axis to brush a range; a click on an axis clears
- * its brush. Axes span all compared runs, so brushing does not move them.
+ * lines need nothing faster). Numeric axes are linear, or logarithmic for positive values (by
+ * default when they span two decades; the "log" switch under an axis name changes it); a value
+ * shared by every run is shown once, mid-axis; string params are categorical axes. Drag along an
+ * axis to brush a range; a click on an axis clears its brush. Axes span all compared runs, so
+ * brushing does not move them.
  */
 export function ParallelCoordinates({
   runs,
   axes,
   brushes,
   inBrushes,
-  onBrush
+  colors,
+  logScales,
+  onBrush,
+  onLogScale
 }: {
   runs: RunRow[]
   axes: Dimension[]
   brushes: Brushes
   inBrushes: Set<number>
-  onBrush: (dimension: Dimension, range: { min: number; max: number } | null) => void
+  colors: Record<number, string>
+  logScales: Record<Dimension, boolean>
+  onBrush: (dimension: Dimension, brush: Brush | null) => void
+  onLogScale: (dimension: Dimension, log: boolean) => void
 }): React.JSX.Element {
-  const width = 1100
-  const spacing = axes.length > 1 ? (width - 120) / (axes.length - 1) : 0
-  const xOf = (index: number): number => 60 + index * spacing
-  const extents = axes.map((axis) => extentOf(runs, axis))
-  const plotHeight = PC_HEIGHT - PC_PAD_TOP - PC_PAD_BOTTOM
-  const yOf = (index: number, value: number): number => {
-    const extent = extents[index]!
-    return PC_PAD_TOP + (1 - (value - extent.min) / (extent.max - extent.min)) * plotHeight
-  }
-  const valueAt = (index: number, y: number): number => {
-    const extent = extents[index]!
+  const spacing = axes.length > 1 ? (PC_WIDTH - 160) / (axes.length - 1) : 0
+  const xOf = (index: number): number => (axes.length > 1 ? 70 + index * spacing : PC_WIDTH / 2)
+  const scales = useMemo(() => scalesOf(runs, axes, logScales), [runs, axes, logScales])
+  const yOfFraction = (fraction: number): number => PC_PAD_TOP + (1 - fraction) * PC_PLOT_HEIGHT
+  const fractionOfY = (y: number): number => {
     // Within a few units of an axis end counts as the end, so a brush started at the top includes the top value.
-    const snapped = y < PC_PAD_TOP + 4 ? PC_PAD_TOP : y > PC_PAD_TOP + plotHeight - 4 ? PC_PAD_TOP + plotHeight : y
-    const clamped = Math.min(Math.max(snapped, PC_PAD_TOP), PC_PAD_TOP + plotHeight)
-    return extent.min + (1 - (clamped - PC_PAD_TOP) / plotHeight) * (extent.max - extent.min)
+    const snapped = y < PC_PAD_TOP + 4 ? PC_PAD_TOP : y > PC_PAD_TOP + PC_PLOT_HEIGHT - 4 ? PC_PAD_TOP + PC_PLOT_HEIGHT : y
+    return 1 - (Math.min(Math.max(snapped, PC_PAD_TOP), PC_PAD_TOP + PC_PLOT_HEIGHT) - PC_PAD_TOP) / PC_PLOT_HEIGHT
   }
   const [drag, setDrag] = useState<{ index: number; y0: number; y1: number } | null>(null)
   const svgY = (event: React.PointerEvent<SVGElement>): number => {
@@ -149,13 +196,18 @@ export function ParallelCoordinates({
     const rect = svg.getBoundingClientRect()
     return ((event.clientY - rect.top) / rect.height) * PC_HEIGHT
   }
+  const brushOf = (scale: AxisScale, y0: number, y1: number): Brush => {
+    const lo = fractionOfY(Math.max(y0, y1))
+    const hi = fractionOfY(Math.min(y0, y1))
+    return scale.kind === 'categorical' ? { categories: scale.categoriesBetween(lo, hi) } : { min: scale.valueAt(lo), max: scale.valueAt(hi) }
+  }
 
   return (
-    <svg className="parallel" viewBox={`0 0 ${width} ${PC_HEIGHT}`} role="img" aria-label="parallel coordinates" data-testid="parallel-coordinates">
+    <svg className="parallel" viewBox={`0 0 ${PC_WIDTH} ${PC_HEIGHT}`} role="img" aria-label="parallel coordinates" data-testid="parallel-coordinates">
       {runs.map((run) => {
         const points = axes.flatMap((axis, index) => {
-          const value = numericValue(dimensionValue(run, axis))
-          return value === null || !extents[index] ? [] : [`${xOf(index)},${yOf(index, value)}`]
+          const fraction = scales[index]?.at(dimensionValue(run, axis)) ?? null
+          return fraction === null ? [] : [`${xOf(index)},${yOfFraction(fraction)}`]
         })
         const inside = inBrushes.has(run.id)
         return (
@@ -165,7 +217,7 @@ export function ParallelCoordinates({
             data-in-brush={inside}
             points={points.join(' ')}
             fill="none"
-            stroke={inside ? runColor(run.id) : '#d0d5dd'}
+            stroke={inside ? runColorIn(colors, run.id) : MUTED_LINE}
             strokeWidth={inside ? 2 : 1}
             opacity={inside ? 0.95 : 0.6}
           >
@@ -174,37 +226,68 @@ export function ParallelCoordinates({
         )
       })}
       {axes.map((axis, index) => {
-        const extent = extents[index]
+        const scale = scales[index] ?? null
+        const x = xOf(index)
         const brush = brushes[axis]
         const active = drag?.index === index ? { top: Math.min(drag.y0, drag.y1), bottom: Math.max(drag.y0, drag.y1) } : null
+        const span = brush && scale && !active ? brushSpan(scale, brush) : null
         return (
-          <g key={axis} data-axis={axis}>
-            <line x1={xOf(index)} x2={xOf(index)} y1={PC_PAD_TOP} y2={PC_PAD_TOP + plotHeight} stroke="#667085" />
-            <text x={xOf(index)} y={14} textAnchor="middle" fontSize={12} fill="#1c2430">
+          <g key={axis} data-axis={axis} data-scale={scale ? (scale.kind === 'categorical' ? 'categorical' : scale.log ? 'log' : 'linear') : 'none'}>
+            <line x1={x} x2={x} y1={PC_PAD_TOP} y2={PC_PAD_TOP + PC_PLOT_HEIGHT} stroke="#667085" />
+            <text x={x} y={14} textAnchor="middle" fontSize={12} fill="#1c2430">
               {axis}
             </text>
-            {extent && (
-              <>
-                <text x={xOf(index) + 6} y={PC_PAD_TOP + 4} fontSize={10} fill="#5b6675">
-                  {formatNumber(extent.max)}
-                </text>
-                <text x={xOf(index) + 6} y={PC_PAD_TOP + plotHeight} fontSize={10} fill="#5b6675">
-                  {formatNumber(extent.min)}
-                </text>
-              </>
+            {scale?.kind === 'numeric' && scale.canLog && (
+              <text
+                className="axis-toggle"
+                role="button"
+                tabIndex={0}
+                aria-label={`log scale for ${axis}`}
+                aria-pressed={scale.log}
+                x={x}
+                y={32}
+                textAnchor="middle"
+                fontSize={11}
+                fill={scale.log ? '#1d4ed8' : '#5b6675'}
+                onClick={() => onLogScale(axis, !scale.log)}
+                onKeyDown={(event) => {
+                  if (event.key !== 'Enter' && event.key !== ' ') return
+                  event.preventDefault()
+                  onLogScale(axis, !scale.log)
+                }}
+              >
+                {scale.log ? '☑ log' : '☐ log'}
+              </text>
             )}
-            {brush && extent && !active && (
-              <rect x={xOf(index) - 8} width={16} y={yOf(index, brush.max)} height={Math.max(2, yOf(index, brush.min) - yOf(index, brush.max))} fill="rgba(37,99,235,0.25)" stroke="#2563eb" />
+            {scale?.kind === 'categorical' && (
+              <text x={x} y={32} textAnchor="middle" fontSize={11} fill="#5b6675">
+                categories
+              </text>
             )}
-            {active && <rect x={xOf(index) - 8} width={16} y={active.top} height={Math.max(1, active.bottom - active.top)} fill="rgba(37,99,235,0.25)" stroke="#2563eb" />}
-            {extent && (
+            {scale?.ticks.map((tick) => {
+              const y = yOfFraction(tick.at)
+              return (
+                <g key={tick.label}>
+                  <line x1={x - 3} x2={x + 3} y1={y} y2={y} stroke="#667085" />
+                  <text className="tick" data-y={y} x={x + 6} y={y + 3.5} fontSize={10} fill="#344054" stroke="#fcfcfd" strokeWidth={3} paintOrder="stroke">
+                    {shortLabel(tick.label)}
+                    {tick.label.length > 16 && <title>{tick.label}</title>}
+                  </text>
+                </g>
+              )
+            })}
+            {span && (
+              <rect x={x - 8} width={16} y={yOfFraction(span.to)} height={Math.max(2, yOfFraction(span.from) - yOfFraction(span.to))} fill={BRUSH_FILL} stroke={BRUSH_STROKE} />
+            )}
+            {active && <rect x={x - 8} width={16} y={active.top} height={Math.max(1, active.bottom - active.top)} fill={BRUSH_FILL} stroke={BRUSH_STROKE} />}
+            {scale && (
               <rect
                 className="brush-target"
                 data-testid={`brush-${axis}`}
-                x={xOf(index) - 14}
+                x={x - 14}
                 width={28}
                 y={PC_PAD_TOP}
-                height={plotHeight}
+                height={PC_PLOT_HEIGHT}
                 fill="transparent"
                 style={{ cursor: 'crosshair' }}
                 onPointerDown={(event) => {
@@ -219,7 +302,7 @@ export function ParallelCoordinates({
                   setDrag(null)
                   // A click (no drag) clears the axis' brush.
                   if (Math.abs(y1 - drag.y0) < 3) onBrush(axis, null)
-                  else onBrush(axis, { min: valueAt(index, Math.max(drag.y0, y1)), max: valueAt(index, Math.min(drag.y0, y1)) })
+                  else onBrush(axis, brushOf(scale, drag.y0, y1))
                 }}
               />
             )}
@@ -230,56 +313,112 @@ export function ParallelCoordinates({
   )
 }
 
-/** Two dimensions against each other, one point per run in its colour (uPlot, mode 2: each series its own x/y). */
-export function ScatterPlot({ runs, x, y }: { runs: RunRow[]; x: Dimension; y: Dimension }): React.JSX.Element {
-  const hostRef = useRef<HTMLDivElement>(null)
-  const plotted = runs.flatMap((run) => {
-    const xv = numericValue(dimensionValue(run, x))
-    const yv = numericValue(dimensionValue(run, y))
-    return xv === null || yv === null ? [] : [{ run, x: xv, y: yv }]
+const SCATTER_WIDTH = 760
+const SCATTER_HEIGHT = 340
+const SCATTER_MARGIN = { left: 72, right: 20, top: 14, bottom: 48 }
+/** Points stay this far inside the plot area, so one at an end of an axis is drawn whole. */
+const SCATTER_INSET = 12
+
+/**
+ * Two dimensions against each other, one point per run in its colour (SVG: at most 100 points).
+ * Axes as in the parallel coordinates: linear or log (with a switch, shared with them), a single
+ * value mid-axis, categories for strings.
+ */
+export function ScatterPlot({
+  runs,
+  x,
+  y,
+  colors,
+  logScales,
+  onLogScale
+}: {
+  runs: RunRow[]
+  x: Dimension
+  y: Dimension
+  colors: Record<number, string>
+  logScales: Record<Dimension, boolean>
+  onLogScale: (dimension: Dimension, log: boolean) => void
+}): React.JSX.Element {
+  const plotted = useMemo(
+    () =>
+      runs.flatMap((run) => {
+        const xValue = dimensionValue(run, x)
+        const yValue = dimensionValue(run, y)
+        return xValue === undefined || xValue === null || yValue === undefined || yValue === null ? [] : [{ run, xValue, yValue }]
+      }),
+    [runs, x, y]
+  )
+  const [xScale, yScale] = useMemo(() => scalesOf(plotted.map((point) => point.run), [x, y], logScales), [plotted, x, y, logScales])
+  const plotWidth = SCATTER_WIDTH - SCATTER_MARGIN.left - SCATTER_MARGIN.right
+  const plotHeight = SCATTER_HEIGHT - SCATTER_MARGIN.top - SCATTER_MARGIN.bottom
+  const xOf = (fraction: number): number => SCATTER_MARGIN.left + SCATTER_INSET + fraction * (plotWidth - 2 * SCATTER_INSET)
+  const yOf = (fraction: number): number => SCATTER_MARGIN.top + SCATTER_INSET + (1 - fraction) * (plotHeight - 2 * SCATTER_INSET)
+  const points = plotted.flatMap((point) => {
+    const fx = xScale?.at(point.xValue) ?? null
+    const fy = yScale?.at(point.yValue) ?? null
+    return fx === null || fy === null ? [] : [{ ...point, cx: xOf(fx), cy: yOf(fy) }]
   })
-  // Redrawn only when what it shows changes, not for every new (equal) list of runs.
-  const points = useKeyedValue(plotted, JSON.stringify([x, y, plotted.map((point) => [point.run.id, point.run.name, point.x, point.y])]))
-  useEffect(() => {
-    const host = hostRef.current
-    if (!host || points.length === 0) return
-    const plot = new uPlot(
-      {
-        mode: 2,
-        width: Math.max(320, host.clientWidth),
-        height: 280,
-        scales: { x: { time: false } },
-        axes: [{ label: x }, { label: y, values: (_u, ticks) => ticks.map((tick) => formatNumber(tick)), size: 64 }],
-        legend: { show: false },
-        series: [
-          {},
-          ...points.map((point) => ({
-            label: point.run.name,
-            stroke: runColor(point.run.id),
-            fill: runColor(point.run.id),
-            paths: () => null,
-            points: { show: true, size: 10, fill: runColor(point.run.id) }
-          }))
-        ]
-      } as uPlot.Options,
-      [null, ...points.map((point) => [[point.x], [point.y]])] as unknown as uPlot.AlignedData,
-      host
-    )
-    return () => plot.destroy()
-  }, [points, x, y])
+  const logSwitch = (dimension: Dimension, scale: AxisScale | null, name: string) =>
+    scale?.kind === 'numeric' && scale.canLog ? (
+      <label className="inline-check">
+        <input type="checkbox" aria-label={`scatter log ${name}`} checked={scale.log} onChange={(event) => onLogScale(dimension, event.target.checked)} /> log {name}
+      </label>
+    ) : null
+
   return (
     <figure className="chart" data-testid="scatter" data-points={points.length}>
       <figcaption>
         <strong>
           {y} against {x}
         </strong>
-        <span className="subtle">{points.length} runs with both values</span>
+        <span className="subtle">
+          {points.length} run{points.length === 1 ? '' : 's'} with both values
+        </span>
+        {logSwitch(x, xScale ?? null, 'x')}
+        {logSwitch(y, yScale ?? null, 'y')}
       </figcaption>
-      <div className="chart-host" ref={hostRef} />
+      <svg className="scatter" viewBox={`0 0 ${SCATTER_WIDTH} ${SCATTER_HEIGHT}`} role="img" aria-label={`${y} against ${x}`}>
+        <rect x={SCATTER_MARGIN.left} y={SCATTER_MARGIN.top} width={plotWidth} height={plotHeight} fill="#fcfcfd" stroke="#d0d5dd" />
+        <g className="x-axis">
+          {xScale?.ticks.map((tick) => (
+            <g key={tick.label}>
+              <line x1={xOf(tick.at)} x2={xOf(tick.at)} y1={SCATTER_MARGIN.top} y2={SCATTER_MARGIN.top + plotHeight} stroke="#eef1f5" />
+              <text className="tick" x={xOf(tick.at)} y={SCATTER_MARGIN.top + plotHeight + 16} textAnchor="middle" fontSize={11} fill="#475467">
+                {shortLabel(tick.label, 12)}
+              </text>
+            </g>
+          ))}
+          <text x={SCATTER_MARGIN.left + plotWidth / 2} y={SCATTER_HEIGHT - 8} textAnchor="middle" fontSize={12} fill="#1c2430">
+            {x}
+            {xScale?.kind === 'numeric' && xScale.log ? ' (log)' : ''}
+          </text>
+        </g>
+        <g className="y-axis">
+          {yScale?.ticks.map((tick) => (
+            <g key={tick.label}>
+              <line x1={SCATTER_MARGIN.left} x2={SCATTER_MARGIN.left + plotWidth} y1={yOf(tick.at)} y2={yOf(tick.at)} stroke="#eef1f5" />
+              <text className="tick" x={SCATTER_MARGIN.left - 6} y={yOf(tick.at) + 4} textAnchor="end" fontSize={11} fill="#475467">
+                {shortLabel(tick.label, 10)}
+              </text>
+            </g>
+          ))}
+          <text transform={`translate(14, ${SCATTER_MARGIN.top + plotHeight / 2}) rotate(-90)`} textAnchor="middle" fontSize={12} fill="#1c2430">
+            {y}
+            {yScale?.kind === 'numeric' && yScale.log ? ' (log)' : ''}
+          </text>
+        </g>
+        {points.map((point) => (
+          <circle key={point.run.id} data-run-id={point.run.id} data-run-name={point.run.name} cx={point.cx} cy={point.cy} r={6} fill={runColorIn(colors, point.run.id)} stroke="#ffffff" strokeWidth={1.5}>
+            <title>
+              {point.run.name}: {x} = {formatJsonValue(point.xValue)}, {y} = {formatJsonValue(point.yValue)}
+            </title>
+          </circle>
+        ))}
+      </svg>
       <div className="legend-row">
         {points.map((point) => (
           <span key={point.run.id} className="legend-item">
-            <span className="swatch" style={{ background: runColor(point.run.id) }} />
+            <span className="swatch" style={{ background: runColorIn(colors, point.run.id) }} />
             {point.run.name}
           </span>
         ))}

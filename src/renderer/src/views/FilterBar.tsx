@@ -67,7 +67,8 @@ export function FilterBar(): React.JSX.Element {
       {!filterError && (
         <div className="filter-help subtle">
           Fields: <code>metrics.&lt;key&gt;</code> <code>params.&lt;key&gt;</code> <code>tags.&lt;key&gt;</code> <code>status</code> <code>name</code>; operators{' '}
-          <code>= != &lt; &lt;= &gt; &gt;= LIKE</code>, <code>and</code>, <code>or</code>, parentheses. E.g. <code>{EXAMPLES[1]}</code>
+          <code>= != &lt; &lt;= &gt; &gt;= LIKE</code>, <code>and</code>, <code>or</code>, parentheses. E.g. <code>{EXAMPLES[1]}</code>. A metric is
+          the run&apos;s final value when it reported one at completion, else its latest logged value.
         </div>
       )}
     </form>

@@ -8,9 +8,6 @@ import { StatusBadge } from './common'
 
 /** Column definitions of the runs table: fixed ones, then the user's params and metrics. */
 
-/** A run's value of a metric column: its final value, else its latest logged one (lib/run-metrics.ts). */
-export const metricValue = (row: RunRow, key: string): number | undefined => runMetricValue(row, key)
-
 /** What the select column reads from the table (its `meta`), so the columns need not change when the selection does. */
 export interface RunsTableMeta {
   selected: ReadonlySet<number>
@@ -92,7 +89,8 @@ export function buildColumns(chosen: readonly string[]): ColumnDef<RunRow, unkno
       columns.push({
         id,
         header: key,
-        accessorFn: (row) => metricValue(row, key),
+        // The final value, else the latest logged one (lib/run-metrics.ts): what the filter compares.
+        accessorFn: (row) => runMetricValue(row, key),
         sortingFn: sortByValue,
         sortUndefined: 'last',
         cell: ({ getValue }) => <span className="num">{formatNumber(getValue() as number | undefined)}</span>

@@ -117,7 +117,7 @@ describe.each([
 
     for (const [index, run] of runs.entries()) {
       const { rows } = await admin.query<{ step: string; n: string }>(
-        "SELECT step::text, count(*)::text AS n FROM ml_metric_log WHERE run_id = $1 AND metric_name = 'loss' GROUP BY step",
+        "SELECT step::text, count(*)::text AS n FROM ml_metric_point WHERE run_id = $1 AND metric_name = 'loss' GROUP BY step",
         [run.run_id]
       )
       const counts = new Map(rows.map((row) => [Number(row.step), Number(row.n)]))

@@ -23,7 +23,7 @@ async function newRun(): Promise<Run> {
 async function stored(runId?: number): Promise<{ points: number; summaries: number; summaryCount: number }> {
   const where = runId === undefined ? '' : 'WHERE run_id = $1'
   const params = runId === undefined ? [] : [runId]
-  const points = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ml_metric_log ${where}`, params)
+  const points = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM ml_metric_point ${where}`, params)
   const summaries = await sql.query<{ n: string; c: string }>(
     `SELECT count(*) AS n, coalesce(sum(value_count), 0) AS c FROM ml_metric_summary ${where}`,
     params
@@ -104,7 +104,7 @@ describe('exact values', () => {
     }
     // The stored doubles themselves are bit-exact (read back as text by PostgreSQL).
     const { rows } = await sql.query<{ metric_name: string; v: string }>(
-      `SELECT metric_name, value::text AS v FROM ml_metric_log WHERE run_id = $1 AND metric_name IN ('nan', 'neg-zero', 'neg-inf')
+      `SELECT metric_name, value::text AS v FROM ml_metric_point WHERE run_id = $1 AND metric_name IN ('nan', 'neg-zero', 'neg-inf')
        ORDER BY metric_name`,
       [run.id]
     )
@@ -167,7 +167,7 @@ describe('64-bit steps', () => {
     const summary = (await summaryOf(run.id, 'big'))!
     expect(summary.lastStep).toBe(2n ** 63n - 1n)
     expect(summary.lastValue).toBe(1)
-    const { rows } = await sql.query<{ s: string }>('SELECT step::text AS s FROM ml_metric_log WHERE run_id = $1 ORDER BY step', [run.id])
+    const { rows } = await sql.query<{ s: string }>('SELECT step::text AS s FROM ml_metric_point WHERE run_id = $1 ORDER BY step', [run.id])
     expect(rows.map((r) => r.s)).toEqual(['-9223372036854775808', '-1', '0', '9007199254740992', '9007199254740993', '9223372036854775807'])
   })
 
@@ -287,7 +287,7 @@ describe('batches are all-or-nothing', () => {
     const single = await failure(() => runs().logMetric({ runId: 99_999_999, key: 'k', value: 1 }))
     expect(single).toMatchObject({ code: 'not_found', field: 'runId' })
     expect(await stored()).toEqual(before)
-    const { rows } = await sql.query<{ n: string }>('SELECT count(*) AS n FROM ml_metric_log WHERE run_id = 99999999')
+    const { rows } = await sql.query<{ n: string }>('SELECT count(*) AS n FROM ml_metric_point WHERE run_id = 99999999')
     expect(rows[0]!.n).toBe('0')
   })
 })
@@ -520,7 +520,7 @@ describe('timestamps', () => {
     expect(await runs().logMetrics(run.id, [{ key: 'frac', value: 1, step: 1, timestamp: T0 + 0.25 }])).toEqual({ inserted: 0, duplicates: 1 })
     expect(await runs().logMetrics(run.id, [{ key: 'frac', value: 1, step: 1, timestamp: T0 + 0.5 }])).toEqual({ inserted: 1, duplicates: 0 })
     const { rows } = await sql.query<{ us: string }>(
-      `SELECT (extract(microseconds FROM logged_at)::bigint % 1000)::text AS us FROM ml_metric_log WHERE run_id = $1 AND metric_name = 'frac' ORDER BY 1`,
+      `SELECT (extract(microseconds FROM logged_at)::bigint % 1000)::text AS us FROM ml_metric_point WHERE run_id = $1 AND metric_name = 'frac' ORDER BY 1`,
       [run.id]
     )
     expect(rows.map((r) => r.us)).toEqual(['250', '500'])
@@ -553,7 +553,7 @@ describe('large batches', () => {
     const lr = (await summaryOf(run.id, 'lr'))!
     expect([lr.count, lr.lastStep, lr.lastValue, lr.min, lr.max]).toEqual([n / 2, BigInt(n / 2 - 1), n - 1, 1, n - 1])
     const { rows } = await sql.query<{ s: string; n: string }>(
-      `SELECT sum(step)::text AS s, count(DISTINCT step)::text AS n FROM ml_metric_log WHERE run_id = $1 AND metric_name = 'lr'`,
+      `SELECT sum(step)::text AS s, count(DISTINCT step)::text AS n FROM ml_metric_point WHERE run_id = $1 AND metric_name = 'lr'`,
       [run.id]
     )
     expect(rows[0]).toEqual({ s: String(((n / 2 - 1) * (n / 2)) / 2), n: String(n / 2) })

@@ -57,7 +57,7 @@ describe('migrator', () => {
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
     )
     const tableNames = tables.map((t) => t.table_name)
-    for (const table of ['ml_experiment', 'ml_run', 'ml_model_version', 'ml_model_registry', 'ml_metric_log', 'ml_artifact', 'ml_checkpoint']) {
+    for (const table of ['ml_experiment', 'ml_run', 'ml_model_version', 'ml_model_registry', 'ml_metric_chunk', 'ml_artifact', 'ml_checkpoint']) {
       expect(tableNames).toContain(table)
     }
     const { rows: functions } = await database.query<{ proname: string }>(

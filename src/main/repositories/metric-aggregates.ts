@@ -3,17 +3,18 @@ import type { MetricPoint } from '../../shared/domain'
 /**
  * Aggregates of a set of newly stored points, computed in one pass while they are in memory:
  * the per-key summary (latest value, min, max, count) and the rollup buckets of every level
- * (see migrations/0004). Both are then merged into PostgreSQL with one statement each.
+ * (see migrations/0014). Both are then merged into PostgreSQL with one statement.
  */
 
 /**
- * Level L buckets hold 2^(8 + 3L) steps (256, 2048, 16384, …); 19 levels reach 2^62, past
- * which one or two buckets cover the whole int64 range. 256 at level 0 keeps the rollup rows
- * written per ingested point small (1 row per 256 steps per key); ranges too narrow for it are
- * bucketed from the raw points instead (see PgMetricRepository.series).
+ * Level L buckets hold 2^(8 + 5L) steps (256, 8192, 262144, 2^23, 2^28), as ml_rollup_shift in
+ * migrations/0014 says. Five levels keep a batch's rollup writes to five rows per key; a chart
+ * reads at most a few thousand rows of the finest level that covers its range, and ranges
+ * too narrow for level 0 are bucketed from the raw points instead (PgMetricRepository.series).
  */
-export const ROLLUP_LEVELS = 19
-export const rollupShift = (level: number): number => 8 + 3 * level
+export const ROLLUP_LEVELS = 5
+const LEVEL_FACTOR_BITS = 5n
+export const rollupShift = (level: number): number => 8 + 5 * level
 
 export interface KeyStats {
   key: string
@@ -103,12 +104,13 @@ function mergeInto(target: RollupBucket, source: { count: number; min: number | 
 }
 
 /**
- * Rollup buckets of every level. Level 0 is built point by point; each higher level merges the
- * buckets of the level below (8 of them per bucket), so the per-point work is one level only.
+ * Rollup buckets of the levels from `fromLevel` up (all by default). The first is built point by
+ * point; each higher level merges the buckets of the level below (32 of them per bucket), so
+ * the per-point work is one level only.
  */
-export function rollupBuckets(points: readonly MetricPoint[]): RollupBucket[] {
-  const levelZero = new Map<string, Map<bigint, RollupBucket>>()
-  const shift0 = BigInt(rollupShift(0))
+export function rollupBuckets(points: readonly MetricPoint[], fromLevel = 0, toLevel = ROLLUP_LEVELS - 1): RollupBucket[] {
+  const firstLevel = new Map<string, Map<bigint, RollupBucket>>()
+  const shift0 = BigInt(rollupShift(fromLevel))
   // Points of a key mostly arrive in step order, so the bucket of the previous point usually
   // takes the next one too: a range check then spares a BigInt shift and a map lookup.
   let current: RollupBucket | undefined
@@ -120,14 +122,14 @@ export function rollupBuckets(points: readonly MetricPoint[]): RollupBucket[] {
       addPoint(current, point)
       continue
     }
-    let buckets = levelZero.get(point.key)
-    if (!buckets) levelZero.set(point.key, (buckets = new Map()))
+    let buckets = firstLevel.get(point.key)
+    if (!buckets) firstLevel.set(point.key, (buckets = new Map()))
     const index = point.step >> shift0
     let bucket = buckets.get(index)
     if (!bucket) {
       bucket = {
         key: point.key,
-        level: 0,
+        level: fromLevel,
         bucket: index,
         count: 1,
         min: comparable ? point.value : null,
@@ -144,13 +146,13 @@ export function rollupBuckets(points: readonly MetricPoint[]): RollupBucket[] {
     currentTo = ((index + 1n) << shift0) - 1n
   }
   const all: RollupBucket[] = []
-  for (const buckets of levelZero.values()) {
+  for (const buckets of firstLevel.values()) {
     let level = [...buckets.values()]
     all.push(...level)
-    for (let next = 1; next < ROLLUP_LEVELS; next++) {
+    for (let next = fromLevel + 1; next <= toLevel; next++) {
       const merged = new Map<bigint, RollupBucket>()
       for (const below of level) {
-        const index = below.bucket >> 3n
+        const index = below.bucket >> LEVEL_FACTOR_BITS
         const bucket = merged.get(index)
         if (!bucket) merged.set(index, { ...below, level: next, bucket: index })
         else mergeInto(bucket, below)

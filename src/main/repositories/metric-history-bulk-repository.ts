@@ -22,7 +22,12 @@ interface PointRow {
 
 const toPoint = (row: PointRow): RunMetricPoint => ({ runId: Number(row.run_id), step: BigInt(row.step), value: Number(row.value), timestamp: row.logged_at.getTime() })
 
-const rangeSql = (range: StepRange | undefined, first: number): string => (range ? `AND step BETWEEN $${first}::bigint AND $${first + 1}::bigint` : '')
+const rangeSql = (range: StepRange | undefined, first: number): string =>
+  range ? `AND c.last_step >= $${first}::bigint AND c.first_step <= $${first + 1}::bigint AND u.step BETWEEN $${first}::bigint AND $${first + 1}::bigint` : ''
+
+// One metric's points of several runs, as rows.
+const POINTS_OF_RUNS_SQL = `ml_metric_chunk c CROSS JOIN LATERAL unnest(c.steps, c.vals, c.logged_at) AS u(step, value, logged_at)
+  WHERE c.run_id = ANY($1::bigint[]) AND c.key_id = (SELECT key_id FROM ml_metric_key WHERE metric_name = $2)`
 const rangeParams = (range: StepRange | undefined): string[] => (range ? [range.start.toString(), range.end.toString()] : [])
 
 /**
@@ -36,9 +41,9 @@ export class MetricHistoryBulkRepository {
   async pointsOfRuns(runIds: readonly number[], key: string, limitPerRun: number): Promise<RunMetricPoint[]> {
     const { rows } = await this.db.query<PointRow>(
       `SELECT run_id, step, value::text AS value, logged_at FROM (
-         SELECT run_id, step, value, logged_at,
-                row_number() OVER (PARTITION BY run_id ORDER BY logged_at, step, value) AS n
-         FROM ml_metric_log WHERE run_id = ANY($1::bigint[]) AND metric_name = $2) ranked
+         SELECT c.run_id, u.step, u.value, u.logged_at,
+                row_number() OVER (PARTITION BY c.run_id ORDER BY u.logged_at, u.step, u.value) AS n
+         FROM ${POINTS_OF_RUNS_SQL}) ranked
        WHERE n <= $3 ORDER BY run_id, n`,
       [runIds, key, limitPerRun]
     )
@@ -48,9 +53,8 @@ export class MetricHistoryBulkRepository {
   /** The distinct steps each run logged the metric at (within the range), ascending. */
   async stepsOfRuns(runIds: readonly number[], key: string, range: StepRange | undefined): Promise<Map<number, bigint[]>> {
     const { rows } = await this.db.query<{ run_id: string; step: string }>(
-      `SELECT DISTINCT run_id, step FROM ml_metric_log
-       WHERE run_id = ANY($1::bigint[]) AND metric_name = $2 ${rangeSql(range, 3)}
-       ORDER BY run_id, step`,
+      `SELECT DISTINCT c.run_id, u.step FROM ${POINTS_OF_RUNS_SQL} ${rangeSql(range, 3)}
+       ORDER BY c.run_id, u.step`,
       [runIds, key, ...rangeParams(range)]
     )
     const steps = new Map<number, bigint[]>()
@@ -66,9 +70,8 @@ export class MetricHistoryBulkRepository {
   /** Every point of the runs at the given steps, by run, step, time and value. */
   async pointsAtSteps(runIds: readonly number[], key: string, steps: readonly bigint[]): Promise<RunMetricPoint[]> {
     const { rows } = await this.db.query<PointRow>(
-      `SELECT run_id, step, value::text AS value, logged_at FROM ml_metric_log
-       WHERE run_id = ANY($1::bigint[]) AND metric_name = $2 AND step = ANY($3::bigint[])
-       ORDER BY run_id, step, logged_at, value`,
+      `SELECT c.run_id, u.step, u.value::text AS value, u.logged_at FROM ${POINTS_OF_RUNS_SQL} AND u.step = ANY($3::bigint[])
+       ORDER BY c.run_id, u.step, u.logged_at, u.value`,
       [runIds, key, steps.map((step) => step.toString())]
     )
     return rows.map(toPoint)

@@ -1,7 +1,7 @@
 import type { MetricBucket, MetricKind, MetricPoint, MetricSeries } from '../../shared/domain'
 import type { Queryable, Transaction } from '../db/database'
-import { encodeMetricCopy, METRIC_COPY_COLUMNS } from './metric-copy-encoder'
-import { rollupBuckets, rollupShift, ROLLUP_LEVELS, summariseByKey, type KeyStats } from './metric-aggregates'
+import { chunkPoints, CHUNK_COPY_COLUMNS, encodeChunkCopy, encodeStagingCopy, STAGING_COPY_COLUMNS } from './metric-copy-encoder'
+import { rollupBuckets, rollupShift, ROLLUP_LEVELS, summariseByKey, type KeyStats, type RollupBucket } from './metric-aggregates'
 import { notFound } from '../../shared/errors'
 import { translated } from './pg-errors'
 import { toBigInt } from './row-mapping'
@@ -27,8 +27,17 @@ export interface HistoryRange {
   limit?: number
 }
 
-/** Merges the aggregates of newly stored points into the summary and the rollups (one round trip). */
-async function mergeAggregates(tx: Queryable, runId: number, points: readonly MetricPoint[], stats?: Map<string, KeyStats>): Promise<void> {
+/**
+ * Merges the aggregates of newly stored points into the summary (by key name) and the rollups
+ * (by key id), in one round trip.
+ */
+async function mergeAggregates(
+  tx: Queryable,
+  runId: number,
+  points: readonly MetricPoint[],
+  keyIds: ReadonlyMap<string, number>,
+  stats?: Map<string, KeyStats>
+): Promise<void> {
   const keys = [...(stats ?? summariseByKey(points)).values()]
   const buckets = rollupBuckets(points)
   await tx.query(
@@ -43,7 +52,7 @@ async function mergeAggregates(tx: Queryable, runId: number, points: readonly Me
       keys.map((k) => (k.min === null ? null : pgFloat(k.min))),
       keys.map((k) => (k.max === null ? null : pgFloat(k.max))),
       keys.map((k) => k.count),
-      buckets.map((b) => b.key),
+      buckets.map((b) => keyIds.get(b.key)!),
       buckets.map((b) => b.level),
       buckets.map((b) => b.bucket.toString()),
       buckets.map((b) => b.count),
@@ -60,6 +69,9 @@ async function mergeAggregates(tx: Queryable, runId: number, points: readonly Me
   )
 }
 
+// The points of one key's chunks, as rows (unnest keeps the arrays' element order).
+const CHUNK_POINTS_SQL = `ml_metric_chunk c
+  CROSS JOIN LATERAL unnest(c.steps, c.vals, c.logged_at, c.epochs) AS u(step, value, logged_at, epoch)`
 
 /** How many level-`level` rollup buckets the step range [lo, hi] touches. */
 function bucketsSpanned(lo: bigint, hi: bigint, level: number): bigint {
@@ -95,9 +107,44 @@ function mergeBucket(target: MetricBucket, next: MetricBucket): void {
   target.lastEpoch = next.lastEpoch
 }
 
-function toStoredPoint(row: Record<string, unknown>): MetricPoint {
+/** Folds `other` (a piece of the same bucket, in any order) into `target`. */
+function combineBucket(target: MetricBucket, other: MetricBucket): void {
+  target.count += other.count
+  if (other.min !== null && (target.min === null || other.min < target.min)) target.min = other.min
+  if (other.max !== null && (target.max === null || other.max > target.max)) target.max = other.max
+  if (other.firstStep < target.firstStep || (other.firstStep === target.firstStep && other.firstTimestamp < target.firstTimestamp)) {
+    target.firstStep = other.firstStep
+    target.firstValue = other.firstValue
+    target.firstTimestamp = other.firstTimestamp
+  }
+  if (other.lastStep > target.lastStep || (other.lastStep === target.lastStep && other.lastTimestamp >= target.lastTimestamp)) {
+    target.lastStep = other.lastStep
+    target.lastValue = other.lastValue
+    target.lastTimestamp = other.lastTimestamp
+    target.lastEpoch = other.lastEpoch
+  }
+}
+
+function fromRollupBucket(bucket: RollupBucket): MetricBucket {
   return {
-    key: row.metric_name as string,
+    fromStep: 0n,
+    toStep: 0n,
+    count: bucket.count,
+    min: bucket.min,
+    max: bucket.max,
+    firstStep: bucket.first.step,
+    firstValue: bucket.first.value,
+    firstTimestamp: bucket.first.timestamp,
+    lastStep: bucket.last.step,
+    lastValue: bucket.last.value,
+    lastTimestamp: bucket.last.timestamp,
+    lastEpoch: bucket.last.epoch
+  }
+}
+
+function toStoredPoint(row: Record<string, unknown>, keyNames: ReadonlyMap<number, string>): MetricPoint {
+  return {
+    key: keyNames.get(Number(row.key_id))!,
     value: Number(row.value),
     step: BigInt(row.step as string),
     epoch: row.epoch === null ? null : Number(row.epoch),
@@ -138,8 +185,9 @@ export class PgMetricRepository {
    *
    * Fast path — the normal shape of training logs: every key's steps rise strictly within the
    * batch and start after the last step already stored for that key. Then no point can repeat a
-   * stored one or another in the batch, so the batch is copied straight into ml_metric_log and
-   * the summary is merged from aggregates computed here while the points are in memory.
+   * stored one or another in the batch, so the batch is copied straight into sealed chunks (one
+   * row per key and kind, up to 1,024 points each) and the summary and rollups are merged from
+   * aggregates computed here while the points are in memory.
    *
    * Otherwise (a retried batch, steps logged again, out-of-order backfill) the batch is staged
    * and moved with the duplicate check in SQL, so an exact duplicate is stored once.
@@ -153,20 +201,21 @@ export class PgMetricRepository {
     return translated(() =>
       this.db.withTransaction(async (tx) => {
         // Locks the run's metric writers (and the run against deletion), raising not found for
-        // a bad id, and reads where each key's stored steps end.
-        const { rows } = await tx.query<{ metric_name: string; last_step: string }>('SELECT * FROM ml_begin_metric_batch($1, $2)', [
-          runId,
-          [...stats.keys()]
-        ])
+        // a bad id, gives the keys their ids and reads where each key's stored steps end.
+        const { rows } = await tx.query<{ metric_name: string; key_id: number; last_step: string | null }>(
+          'SELECT * FROM ml_begin_metric_batch($1, $2)',
+          [runId, [...stats.keys()]]
+        )
         if (options.alsoWrite) await options.alsoWrite(tx)
-        const storedLastStep = new Map(rows.map((row) => [row.metric_name, BigInt(row.last_step)]))
+        const keyIds = new Map(rows.map((row) => [row.metric_name, row.key_id]))
+        const storedLastStep = new Map(rows.filter((row) => row.last_step !== null).map((row) => [row.metric_name, BigInt(row.last_step!)]))
         const appendOnly = [...stats.values()].every((key) => {
           const last = storedLastStep.get(key.key)
           return key.stepsStrictlyRise && (last === undefined || key.minStep > last)
         })
         if (appendOnly) {
-          await tx.copyIn(`COPY ml_metric_log ${METRIC_COPY_COLUMNS} FROM STDIN BINARY`, encodeMetricCopy(runId, points))
-          await mergeAggregates(tx, runId, points, stats)
+          await tx.copyIn(`COPY ml_metric_chunk ${CHUNK_COPY_COLUMNS} FROM STDIN BINARY`, encodeChunkCopy(runId, chunkPoints(points, keyIds)))
+          await mergeAggregates(tx, runId, points, keyIds, stats)
           return { inserted: points.length, duplicates: 0 }
         }
         let minStep = stats.values().next().value!.minStep
@@ -175,16 +224,21 @@ export class PgMetricRepository {
           if (key.minStep < minStep) minStep = key.minStep
           if (key.maxStep > maxStep) maxStep = key.maxStep
         }
-        await tx.query('CREATE TEMP TABLE IF NOT EXISTS ml_metric_staging (LIKE ml_metric_log) ON COMMIT DELETE ROWS')
-        await tx.copyIn(`COPY ml_metric_staging ${METRIC_COPY_COLUMNS} FROM STDIN BINARY`, encodeMetricCopy(runId, points))
+        await tx.query(
+          `CREATE TEMP TABLE IF NOT EXISTS ml_metric_staging (
+             key_id integer, value double precision, step bigint, epoch integer, logged_at timestamptz, kind text
+           ) ON COMMIT DELETE ROWS`
+        )
+        await tx.copyIn(`COPY ml_metric_staging ${STAGING_COPY_COLUMNS} FROM STDIN BINARY`, encodeStagingCopy(points, keyIds))
         const { rows: storedRows } = await tx.query(
-          `SELECT metric_name, value::text AS value, step, epoch, (extract(epoch FROM logged_at) * 1000)::text AS ms, kind
+          `SELECT key_id, value::text AS value, step, epoch, (extract(epoch FROM logged_at) * 1000)::text AS ms, kind
            FROM ml_insert_staged_metric_points($1, $2, $3)`,
           [runId, minStep.toString(), maxStep.toString()]
         )
         await tx.query('TRUNCATE ml_metric_staging')
-        const stored = storedRows.map(toStoredPoint)
-        if (stored.length > 0) await mergeAggregates(tx, runId, stored)
+        const keyNames = new Map(rows.map((row) => [row.key_id, row.metric_name]))
+        const stored = storedRows.map((row) => toStoredPoint(row, keyNames))
+        if (stored.length > 0) await mergeAggregates(tx, runId, stored, keyIds)
         const inserted = stored.length
         return { inserted, duplicates: points.length - inserted }
       })
@@ -194,16 +248,17 @@ export class PgMetricRepository {
   /** Raw points of one key in step order (bounded; the downsampled read is for large series). */
   async history(runId: number, key: string, range: HistoryRange = {}): Promise<MetricPoint[]> {
     const { rows } = await this.db.query(
-      `SELECT metric_name, value::text AS value, step, epoch, logged_at, kind
-       FROM ml_metric_log
-       WHERE run_id = $1 AND metric_name = $2
-         AND ($3::bigint IS NULL OR step >= $3) AND ($4::bigint IS NULL OR step <= $4)
-       ORDER BY step, logged_at
+      `SELECT u.value::text AS value, u.step, u.epoch, u.logged_at, c.kind
+       FROM ${CHUNK_POINTS_SQL}
+       WHERE c.run_id = $1 AND c.key_id = (SELECT key_id FROM ml_metric_key WHERE metric_name = $2)
+         AND ($3::bigint IS NULL OR (c.last_step >= $3 AND u.step >= $3))
+         AND ($4::bigint IS NULL OR (c.first_step <= $4 AND u.step <= $4))
+       ORDER BY u.step, u.logged_at
        LIMIT $5`,
       [runId, key, range.fromStep?.toString() ?? null, range.toStep?.toString() ?? null, range.limit ?? 100_000]
     )
     return rows.map((row) => ({
-      key: row.metric_name as string,
+      key,
       value: Number(row.value),
       step: toBigInt(row.step),
       epoch: row.epoch === null ? null : Number(row.epoch),
@@ -215,23 +270,27 @@ export class PgMetricRepository {
   /**
    * A series for a chart: every point of the step range when there are at most `maxPoints`,
    * otherwise at most maxPoints / 2 buckets with exact min/max. Wide ranges are answered from
-   * the rollups (a few thousand rows whatever the series length); a narrow but dense range
-   * (finer than the finest rollup allows) is bucketed from the raw points of that range.
+   * the rollups of the sealed chunks plus the few raw points of the key's open chunk (a few
+   * thousand rows whatever the series length); a narrow but dense range (finer than the finest
+   * rollup allows) is bucketed from the raw points of that range.
    */
   async series(runId: number, key: string, options: { maxPoints: number; fromStep?: bigint; toStep?: bigint }): Promise<MetricSeries> {
     const empty: MetricSeries = { runId, key, totalPoints: 0, mode: 'raw', points: [], buckets: [] }
-    const { rows: extent } = await this.db.query<{ lo: string | null; hi: string | null }>(
-      `SELECT min(first_step)::text AS lo, max(last_step)::text AS hi FROM ml_metric_rollup
-       WHERE run_id = $1 AND metric_name = $2 AND level = $3`,
-      [runId, key, ROLLUP_LEVELS - 1]
+    const { rows: extent } = await this.db.query<{ key_id: number; lo: string | null; hi: string }>(
+      `SELECT k.key_id, s.last_step::text AS hi,
+              (SELECT min(c.first_step) FROM ml_metric_chunk c WHERE c.run_id = $1 AND c.key_id = k.key_id)::text AS lo
+       FROM ml_metric_summary s JOIN ml_metric_key k ON k.metric_name = s.metric_name
+       WHERE s.run_id = $1 AND s.metric_name = $2`,
+      [runId, key]
     )
-    if (extent[0]?.lo == null) {
+    if (!extent[0] || extent[0].lo === null) {
       const { rowCount } = await this.db.query('SELECT 1 FROM ml_run WHERE run_id = $1', [runId])
       if (rowCount === 0) throw notFound(`run ${runId} does not exist`, 'runId')
       return empty
     }
+    const keyId = extent[0].key_id
     const lo = options.fromStep ?? BigInt(extent[0].lo)
-    const hi = options.toStep ?? BigInt(extent[0].hi!)
+    const hi = options.toStep ?? BigInt(extent[0].hi)
     if (lo > hi) return empty
     const targetBuckets = BigInt(Math.max(1, Math.floor(options.maxPoints / 2)))
 
@@ -239,17 +298,33 @@ export class PgMetricRepository {
     let level = 0
     while (level < ROLLUP_LEVELS - 1 && bucketsSpanned(lo, hi, level) > 4n * targetBuckets) level++
     const shift = BigInt(rollupShift(level))
-    const { rows } = await this.db.query(
-      `SELECT bucket::text, point_count, min_value::text AS min, max_value::text AS max,
-              first_step::text, first_value::text, (extract(epoch FROM first_logged_at) * 1000)::text AS first_ms,
-              last_step::text, last_value::text, (extract(epoch FROM last_logged_at) * 1000)::text AS last_ms, last_epoch
-       FROM ml_metric_rollup
-       WHERE run_id = $1 AND metric_name = $2 AND level = $3 AND bucket BETWEEN $4 AND $5
-       ORDER BY ml_metric_rollup.bucket -- the column: the text alias would sort '-10' before '-9'
-       `,
-      [runId, key, level, (lo >> shift).toString(), (hi >> shift).toString()]
-    )
-    const upperBound = rows.reduce((sum, row) => sum + Number(row.point_count), 0)
+    const [{ rows }, { rows: openRows }] = await Promise.all([
+      this.db.query(
+        `SELECT bucket::text, point_count, min_value::text AS min, max_value::text AS max,
+                first_step::text, first_value::text, (extract(epoch FROM first_logged_at) * 1000)::text AS first_ms,
+                last_step::text, last_value::text, (extract(epoch FROM last_logged_at) * 1000)::text AS last_ms, last_epoch
+         FROM ml_metric_rollup
+         WHERE run_id = $1 AND key_id = $2 AND level = $3 AND bucket BETWEEN $4 AND $5`,
+        [runId, keyId, level, (lo >> shift).toString(), (hi >> shift).toString()]
+      ),
+      // The open chunk is not in the rollups yet: its points (under 256) are bucketed here.
+      this.db.query(
+        `SELECT u.value::text AS value, u.step, u.epoch, (extract(epoch FROM u.logged_at) * 1000)::text AS ms, c.kind
+         FROM ${CHUNK_POINTS_SQL}
+         WHERE c.run_id = $1 AND c.key_id = $2 AND NOT c.sealed AND u.step BETWEEN $3 AND $4`,
+        [runId, keyId, lo.toString(), hi.toString()]
+      )
+    ])
+    const byBucket = new Map<bigint, MetricBucket>()
+    for (const row of rows) byBucket.set(BigInt(row.bucket as string), toBucket(row, 0n, 0n))
+    const openPoints = openRows.map((row) => toStoredPoint({ ...row, key_id: keyId }, new Map([[keyId, key]])))
+    for (const piece of rollupBuckets(openPoints, level, level)) {
+      const bucket = fromRollupBucket(piece)
+      const existing = byBucket.get(piece.bucket)
+      if (existing) combineBucket(existing, bucket)
+      else byBucket.set(piece.bucket, bucket)
+    }
+    const upperBound = [...byBucket.values()].reduce((sum, bucket) => sum + bucket.count, 0)
     if (upperBound <= options.maxPoints) {
       const points = await this.history(runId, key, { fromStep: lo, toStep: hi, limit: options.maxPoints })
       return { ...empty, totalPoints: points.length, points }
@@ -257,7 +332,7 @@ export class PgMetricRepository {
     // Rollups give at least a quarter of the buckets asked for; a range narrower than that
     // (under 256 × targetBuckets / 4 steps) is bucketed exactly from its raw points.
     if (level === 0 && bucketsSpanned(lo, hi, 0) * 4n < targetBuckets) {
-      return this.bucketRawRange(runId, key, lo, hi, targetBuckets)
+      return this.bucketRawRange(runId, keyId, key, lo, hi, targetBuckets)
     }
 
     // Merge k consecutive rollup buckets into each output bucket.
@@ -266,9 +341,9 @@ export class PgMetricRepository {
     const buckets: MetricBucket[] = []
     let current: MetricBucket | undefined
     let currentGroup = -1n
-    for (const row of rows) {
-      const group = (BigInt(row.bucket as string) - firstIndex) / k
-      const piece = toBucket(row, 0n, 0n)
+    const ordered = [...byBucket.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    for (const [index, piece] of ordered) {
+      const group = (index - firstIndex) / k
       if (!current || group !== currentGroup) {
         const start = firstIndex + group * k
         current = { ...piece, fromStep: start << shift, toStep: ((start + k) << shift) - 1n }
@@ -282,23 +357,23 @@ export class PgMetricRepository {
   }
 
   /** Exact buckets of equal step width over the raw points of a narrow range. */
-  private async bucketRawRange(runId: number, key: string, lo: bigint, hi: bigint, targetBuckets: bigint): Promise<MetricSeries> {
+  private async bucketRawRange(runId: number, keyId: number, key: string, lo: bigint, hi: bigint, targetBuckets: bigint): Promise<MetricSeries> {
     const width = (hi - lo + targetBuckets) / targetBuckets
     const { rows } = await this.db.query(
-      `SELECT ((step - $3) / $5)::text AS bucket, count(*) AS point_count,
-              (min(value) FILTER (WHERE value <> 'NaN'::float8))::text AS min,
-              (max(value) FILTER (WHERE value <> 'NaN'::float8))::text AS max,
-              (array_agg(step ORDER BY step, logged_at))[1]::text AS first_step,
-              (array_agg(value ORDER BY step, logged_at))[1]::text AS first_value,
-              (array_agg(extract(epoch FROM logged_at) * 1000 ORDER BY step, logged_at))[1]::text AS first_ms,
-              (array_agg(step ORDER BY step DESC, logged_at DESC))[1]::text AS last_step,
-              (array_agg(value ORDER BY step DESC, logged_at DESC))[1]::text AS last_value,
-              (array_agg(extract(epoch FROM logged_at) * 1000 ORDER BY step DESC, logged_at DESC))[1]::text AS last_ms,
-              (array_agg(epoch ORDER BY step DESC, logged_at DESC))[1] AS last_epoch
-       FROM ml_metric_log
-       WHERE run_id = $1 AND metric_name = $2 AND step BETWEEN $3 AND $4
-       GROUP BY 1 ORDER BY min(step)`,
-      [runId, key, lo.toString(), hi.toString(), width.toString()]
+      `SELECT ((u.step - $3) / $5)::text AS bucket, count(*) AS point_count,
+              (min(u.value) FILTER (WHERE u.value <> 'NaN'::float8))::text AS min,
+              (max(u.value) FILTER (WHERE u.value <> 'NaN'::float8))::text AS max,
+              (array_agg(u.step ORDER BY u.step, u.logged_at))[1]::text AS first_step,
+              (array_agg(u.value ORDER BY u.step, u.logged_at))[1]::text AS first_value,
+              (array_agg(extract(epoch FROM u.logged_at) * 1000 ORDER BY u.step, u.logged_at))[1]::text AS first_ms,
+              (array_agg(u.step ORDER BY u.step DESC, u.logged_at DESC))[1]::text AS last_step,
+              (array_agg(u.value ORDER BY u.step DESC, u.logged_at DESC))[1]::text AS last_value,
+              (array_agg(extract(epoch FROM u.logged_at) * 1000 ORDER BY u.step DESC, u.logged_at DESC))[1]::text AS last_ms,
+              (array_agg(u.epoch ORDER BY u.step DESC, u.logged_at DESC))[1] AS last_epoch
+       FROM ${CHUNK_POINTS_SQL}
+       WHERE c.run_id = $1 AND c.key_id = $2 AND c.first_step <= $4 AND c.last_step >= $3 AND u.step BETWEEN $3 AND $4
+       GROUP BY 1 ORDER BY min(u.step)`,
+      [runId, keyId, lo.toString(), hi.toString(), width.toString()]
     )
     const buckets = rows.map((row) => {
       const index = BigInt(row.bucket as string)
@@ -314,6 +389,15 @@ export class PgMetricRepository {
     // The summaries count every stored point; summing them avoids scanning the point table.
     const { rows } = await this.db.query<{ n: string }>('SELECT coalesce(sum(value_count), 0) AS n FROM ml_metric_summary')
     return Number(rows[0]!.n)
+  }
+
+  /**
+   * Removes at most `limit` stored rows of deleted runs (ml_purge_metrics, migrations/0014);
+   * returns how many, 0 when nothing is left to purge.
+   */
+  async purgeDeletedSlice(limit: number): Promise<number> {
+    const { rows } = await this.db.query<{ removed: number }>('SELECT ml_purge_metrics($1) AS removed', [limit])
+    return rows[0]!.removed
   }
 }
 

@@ -418,9 +418,10 @@ export class PgMlflowRepository {
 
   async metricHistory(runId: number, key: string, page: PageRequest): Promise<Page<LatestMetric>> {
     const { rows } = await this.db.query<{ value: string; step: string; logged_at: Date }>(
-      `SELECT value::text AS value, step, logged_at FROM ml_metric_log
-       WHERE run_id = $1 AND metric_name = $2
-       ORDER BY step, logged_at, value LIMIT $3 OFFSET $4`,
+      `SELECT u.value::text AS value, u.step, u.logged_at
+       FROM ml_metric_chunk c CROSS JOIN LATERAL unnest(c.steps, c.vals, c.logged_at) AS u(step, value, logged_at)
+       WHERE c.run_id = $1 AND c.key_id = (SELECT key_id FROM ml_metric_key WHERE metric_name = $2)
+       ORDER BY u.step, u.logged_at, u.value LIMIT $3 OFFSET $4`,
       [runId, key, page.limit + 1, page.offset]
     )
     return toPage(

@@ -157,7 +157,7 @@ export async function checkExactlyOnce(db: pg.Client, load: MetricLoad): Promise
   const report: ExactlyOnceReport = { acknowledged: 0, stored: 0, duplicates: 0, missing: 0, unexpected: 0 }
   for (const [index, runId] of load.runIds.entries()) {
     const { rows } = await db.query<{ step: string; n: string }>(
-      'SELECT step::text, count(*)::text AS n FROM ml_metric_log WHERE run_id = $1 AND metric_name = $2 GROUP BY step',
+      'SELECT step::text, count(*)::text AS n FROM ml_metric_point WHERE run_id = $1 AND metric_name = $2 GROUP BY step',
       [runId, load.metricName]
     )
     const stored = new Map(rows.map((row) => [Number(row.step), Number(row.n)]))

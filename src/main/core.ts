@@ -25,6 +25,7 @@ import { PluginRegistry } from './plugins/plugin-registry'
 import type { ChildSpawner } from './process/child-process'
 import type { CoreServices } from './services/core-services'
 import { DomainEvents } from './services/domain-events'
+import { MetricPurger } from './services/metric-purger'
 import { HealthMonitor } from './services/health-monitor'
 import { ModelComparisonService } from './services/model-comparison-service'
 import { SimilarRunsService } from './services/similar-runs'
@@ -187,6 +188,12 @@ export async function startCore(options: CoreOptions): Promise<Core> {
     void repositories.idempotentIngest
       .pruneOlderThan(IDEMPOTENCY_KEY_DAYS)
       .catch((error: unknown) => logger.warn({ err: error }, 'could not prune idempotency keys'))
+
+    services.metricPurger = new MetricPurger(repositories.metrics, logger.child({ component: 'metric-purge' }))
+    services.metricPurger.start()
+    closers.push(() => services.metricPurger!.dispose())
+    // Runs deleted while the app was closed (or by another instance) are purged from start-up on.
+    void services.metricPurger.drain().catch((error: unknown) => logger.warn({ err: error }, 'could not purge deleted runs\' metric points'))
 
     services.healthMonitor = new HealthMonitor({
       models: services.models,

@@ -14,18 +14,50 @@ export interface QueryResult<Row> {
   rowCount: number
 }
 
+export interface TransactionOptions {
+  /**
+   * The statement timeout for this transaction's statements, in ms (0: none), for the few long
+   * analytic or bulk statements that opt out of the app-wide DEFAULT_STATEMENT_TIMEOUT_MS.
+   */
+  statementTimeoutMs?: number
+}
+
 export interface Queryable {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>
   /**
    * Runs `work` atomically: a transaction on the pool, a savepoint inside a transaction, so a
-   * repository works the same whether or not its caller already opened one.
+   * repository works the same whether or not its caller already opened one. A transaction that
+   * hits a serialization failure or a deadlock runs again (see RETRYABLE_CODES), so `work` may
+   * run more than once: it must not have effects outside the database.
    */
-  withTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>
+  withTransaction<T>(work: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>
 }
 
 export interface Transaction extends Queryable {
   /** Streams pre-encoded COPY data (e.g. PostgreSQL's binary COPY format) into `copySql`. */
   copyIn(copySql: string, chunks: Iterable<Buffer>): Promise<void>
+}
+
+/**
+ * Every statement of the app's connections is cancelled after this long (57014, reported as
+ * `unavailable`), so one runaway query cannot hold a connection and its locks for ever; the
+ * interactive reads take milliseconds and a million-point batch a few seconds. Long analytic or
+ * bulk work opts out per transaction (TransactionOptions.statementTimeoutMs), migrations always.
+ */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000
+
+// 40001 serialization_failure and 40P01 deadlock_detected: the server rolled the transaction
+// back because of a concurrent one, and running it again is the documented remedy. Retried
+// here, in one place, a few times with a growing random pause so the two contenders part ways.
+const RETRYABLE_CODES = new Set(['40001', '40P01'])
+const MAX_ATTEMPTS = 6
+
+export function isRetryableConflict(error: unknown): boolean {
+  return error instanceof Error && !isDomainError(error) && RETRYABLE_CODES.has((error as { code?: unknown }).code as string)
+}
+
+function pauseBeforeRetry(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** attempt))
 }
 
 /** Lowest PostgreSQL major the migrations and queries are written for. */
@@ -93,6 +125,9 @@ export function asDomainError(error: unknown, storage: string): unknown {
     return new DomainError('unavailable', `the database is unavailable (${(error as Error).message}); Hypercube reconnects when it is back, so retry shortly`)
   }
   if (isDiskFull(error)) return insufficientStorage(storage)
+  if (error instanceof Error && (error as { code?: unknown }).code === '57014' && /statement timeout/.test(error.message)) {
+    return new DomainError('unavailable', 'the database took too long to answer (statement timeout); retry, or narrow the request')
+  }
   const code = error instanceof Error && !isDomainError(error) ? (error as { code?: unknown }).code : undefined
   if (typeof code === 'string' && INPUT_VALUE_CODES.has(code)) return new DomainError('invalid_argument', `a value cannot be stored: ${(error as Error).message}`)
   return error
@@ -135,12 +170,18 @@ export class Database implements Queryable {
    * Connects, then refuses servers that are too old or that would lose acknowledged commits.
    * synchronous_commit is also pinned per connection so a server-wide `off` cannot leak in.
    */
-  static async connect(connectionString: string, logger: Logger, maxConnections = 10, storage = databaseStorage(connectionString)): Promise<Database> {
+  static async connect(
+    connectionString: string,
+    logger: Logger,
+    maxConnections = 10,
+    storage = databaseStorage(connectionString),
+    statementTimeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS
+  ): Promise<Database> {
     const pool = new pg.Pool({
       connectionString,
       max: maxConnections,
       // extra_float_digits=3: doubles read as text come back exact whatever the server's default.
-      options: '-c synchronous_commit=on -c extra_float_digits=3',
+      options: `-c synchronous_commit=on -c extra_float_digits=3 -c statement_timeout=${statementTimeoutMs}`,
       application_name: 'hypercube',
       connectionTimeoutMillis: 15_000
     })
@@ -187,23 +228,55 @@ export class Database implements Queryable {
   }
 
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-    // pool.query checks a client out, listens to it and discards it on error by itself.
-    const result = await guarded(() => this.pool.query(sql, params as unknown[] | undefined), this.storage)
-    return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 }
+    // pool.query checks a client out, listens to it and discards it on error by itself. A single
+    // statement is its own transaction, so a deadlock or serialization failure retries it whole.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.pool.query(sql, params as unknown[] | undefined)
+        return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 }
+      } catch (error) {
+        if (attempt < MAX_ATTEMPTS && isRetryableConflict(error)) {
+          this.logger.debug({ code: (error as { code?: string }).code, attempt }, 'statement retried after a concurrency conflict')
+          await pauseBeforeRetry(attempt)
+          continue
+        }
+        throw asDomainError(error, this.storage)
+      }
+    }
   }
 
   /**
-   * Runs `work` in one transaction on one checked-out connection; rolls back on any error. A
+   * Runs `work` in one transaction on one checked-out connection; rolls back on any error, and
+   * runs it again after a serialization failure or deadlock (up to MAX_ATTEMPTS in all). A
    * connection lost on the way is discarded, and the caller gets `unavailable` — also when
    * COMMIT itself was cut off, whose outcome the client then cannot know (an idempotency key
    * makes the retry safe).
    */
-  async withTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+  async withTransaction<T>(work: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transactionOnce(work, options)
+      } catch (error) {
+        if (attempt < MAX_ATTEMPTS && isRetryableConflict(error)) {
+          this.logger.debug({ code: (error as { code?: string }).code, attempt }, 'transaction retried after a concurrency conflict')
+          await pauseBeforeRetry(attempt)
+          continue
+        }
+        throw asDomainError(error, this.storage)
+      }
+    }
+  }
+
+  /** One attempt of withTransaction; throws the raw error so the caller can tell a conflict. */
+  private async transactionOnce<T>(work: (tx: Transaction) => Promise<T>, options: TransactionOptions): Promise<T> {
     const client = await guarded(() => this.pool.connect(), this.storage)
     const tx = new PgTransaction(client, this.storage)
     let broken = false
     try {
       await tx.query('BEGIN')
+      if (options.statementTimeoutMs !== undefined) {
+        await tx.query(`SET LOCAL statement_timeout = ${Math.max(0, Math.floor(options.statementTimeoutMs))}`)
+      }
       const result = await work(tx)
       await tx.query('COMMIT')
       return result
@@ -218,7 +291,7 @@ export class Database implements Queryable {
           this.logger.warn({ err: rollbackError }, 'rollback failed; discarding connection')
         }
       }
-      throw asDomainError(error, this.storage)
+      throw error
     } finally {
       client.release(broken || lostClients.has(client))
     }

@@ -104,6 +104,8 @@ async function migrateLocked(connection: Queryable, migrations: Migration[], log
     if (appliedVersions.has(migration.version)) continue
     await connection.query('BEGIN')
     try {
+      // A migration may rewrite every stored point (0014 does): no statement timeout for it.
+      await connection.query('SET LOCAL statement_timeout = 0')
       await connection.query(migration.sql)
       await connection.query('INSERT INTO hypercube_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
         migration.version,

@@ -9,7 +9,7 @@ import type {
   RunWithMetrics,
   Tags
 } from '../../shared/domain'
-import { notFound } from '../../shared/errors'
+import { conflict, notFound } from '../../shared/errors'
 import type { Queryable } from '../db/database'
 import { translated } from './pg-errors'
 import { compileRunFilter, compileRunOrder, SqlParams } from './run-filter-sql'
@@ -370,6 +370,17 @@ export class PgRunRepository {
     if (rowCount === 0 && (await this.db.query('SELECT 1 FROM ml_run WHERE run_id = $1', [runId])).rowCount === 0) {
       throw notFound(`run ${runId} does not exist`, 'runId')
     }
+  }
+
+  /**
+   * Deletes a deleted run for good: its row, summary, artifacts' records and checkpoints at once;
+   * its metric points are queued for the background purge (ml_metric_purge, migrations/0014).
+   */
+  async deletePermanently(runId: number): Promise<void> {
+    const { rowCount } = await this.db.query('DELETE FROM ml_run WHERE run_id = $1 AND deleted_at IS NOT NULL', [runId])
+    if (rowCount === 1) return
+    if ((await this.db.query('SELECT 1 FROM ml_run WHERE run_id = $1', [runId])).rowCount === 0) throw notFound(`run ${runId} does not exist`, 'runId')
+    throw conflict(`run ${runId} is not deleted: delete it first (it can be restored until it is deleted permanently)`, 'runId')
   }
 
   /** A new name and/or tags in one statement (MLflow keeps a run's name in a tag as well). */

@@ -1,6 +1,7 @@
 import type { ArtifactService } from './artifact-service'
 import type { ExperimentService } from './experiment-service'
 import type { HealthMonitor } from './health-monitor'
+import type { MetricPurger } from './metric-purger'
 import type { ModelComparisonService } from './model-comparison-service'
 import type { ModelService } from './model-service'
 import type { RunService } from './run-service'
@@ -34,6 +35,8 @@ export interface CoreServices extends DoorServices {
   modelComparison?: ModelComparisonService
   /** Probes deployments' health URLs on an interval; `checkAll()` runs a round now. */
   healthMonitor?: HealthMonitor
+  /** Removes permanently deleted runs' metric points in the background; `drain()` does it now. */
+  metricPurger?: MetricPurger
   /** Absent when the core was started without plugins. */
   plugins?: PluginRegistry
   similarRuns?: SimilarRunsService

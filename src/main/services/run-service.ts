@@ -312,6 +312,14 @@ export class RunService {
     await this.runs.setDeleted(parseInput(id, runId, 'runId'), true)
   }
 
+  /**
+   * Deletes a deleted run for good. Returns at once: the run is gone from every view with its
+   * row, and its metric points are removed in the background (MetricPurger, in main).
+   */
+  async deletePermanently(runId: unknown): Promise<void> {
+    await this.runs.deletePermanently(parseInput(id, runId, 'runId'))
+  }
+
   async restore(runId: unknown): Promise<void> {
     await this.runs.setDeleted(parseInput(id, runId, 'runId'), false)
   }

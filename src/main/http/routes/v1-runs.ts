@@ -215,6 +215,39 @@ export function runRoutes(services: DoorServices): AnyRoute[] {
     }),
     defineRoute({
       method: 'POST',
+      path: '/v1/ml/runs/:runId/delete',
+      summary: 'Delete a run (soft: it leaves lists and searches, keeps its data, and can be restored)',
+      tag: 'runs',
+      params: runParams,
+      handler: async ({ params }) => {
+        await runs.delete(params.runId)
+        return { run_id: params.runId, deleted: true }
+      }
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/v1/ml/runs/:runId/restore',
+      summary: 'Restore a deleted run',
+      tag: 'runs',
+      params: runParams,
+      handler: async ({ params }) => {
+        await runs.restore(params.runId)
+        return { run_id: params.runId, deleted: false }
+      }
+    }),
+    defineRoute({
+      method: 'DELETE',
+      path: '/v1/ml/runs/:runId',
+      summary: 'Delete a deleted run permanently: it is gone at once, its metric points are removed in the background (409 unless deleted first)',
+      tag: 'runs',
+      params: runParams,
+      handler: async ({ params }) => {
+        await runs.deletePermanently(params.runId)
+        return { run_id: params.runId, deleted_permanently: true }
+      }
+    }),
+    defineRoute({
+      method: 'POST',
       path: '/v1/ml/runs/:runId/params',
       summary: 'Add hyperparameters to a run (write-once: the same value again is fine, a different one is a 409)',
       tag: 'runs',

@@ -4,7 +4,7 @@ import { chunkPoints, CHUNK_COPY_COLUMNS, encodeChunkCopy, encodeStagingCopy, ST
 import { rollupBuckets, rollupShift, ROLLUP_LEVELS, summariseByKey, type KeyStats, type RollupBucket } from './metric-aggregates'
 import { notFound } from '../../shared/errors'
 import { translated } from './pg-errors'
-import { toBigInt } from './row-mapping'
+import { decodeFloat8Array, decodeInt8Array, decodeNullableFloat8Array, decodeNullableInt4Array, decodeTimestampArray } from './pg-binary-arrays'
 
 export interface BatchResult {
   /** Points stored by this call. */
@@ -153,6 +153,87 @@ function toStoredPoint(row: Record<string, unknown>, keyNames: ReadonlyMap<numbe
   }
 }
 
+interface RollupColumnsRow {
+  buckets: Buffer | null
+  counts: Buffer
+  mins: Buffer
+  maxs: Buffer
+  first_steps: Buffer
+  first_values: Buffer
+  first_times: Buffer
+  last_steps: Buffer
+  last_values: Buffer
+  last_times: Buffer
+  last_epochs: Buffer
+}
+
+/** Rollup rows read as columns (see series) → buckets by their index at the level. */
+function rollupBucketsByIndex(row: RollupColumnsRow): Map<bigint, MetricBucket> {
+  const byBucket = new Map<bigint, MetricBucket>()
+  if (row.buckets === null) return byBucket // no rows: array_agg of nothing is NULL
+  const indexes = decodeInt8Array(row.buckets)
+  const counts = decodeInt8Array(row.counts)
+  const mins = decodeNullableFloat8Array(row.mins)
+  const maxs = decodeNullableFloat8Array(row.maxs)
+  const firstSteps = decodeInt8Array(row.first_steps)
+  const firstValues = decodeFloat8Array(row.first_values)
+  const firstTimes = decodeTimestampArray(row.first_times)
+  const lastSteps = decodeInt8Array(row.last_steps)
+  const lastValues = decodeFloat8Array(row.last_values)
+  const lastTimes = decodeTimestampArray(row.last_times)
+  const lastEpochs = decodeNullableInt4Array(row.last_epochs, indexes.length)
+  for (let i = 0; i < indexes.length; i++) {
+    byBucket.set(indexes[i]!, {
+      fromStep: 0n,
+      toStep: 0n,
+      count: Number(counts[i]),
+      min: mins[i]!,
+      max: maxs[i]!,
+      firstStep: firstSteps[i]!,
+      firstValue: firstValues[i]!,
+      firstTimestamp: firstTimes[i]!,
+      lastStep: lastSteps[i]!,
+      lastValue: lastValues[i]!,
+      lastTimestamp: lastTimes[i]!,
+      lastEpoch: lastEpochs[i]!
+    })
+  }
+  return byBucket
+}
+
+interface ChunkArraysRow {
+  kind: MetricKind
+  steps: Buffer
+  vals: Buffer
+  times: Buffer
+  epochs: Buffer | null
+}
+
+/**
+ * The points of chunks (given in first-step order) within [from, to], sorted by step then time,
+ * the first `limit` of them.
+ */
+function pointsOfChunks(key: string, rows: readonly ChunkArraysRow[], from: bigint | undefined, to: bigint | undefined, limit: number): MetricPoint[] {
+  const points: MetricPoint[] = []
+  let sorted = true
+  for (const row of rows) {
+    const steps = decodeInt8Array(row.steps)
+    const values = decodeFloat8Array(row.vals)
+    const times = decodeTimestampArray(row.times)
+    const epochs = decodeNullableInt4Array(row.epochs, steps.length)
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!
+      if ((from !== undefined && step < from) || (to !== undefined && step > to)) continue
+      const point: MetricPoint = { key, value: values[i]!, step, epoch: epochs[i]!, timestamp: times[i]!, kind: row.kind }
+      const previous = points[points.length - 1]
+      if (previous && (previous.step > step || (previous.step === step && previous.timestamp > point.timestamp))) sorted = false
+      points.push(point)
+    }
+  }
+  if (!sorted) points.sort((a, b) => (a.step < b.step ? -1 : a.step > b.step ? 1 : a.timestamp - b.timestamp))
+  return points.length > limit ? points.slice(0, limit) : points
+}
+
 /** Milliseconds (possibly fractional) → an ISO timestamp with the microseconds COPY stores. */
 export function pgTimestamp(ms: number): string {
   const micros = Math.round(ms * 1000)
@@ -245,26 +326,22 @@ export class PgMetricRepository {
     )
   }
 
-  /** Raw points of one key in step order (bounded; the downsampled read is for large series). */
+  /**
+   * Raw points of one key in step order (then time; bounded — the downsampled read is for large
+   * series). The chunks of the range come back as binary arrays and are merged here: chunks
+   * written in step order (the usual case) just concatenate, others are sorted.
+   */
   async history(runId: number, key: string, range: HistoryRange = {}): Promise<MetricPoint[]> {
-    const { rows } = await this.db.query(
-      `SELECT u.value::text AS value, u.step, u.epoch, u.logged_at, c.kind
-       FROM ${CHUNK_POINTS_SQL}
+    const { rows } = await this.db.query<ChunkArraysRow>(
+      `SELECT c.kind, array_send(c.steps) AS steps, array_send(c.vals) AS vals, array_send(c.logged_at) AS times,
+              array_send(c.epochs) AS epochs
+       FROM ml_metric_chunk c
        WHERE c.run_id = $1 AND c.key_id = (SELECT key_id FROM ml_metric_key WHERE metric_name = $2)
-         AND ($3::bigint IS NULL OR (c.last_step >= $3 AND u.step >= $3))
-         AND ($4::bigint IS NULL OR (c.first_step <= $4 AND u.step <= $4))
-       ORDER BY u.step, u.logged_at
-       LIMIT $5`,
-      [runId, key, range.fromStep?.toString() ?? null, range.toStep?.toString() ?? null, range.limit ?? 100_000]
+         AND ($3::bigint IS NULL OR c.last_step >= $3) AND ($4::bigint IS NULL OR c.first_step <= $4)
+       ORDER BY c.first_step, c.chunk_id`,
+      [runId, key, range.fromStep?.toString() ?? null, range.toStep?.toString() ?? null]
     )
-    return rows.map((row) => ({
-      key,
-      value: Number(row.value),
-      step: toBigInt(row.step),
-      epoch: row.epoch === null ? null : Number(row.epoch),
-      timestamp: (row.logged_at as Date).getTime(),
-      kind: row.kind as MetricKind
-    }))
+    return pointsOfChunks(key, rows, range.fromStep, range.toStep, range.limit ?? 100_000)
   }
 
   /**
@@ -299,10 +376,14 @@ export class PgMetricRepository {
     while (level < ROLLUP_LEVELS - 1 && bucketsSpanned(lo, hi, level) > 4n * targetBuckets) level++
     const shift = BigInt(rollupShift(level))
     const [{ rows }, { rows: openRows }] = await Promise.all([
-      this.db.query(
-        `SELECT bucket::text, point_count, min_value::text AS min, max_value::text AS max,
-                first_step::text, first_value::text, (extract(epoch FROM first_logged_at) * 1000)::text AS first_ms,
-                last_step::text, last_value::text, (extract(epoch FROM last_logged_at) * 1000)::text AS last_ms, last_epoch
+      // The level's buckets as columns of binary arrays: a few thousand rows, read in one row.
+      this.db.query<RollupColumnsRow>(
+        `SELECT array_send(array_agg(bucket)) AS buckets, array_send(array_agg(point_count)) AS counts,
+                array_send(array_agg(min_value)) AS mins, array_send(array_agg(max_value)) AS maxs,
+                array_send(array_agg(first_step)) AS first_steps, array_send(array_agg(first_value)) AS first_values,
+                array_send(array_agg(first_logged_at)) AS first_times, array_send(array_agg(last_step)) AS last_steps,
+                array_send(array_agg(last_value)) AS last_values, array_send(array_agg(last_logged_at)) AS last_times,
+                array_send(array_agg(last_epoch)) AS last_epochs
          FROM ml_metric_rollup
          WHERE run_id = $1 AND key_id = $2 AND level = $3 AND bucket BETWEEN $4 AND $5`,
         [runId, keyId, level, (lo >> shift).toString(), (hi >> shift).toString()]
@@ -315,8 +396,7 @@ export class PgMetricRepository {
         [runId, keyId, lo.toString(), hi.toString()]
       )
     ])
-    const byBucket = new Map<bigint, MetricBucket>()
-    for (const row of rows) byBucket.set(BigInt(row.bucket as string), toBucket(row, 0n, 0n))
+    const byBucket = rollupBucketsByIndex(rows[0]!)
     const openPoints = openRows.map((row) => toStoredPoint({ ...row, key_id: keyId }, new Map([[keyId, key]])))
     for (const piece of rollupBuckets(openPoints, level, level)) {
       const bucket = fromRollupBucket(piece)

@@ -153,6 +153,36 @@ function toStoredPoint(row: Record<string, unknown>, keyNames: ReadonlyMap<numbe
   }
 }
 
+/**
+ * Raw points of one key in order of step, then time, then value (MLflow's order; bounded by
+ * `range.limit`, 100,000 by default). The chunks of the range come back as binary arrays and are
+ * merged here: chunks written in step order (the usual case) just concatenate, others are sorted.
+ */
+export async function readKeyHistory(db: Queryable, runId: number, key: string, range: HistoryRange = {}): Promise<MetricPoint[]> {
+  const { rows } = await db.query<ChunkArraysRow>(
+    `SELECT c.kind, array_send(c.steps) AS steps, array_send(c.vals) AS vals, array_send(c.logged_at) AS times,
+            array_send(c.epochs) AS epochs
+     FROM ml_metric_chunk c
+     WHERE c.run_id = $1 AND c.key_id = (SELECT key_id FROM ml_metric_key WHERE metric_name = $2)
+       AND ($3::bigint IS NULL OR c.last_step >= $3) AND ($4::bigint IS NULL OR c.first_step <= $4)
+     ORDER BY c.first_step, c.chunk_id`,
+    [runId, key, range.fromStep?.toString() ?? null, range.toStep?.toString() ?? null]
+  )
+  return pointsOfChunks(key, rows, range.fromStep, range.toStep, range.limit ?? 100_000)
+}
+
+/** PostgreSQL's order of doubles: NaN after every number. */
+function compareValues(a: number, b: number): number {
+  if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : 1
+  if (Number.isNaN(b)) return -1
+  return a - b
+}
+
+function comparePoints(a: MetricPoint, b: MetricPoint): number {
+  if (a.step !== b.step) return a.step < b.step ? -1 : 1
+  return a.timestamp - b.timestamp || compareValues(a.value, b.value)
+}
+
 interface RollupColumnsRow {
   buckets: Buffer | null
   counts: Buffer
@@ -210,8 +240,8 @@ interface ChunkArraysRow {
 }
 
 /**
- * The points of chunks (given in first-step order) within [from, to], sorted by step then time,
- * the first `limit` of them.
+ * The points of chunks (given in first-step order) within [from, to], sorted by step, time and
+ * value, the first `limit` of them.
  */
 function pointsOfChunks(key: string, rows: readonly ChunkArraysRow[], from: bigint | undefined, to: bigint | undefined, limit: number): MetricPoint[] {
   const points: MetricPoint[] = []
@@ -226,11 +256,11 @@ function pointsOfChunks(key: string, rows: readonly ChunkArraysRow[], from: bigi
       if ((from !== undefined && step < from) || (to !== undefined && step > to)) continue
       const point: MetricPoint = { key, value: values[i]!, step, epoch: epochs[i]!, timestamp: times[i]!, kind: row.kind }
       const previous = points[points.length - 1]
-      if (previous && (previous.step > step || (previous.step === step && previous.timestamp > point.timestamp))) sorted = false
+      if (previous && comparePoints(previous, point) > 0) sorted = false
       points.push(point)
     }
   }
-  if (!sorted) points.sort((a, b) => (a.step < b.step ? -1 : a.step > b.step ? 1 : a.timestamp - b.timestamp))
+  if (!sorted) points.sort(comparePoints)
   return points.length > limit ? points.slice(0, limit) : points
 }
 
@@ -326,22 +356,9 @@ export class PgMetricRepository {
     )
   }
 
-  /**
-   * Raw points of one key in step order (then time; bounded — the downsampled read is for large
-   * series). The chunks of the range come back as binary arrays and are merged here: chunks
-   * written in step order (the usual case) just concatenate, others are sorted.
-   */
+  /** Raw points of one key in step order (bounded; the downsampled read is for large series). */
   async history(runId: number, key: string, range: HistoryRange = {}): Promise<MetricPoint[]> {
-    const { rows } = await this.db.query<ChunkArraysRow>(
-      `SELECT c.kind, array_send(c.steps) AS steps, array_send(c.vals) AS vals, array_send(c.logged_at) AS times,
-              array_send(c.epochs) AS epochs
-       FROM ml_metric_chunk c
-       WHERE c.run_id = $1 AND c.key_id = (SELECT key_id FROM ml_metric_key WHERE metric_name = $2)
-         AND ($3::bigint IS NULL OR c.last_step >= $3) AND ($4::bigint IS NULL OR c.first_step <= $4)
-       ORDER BY c.first_step, c.chunk_id`,
-      [runId, key, range.fromStep?.toString() ?? null, range.toStep?.toString() ?? null]
-    )
-    return pointsOfChunks(key, rows, range.fromStep, range.toStep, range.limit ?? 100_000)
+    return readKeyHistory(this.db, runId, key, range)
   }
 
   /**

@@ -2,6 +2,7 @@ import type { JsonObject, RunStatus, Tags } from '../../shared/domain'
 import type { Queryable } from '../db/database'
 import type { FilterExpression, RunOrder } from '../../shared/run-filter'
 import { compileFilter, compileOrder, epochMsSql, RUN_FILTER_TARGET, SqlParams, type FilterTarget } from './run-filter-sql'
+import { readKeyHistory } from './metric-repository'
 import { translated } from './pg-errors'
 import type { RunDatasetInput } from './run-repository'
 import { toId, toJsonObject, toTags } from './row-mapping'
@@ -417,15 +418,9 @@ export class PgMlflowRepository {
   }
 
   async metricHistory(runId: number, key: string, page: PageRequest): Promise<Page<LatestMetric>> {
-    const { rows } = await this.db.query<{ value: string; step: string; logged_at: Date }>(
-      `SELECT u.value::text AS value, u.step, u.logged_at
-       FROM ml_metric_chunk c CROSS JOIN LATERAL unnest(c.steps, c.vals, c.logged_at) AS u(step, value, logged_at)
-       WHERE c.run_id = $1 AND c.key_id = (SELECT key_id FROM ml_metric_key WHERE metric_name = $2)
-       ORDER BY u.step, u.logged_at, u.value LIMIT $3 OFFSET $4`,
-      [runId, key, page.limit + 1, page.offset]
-    )
+    const points = await readKeyHistory(this.db, runId, key, { limit: page.offset + page.limit + 1 })
     return toPage(
-      rows.map((row) => ({ key, value: Number(row.value), step: BigInt(row.step), timestamp: row.logged_at.getTime() })),
+      points.slice(page.offset).map((point) => ({ key, value: point.value, step: point.step, timestamp: point.timestamp })),
       page
     )
   }

@@ -40,6 +40,8 @@ export async function startBenchDatabase() {
   await migrate(database, loadMigrations(migrationsDir()), logger)
   return {
     database,
+    /** The throwaway folder (the embedded server's data is in pg/ under it). */
+    dataDir: data.dir,
     description: `${server ? 'embedded' : 'external'} PostgreSQL ${database.serverVersion} at ${describeUrl(url)}`,
     experiments: new PgExperimentRepository(database),
     runs: new PgRunRepository(database),

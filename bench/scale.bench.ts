@@ -111,14 +111,19 @@ try {
   await database.query('DROP TABLE mlflow_metrics')
 
   const lightStart = performance.now()
-  const light: number[] = []
-  for (let i = 0; i < LIGHT_RUNS; i++) light.push(await newRun(`light-${i}`))
+  const newRuns = async (prefix: string, count: number): Promise<number[]> => {
+    const ids: number[] = []
+    for (let i = 0; i < count; i += WRITERS) {
+      ids.push(...(await Promise.all(Array.from({ length: Math.min(WRITERS, count - i) }, (_, j) => newRun(`${prefix}-${i + j}`)))))
+    }
+    return ids
+  }
+  const light = await newRuns('light', LIGHT_RUNS)
   for (let i = 0; i < light.length; i += WRITERS) {
     await Promise.all(light.slice(i, i + WRITERS).map((runId) => metrics.logBatch(runId, batchOf(0, now).slice(0, 100))))
   }
   console.log(`set-up: ${fmt(LIGHT_RUNS)} light runs in ${fmt((performance.now() - lightStart) / 1000, 1)} s`)
-  const heavy: number[] = []
-  for (let i = 0; i < HEAVY_RUNS; i++) heavy.push(await newRun(`heavy-${i}`))
+  const heavy = await newRuns('heavy', HEAVY_RUNS)
 
   await database.query(`CREATE TABLE bench_bare_copy (run_id bigint, key_id integer, value double precision, step bigint, epoch integer, logged_at timestamptz, kind text)`)
   const bareKeyIds = new Map(KEYS.map((key, i) => [key, i + 1]))

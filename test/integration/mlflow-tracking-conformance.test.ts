@@ -273,3 +273,44 @@ describe('test_rest_tracking.py: orderings and paging', () => {
     expect(invalid.json.error_code).toBe('INVALID_PARAMETER_VALUE')
   })
 })
+
+describe('experiments/search-datasets (test_search_dataset_handler_*)', () => {
+  beforeEach(async () => {
+    env = await startTestCore({ http: true })
+  })
+  afterEach(async () => env?.close())
+
+  const search = (body: unknown): Promise<Answer> => call('POST', '/ajax-api/2.0/mlflow/experiments/search-datasets', { body: JSON.stringify(body) })
+
+  it('rejects a request without experiment ids, or with more than 20, with MLflow messages', async () => {
+    for (const body of [{}, { experiment_ids: [] }]) {
+      const answer = await search(body)
+      expect(answer.status).toBe(400)
+      expect(answer.json.error_code).toBe('INVALID_PARAMETER_VALUE')
+      expect(answer.json.message).toContain('SearchDatasets request must specify at least one experiment_id.')
+    }
+    const tooMany = await search({ experiment_ids: Array.from({ length: 1000 }, (_, i) => `id_${i}`) })
+    expect(tooMany.status).toBe(400)
+    expect(tooMany.json.error_code).toBe('INVALID_PARAMETER_VALUE')
+    expect(tooMany.json.message).toContain('SearchDatasets request cannot specify more than')
+  })
+
+  it('returns each dataset logged to the experiments’ runs with its context tag', async () => {
+    const experimentId = await createExperiment('log inputs test')
+    const runId = await createRun(experimentId)
+    const dataset = { name: 'name1', digest: 'digest1', source_type: 'source_type1', source: 'source1' }
+    await ok('runs/log-inputs', { run_id: runId, datasets: [{ dataset, tags: [{ key: 'mlflow.data.context', value: 'training' }] }] })
+    // Logged again from another run of another experiment: not in this experiment's answer.
+    const other = await createExperiment('other')
+    await ok('runs/log-inputs', { run_id: await createRun(other), datasets: [{ dataset: { ...dataset, digest: 'digest2' } }] })
+
+    const answer = await search({ experiment_ids: [experimentId] })
+    expect(answer.status, answer.text).toBe(200)
+    expect(answer.json.dataset_summaries).toEqual([{ experiment_id: experimentId, name: 'name1', digest: 'digest1', context: 'training' }])
+    const both = await search({ experiment_ids: [experimentId, other, 'not-an-id'] })
+    expect(both.json.dataset_summaries).toEqual([
+      { experiment_id: experimentId, name: 'name1', digest: 'digest1', context: 'training' },
+      { experiment_id: other, name: 'name1', digest: 'digest2' }
+    ])
+  })
+})

@@ -92,6 +92,7 @@ function routeCases(): RouteCase[] {
     tracking('POST', 'experiments/restore', { experiment_id: experimentId }),
     tracking('POST', 'experiments/set-experiment-tag', { experiment_id: experimentId, ...tag }),
     tracking('POST', 'experiments/delete-experiment-tag', { experiment_id: experimentId, key: 'k' }),
+    tracking('POST', 'experiments/search-datasets', { experiment_ids: [experimentId] }),
     tracking('POST', 'runs/create', { experiment_id: experimentId, run_name: 'r', user_id: 'u', tags: [tag] }),
     tracking('GET', 'runs/get', { run_id: runId }),
     tracking('POST', 'runs/update', { run_id: runId, status: 'RUNNING', run_name: 'r' }),

@@ -313,6 +313,14 @@ export interface Page<T> {
   nextOffset?: number
 }
 
+export interface DatasetSummary {
+  experimentId: number
+  name: string
+  digest: string
+  /** The input's mlflow.data.context tag ("training", "eval"), if it has one. */
+  context: string | null
+}
+
 function toPage<T>(rows: T[], page: PageRequest): Page<T> {
   if (rows.length > page.limit) return { items: rows.slice(0, page.limit), nextOffset: page.offset + page.limit }
   return { items: rows }
@@ -415,6 +423,19 @@ export class PgMlflowRepository {
       )
     )
     return toPage(rows.map(toRunRecord), page)
+  }
+
+  /** Distinct (experiment, dataset name, digest, context) of the experiments' runs' inputs, at most 1,000. */
+  async searchDatasetSummaries(experimentIds: readonly number[]): Promise<DatasetSummary[]> {
+    const { rows } = await this.db.query<{ experiment_id: string; name: string; digest: string; context: string | null }>(
+      `SELECT DISTINCT r.experiment_id, d.name, d.digest, d.input_tags ->> 'mlflow.data.context' AS context
+       FROM ml_run_dataset_input d JOIN ml_run r ON r.run_id = d.run_id
+       WHERE r.experiment_id = ANY($1::bigint[])
+       ORDER BY r.experiment_id, d.name, d.digest, context
+       LIMIT 1000`,
+      [experimentIds]
+    )
+    return rows.map((row) => ({ experimentId: Number(row.experiment_id), name: row.name, digest: row.digest, context: row.context }))
   }
 
   async metricHistory(runId: number, key: string, page: PageRequest): Promise<Page<LatestMetric>> {

@@ -283,6 +283,9 @@ export const searchRunsBody = z.object({
   ...searchPage(1000, MLFLOW_LIMITS.searchMaxResults),
   run_view_type: viewType
 })
+/** experiments/search-datasets (MLflow's web UI asks it through /ajax-api). */
+export const SEARCH_DATASETS_MAX_EXPERIMENT_IDS = 20
+export const searchDatasetsBody = z.object({ experiment_ids: stringList('experiment_ids').optional() })
 export const metricHistoryPage = z.object({ max_results: maxResults(MLFLOW_LIMITS.historyMaxResults, MLFLOW_LIMITS.historyMaxResults), page_token: mlflowText(1_000).optional() })
 export const searchRegisteredModelsBody = z.object(searchPage(100, 1000))
 export const searchModelVersionsBody = z.object(searchPage(10_000, 200_000))

@@ -40,6 +40,8 @@ import {
   registeredModelBody,
   renameRegisteredModelBody,
   searchExperimentsBody,
+  searchDatasetsBody,
+  SEARCH_DATASETS_MAX_EXPERIMENT_IDS,
   searchLoggedModelsBody,
   searchModelVersionsBody,
   searchRegisteredModelsBody,
@@ -383,6 +385,35 @@ export class MlflowService {
     return json
   }
 
+  /**
+   * The datasets logged to runs of the experiments, one per (experiment, name, digest, context)
+   * (context: the input's mlflow.data.context tag), as MLflow's search-datasets answers.
+   */
+  async searchDatasets(body: Body): Promise<unknown> {
+    const experimentIds = parseMlflow(searchDatasetsBody, body).experiment_ids ?? []
+    if (experimentIds.length === 0) throw invalid('SearchDatasets request must specify at least one experiment_id.')
+    if (experimentIds.length > SEARCH_DATASETS_MAX_EXPERIMENT_IDS) {
+      throw invalid(
+        `SearchDatasets request cannot specify more than ${SEARCH_DATASETS_MAX_EXPERIMENT_IDS} experiment_ids. Received ${experimentIds.length} experiment_ids.`
+      )
+    }
+    // An id that is not one of ours names no experiment, as in MLflow.
+    const ids = experimentIds.filter((id) => /^[1-9][0-9]{0,17}$/.test(id)).map(Number)
+    const summaries = await this.repository.searchDatasetSummaries(ids)
+    const json: Record<string, unknown> = {}
+    withList(
+      json,
+      'dataset_summaries',
+      summaries.map((summary) => ({
+        experiment_id: String(summary.experimentId),
+        name: summary.name,
+        digest: summary.digest,
+        ...(summary.context === null ? {} : { context: summary.context })
+      }))
+    )
+    return json
+  }
+
   async updateExperiment(body: Body): Promise<unknown> {
     const { experiment_id: experimentId, new_name: newName } = parseMlflow(updateExperimentBody, body)
     const experiment = await this.experimentById(experimentId)
@@ -395,14 +426,13 @@ export class MlflowService {
 
   async deleteExperiment(body: Body): Promise<unknown> {
     const experiment = await this.experimentById(parseMlflow(experimentBody, body).experiment_id)
-    if (experiment.id === 0) throw invalid('Cannot delete the default experiment \'0\'. This is an internally reserved experiment.')
-    await this.experiments.setStatus(experiment.id, 'archived')
+    await this.experiments.delete(experiment.id)
     return {}
   }
 
   async restoreExperiment(body: Body): Promise<unknown> {
     const experiment = await this.experimentById(parseMlflow(experimentBody, body).experiment_id)
-    await this.experiments.setStatus(experiment.id, 'active')
+    await this.experiments.restore(experiment.id)
     return {}
   }
 

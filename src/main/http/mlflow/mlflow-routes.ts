@@ -234,6 +234,7 @@ function registerTracking(scope: FastifyInstance, options: MlflowPluginOptions):
   route('POST', 'experiments/restore', (body) => mlflow.restoreExperiment(body))
   route('POST', 'experiments/set-experiment-tag', (body) => mlflow.setExperimentTag(body))
   route('POST', 'experiments/delete-experiment-tag', (body) => mlflow.deleteExperimentTag(body))
+  route('POST', 'experiments/search-datasets', (body) => mlflow.searchDatasets(body))
 
   route('POST', 'runs/create', (body) => mlflow.createRun(body))
   route('GET', 'runs/get', (body) => mlflow.getRun(body))

@@ -502,7 +502,7 @@ export class MlflowService {
     const point: MetricPoint = { key: request.key, value: toMetricValue(request.value, request.key), step: request.step ?? 0n, epoch: null, timestamp: request.timestamp, kind: 'train' }
     // The model is checked first, so an unknown model_id stores nothing.
     if (request.model_id !== undefined) await this.loggedModel(request.model_id)
-    await this.runs.logValidatedMetrics(run.id, [point])
+    await this.runs.logValidatedPoint(run.id, point)
     if (request.model_id !== undefined) {
       await this.models.logLoggedModelMetric({
         modelId: request.model_id,

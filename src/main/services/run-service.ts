@@ -193,8 +193,15 @@ export class RunService {
       timestamp: parsed.timestamp ?? Date.now(),
       kind: parsed.kind
     }
-    const inserted = await this.metrics.logOne(parsed.runId, point)
-    return inserted
+    return this.logValidatedPoint(parsed.runId, point)
+  }
+
+  /**
+   * One point already validated by its door (MLflow's log-metric): appended to the key's open
+   * chunk by log_ml_metric, two row writes. False when the exact point was already stored.
+   */
+  async logValidatedPoint(runId: number, point: MetricPoint): Promise<boolean> {
+    return this.metrics.logOne(runId, point)
   }
 
   /** A batch of raw points, all-or-nothing. */

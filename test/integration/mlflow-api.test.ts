@@ -160,6 +160,26 @@ describe('MLflow limits and errors', () => {
     expect((await call('GET', `/api/2.0/mlflow/metrics/get-history?run_id=${run}&metric_key=orphan`)).json.metrics).toBeUndefined()
   })
 
+  it('keeps log-batch metrics that name a logged model on the model too; an unknown model stores nothing', async () => {
+    const experiment = (await post('experiments/create', { name: 'batch metrics of a logged model' })).json.experiment_id as string
+    const run = ((await post('runs/create', { experiment_id: experiment })).json.run as { info: { run_id: string } }).info.run_id
+    const modelId = ((await post('logged-models', { experiment_id: experiment })).json.model as { info: { model_id: string } }).info.model_id
+    const metrics = [
+      { key: 'eval_acc', value: 0.9, timestamp: 1000, step: 2, model_id: modelId, dataset_name: 'val', dataset_digest: 'd1' },
+      { key: 'train_loss', value: 0.3, timestamp: 1001, step: 2 }
+    ]
+    expect((await post('runs/log-batch', { run_id: run, metrics })).status).toBe(200)
+    const model = (await call('GET', `/api/2.0/mlflow/logged-models/${modelId}`)).json.model as { data: { metrics: unknown[] } }
+    expect(model.data.metrics).toEqual([{ key: 'eval_acc', value: 0.9, timestamp: 1000, step: 2, model_id: modelId, dataset_name: 'val', dataset_digest: 'd1', run_id: run }])
+    expect((await call('GET', `/api/2.0/mlflow/metrics/get-history?run_id=${run}&metric_key=train_loss`)).json.metrics).toEqual([{ key: 'train_loss', value: 0.3, timestamp: 1001, step: 2 }])
+
+    const unknown = await post('runs/log-batch', { run_id: run, metrics: [{ key: 'orphan', value: 1, timestamp: 5, step: 0, model_id: `m-${'0'.repeat(32)}` }] })
+    expect(unknown).toMatchObject({ status: 404, json: { error_code: 'RESOURCE_DOES_NOT_EXIST' } })
+    expect((await call('GET', `/api/2.0/mlflow/metrics/get-history?run_id=${run}&metric_key=orphan`)).json.metrics).toBeUndefined()
+    const badId = await post('runs/log-batch', { run_id: run, metrics: [{ key: 'k', value: 1, timestamp: 5, model_id: 7 }] })
+    expect(badId).toMatchObject({ status: 400, json: { error_code: 'INVALID_PARAMETER_VALUE', message: expect.stringContaining("'metrics[0].model_id'") } })
+  })
+
   it('lets a finished run be resumed and finished again, as the client does with start_run(run_id=…)', async () => {
     const run = (await post('runs/create', { experiment_id: experimentId })).json.run as { info: { run_id: string } }
     expect((await post('runs/update', { run_id: run.info.run_id, status: 'FINISHED', end_time: 1700000000500 })).json.run_info).toMatchObject({ status: 'FINISHED', end_time: 1700000000500 })

@@ -145,6 +145,16 @@ function toPoint(raw: Record<string, unknown>, now: number): MetricPoint {
   return { key, value, step, epoch: null, timestamp, kind: 'train' }
 }
 
+/** A required text field of a batch entry, refused with MLflow's message when it is not a string. */
+function textField(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.includes('\u0000')) throw invalid(`Invalid value ${JSON.stringify(value)} for parameter '${name}' supplied`)
+  return value
+}
+
+function optionalTextField(value: unknown, name: string): string | null {
+  return value === undefined || value === null || value === '' ? null : textField(value, name)
+}
+
 // Run names like MLflow's ("upset-rat-98") when the client gives none.
 const ADJECTIVES = ['able', 'bold', 'brave', 'bright', 'calm', 'clever', 'eager', 'gentle', 'happy', 'keen', 'lively', 'merry', 'quiet', 'rare', 'swift', 'wise']
 const NOUNS = ['ant', 'bat', 'colt', 'crane', 'deer', 'eel', 'finch', 'fox', 'hare', 'lark', 'mole', 'owl', 'rat', 'seal', 'swan', 'wren']
@@ -589,6 +599,8 @@ export class MlflowService {
 
     const now = Date.now()
     const points = new Array<MetricPoint>(metrics.length)
+    // MLflow 3 metrics that name a logged model (evaluation results) are recorded on it too.
+    const modelMetrics: { index: number; modelId: string; datasetName: string | null; datasetDigest: string | null }[] = []
     for (let i = 0; i < metrics.length; i++) {
       const raw = metrics[i]
       if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(`Invalid value ${JSON.stringify(raw)} for parameter 'metrics[${i}]' supplied: must be an object`)
@@ -599,6 +611,14 @@ export class MlflowService {
         }
       }
       points[i] = toPoint(metric, now)
+      if (metric.model_id !== undefined && metric.model_id !== null && metric.model_id !== '') {
+        modelMetrics.push({
+          index: i,
+          modelId: textField(metric.model_id, `metrics[${i}].model_id`),
+          datasetName: optionalTextField(metric.dataset_name, `metrics[${i}].dataset_name`),
+          datasetDigest: optionalTextField(metric.dataset_digest, `metrics[${i}].dataset_digest`)
+        })
+      }
     }
     const params: Record<string, string> = {}
     for (const { key, value } of paramItems) {
@@ -610,8 +630,23 @@ export class MlflowService {
     const tags = tagsOf(tagItems)
 
     const run = await this.runByUuid(request.run_id)
+    // The models are checked first, so an unknown model_id stores nothing (as log-metric).
+    for (const modelId of new Set(modelMetrics.map((metric) => metric.modelId))) await this.loggedModel(modelId)
     // Params, tags and metrics in one transaction: a refused param (write-once) stores nothing.
     await this.paramsWritten(run, params, this.runs.logBatch({ runId: run.id, points, params, tags, name: runNameFrom(tags) }))
+    for (const { index, modelId, datasetName, datasetDigest } of modelMetrics) {
+      const point = points[index]!
+      await this.models.logLoggedModelMetric({
+        modelId,
+        runId: run.id,
+        key: point.key,
+        value: point.value,
+        step: point.step,
+        timestampMs: point.timestamp,
+        datasetName,
+        datasetDigest
+      })
+    }
     return {}
   }
 

@@ -106,7 +106,11 @@ CREATE TABLE ml_metric_rollup (
     last_epoch       integer,
     PRIMARY KEY (run_id, key_id, level, bucket),
     CONSTRAINT ml_metric_rollup_level_range CHECK (level BETWEEN 0 AND 4)
-);
+) WITH (fillfactor = 70);
+
+-- Every batch updates the same few rollup and summary rows of its run: room left in each page
+-- lets those updates stay on the page (HOT), without new index entries.
+ALTER TABLE ml_metric_summary SET (fillfactor = 70);
 
 -- Level L buckets hold 2^(8 + 5L) steps (see metric-aggregates.ts, which must agree).
 CREATE FUNCTION ml_rollup_shift(p_level integer) RETURNS integer

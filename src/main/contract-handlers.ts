@@ -1,4 +1,3 @@
-import { userInfo } from 'node:os'
 import {
   calls,
   isCallName,
@@ -23,6 +22,7 @@ import type { z } from 'zod'
 import type { CoreServices } from './services/core-services'
 import type { Logger } from './logging'
 import { verifyModelArtifact } from './artifacts/verify-model-artifact'
+import { osUserFullName } from './reviewer-name'
 
 /** What the contract needs from the core; the core itself, or the part built before its HTTP server. */
 export interface ContractContext {
@@ -47,9 +47,16 @@ export function toRunRow(run: RunWithMetrics): RunRow {
 /** Each contract call mapped to a service: the only place the contract meets the core. */
 export function createContractHandlers(context: ContractContext): ContractHandlers {
   const { experiments, runs, models } = context.services
-  // Who did it, for approvals and deployments made from the UI: the desktop user main runs as
-  // (the one person at this machine; serve mode's browser session is that same user's).
-  const actor = localUser()
+  // Who did it, for approvals and deployments made from the UI: the name saved in Settings, else
+  // the full name of the desktop user main runs as (the one person at this machine; serve
+  // mode's browser session is that same user's). Read per call, so a change applies at once.
+  let osDefault: string | undefined
+  const reviewer = () => {
+    osDefault ??= osUserFullName()
+    const saved = readSettings(context.dataDir).reviewerName
+    return { name: saved ?? osDefault, saved, osDefault }
+  }
+  const actorName = () => reviewer().name
   const plugins = () => {
     if (!context.services.plugins) throw new DomainError('unavailable', 'the geometric plugins are not running in this core', 'plugin')
     return context.services.plugins
@@ -69,7 +76,8 @@ export function createContractHandlers(context: ContractContext): ContractHandle
       databaseOverridden: Boolean(process.env.HYPERCUBE_DATABASE_URL) || (context.database.mode === 'external' && !saved),
       settingsFile: settingsFile(context.dataDir),
       api: { ...context.apiInfo(), port: api?.port ?? null },
-      savedApiPort: stored.apiPort
+      savedApiPort: stored.apiPort,
+      reviewer: reviewer()
     }
   }
   return {
@@ -79,6 +87,13 @@ export function createContractHandlers(context: ContractContext): ContractHandle
     'experiments.get': (input) => experiments.get(input.experimentId),
     'experiments.create': (input) => experiments.create(input),
     'experiments.update': (input) => experiments.update(input),
+    'experiments.setTag': (input) => experiments.setTag(input),
+    'experiments.deleteTag': async (input) => {
+      await experiments.deleteTag(input)
+      return experiments.get(input.experimentId)
+    },
+    'experiments.delete': (input) => experiments.delete(input.experimentId),
+    'experiments.restore': (input) => experiments.restore(input.experimentId),
     'runs.list': async (input) => (await runs.listByExperiment(input.experimentId)).map(toRunRow),
     'runs.search': async (input) =>
       (await runs.searchRuns({ experimentIds: [input.experimentId], filter: input.filter, maxResults: input.maxResults })).runs.map(toRunRow),
@@ -101,6 +116,27 @@ export function createContractHandlers(context: ContractContext): ContractHandle
       return { runId: run.id, experimentId: run.experimentId }
     },
     'runs.checkpoints': (input) => runs.listCheckpoints(input.runId),
+    'runs.rename': async (input) => {
+      await runs.rename(input)
+      return runs.getWithMetrics(input.runId)
+    },
+    'runs.setTags': async (input) => {
+      await runs.setTags(input)
+      return runs.getWithMetrics(input.runId)
+    },
+    'runs.deleteTag': async (input) => {
+      await runs.deleteTag(input)
+      return runs.getWithMetrics(input.runId)
+    },
+    'runs.delete': async (input) => {
+      await runs.delete(input.runId)
+      return { runId: input.runId, deleted: await runs.isDeleted(input.runId) }
+    },
+    'runs.restore': async (input) => {
+      await runs.restore(input.runId)
+      return { runId: input.runId, deleted: await runs.isDeleted(input.runId) }
+    },
+    'runs.isDeleted': (input) => runs.isDeleted(input.runId),
     'runs.metricSeries': (input) => runs.metricSeries(input),
     'artifacts.list': (input) => context.services.artifacts.list(input.runId),
     'artifacts.verify': (input) => context.services.artifacts.verify(input.artifactId),
@@ -117,12 +153,21 @@ export function createContractHandlers(context: ContractContext): ContractHandle
     'models.versions': (input) => models.listVersions(input.modelName),
     'models.version': (input) => models.getVersion(input.versionId),
     'models.review': (input) => {
-      const review = { versionId: input.versionId, notes: input.notes, actor }
+      const review = { versionId: input.versionId, notes: input.notes, actor: actorName() }
       if (input.decision === 'approve') return models.approve(review)
       if (input.decision === 'reject') return models.reject(review)
       return models.deprecate(review)
     },
     'models.verifyArtifact': async (input) => verifyModelArtifact(await models.getVersion(input.versionId)),
+    'models.aliases': (input) => models.listAliases(input.modelName),
+    'models.setAlias': async (input) => {
+      await models.setAlias(input)
+      return models.listAliases(input.modelName)
+    },
+    'models.deleteAlias': async (input) => {
+      await models.deleteAlias(input)
+      return models.listAliases(input.modelName)
+    },
     'models.compare': (input) => {
       if (!context.services.modelComparison) throw new DomainError('unavailable', 'model comparison is not available in this core')
       return context.services.modelComparison.compareVersions({ versionIdA: input.versionIdA, versionIdB: input.versionIdB }, (progress) =>
@@ -132,11 +177,11 @@ export function createContractHandlers(context: ContractContext): ContractHandle
 
     'deployments.list': (input) => models.listDeployments(input.modelName),
     'deployments.history': (input) => models.deploymentHistory(input),
-    'deployments.healthChecks': (input) => models.listHealthChecks(input),
-    'deployments.deploy': (input) => models.deploy({ ...input, actor: input.actor ?? actor }),
-    'deployments.promote': (input) => models.promoteCanary({ ...input, actor: input.actor ?? actor }),
-    'deployments.abort': (input) => models.abortCanary({ ...input, actor: input.actor ?? actor }),
-    'deployments.rollback': (input) => models.rollback({ ...input, actor: input.actor ?? actor }),
+    'deployments.healthChecks': (input) => models.listHealthChecks({ ...input, currentVersionOnly: true }),
+    'deployments.deploy': (input) => models.deploy({ ...input, actor: input.actor ?? actorName() }),
+    'deployments.promote': (input) => models.promoteCanary({ ...input, actor: input.actor ?? actorName() }),
+    'deployments.abort': (input) => models.abortCanary({ ...input, actor: input.actor ?? actorName() }),
+    'deployments.rollback': (input) => models.rollback({ ...input, actor: input.actor ?? actorName() }),
 
     'plugins.list': async () => plugins().list(),
     'plugins.reload': (input) => plugins().reload(input.name),
@@ -160,6 +205,12 @@ export function createContractHandlers(context: ContractContext): ContractHandle
       context.logger.info({ port: input.port }, 'API port saved for the next start')
       return settings()
     },
+    'settings.setReviewerName': async (input) => {
+      const name = input.name === null || input.name.trim() === '' ? null : input.name.trim()
+      writeSettings(context.dataDir, { reviewerName: name })
+      context.logger.info({ reviewerName: name }, 'reviewer name saved')
+      return settings()
+    },
     'settings.rotateToken': async () => {
       const api = context.api()
       if (!api) throw new DomainError('unavailable', 'this core runs without the HTTP API, so it has no token')
@@ -176,15 +227,6 @@ export function createContractHandlers(context: ContractContext): ContractHandle
  * separately (one per window or WebSocket).
  */
 const comparisonProgress = new Emitter<ComparisonProgress & { requestId: string }>()
-
-function localUser(): string {
-  try {
-    return userInfo().username
-  } catch {
-    // No passwd entry (some containers): still record that a person at this machine did it.
-    return 'local user'
-  }
-}
 
 /**
  * Validates an untrusted call (name and input) and runs it. Transport-neutral: Electron IPC and

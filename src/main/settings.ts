@@ -14,6 +14,8 @@ export interface StoredSettings {
   databaseUrl: string | null
   /** The HTTP API's port (if it is taken, the start fails naming it), or null for the default (8377, or a free one if that is taken). */
   apiPort: number | null
+  /** The name recorded as reviewer and deployer, or null for the OS user's full name. */
+  reviewerName: string | null
 }
 
 export function settingsFile(dataDir: string): string {
@@ -22,18 +24,20 @@ export function settingsFile(dataDir: string): string {
 
 export function readSettings(dataDir: string): StoredSettings {
   const file = settingsFile(dataDir)
-  if (!existsSync(file)) return { databaseUrl: null, apiPort: null }
+  if (!existsSync(file)) return { databaseUrl: null, apiPort: null, reviewerName: null }
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { databaseUrl?: unknown; apiPort?: unknown } | null
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { databaseUrl?: unknown; apiPort?: unknown; reviewerName?: unknown } | null
     const url = parsed?.databaseUrl
     const port = parsed?.apiPort
+    const reviewer = parsed?.reviewerName
     return {
       databaseUrl: typeof url === 'string' && url !== '' ? url : null,
-      apiPort: typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535 ? port : null
+      apiPort: typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535 ? port : null,
+      reviewerName: typeof reviewer === 'string' && reviewer.trim() !== '' ? reviewer.slice(0, 256) : null
     }
   } catch {
     // A hand-edited file that no longer parses must not keep the app from starting.
-    return { databaseUrl: null, apiPort: null }
+    return { databaseUrl: null, apiPort: null, reviewerName: null }
   }
 }
 

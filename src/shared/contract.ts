@@ -11,6 +11,7 @@ import type {
   VersionComparison,
   Experiment,
   ExperimentSummary,
+  ModelAlias,
   LeaderboardEntry,
   MetricSeries,
   RunStatus,
@@ -20,7 +21,7 @@ import type {
 import { EXPERIMENT_STATUSES } from './domain'
 import type { PluginInfo } from './plugins'
 import type { ErrorInfo } from './errors'
-import { deployModelInput, experimentId, id, int64, LIMITS, name, rollbackInput, text } from './schemas'
+import { aliasName, deployModelInput, experimentId, id, int64, LIMITS, name, rollbackInput, setAliasInput, tags, text } from './schemas'
 
 export { EVENT_CHANNEL, INVOKE_CHANNEL } from './contract-channels'
 
@@ -51,6 +52,12 @@ export const calls = {
       })
       .strict()
   },
+  /** Experiment tags: set one (the others are kept) or remove one. */
+  'experiments.setTag': { input: z.object({ experimentId, key: text(LIMITS.tagKey, 1), value: text(LIMITS.tagValue) }).strict() },
+  'experiments.deleteTag': { input: z.object({ experimentId, key: text(LIMITS.tagKey, 1) }).strict() },
+  /** Soft delete and restore, MLflow's experiment lifecycle (the same rule path as the MLflow door's experiments/delete). */
+  'experiments.delete': { input: z.object({ experimentId }).strict() },
+  'experiments.restore': { input: z.object({ experimentId }).strict() },
 
   /** Every run of an experiment with its latest metrics (without logs and stack traces). */
   'runs.list': { input: z.object({ experimentId }).strict() },
@@ -69,6 +76,14 @@ export const calls = {
   /** The run an MLflow run id (its uuid) names: MLflow's links (#/experiments/1/runs/<uuid>) open it. */
   'runs.findByUuid': { input: z.object({ runUuid: z.string().regex(/^[0-9a-f]{32}$/, 'an MLflow run id is 32 hexadecimal digits') }).strict() },
   'runs.checkpoints': { input: z.object({ runId: id }).strict() },
+  'runs.rename': { input: z.object({ runId: id, name }).strict() },
+  /** Sets these tags, keeping the others. A run's note is its tag mlflow.note.content, where MLflow keeps it. */
+  'runs.setTags': { input: z.object({ runId: id, tags }).strict() },
+  'runs.deleteTag': { input: z.object({ runId: id, key: text(LIMITS.tagKey, 1) }).strict() },
+  /** One run's soft delete and restore, from its page (MLflow's lifecycle; the table's bulk calls are runs.deleteMany / restoreMany). */
+  'runs.delete': { input: z.object({ runId: id }).strict() },
+  'runs.restore': { input: z.object({ runId: id }).strict() },
+  'runs.isDeleted': { input: z.object({ runId: id }).strict() },
   /** One chart's data: raw points, or min/max buckets when the step range holds more than maxPoints. */
   'runs.metricSeries': {
     input: z
@@ -113,6 +128,10 @@ export const calls = {
   },
   /** Re-reads a version's local artifact file and compares its BLAKE3 with the registered one. */
   'models.verifyArtifact': { input: z.object({ versionId: id }).strict() },
+  /** Aliases (@champion…): setting one that exists moves it to the version. */
+  'models.aliases': { input: z.object({ modelName: name }).strict() },
+  'models.setAlias': { input: setAliasInput },
+  'models.deleteAlias': { input: z.object({ modelName: name, alias: aliasName }).strict() },
   /**
    * Two versions side by side; progress of the per-tensor comparison arrives as
    * 'models.compareProgress' events carrying the caller's requestId.
@@ -121,8 +140,9 @@ export const calls = {
 
   'deployments.list': { input: z.object({ modelName: name.optional() }).strict() },
   'deployments.history': { input: z.object({ modelName: name, target: text(LIMITS.target, 1).optional() }).strict() },
+  /** The health history of the version deployed on a target now, since it was deployed, newest first. */
   'deployments.healthChecks': {
-    input: z.object({ modelName: name, target: text(LIMITS.target, 1), limit: z.number().int().min(1).max(1_000).default(20) }).strict()
+    input: z.object({ modelName: name, target: text(LIMITS.target, 1), limit: z.number().int().min(1).max(1_000).default(100) }).strict()
   },
   /** Deploys an approved version (the actor is the user main runs as); schema as the service's. */
   'deployments.deploy': { input: deployModelInput },
@@ -144,7 +164,9 @@ export const calls = {
   /** A new API token, in force at once; scripts holding the old one get 401 from now on. */
   'settings.rotateToken': { input: z.object({}).strict() },
   /** The API port for the next start (null: the default); ports below 1024 need privileges. */
-  'settings.setApiPort': { input: z.object({ port: z.number().int().min(1024).max(65535).nullable() }).strict() }
+  'settings.setApiPort': { input: z.object({ port: z.number().int().min(1024).max(65535).nullable() }).strict() },
+  /** The name recorded as reviewer of approvals, rejections, deprecations and deploys; null for the OS user's full name. */
+  'settings.setReviewerName': { input: z.object({ name: text(LIMITS.name).nullable() }).strict() }
 } as const
 
 /** A runs-table row: a run with its latest metrics, minus the large text fields. */
@@ -165,12 +187,22 @@ export interface CallResults {
   'experiments.get': Experiment
   'experiments.create': Experiment
   'experiments.update': Experiment
+  'experiments.setTag': Experiment
+  'experiments.deleteTag': Experiment
+  'experiments.delete': Experiment
+  'experiments.restore': Experiment
   'runs.list': RunRow[]
   'runs.search': RunRow[]
   'runs.rows': RunRow[]
   'runs.get': RunWithMetrics
   'runs.findByUuid': { runId: number; experimentId: number }
   'runs.checkpoints': Checkpoint[]
+  'runs.rename': RunWithMetrics
+  'runs.setTags': RunWithMetrics
+  'runs.deleteTag': RunWithMetrics
+  'runs.delete': { runId: number; deleted: boolean }
+  'runs.restore': { runId: number; deleted: boolean }
+  'runs.isDeleted': boolean
   'runs.metricSeries': MetricSeries
   'artifacts.list': Artifact[]
   'artifacts.verify': ArtifactVerification
@@ -182,6 +214,9 @@ export interface CallResults {
   'models.version': ModelVersion
   'models.review': ModelVersion
   'models.verifyArtifact': ModelArtifactVerification
+  'models.aliases': ModelAlias[]
+  'models.setAlias': ModelAlias[]
+  'models.deleteAlias': ModelAlias[]
   'models.compare': VersionComparison
   'deployments.list': Deployment[]
   'deployments.history': DeploymentEvent[]
@@ -198,6 +233,7 @@ export interface CallResults {
   'settings.setDatabase': AppSettings
   'settings.rotateToken': AppSettings
   'settings.setApiPort': AppSettings
+  'settings.setReviewerName': AppSettings
 }
 
 export interface ModelSummary {
@@ -235,6 +271,8 @@ export interface AppSettings {
   api: ApiInfo & { port: number | null }
   /** The port settings.json asks for at the next start; null for the default. */
   savedApiPort: number | null
+  /** Who reviews and deploys from this app: the saved name, else the OS user's full name. */
+  reviewer: { name: string; saved: string | null; osDefault: string }
 }
 
 export interface ArtifactVerification {

@@ -231,7 +231,16 @@ export interface HealthCheck {
   latencyMs: number | null
   error: string | null
   status: Exclude<HealthStatus, 'unknown'>
+  /** What the deployed version measured up to this check (p99 over its recent probes, availability over them, throughput as its health URL reported). */
+  latencyP99Ms: number | null
+  availabilityPercent: number | null
+  throughputRps: number | null
+  /** The SLA targets this check missed; empty when it met them all (or was unhealthy for another reason). */
+  breachedTargets: SlaTarget[]
 }
+
+export const SLA_TARGETS = ['latency_p99', 'throughput', 'availability'] as const
+export type SlaTarget = (typeof SLA_TARGETS)[number]
 
 export interface ModelAlias {
   modelName: string

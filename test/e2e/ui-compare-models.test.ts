@@ -50,7 +50,7 @@ describe('compare, models, deployments, plugins and settings in a browser agains
   }, 120_000)
 
   let model: Awaited<ReturnType<typeof registryAndDeployments>>
-  it('registers, approves, deploys a canary, promotes, rolls back; a rejected version is refused', async () => {
+  it('registers, approves, deploys a canary, promotes, rolls back; a rejected version is not offered', async () => {
     model = await registryAndDeployments(context)
   }, 120_000)
 

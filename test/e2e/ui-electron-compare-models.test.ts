@@ -54,7 +54,7 @@ describe(`compare, models, deployments, plugins and settings in the Electron win
   }, 120_000)
 
   let model: Awaited<ReturnType<typeof registryAndDeployments>>
-  it.skipIf(!present)('registers, approves, deploys a canary, promotes, rolls back; a rejected version is refused', async () => {
+  it.skipIf(!present)('registers, approves, deploys a canary, promotes, rolls back; a rejected version is not offered', async () => {
     model = await registryAndDeployments(context)
   }, 120_000)
 

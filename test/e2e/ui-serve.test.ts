@@ -153,10 +153,10 @@ describe('the UI in a browser against serve', () => {
     const renamed = page.locator('tr', { hasText: 'bert-finetune-v2' })
     await expect.poll(() => renamed.count()).toBe(1)
 
-    await renamed.getByRole('button', { name: 'Archive' }).click()
-    await expect.poll(() => renamed.count()).toBe(0) // hidden unless archived ones are shown
-    await page.getByLabel(/Show archived/).check()
-    await expect.poll(() => renamed.locator('.badge').textContent()).toBe('archived')
+    await renamed.getByRole('button', { name: 'Delete' }).click()
+    await expect.poll(() => renamed.count()).toBe(0) // hidden unless deleted ones are shown
+    await page.getByLabel(/Show deleted/).check()
+    await expect.poll(() => renamed.locator('.badge').textContent()).toBe('deleted')
     await renamed.getByRole('button', { name: 'Restore' }).click()
     await expect.poll(() => renamed.locator('.badge').textContent()).toBe('active')
   })

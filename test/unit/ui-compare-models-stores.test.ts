@@ -83,9 +83,16 @@ describe('the models store', () => {
   it('offers only the legal approval moves and deployment actions', () => {
     expect(LEGAL_REVIEWS.pending).toEqual(['approve', 'reject'])
     expect(LEGAL_REVIEWS.rejected).toEqual([])
+    const versions = [version(1, 'approved'), version(2, 'approved'), version(3, 'deprecated')]
     const canary = { strategy: 'canary', canaryTrafficPercent: 10, previousVersionId: 1 } as Deployment
-    expect(legalDeploymentActions(canary)).toEqual(['promote', 'abort', 'rollback'])
-    expect(legalDeploymentActions({ strategy: 'blue-green', canaryTrafficPercent: null, previousVersionId: null } as Deployment)).toEqual([])
+    expect(legalDeploymentActions(canary, versions)).toEqual(['promote', 'abort'])
+    // A first canary has nothing to go back to: promote only.
+    expect(legalDeploymentActions({ ...canary, previousVersionId: null }, versions)).toEqual(['promote'])
+    // Promoted: the canary takes all traffic, so only a rollback is left.
+    expect(legalDeploymentActions({ ...canary, canaryTrafficPercent: 100 }, versions)).toEqual(['rollback'])
+    // Main never returns to a version that is no longer approved.
+    expect(legalDeploymentActions({ strategy: 'blue-green', canaryTrafficPercent: null, previousVersionId: 3 } as Deployment, versions)).toEqual([])
+    expect(legalDeploymentActions({ strategy: 'blue-green', canaryTrafficPercent: null, previousVersionId: null } as Deployment, versions)).toEqual([])
   })
 
   it('shows main’s refusal of a deploy and keeps the progress of its own comparison only', async () => {

@@ -22,7 +22,9 @@ function setup() {
       if (name !== undefined) target.name = name
       if (status !== undefined) target.status = status
       return target
-    }
+    },
+    'experiments.delete': ({ experimentId }) => Object.assign(experiments.find((item) => item.id === experimentId)!, { status: 'archived' as const }),
+    'experiments.restore': ({ experimentId }) => Object.assign(experiments.find((item) => item.id === experimentId)!, { status: 'active' as const })
   })
   return { fake, store: createExperimentsStore(fake.api) }
 }
@@ -34,6 +36,8 @@ describe('the experiments store', () => {
     expect(visibleExperiments(store.getState()).map((item) => item.name)).toEqual(['a'])
     store.getState().setShowArchived(true)
     expect(visibleExperiments(store.getState()).map((item) => item.name)).toEqual(['a', 'b'])
+    store.getState().setQuery(' B ')
+    expect(visibleExperiments(store.getState()).map((item) => item.name)).toEqual(['b'])
   })
 
   it('creates, and keeps a refusal for the form to show', async () => {

@@ -9,6 +9,7 @@ import type {
   JsonObject,
   ModelAlias,
   ModelVersion,
+  SlaTarget,
   Tags
 } from '../../shared/domain'
 import { conflict, invalidArgument, notFound } from '../../shared/errors'
@@ -239,47 +240,60 @@ export class PgModelRepository {
 
   /**
    * Records one probe and refreshes the deployment's observed health: p99 latency and
-   * availability over its last 100 probes, and a status judged against the SLA.
+   * availability over the last 100 probes of the version deployed now (since it was deployed,
+   * so a rollback starts a fresh window rather than inheriting the other version's breaches),
+   * throughput as the health URL reported it, and a status judged against the SLA naming
+   * each target it missed.
    */
   async recordHealthCheck(
     deployment: Deployment,
-    probe: { ok: boolean; statusCode: number | null; latencyMs: number | null; error: string | null }
+    probe: { ok: boolean; statusCode: number | null; latencyMs: number | null; error: string | null; throughputRps?: number | null }
   ): Promise<Deployment> {
     return this.db.withTransaction(async (tx) => {
       const { rows } = await tx.query<{ p99: number | null; availability: number | null }>(
         `WITH recent AS (
-           SELECT ok, latency_ms FROM ml_deployment_health_check WHERE registry_id = $1
+           SELECT ok, latency_ms FROM ml_deployment_health_check
+           WHERE registry_id = $1 AND version_id = $4 AND checked_at >= $5::timestamptz
            ORDER BY checked_at DESC LIMIT 99)
          SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms) AS p99,
                 100.0 * count(*) FILTER (WHERE ok) / count(*) AS availability
          FROM (SELECT ok, latency_ms FROM recent UNION ALL SELECT $2::boolean, $3::float8) probes`,
-        [deployment.id, probe.ok, probe.latencyMs]
+        [deployment.id, probe.ok, probe.latencyMs, deployment.currentVersionId, deployment.deployedAt]
       )
       const p99 = rows[0]?.p99 === null || rows[0]?.p99 === undefined ? null : Number(rows[0].p99)
       const availability = rows[0]?.availability === null || rows[0]?.availability === undefined ? null : Number(rows[0].availability)
-      const breached =
-        (deployment.sla.latencyP99Ms !== null && p99 !== null && p99 > deployment.sla.latencyP99Ms) ||
-        (deployment.sla.availabilityPercent !== null && availability !== null && availability < deployment.sla.availabilityPercent)
-      const status = !probe.ok ? 'unhealthy' : breached ? 'degraded' : 'healthy'
+      const throughput = probe.throughputRps ?? null
+      const breached: SlaTarget[] = []
+      if (deployment.sla.latencyP99Ms !== null && p99 !== null && p99 > deployment.sla.latencyP99Ms) breached.push('latency_p99')
+      if (deployment.sla.throughputRps !== null && throughput !== null && throughput < deployment.sla.throughputRps) breached.push('throughput')
+      if (deployment.sla.availabilityPercent !== null && availability !== null && availability < deployment.sla.availabilityPercent) breached.push('availability')
+      const status = !probe.ok ? 'unhealthy' : breached.length > 0 ? 'degraded' : 'healthy'
       await tx.query(
-        `INSERT INTO ml_deployment_health_check (registry_id, version_id, ok, status_code, latency_ms, error, health_status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [deployment.id, deployment.currentVersionId, probe.ok, probe.statusCode, probe.latencyMs, probe.error, status]
+        `INSERT INTO ml_deployment_health_check (registry_id, version_id, ok, status_code, latency_ms, error, health_status,
+                                                 latency_p99_ms, availability_percent, throughput_rps, breached_targets)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [deployment.id, deployment.currentVersionId, probe.ok, probe.statusCode, probe.latencyMs, probe.error, status, p99, availability, throughput, breached]
       )
       await tx.query(
         `UPDATE ml_model_registry SET health_status = $2, health_checked_at = now(), observed_latency_ms = $3,
-                observed_availability_percent = $4 WHERE registry_id = $1`,
-        [deployment.id, status, p99, availability]
+                observed_availability_percent = $4, observed_throughput_rps = $5 WHERE registry_id = $1`,
+        [deployment.id, status, p99, availability, throughput]
       )
       const { rows: updated } = await tx.query('SELECT * FROM ml_model_registry WHERE registry_id = $1', [deployment.id])
       return toDeployment(updated[0]!)
     })
   }
 
-  async listHealthChecks(deploymentId: number, limit: number): Promise<HealthCheck[]> {
+  /**
+   * The newest checks of a deployment. With `versionId` and `since`, only the checks of that
+   * version since it was deployed: the health history of what runs there now.
+   */
+  async listHealthChecks(deploymentId: number, limit: number, current?: { versionId: number; since: string }): Promise<HealthCheck[]> {
     const { rows } = await this.db.query(
-      'SELECT * FROM ml_deployment_health_check WHERE registry_id = $1 ORDER BY checked_at DESC, check_id DESC LIMIT $2',
-      [deploymentId, limit]
+      `SELECT * FROM ml_deployment_health_check
+       WHERE registry_id = $1 AND ($3::bigint IS NULL OR (version_id = $3 AND checked_at >= $4::timestamptz))
+       ORDER BY checked_at DESC, check_id DESC LIMIT $2`,
+      [deploymentId, limit, current?.versionId ?? null, current?.since ?? null]
     )
     return rows.map((row) => ({
       id: toId(row.check_id),
@@ -290,7 +304,11 @@ export class PgModelRepository {
       statusCode: toOptionalNumber(row.status_code),
       latencyMs: toOptionalNumber(row.latency_ms),
       error: toOptionalString(row.error),
-      status: row.health_status as HealthCheck['status']
+      status: row.health_status as HealthCheck['status'],
+      latencyP99Ms: toOptionalNumber(row.latency_p99_ms),
+      availabilityPercent: toOptionalNumber(row.availability_percent),
+      throughputRps: toOptionalNumber(row.throughput_rps),
+      breachedTargets: (row.breached_targets as SlaTarget[] | null) ?? []
     }))
   }
 

@@ -3,6 +3,7 @@ import { EXPERIMENT_STATUSES } from '../../shared/domain'
 import { createExperimentInput, name, parseInput, updateExperimentInput } from '../../shared/schemas'
 import { z } from 'zod'
 import { experimentId as experimentIdInput, LIMITS, text } from '../../shared/schemas'
+import { invalidArgument } from '../../shared/errors'
 import type { PgExperimentRepository } from '../repositories/experiment-repository'
 
 const experimentTagKeyInput = z.object({ experimentId: experimentIdInput, key: text(LIMITS.tagKey, 1) }).strict()
@@ -56,6 +57,24 @@ export class ExperimentService {
   async update(input: unknown): Promise<Experiment> {
     const { experimentId, ...changes } = parseInput(updateExperimentInput, input)
     return this.experiments.update(experimentId, changes)
+  }
+
+  /**
+   * Soft delete, MLflow's experiment lifecycle: the experiment is archived (MLflow's 'deleted'),
+   * leaves the active list and takes no new runs until restored. The default experiment 0 stays.
+   * The MLflow door's experiments/delete and the app's delete both come here.
+   */
+  async delete(experimentId: unknown): Promise<Experiment> {
+    const id = parseInput(experimentIdInput, experimentId, 'experimentId')
+    if (id === 0) throw invalidArgument("Cannot delete the default experiment '0'. This is an internally reserved experiment.", 'experimentId')
+    await this.experiments.get(id)
+    return this.setStatus(id, 'archived')
+  }
+
+  /** Undoes delete: the experiment is active again. */
+  async restore(experimentId: unknown): Promise<Experiment> {
+    const id = parseInput(experimentIdInput, experimentId, 'experimentId')
+    return this.setStatus(id, 'active')
   }
 
   async setStatus(experimentId: number, status: ExperimentStatus): Promise<Experiment> {

@@ -47,18 +47,19 @@ export class HealthMonitor {
 
   private async check(deployment: Deployment): Promise<void> {
     const started = performance.now()
-    let probe: { ok: boolean; statusCode: number | null; latencyMs: number | null; error: string | null }
+    let probe: { ok: boolean; statusCode: number | null; latencyMs: number | null; error: string | null; throughputRps?: number | null }
     try {
       const response = await fetch(deployment.health.url!, {
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
         redirect: 'manual'
       })
-      await response.arrayBuffer().catch(() => undefined)
+      const body = await response.arrayBuffer().catch(() => undefined)
       probe = {
         ok: response.status >= 200 && response.status < 300,
         statusCode: response.status,
         latencyMs: performance.now() - started,
-        error: response.status >= 200 && response.status < 300 ? null : `HTTP ${response.status}`
+        error: response.status >= 200 && response.status < 300 ? null : `HTTP ${response.status}`,
+        throughputRps: reportedThroughput(body)
       }
     } catch (error) {
       const timedOut = (error as Error).name === 'TimeoutError'
@@ -76,5 +77,20 @@ export class HealthMonitor {
     this.disposed = true
     if (this.timer) clearInterval(this.timer)
     await this.round
+  }
+}
+
+/**
+ * A probe measures latency and availability itself; throughput only the service knows, so a
+ * health URL may report it as JSON `{"throughput_rps": <number>}` (small bodies only).
+ */
+export function reportedThroughput(body: ArrayBuffer | undefined): number | null {
+  if (!body || body.byteLength === 0 || body.byteLength > 65_536) return null
+  try {
+    const parsed = JSON.parse(new TextDecoder().decode(body)) as unknown
+    const value = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>).throughput_rps : undefined
+    return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null
+  } catch {
+    return null
   }
 }

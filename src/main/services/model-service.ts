@@ -22,7 +22,13 @@ const deploymentKeyInput = z.object({ modelName: name, target: text(LIMITS.targe
 // No default target here: without one, the history of every target.
 const historyInput = z.object({ modelName: name, target: text(LIMITS.target, 1).optional() }).strict()
 const healthChecksInput = z
-  .object({ modelName: name, target: text(LIMITS.target, 1).default('production'), limit: z.number().int().min(1).max(1_000).default(100) })
+  .object({
+    modelName: name,
+    target: text(LIMITS.target, 1).default('production'),
+    limit: z.number().int().min(1).max(1_000).default(100),
+    /** Only the checks of the version deployed there now, since it was deployed (its health history starts afresh). */
+    currentVersionOnly: z.boolean().default(false)
+  })
   .strict()
 const MODEL_STAGES = ['None', 'Staging', 'Production', 'Archived'] as const
 const loggedModelId = z.string().regex(/^m-[0-9a-f]{32}$/, 'must be m- and 32 lowercase hex digits')
@@ -146,15 +152,19 @@ export class ModelService {
   }
 
   async listHealthChecks(input: unknown): Promise<HealthCheck[]> {
-    const { modelName, target, limit } = parseInput(healthChecksInput, input)
+    const { modelName, target, limit, currentVersionOnly } = parseInput(healthChecksInput, input)
     const deployment = await this.models.getDeployment(modelName, target)
-    return this.models.listHealthChecks(deployment.id, limit)
+    return this.models.listHealthChecks(
+      deployment.id,
+      limit,
+      currentVersionOnly ? { versionId: deployment.currentVersionId, since: deployment.deployedAt } : undefined
+    )
   }
 
   /** Records a probe of a deployment's health URL (the health monitor's only write). */
   async recordHealthCheck(
     deployment: Deployment,
-    probe: { ok: boolean; statusCode: number | null; latencyMs: number | null; error: string | null }
+    probe: { ok: boolean; statusCode: number | null; latencyMs: number | null; error: string | null; throughputRps?: number | null }
   ): Promise<Deployment> {
     return this.models.recordHealthCheck(deployment, probe)
   }

@@ -277,7 +277,8 @@ export function modelRoutes(services: DoorServices): AnyRoute[] {
           status_code: check.statusCode,
           latency_ms: check.latencyMs,
           error: check.error,
-          status: check.status
+          status: check.status,
+          breached_targets: check.breachedTargets
         }))
       })
     }),

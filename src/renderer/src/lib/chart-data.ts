@@ -1,4 +1,5 @@
 import type { MetricSeries } from '../../../shared/domain'
+import { emaSmooth } from './smoothing'
 
 /** What a metric chart draws: columns for uPlot, plus the step range behind each x. */
 export interface ChartData {
@@ -69,17 +70,7 @@ export function toChartData(series: MetricSeries, xAxis: ChartXAxis, options: { 
 }
 
 /** TensorBoard's smoothing: an exponential moving average, debiased at the start; gaps stay gaps. */
-export function smooth(values: (number | null)[], weight: number): (number | null)[] {
-  if (weight <= 0) return values
-  let last = 0
-  let count = 0
-  return values.map((value) => {
-    if (value === null) return null
-    last = last * weight + (1 - weight) * value
-    count++
-    return last / (1 - weight ** count)
-  })
-}
+export const smooth = emaSmooth
 
 /**
  * The step range behind an x range of the chart (what to re-query when the user zooms). On the

@@ -22,6 +22,8 @@ export interface RunsTableUrlState {
   columns: string[] | null
   /** The selected run ids; null when the address names none (the selection remembered for the experiment). */
   selected: number[] | null
+  /** The param or tag the runs are grouped by (`params.<key>` / `tags.<key>`); absent for no grouping. */
+  group?: string
 }
 
 export const EMPTY_TABLE_URL_STATE: RunsTableUrlState = { filter: '', sort: [], columns: null, selected: null }
@@ -132,6 +134,7 @@ function tableQuery(table: RunsTableUrlState): string {
     for (const column of table.columns) query.append('col', column)
   }
   if (table.selected !== null && table.selected.length > 0) query.set('sel', formatIdRanges(table.selected))
+  if (table.group) query.set('group', table.group)
   return query.toString()
 }
 
@@ -140,7 +143,9 @@ function parseTableQuery(text: string): RunsTableUrlState {
   const query = new URLSearchParams(text)
   const columns = query.getAll('col')
   const selected = query.get('sel')
+  const group = query.get('group')
   return {
+    ...(group ? { group } : {}),
     filter: query.get('filter') ?? '',
     sort: query
       .getAll('sort')

@@ -11,9 +11,13 @@ interface ListSlice {
   loaded: boolean
   loading: boolean
   listError: ErrorInfo | null
+  /** Deleted experiments (MLflow's lifecycle; status 'archived' here) are listed only when asked for. */
   showArchived: boolean
+  /** The search box: experiments whose name, description or a tag contains it. */
+  query: string
   load: () => Promise<void>
   setShowArchived: (show: boolean) => void
+  setQuery: (query: string) => void
 }
 
 interface EditSlice {
@@ -24,7 +28,10 @@ interface EditSlice {
   /** Creates an experiment; its id, or undefined when refused (createError says why). */
   create: (name: string, description: string) => Promise<number | undefined>
   rename: (experimentId: number, name: string) => Promise<boolean>
+  /** Soft delete (true) or restore (false), through the same service rule as MLflow's experiments/delete. */
   setArchived: (experimentId: number, archived: boolean) => Promise<boolean>
+  /** Saves a description and the tags: the ones not in `tags` any more are removed. */
+  saveDetails: (experimentId: number, description: string, tags: Record<string, string>) => Promise<boolean>
   clearCreateError: () => void
   /** Forgets a row's error (the user cancelled the edit that caused it). */
   clearRowError: (experimentId: number) => void
@@ -40,6 +47,8 @@ const createListSlice =
     loading: false,
     listError: null,
     showArchived: false,
+    query: '',
+    setQuery: (query) => set({ query }),
     load: async () => {
       set({ loading: true })
       try {
@@ -87,7 +96,14 @@ const createEditSlice =
       },
       rename: (experimentId, name) => rowAction(experimentId, () => call(api, 'experiments.update', { experimentId, name: name.trim() })),
       setArchived: (experimentId, archived) =>
-        rowAction(experimentId, () => call(api, 'experiments.update', { experimentId, status: archived ? 'archived' : 'active' })),
+        rowAction(experimentId, () => call(api, archived ? 'experiments.delete' : 'experiments.restore', { experimentId })),
+      saveDetails: (experimentId, description, tags) =>
+        rowAction(experimentId, async () => {
+          const before = get().experiments.find((experiment) => experiment.id === experimentId)?.tags ?? {}
+          await call(api, 'experiments.update', { experimentId, description })
+          for (const [key, value] of Object.entries(tags)) if (before[key] !== value) await call(api, 'experiments.setTag', { experimentId, key, value })
+          for (const key of Object.keys(before)) if (!(key in tags)) await call(api, 'experiments.deleteTag', { experimentId, key })
+        }),
       clearCreateError: () => set({ createError: null }),
       clearRowError: (experimentId) => {
         if (!(experimentId in get().rowErrors)) return
@@ -106,7 +122,13 @@ export function createExperimentsStore(api: HypercubeApi) {
 
 export type ExperimentsStore = ReturnType<typeof createExperimentsStore>
 
-/** The experiments the list shows: archived ones only when asked for. */
-export function visibleExperiments(state: Pick<ExperimentsState, 'experiments' | 'showArchived'>): ExperimentSummary[] {
-  return state.showArchived ? state.experiments : state.experiments.filter((experiment) => experiment.status !== 'archived')
+/** The experiments the list shows: deleted ones only when asked for, and those matching the search box. */
+export function visibleExperiments(state: Pick<ExperimentsState, 'experiments' | 'showArchived'> & { query?: string }): ExperimentSummary[] {
+  const needle = (state.query ?? '').trim().toLowerCase()
+  const matches = (experiment: ExperimentSummary): boolean =>
+    needle === '' ||
+    experiment.name.toLowerCase().includes(needle) ||
+    experiment.description.toLowerCase().includes(needle) ||
+    Object.entries(experiment.tags).some(([key, value]) => `${key}=${value}`.toLowerCase().includes(needle))
+  return state.experiments.filter((experiment) => (state.showArchived || experiment.status !== 'archived') && matches(experiment))
 }

@@ -4,6 +4,7 @@ import { createAppStore, parseRoute, type AppState } from './app-store'
 import { createExperimentsStore, type ExperimentsState } from './experiments-store'
 import { createLeaderboardStore, type LeaderboardState } from './leaderboard-store'
 import { createCompareStore, type CompareState } from './compare-store'
+import { createExperimentChartsStore, type ExperimentChartsState } from './experiment-charts-store'
 import { connectLiveUpdates } from './live-updates'
 import { createModelsStore, type ModelsState } from './models-store'
 import { createSystemStore, type SystemState } from './system-store'
@@ -31,6 +32,7 @@ export const runPageStore = createRunPageStore(api)
 export const leaderboardStore = createLeaderboardStore(api)
 export const compareStore = createCompareStore({ api, storage: window.localStorage })
 export const modelsStore = createModelsStore(api)
+export const experimentChartsStore = createExperimentChartsStore({ api, storage: window.localStorage })
 export const systemStore = createSystemStore(api)
 
 connectLiveUpdates(api, { experiments: experimentsStore, runsTable: runsTableStore, runPage: runPageStore, leaderboard: leaderboardStore, models: modelsStore, system: systemStore })
@@ -41,5 +43,6 @@ export const useRunsTable = <T,>(selector: (state: RunsTableState) => T): T => u
 export const useRunPage = <T,>(selector: (state: RunPageState) => T): T => useStore(runPageStore, selector)
 export const useLeaderboard = <T,>(selector: (state: LeaderboardState) => T): T => useStore(leaderboardStore, selector)
 export const useCompare = <T,>(selector: (state: CompareState) => T): T => useStore(compareStore, selector)
+export const useExperimentCharts = <T,>(selector: (state: ExperimentChartsState) => T): T => useStore(experimentChartsStore, selector)
 export const useModels = <T,>(selector: (state: ModelsState) => T): T => useStore(modelsStore, selector)
 export const useSystem = <T,>(selector: (state: SystemState) => T): T => useStore(systemStore, selector)

@@ -1,6 +1,6 @@
 import { createStore, type StateCreator } from 'zustand/vanilla'
 import type { CallInput, HypercubeApi, ModelArtifactVerification, ModelSummary } from '../../../shared/contract'
-import type { ApprovalStatus, ComparisonProgress, Deployment, DeploymentEvent, HealthCheck, ModelVersion, VersionComparison } from '../../../shared/domain'
+import type { ApprovalStatus, ComparisonProgress, Deployment, DeploymentEvent, HealthCheck, ModelAlias, ModelVersion, VersionComparison } from '../../../shared/domain'
 import type { ErrorInfo } from '../../../shared/errors'
 import { call, errorInfo } from '../lib/call'
 
@@ -22,16 +22,39 @@ export const LEGAL_REVIEWS: Record<ApprovalStatus, ReviewDecision[]> = {
 
 export type DeploymentAction = 'promote' | 'abort' | 'rollback'
 
-/** What a deployment allows now: promote/abort only while a canary runs; rollback once there is a previous version. */
-export function legalDeploymentActions(deployment: Deployment): DeploymentAction[] {
+/** True while a canary takes part of the traffic (promote or abort it). */
+export function canaryInProgress(deployment: Deployment): boolean {
+  return deployment.strategy === 'canary' && deployment.canaryTrafficPercent !== null && deployment.canaryTrafficPercent < 100
+}
+
+/**
+ * What a deployment allows now, as main's rules do (migrations 0003 and 0007): promote while a
+ * canary runs; abort while a canary runs and there is a version to return to; rollback once
+ * there is a previous version and it is still approved (main refuses to return to another).
+ */
+export function legalDeploymentActions(deployment: Deployment, versions: readonly ModelVersion[]): DeploymentAction[] {
   const actions: DeploymentAction[] = []
-  if (deployment.strategy === 'canary' && deployment.canaryTrafficPercent !== null && deployment.canaryTrafficPercent < 100) actions.push('promote', 'abort')
-  if (deployment.previousVersionId !== null) actions.push('rollback')
+  const previous = versions.find((version) => version.id === deployment.previousVersionId)
+  const canReturn = previous !== undefined && previous.approvalStatus === 'approved'
+  if (canaryInProgress(deployment)) actions.push('promote')
+  if (canaryInProgress(deployment) && canReturn) actions.push('abort')
+  if (canReturn && !canaryInProgress(deployment)) actions.push('rollback')
   return actions
+}
+
+/** The versions a deploy may offer: only approved ones go out (main refuses the others). */
+export function deployableVersions(versions: readonly ModelVersion[]): ModelVersion[] {
+  return versions.filter((version) => version.approvalStatus === 'approved')
 }
 
 interface RegistrySlice {
   models: ModelSummary[]
+  /** Who approvals are recorded as (Settings → Reviewer), shown before a review is confirmed. */
+  reviewerName: string | null
+  aliases: ModelAlias[]
+  /** Points an alias at a version (moving it if it named another) or removes it. */
+  setAlias: (alias: string, versionId: number) => Promise<boolean>
+  deleteAlias: (alias: string) => Promise<boolean>
   modelsLoaded: boolean
   modelsError: ErrorInfo | null
   modelName: string | null
@@ -99,22 +122,39 @@ const createRegistrySlice =
     const loadModel = async (modelName: string): Promise<void> => {
       const mine = ++generation
       try {
-        const [versions, deployments, history] = await Promise.all([
+        void call(api, 'settings.get', {}).then(
+          (settings) => set({ reviewerName: settings.reviewer.name }),
+          () => undefined
+        )
+        const [versions, deployments, history, aliases] = await Promise.all([
           call(api, 'models.versions', { modelName }),
           call(api, 'deployments.list', { modelName }),
-          call(api, 'deployments.history', { modelName })
+          call(api, 'deployments.history', { modelName }),
+          call(api, 'models.aliases', { modelName })
         ])
         const checks = await Promise.all(
-          deployments.map(async (deployment) => [deployment.target, await call(api, 'deployments.healthChecks', { modelName, target: deployment.target, limit: 20 })] as const)
+          deployments.map(async (deployment) => [deployment.target, await call(api, 'deployments.healthChecks', { modelName, target: deployment.target, limit: 100 })] as const)
         )
         if (mine !== generation || get().modelName !== modelName) return
-        set({ versions, deployments, history, healthChecks: Object.fromEntries(checks), versionsError: null, deploymentsError: null })
+        set({ versions, deployments, history, aliases, healthChecks: Object.fromEntries(checks), versionsError: null, deploymentsError: null })
       } catch (error) {
         if (mine === generation) set({ versionsError: errorInfo(error) })
       }
     }
     return {
       models: [],
+      reviewerName: null,
+      aliases: [],
+      setAlias: async (alias, versionId) => {
+        const { modelName } = get()
+        if (!modelName) return false
+        return changeThenRefresh(set, get, () => call(api, 'models.setAlias', { modelName, alias, versionId }))
+      },
+      deleteAlias: async (alias) => {
+        const { modelName } = get()
+        if (!modelName) return false
+        return changeThenRefresh(set, get, () => call(api, 'models.deleteAlias', { modelName, alias }))
+      },
       modelsLoaded: false,
       modelsError: null,
       modelName: null,
@@ -131,7 +171,7 @@ const createRegistrySlice =
       },
       openModel: async (modelName) => {
         if (get().modelName !== modelName) {
-          set({ modelName, versions: [], deployments: [], history: [], healthChecks: {}, comparison: null, comparisonError: null, actionError: null, verifications: {} })
+          set({ modelName, versions: [], aliases: [], deployments: [], history: [], healthChecks: {}, comparison: null, comparisonError: null, actionError: null, verifications: {} })
         }
         await loadModel(modelName)
       },

@@ -63,7 +63,25 @@ interface VerifySlice {
   verify: (artifactId: number) => Promise<void>
 }
 
-export type RunPageState = RunSlice & ChartsSlice & VerifySlice
+/** MLflow keeps a run's free-text note (Markdown) in this tag; so does Hypercube, so both UIs show the same note. */
+export const NOTE_TAG = 'mlflow.note.content'
+
+interface EditSlice {
+  /** Whether the open run is soft-deleted (gone from lists until restored). */
+  deleted: boolean
+  /** The last refused edit (rename onto a taken name, a write to a deleted run…). */
+  editError: ErrorInfo | null
+  rename: (name: string) => Promise<boolean>
+  setTag: (key: string, value: string) => Promise<boolean>
+  deleteTag: (key: string) => Promise<boolean>
+  /** Saves the note; an empty note removes the tag. */
+  setNote: (markdown: string) => Promise<boolean>
+  deleteRun: () => Promise<boolean>
+  restoreRun: () => Promise<boolean>
+  clearEditError: () => void
+}
+
+export type RunPageState = RunSlice & ChartsSlice & VerifySlice & EditSlice
 
 type Slice<T> = StateCreator<RunPageState, [], [], T>
 
@@ -73,9 +91,13 @@ const createRunSlice =
   (api: HypercubeApi): Slice<RunSlice> =>
   (set, get) => {
     const fetchAll = async (runId: number): Promise<void> => {
-      const [run, checkpoints] = await Promise.all([call(api, 'runs.get', { runId }), call(api, 'runs.checkpoints', { runId })])
+      const [run, checkpoints, deleted] = await Promise.all([
+        call(api, 'runs.get', { runId }),
+        call(api, 'runs.checkpoints', { runId }),
+        call(api, 'runs.isDeleted', { runId })
+      ])
       if (get().runId !== runId) return
-      set({ run, checkpoints, runLoading: false, runError: null })
+      set({ run, checkpoints, deleted, runLoading: false, runError: null })
       try {
         const artifacts = await call(api, 'artifacts.list', { runId })
         if (get().runId === runId) set({ artifacts, artifactsError: null })
@@ -93,7 +115,7 @@ const createRunSlice =
       artifactsError: null,
       open: async (runId) => {
         if (get().runId !== runId) {
-          set({ runId, run: null, checkpoints: [], artifacts: [], artifactsError: null, charts: {}, verifying: {}, verifications: {}, runError: null })
+          set({ runId, run: null, deleted: false, editError: null, checkpoints: [], artifacts: [], artifactsError: null, charts: {}, verifying: {}, verifications: {}, runError: null })
         }
         set({ runLoading: true })
         try {
@@ -114,6 +136,43 @@ const createRunSlice =
           if (get().runId === runId) set({ runError: errorInfo(error) })
         }
       }
+    }
+  }
+
+/** Edits from the run page; each one re-reads the run, so the page shows what the database now holds. */
+const createEditSlice =
+  (api: HypercubeApi): Slice<EditSlice> =>
+  (set, get) => {
+    const edit = async (change: (runId: number) => Promise<unknown>): Promise<boolean> => {
+      const { runId } = get()
+      if (runId === null) return false
+      try {
+        await change(runId)
+        set({ editError: null })
+        await get().refreshRun()
+        return true
+      } catch (error) {
+        set({ editError: errorInfo(error) })
+        return false
+      }
+    }
+    return {
+      deleted: false,
+      editError: null,
+      rename: (name) => edit((runId) => call(api, 'runs.rename', { runId, name: name.trim() })),
+      setTag: (key, value) => edit((runId) => call(api, 'runs.setTags', { runId, tags: { [key.trim()]: value } })),
+      deleteTag: (key) => edit((runId) => call(api, 'runs.deleteTag', { runId, key })),
+      setNote: (markdown) =>
+        edit((runId) =>
+          markdown.trim() === ''
+            ? get().run?.tags[NOTE_TAG] === undefined
+              ? Promise.resolve()
+              : call(api, 'runs.deleteTag', { runId, key: NOTE_TAG })
+            : call(api, 'runs.setTags', { runId, tags: { [NOTE_TAG]: markdown } })
+        ),
+      deleteRun: () => edit((runId) => call(api, 'runs.delete', { runId })),
+      restoreRun: () => edit((runId) => call(api, 'runs.restore', { runId })),
+      clearEditError: () => set({ editError: null })
     }
   }
 
@@ -185,7 +244,8 @@ export function createRunPageStore(api: HypercubeApi) {
   return createStore<RunPageState>()((...args) => ({
     ...createRunSlice(api)(...args),
     ...createChartsSlice(api)(...args),
-    ...createVerifySlice(api)(...args)
+    ...createVerifySlice(api)(...args),
+    ...createEditSlice(api)(...args)
   }))
 }
 

@@ -6,6 +6,7 @@ import { call, errorInfo } from '../lib/call'
 import { runMetricKeys } from '../lib/run-metrics'
 import { isNumberArray, isStringArray, readJson, writeJson, type KeyValueStorage } from '../lib/storage'
 import { routeHash, type RunsTableUrlState } from './app-store'
+import { createGroupingSlice, type GroupingSlice } from './run-grouping-slice'
 
 /**
  * The runs table of one experiment, from slices: the rows (loaded, filtered, patched live),
@@ -71,7 +72,7 @@ interface SelectionSlice {
   setSelected: (runIds: number[]) => void
 }
 
-export type RunsTableState = RowsSlice & FilterSlice & SortSlice & ColumnsSlice & SelectionSlice
+export type RunsTableState = RowsSlice & FilterSlice & SortSlice & ColumnsSlice & SelectionSlice & GroupingSlice
 
 export interface RunsTableDeps {
   api: HypercubeApi
@@ -133,10 +134,11 @@ const createRowsSlice =
           Object.assign(patch, {
             sorting: url.sort,
             chosenColumns: url.columns ?? rememberedColumns(experimentId),
-            selected: url.selected ?? rememberedSelection(experimentId)
+            selected: url.selected ?? rememberedSelection(experimentId),
+            ...((url.group ?? null) !== before.groupBy ? { groupBy: url.group ?? null, collapsedGroups: [] } : {})
           })
         } else if (!sameExperiment) {
-          Object.assign(patch, { sorting: [], chosenColumns: rememberedColumns(experimentId), selected: rememberedSelection(experimentId) })
+          Object.assign(patch, { sorting: [], chosenColumns: rememberedColumns(experimentId), selected: rememberedSelection(experimentId), groupBy: null, collapsedGroups: [] })
         } else {
           patch.selected = rememberedSelection(experimentId)
         }
@@ -168,8 +170,14 @@ const createRowsSlice =
   }
 
 /** The table's state as the address carries it. */
-export function tableUrlState(state: Pick<RunsTableState, 'appliedFilter' | 'sorting' | 'chosenColumns' | 'selected'>): RunsTableUrlState {
-  return { filter: state.appliedFilter, sort: state.sorting, columns: state.chosenColumns, selected: state.selected.length > 0 ? state.selected : null }
+export function tableUrlState(state: Pick<RunsTableState, 'appliedFilter' | 'sorting' | 'chosenColumns' | 'selected'> & Partial<Pick<RunsTableState, 'groupBy'>>): RunsTableUrlState {
+  return {
+    filter: state.appliedFilter,
+    sort: state.sorting,
+    columns: state.chosenColumns,
+    selected: state.selected.length > 0 ? state.selected : null,
+    ...(state.groupBy ? { group: state.groupBy } : {})
+  }
 }
 
 /** Puts the table's state in the address (see the file comment for push vs replace). */
@@ -257,7 +265,8 @@ export function createRunsTableStore(deps: RunsTableDeps) {
     ...createFilterSlice(deps)(...args),
     ...createSortSlice(deps)(...args),
     ...createColumnsSlice(deps)(...args),
-    ...createSelectionSlice(deps)(...args)
+    ...createSelectionSlice(deps)(...args),
+    ...createGroupingSlice(() => publish(deps, args[1](), 'push'))(args[0], args[1])
   }))
 }
 

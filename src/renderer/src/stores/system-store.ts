@@ -31,6 +31,9 @@ interface SettingsSlice {
   /** Why the last API port was not saved. */
   apiPortError: ErrorInfo | null
   saveApiPort: (port: number | null) => Promise<void>
+  reviewerError: ErrorInfo | null
+  /** Saves who reviews and deploys from this app; null goes back to the OS user's full name. */
+  saveReviewerName: (name: string | null) => Promise<void>
 }
 
 interface ApiDoorSlice {
@@ -106,6 +109,14 @@ const createSettingsSlice =
         set({ settings: await call(api, 'settings.setApiPort', { port }), apiPortError: null })
       } catch (error) {
         set({ apiPortError: errorInfo(error) })
+      }
+    },
+    reviewerError: null,
+    saveReviewerName: async (name) => {
+      try {
+        set({ settings: await call(api, 'settings.setReviewerName', { name }), reviewerError: null })
+      } catch (error) {
+        set({ reviewerError: errorInfo(error) })
       }
     }
   })

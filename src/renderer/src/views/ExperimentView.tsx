@@ -1,6 +1,7 @@
 import { useEffect } from 'react'
 import { routeHash, type RunsTableUrlState } from '../stores/app-store'
 import { useApp, useExperiments } from '../stores'
+import { ExperimentCharts } from './ExperimentCharts'
 import { LeaderboardView } from './LeaderboardView'
 import { RunsTableView } from './RunsTableView'
 import { StatusBadge } from './common'
@@ -34,7 +35,14 @@ export function ExperimentView({ experimentId, tab, table }: { experimentId: num
           Leaderboard
         </a>
       </nav>
-      {tab === 'runs' ? <RunsTableView experimentId={experimentId} apiInfo={apiInfo} urlState={table} /> : <LeaderboardView experimentId={experimentId} />}
+      {tab === 'runs' ? (
+        <>
+          <ExperimentCharts experimentId={experimentId} />
+          <RunsTableView experimentId={experimentId} apiInfo={apiInfo} urlState={table} />
+        </>
+      ) : (
+        <LeaderboardView experimentId={experimentId} />
+      )}
     </div>
   )
 }

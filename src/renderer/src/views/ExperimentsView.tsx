@@ -9,14 +9,16 @@ import { EmptyState, ErrorNote, LogFromScript, Progress, StatusBadge } from './c
 
 export function ExperimentsView(): React.JSX.Element {
   const experiments = useExperiments(useShallow(visibleExperiments))
-  const { loaded, loading, listError, showArchived, setShowArchived, load } = useExperiments(
+  const { loaded, loading, listError, showArchived, setShowArchived, load, query, setQuery } = useExperiments(
     useShallow((state) => ({
       loaded: state.loaded,
       loading: state.loading,
       listError: state.listError,
       showArchived: state.showArchived,
       setShowArchived: state.setShowArchived,
-      load: state.load
+      load: state.load,
+      query: state.query,
+      setQuery: state.setQuery
     }))
   )
   const archivedCount = useExperiments((state) => state.experiments.filter((experiment) => experiment.status === 'archived').length)
@@ -30,15 +32,17 @@ export function ExperimentsView(): React.JSX.Element {
     <div className="page">
       <div className="page-header">
         <h1>Experiments</h1>
+        <input type="search" className="list-search" aria-label="search experiments" placeholder="Search name, description, tag" value={query} onChange={(event) => setQuery(event.target.value)} />
         <label className="inline-check">
-          <input type="checkbox" checked={showArchived} onChange={(event) => setShowArchived(event.target.checked)} /> Show archived ({archivedCount})
+          <input type="checkbox" checked={showArchived} onChange={(event) => setShowArchived(event.target.checked)} /> Show deleted ({archivedCount})
         </label>
       </div>
       <CreateExperimentForm />
       <ErrorNote error={listError} title="Cannot list experiments" />
       {!loaded && loading && <Progress label="Loading experiments…" />}
-      {loaded && experiments.length === 0 && (
-        <EmptyState title={archivedCount > 0 ? 'Every experiment is archived' : 'No experiments yet'}>
+      {loaded && experiments.length === 0 && query.trim() !== '' && <p className="subtle">No experiment matches “{query.trim()}”.</p>}
+      {loaded && experiments.length === 0 && query.trim() === '' && (
+        <EmptyState title={archivedCount > 0 ? 'Every experiment is deleted' : 'No experiments yet'}>
           <p>Create one above, or let a training script create it through the API (POST {apiInfo?.apiUrl ?? '…/v1'}/ml/experiments).</p>
           <LogFromScript apiInfo={apiInfo} />
         </EmptyState>
@@ -107,6 +111,7 @@ function ExperimentRow({ experiment }: { experiment: ExperimentSummary }): React
   const rowError = useExperiments((state) => state.rowErrors[experiment.id])
   const rename = useExperiments((state) => state.rename)
   const setArchived = useExperiments((state) => state.setArchived)
+  const [editingDetails, setEditingDetails] = useState(false)
   const clearRowError = useExperiments((state) => state.clearRowError)
   const [editing, setEditing] = useState(false)
   const [name, setName] = useState(experiment.name)
@@ -166,10 +171,19 @@ function ExperimentRow({ experiment }: { experiment: ExperimentSummary }): React
             <a href={routeHash({ page: 'experiment', experimentId: experiment.id, tab: 'runs' })}>{experiment.name}</a>
           )}
           {experiment.description && !editing && <div className="subtle">{experiment.description}</div>}
+          {Object.keys(experiment.tags).length > 0 && !editing && (
+            <div className="tag-list" data-testid={`experiment-tags-${experiment.id}`}>
+              {Object.entries(experiment.tags)
+                .sort(([a], [b]) => a.localeCompare(b))
+                .map(([key, value]) => (
+                  <span key={key} className="kv">
+                    {key} = {value}
+                  </span>
+                ))}
+            </div>
+          )}
         </td>
-        <td>
-          <StatusBadge status={experiment.status} />
-        </td>
+        <td>{archived ? <span className="badge badge-archived">deleted</span> : <StatusBadge status={experiment.status} />}</td>
         <td className="num">{experiment.runCount}</td>
         <td title={formatDateTime(experiment.lastActivityAt)}>{formatRelative(experiment.lastActivityAt)}</td>
         <td>{formatDateTime(experiment.createdAt)}</td>
@@ -177,6 +191,11 @@ function ExperimentRow({ experiment }: { experiment: ExperimentSummary }): React
           {!editing && (
             <button type="button" ref={renameButton} onClick={() => (setName(experiment.name), setEditing(true))}>
               Rename
+            </button>
+          )}
+          {!archived && (
+            <button type="button" onClick={() => setEditingDetails(!editingDetails)}>
+              Edit details
             </button>
           )}
           <button
@@ -187,10 +206,17 @@ function ExperimentRow({ experiment }: { experiment: ExperimentSummary }): React
               void setArchived(experiment.id, !archived).then(() => setBusy(false))
             }}
           >
-            {archived ? 'Restore' : 'Archive'}
+            {archived ? 'Restore' : 'Delete'}
           </button>
         </td>
       </tr>
+      {editingDetails && (
+        <tr className="details-editor">
+          <td colSpan={6}>
+            <ExperimentDetailsForm experiment={experiment} onDone={() => setEditingDetails(false)} />
+          </td>
+        </tr>
+      )}
       {rowError && (
         <tr className="row-error">
           <td colSpan={6}>
@@ -199,5 +225,53 @@ function ExperimentRow({ experiment }: { experiment: ExperimentSummary }): React
         </tr>
       )}
     </>
+  )
+}
+
+/** Description and tags, one "key=value" per line; saved together, and a removed line removes its tag. */
+function ExperimentDetailsForm({ experiment, onDone }: { experiment: ExperimentSummary; onDone: () => void }): React.JSX.Element {
+  const saveDetails = useExperiments((state) => state.saveDetails)
+  const [description, setDescription] = useState(experiment.description)
+  const [tagsText, setTagsText] = useState(
+    Object.entries(experiment.tags)
+      .map(([key, value]) => `${key}=${value}`)
+      .join('\n')
+  )
+  const [busy, setBusy] = useState(false)
+  const lines = tagsText.split('\n').filter((line) => line.trim() !== '')
+  const malformed = lines.find((line) => !line.includes('=') || line.slice(0, line.indexOf('=')).trim() === '')
+  return (
+    <form
+      className="details-form"
+      aria-label={`details of ${experiment.name}`}
+      onSubmit={(event) => {
+        event.preventDefault()
+        if (malformed) return
+        const tags = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf('=')).trim(), line.slice(line.indexOf('=') + 1).trim()]))
+        setBusy(true)
+        void saveDetails(experiment.id, description, tags).then((ok) => {
+          setBusy(false)
+          if (ok) onDone()
+        })
+      }}
+    >
+      <label>
+        Description
+        <textarea aria-label="experiment description" rows={3} value={description} onChange={(event) => setDescription(event.target.value)} />
+      </label>
+      <label>
+        Tags (one key=value per line)
+        <textarea aria-label="experiment tags" rows={3} value={tagsText} onChange={(event) => setTagsText(event.target.value)} />
+      </label>
+      {malformed && <p className="bad">“{malformed}” is not key=value.</p>}
+      <div className="form-row">
+        <button type="submit" disabled={busy || malformed !== undefined}>
+          Save details
+        </button>
+        <button type="button" onClick={onDone}>
+          Cancel
+        </button>
+      </div>
+    </form>
   )
 }

@@ -5,8 +5,9 @@ import { durationMs, formatBytes, formatDateTime, formatDuration, formatJsonValu
 import { routeHash } from '../stores/app-store'
 import { useApp, useExperiments, useRunPage } from '../stores'
 import type { XAxis } from '../stores/run-page-store'
-import { EmptyState, ErrorNote, Progress, StatusBadge } from './common'
+import { EmptyState, ErrorNote, Progress } from './common'
 import { MetricChart } from './MetricChart'
+import { RunHeader, RunNote, RunTags } from './RunEditing'
 
 /** The mlflow client's run link (`…/#/experiments/1/runs/<run id>`): opens that run's page. */
 export function MlflowRunLink({ experimentId, runUuid }: { experimentId: number; runUuid: string }): React.JSX.Element {
@@ -63,14 +64,9 @@ export function RunView({ runId }: { runId: number }): React.JSX.Element {
       {!run && runLoading && <Progress label="Loading run…" />}
       {run && (
         <>
-          <div className="page-header">
-            <h1>{run.name}</h1>
-            <StatusBadge status={run.status} />
-            <span className="subtle">
-              id {run.id} · uuid {run.uuid}
-            </span>
-          </div>
+          <RunHeader run={run} />
           <RunSummary run={run} />
+          <RunNote run={run} />
           {run.errorMessage && (
             <section className="panel error-panel" aria-label="error">
               <h2>Error</h2>
@@ -86,7 +82,7 @@ export function RunView({ runId }: { runId: number }): React.JSX.Element {
           <Charts run={run} />
           <div className="two-columns">
             <KeyValues title="Parameters" values={run.hyperparameters} empty="No parameters logged." />
-            <KeyValues title="Tags" values={run.tags} empty="No tags." />
+            <RunTags run={run} />
           </div>
           <MetricSummaries run={run} />
           <FinalMetrics run={run} />

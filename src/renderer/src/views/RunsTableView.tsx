@@ -11,6 +11,7 @@ import { MAX_COMPARE } from '../stores/compare-store'
 import { buildColumns, COLUMN_WIDTHS, DATA_COLUMN_WIDTH, PINNED_COLUMNS, type RunsTableMeta } from './run-columns'
 import { EmptyState, ErrorNote, LogFromScript, Progress } from './common'
 import { FilterBar } from './FilterBar'
+import { GroupByControl, GroupHeaderRow, useGroupedRows } from './run-group-rows'
 
 const ROW_HEIGHT = 34
 
@@ -79,10 +80,12 @@ export function RunsTableView({
     sortDescFirst: false
   })
   const tableRows = table.getRowModel().rows
+  const items = useGroupedRows(tableRows)
+  const groupBy = useRunsTable((state) => state.groupBy)
 
   const scrollRef = useRef<HTMLDivElement>(null)
   const virtualizer = useVirtualizer({
-    count: tableRows.length,
+    count: items.length,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 12
@@ -117,6 +120,7 @@ export function RunsTableView({
             </button>
           </span>
         )}
+        <GroupByControl rows={rows} />
         <details className="column-picker">
           <summary>Columns</summary>
           <div className="column-picker-menu" role="group" aria-label="columns">
@@ -186,7 +190,12 @@ export function RunsTableView({
           </div>
           <div className="tbody" role="rowgroup" style={{ height: virtualizer.getTotalSize(), width: totalWidth }}>
             {virtualizer.getVirtualItems().map((item) => {
-              const row = tableRows[item.index]!
+              const entry = items[item.index]!
+              if (entry.kind === 'group') {
+                const style = { transform: `translateY(${item.start}px)`, height: ROW_HEIGHT, width: totalWidth }
+                return <GroupHeaderRow key={`group:${entry.group.key}`} group={entry.group} collapsed={entry.collapsed} groupBy={groupBy ?? ''} style={style} />
+              }
+              const row = entry.row
               return (
                 <div
                   key={row.id}

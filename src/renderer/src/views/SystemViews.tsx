@@ -84,7 +84,9 @@ export function SettingsView(): React.JSX.Element {
       saveDatabase: state.saveDatabase,
       rotateToken: state.rotateToken,
       apiPortError: state.apiPortError,
-      saveApiPort: state.saveApiPort
+      saveApiPort: state.saveApiPort,
+      reviewerError: state.reviewerError,
+      saveReviewerName: state.saveReviewerName
     }))
   )
   const { load } = s
@@ -94,6 +96,7 @@ export function SettingsView(): React.JSX.Element {
   const [copied, setCopied] = useState(false)
   const [rotating, setRotating] = useState(false)
   const [port, setPort] = useState('')
+  const [reviewer, setReviewer] = useState<string | null>(null)
   const settings = s.settings
   const chosenMode = mode ?? settings?.savedDatabase.mode ?? 'embedded'
   return (
@@ -189,6 +192,32 @@ export function SettingsView(): React.JSX.Element {
                 </tr>
               </tbody>
             </table>
+          </section>
+          <section className="panel" aria-label="reviewer settings">
+            <h2>Reviewer</h2>
+            <p className="hint">The name recorded when you approve, reject or deprecate a model version, or deploy one, from this app.</p>
+            <form
+              className="form-row"
+              onSubmit={(event) => {
+                event.preventDefault()
+                const name = (reviewer ?? settings.reviewer.saved ?? '').trim()
+                void s.saveReviewerName(name === '' ? null : name).then(() => setReviewer(null))
+              }}
+            >
+              <input
+                aria-label="reviewer name"
+                value={reviewer ?? settings.reviewer.saved ?? ''}
+                placeholder={settings.reviewer.osDefault}
+                onChange={(event) => setReviewer(event.target.value)}
+                size={30}
+              />
+              <button type="submit">Save</button>
+            </form>
+            <div className="subtle" data-testid="reviewer-name">
+              Reviews are recorded as <strong>{settings.reviewer.name}</strong>
+              {settings.reviewer.saved === null ? ' (the OS user’s full name; leave the field empty to keep it).' : '.'}
+            </div>
+            <ErrorNote error={s.reviewerError} title="Not saved" />
           </section>
           <section className="panel" aria-label="data folder">
             <h2>Data folder</h2>

@@ -1,0 +1,143 @@
+import { createStore, type StateCreator } from 'zustand/vanilla'
+import type { HypercubeApi } from '../../../shared/contract'
+import type { MetricSeries } from '../../../shared/domain'
+import type { ErrorInfo } from '../../../shared/errors'
+import { call, errorInfo } from '../lib/call'
+import { movePanel, newPanel, parsePanels, type PanelConfig } from '../lib/chart-panels'
+import { readJson, writeJson, type KeyValueStorage } from '../lib/storage'
+
+/**
+ * The experiment's Charts section, from slices: its panels (which metrics, x axis, scale,
+ * smoothing, y range, size, order — remembered per experiment) and the series of the plotted
+ * runs (one runs.metricSeries per run and key, downsampled by main to a few hundred points so a
+ * 1M-point run costs no more than a short one).
+ */
+
+/** Points asked per run and key: a multi-run panel draws many lines, each needs less detail than the run page's one. */
+export const PANEL_MAX_POINTS = 500
+/** Series requests in flight at once (a 100-run sweep × 3 metrics is 300 requests). */
+const CONCURRENT_REQUESTS = 6
+/** Panels shown until the user arranges their own: one per metric, the first few. */
+const DEFAULT_PANEL_COUNT = 4
+
+export interface SeriesEntry {
+  series: MetricSeries | null
+  loading: boolean
+  error: ErrorInfo | null
+}
+
+export const seriesKey = (runId: number, key: string): string => `${runId}|${key}`
+export const panelsKey = (experimentId: number): string => `hypercube.charts.panels.${experimentId}`
+export const shownKey = (experimentId: number): string => `hypercube.charts.shown.${experimentId}`
+
+interface PanelsSlice {
+  experimentId: number | null
+  /** null until the user changes something: the defaults follow the metrics. */
+  panels: PanelConfig[] | null
+  shown: boolean
+  open: (experimentId: number) => void
+  setShown: (shown: boolean) => void
+  /** The panels as shown: the user's, or one per metric for the first few metrics. */
+  effectivePanels: (metricKeys: readonly string[]) => PanelConfig[]
+  addPanel: (metrics: string[], current: PanelConfig[]) => void
+  removePanel: (id: string, current: PanelConfig[]) => void
+  updatePanel: (id: string, patch: Partial<PanelConfig>, current: PanelConfig[]) => void
+  movePanel: (id: string, delta: number, current: PanelConfig[]) => void
+}
+
+interface SeriesSlice {
+  series: Record<string, SeriesEntry>
+  /** Loads the series not loaded yet (or that failed) for every run × key. */
+  ensureSeries: (runIds: readonly number[], keys: readonly string[]) => Promise<void>
+}
+
+export type ExperimentChartsState = PanelsSlice & SeriesSlice
+
+type Slice<T> = StateCreator<ExperimentChartsState, [], [], T>
+
+export function defaultPanels(metricKeys: readonly string[]): PanelConfig[] {
+  return metricKeys.slice(0, DEFAULT_PANEL_COUNT).map((key) => newPanel(`default-${key}`, [key]))
+}
+
+const createPanelsSlice =
+  (storage: KeyValueStorage): Slice<PanelsSlice> =>
+  (set, get) => {
+    const save = (panels: PanelConfig[]): void => {
+      set({ panels })
+      const { experimentId } = get()
+      if (experimentId !== null) writeJson(storage, panelsKey(experimentId), panels)
+    }
+    let counter = 0
+    return {
+      experimentId: null,
+      panels: null,
+      shown: false,
+      open: (experimentId) => {
+        if (get().experimentId === experimentId) return
+        set({
+          experimentId,
+          panels: parsePanels(readJson<unknown>(storage, panelsKey(experimentId), (value: unknown): value is unknown => value !== undefined, null)),
+          shown: readJson(storage, shownKey(experimentId), (value): value is boolean => typeof value === 'boolean', false),
+          series: {}
+        })
+      },
+      setShown: (shown) => {
+        set({ shown })
+        const { experimentId } = get()
+        if (experimentId !== null) writeJson(storage, shownKey(experimentId), shown)
+      },
+      effectivePanels: (metricKeys) => get().panels ?? defaultPanels(metricKeys),
+      addPanel: (metrics, current) => save([...current, newPanel(`panel-${Date.now().toString(36)}-${counter++}`, metrics)]),
+      removePanel: (id, current) => save(current.filter((panel) => panel.id !== id)),
+      updatePanel: (id, patch, current) => save(current.map((panel) => (panel.id === id ? { ...panel, ...patch, id } : panel))),
+      movePanel: (id, delta, current) => save(movePanel(current, id, delta))
+    }
+  }
+
+const createSeriesSlice =
+  (api: HypercubeApi): Slice<SeriesSlice> =>
+  (set, get) => {
+    const patch = (key: string, entry: SeriesEntry): void => set({ series: { ...get().series, [key]: entry } })
+    return {
+      series: {},
+      ensureSeries: async (runIds, keys) => {
+        const experimentId = get().experimentId
+        const wanted: Array<[number, string]> = []
+        for (const runId of runIds) {
+          for (const key of keys) {
+            const entry = get().series[seriesKey(runId, key)]
+            if (!entry || (entry.error && !entry.loading)) wanted.push([runId, key])
+          }
+        }
+        if (wanted.length === 0) return
+        // Marked loading at once, in one update, so a second call does not ask again.
+        const loading = { ...get().series }
+        for (const [runId, key] of wanted) loading[seriesKey(runId, key)] = { series: null, loading: true, error: null }
+        set({ series: loading })
+        let next = 0
+        const worker = async (): Promise<void> => {
+          while (next < wanted.length) {
+            const [runId, key] = wanted[next++]!
+            try {
+              const series = await call(api, 'runs.metricSeries', { runId, key, maxPoints: PANEL_MAX_POINTS })
+              if (get().experimentId !== experimentId) return
+              patch(seriesKey(runId, key), { series, loading: false, error: null })
+            } catch (error) {
+              if (get().experimentId !== experimentId) return
+              patch(seriesKey(runId, key), { series: null, loading: false, error: errorInfo(error) })
+            }
+          }
+        }
+        await Promise.all(Array.from({ length: Math.min(CONCURRENT_REQUESTS, wanted.length) }, worker))
+      }
+    }
+  }
+
+export function createExperimentChartsStore(deps: { api: HypercubeApi; storage: KeyValueStorage }) {
+  return createStore<ExperimentChartsState>()((...args) => ({
+    ...createPanelsSlice(deps.storage)(...args),
+    ...createSeriesSlice(deps.api)(...args)
+  }))
+}
+
+export type ExperimentChartsStore = ReturnType<typeof createExperimentChartsStore>

@@ -1,0 +1,155 @@
+import { useEffect, useMemo, useState } from 'react'
+import { useShallow } from 'zustand/react/shallow'
+import type { RunRow } from '../../../shared/contract'
+import { seriesSamples, type Sample } from '../lib/chart-panels'
+import { buildPanelPlot, type PlotRun } from '../lib/panel-plot'
+import { colorOfSlot, runColors } from '../lib/run-colors'
+import { groupRuns } from '../lib/run-groups'
+import { useExperimentCharts, useRunsTable } from '../stores'
+import { seriesKey } from '../stores/experiment-charts-store'
+import { ChartPanel } from './ChartPanel'
+
+/**
+ * The experiment's Charts section, above its runs table (W&B's workspace): panels of chosen
+ * metrics for the runs the table shows — the selected ones when there is a selection — drawn
+ * per run, or per group (mean and band) when the table is grouped.
+ */
+
+/** Runs drawn at most: their series are fetched one request each. */
+export const MAX_CHART_RUNS = 100
+
+export function ExperimentCharts({ experimentId }: { experimentId: number }): React.JSX.Element {
+  const { rows, selected, groupBy, tableExperiment } = useRunsTable(
+    useShallow((state) => ({ rows: state.rows, selected: state.selected, groupBy: state.groupBy, tableExperiment: state.experimentId }))
+  )
+  const { open, shown, setShown, storedPanels, effectivePanels, series, ensureSeries, addPanel, removePanel, updatePanel, movePanel } = useExperimentCharts(
+    useShallow((state) => ({
+      open: state.open,
+      shown: state.shown,
+      setShown: state.setShown,
+      storedPanels: state.panels,
+      effectivePanels: state.effectivePanels,
+      series: state.series,
+      ensureSeries: state.ensureSeries,
+      addPanel: state.addPanel,
+      removePanel: state.removePanel,
+      updatePanel: state.updatePanel,
+      movePanel: state.movePanel
+    }))
+  )
+  useEffect(() => open(experimentId), [experimentId, open])
+
+  const ownRows = useMemo(() => (tableExperiment === experimentId ? rows : []), [tableExperiment, experimentId, rows])
+  // Keys with logged series (final-only metrics have no points to draw).
+  const metricKeys = useMemo(() => [...new Set(ownRows.flatMap((row) => row.metrics.map((metric) => metric.key)))].sort(), [ownRows])
+  const panels = useMemo(() => effectivePanels(metricKeys), [effectivePanels, metricKeys, storedPanels]) // eslint-disable-line react-hooks/exhaustive-deps
+
+  // The selection when there is one, else what the table shows; at most MAX_CHART_RUNS.
+  const candidates = useMemo(() => {
+    if (selected.length === 0) return ownRows
+    const chosen = new Set(selected)
+    return ownRows.filter((row) => chosen.has(row.id))
+  }, [ownRows, selected])
+  const plotted: RunRow[] = useMemo(() => candidates.slice(0, MAX_CHART_RUNS), [candidates])
+  const groups = useMemo(() => (groupBy ? groupRuns(plotted, groupBy) : null), [plotted, groupBy])
+  const plotRuns: PlotRun[] = useMemo(() => {
+    // Selected runs keep the colour they have in the compare view; otherwise colours by table order.
+    const colors = selected.length > 0 ? runColors(window.localStorage, experimentId, selected) : null
+    return plotted.map((row, index) => ({ id: row.id, name: row.name, color: colors?.[row.id] ?? colorOfSlot(index) }))
+  }, [plotted, selected, experimentId])
+
+  const wantedKeys = useMemo(() => {
+    const keys = new Set<string>()
+    for (const panel of panels) {
+      for (const key of panel.metrics) keys.add(key)
+      if (panel.xAxis.startsWith('metric:')) keys.add(panel.xAxis.slice('metric:'.length))
+    }
+    return [...keys]
+  }, [panels])
+  const plottedIds = useMemo(() => plotted.map((row) => row.id), [plotted])
+  useEffect(() => {
+    if (shown && plottedIds.length > 0 && wantedKeys.length > 0) void ensureSeries(plottedIds, wantedKeys)
+  }, [shown, plottedIds, wantedKeys, ensureSeries])
+
+  // One plot per panel, rebuilt only when its inputs change (a new plot redraws the chart).
+  const plots = useMemo(() => {
+    const samples = new Map<string, Sample[] | null>()
+    const samplesOf = (runId: number, key: string): Sample[] | null => {
+      const id = seriesKey(runId, key)
+      if (!samples.has(id)) {
+        const entry = series[id]
+        samples.set(id, entry?.series ? seriesSamples(entry.series) : null)
+      }
+      return samples.get(id)!
+    }
+    return panels.map((panel) => buildPanelPlot(panel, plotRuns, groups, samplesOf))
+  }, [panels, plotRuns, groups, series])
+  const loading = Object.values(series).some((entry) => entry.loading)
+  const [newMetric, setNewMetric] = useState('')
+
+  return (
+    <section className="panel experiment-charts" aria-label="charts">
+      <div className="panel-header">
+        <h2>
+          <button type="button" className="disclosure" aria-expanded={shown} onClick={() => setShown(!shown)}>
+            <span aria-hidden="true">{shown ? '▾' : '▸'}</span> Charts
+          </button>
+        </h2>
+        {shown && (
+          <div className="chart-controls">
+            <span className="subtle" data-testid="charts-scope">
+              {plotted.length.toLocaleString()} {selected.length > 0 ? 'selected ' : ''}run{plotted.length === 1 ? '' : 's'}
+              {candidates.length > plotted.length && ` (the first ${MAX_CHART_RUNS} of ${candidates.length.toLocaleString()})`}
+              {groups && ` in ${groups.length} group${groups.length === 1 ? '' : 's'} by ${groupBy}`}
+            </span>
+            <label>
+              add chart{' '}
+              <select aria-label="add chart" value={newMetric} onChange={(event) => setNewMetric(event.target.value)}>
+                <option value="">metric…</option>
+                {metricKeys.map((key) => (
+                  <option key={key} value={key}>
+                    {key}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <button
+              type="button"
+              disabled={newMetric === ''}
+              onClick={() => {
+                addPanel([newMetric], panels)
+                setNewMetric('')
+              }}
+            >
+              Add
+            </button>
+          </div>
+        )}
+      </div>
+      {shown && metricKeys.length === 0 && <p className="subtle">No run here has logged a metric series yet.</p>}
+      {shown && (
+        <div className="chart-panels">
+          {panels.map((panel, index) => {
+            const plot = plots[index]!
+            const panelLoading = plotted.some((row) => panel.metrics.some((key) => series[seriesKey(row.id, key)]?.loading))
+            return (
+              <ChartPanel
+                key={panel.id}
+                config={panel}
+                plot={plot}
+                grouped={groups !== null}
+                metricKeys={metricKeys}
+                position={index}
+                count={panels.length}
+                loading={panelLoading || (loading && plot.lines.length === 0)}
+                onChange={(patch) => updatePanel(panel.id, patch, panels)}
+                onMove={(delta) => movePanel(panel.id, delta, panels)}
+                onRemove={() => removePanel(panel.id, panels)}
+              />
+            )
+          })}
+        </div>
+      )}
+    </section>
+  )
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { classifyLoadError } from '../../src/main/plugins/host-protocol'
 import { readManifest, resolveBinary } from '../../src/main/plugins/manifest'
-import { currentPlatformKey, sniffBinaryHeader } from '../../src/main/plugins/platform'
+import { currentPlatformKey, detectLinuxLibc, sniffBinaryHeader } from '../../src/main/plugins/platform'
 import { pluginHostEnvironment } from '../../src/main/plugins/host-spawner'
 
 describe('platform keys and binary headers', () => {
@@ -12,6 +12,14 @@ describe('platform keys and binary headers', () => {
     const key = currentPlatformKey()
     expect(key.startsWith(`${process.platform}-${process.arch}`)).toBe(true)
     if (process.platform === 'linux') expect(key).toMatch(/-(glibc|musl)$/)
+  })
+
+  it('takes the C library from detect-libc and never guesses musl when it cannot tell', () => {
+    expect(detectLinuxLibc(() => 'glibc')).toBe('glibc')
+    expect(detectLinuxLibc(() => 'musl')).toBe('musl')
+    // Before, a process report without a glibc field meant "musl".
+    expect(detectLinuxLibc(() => null)).toBe('unknown-libc')
+    if (process.platform === 'linux') expect(detectLinuxLibc()).toBe('glibc') // Debian, here and in CI
   })
 
   it('recognises ELF, PE and Mach-O headers and their CPUs', () => {

@@ -182,22 +182,73 @@ inline void DistancesBlock(const Q* query, const P* points, size_t dim, size_t c
   }
 }
 
-// The hot loop is compiled twice on x86-64 Linux: for AVX2 (4 doubles per instruction, twice
-// the square roots per cycle) and for the baseline; the loader picks the one this CPU runs.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define HYPERCUBE_HOT_LOOP __attribute__((target_clones("avx2", "default")))
-#else
-#define HYPERCUBE_HOT_LOOP
+// The hot loop is compiled twice on x86-64: for AVX2 (4 doubles per instruction, twice the
+// square roots per cycle) and for the baseline, which runs on any x86-64 CPU.
+// - GCC on glibc Linux: target_clones, and the dynamic loader picks the copy (an ifunc). Only
+//   glibc resolves ifuncs: on musl (Alpine) the attribute does not even compile, and macOS and
+//   Windows have no ifuncs either.
+// - Elsewhere with GCC or Clang on x86-64 (musl, macOS, MinGW): two copies made by hand, one
+//   with target("avx2"), and a CPU check made once picks one (HYPERCUBE_FORCE_RUNTIME_DISPATCH
+//   selects this way on glibc too, to test it).
+// - Otherwise (MSVC, other CPUs): the baseline only.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && defined(__GLIBC__) && \
+    !defined(HYPERCUBE_FORCE_RUNTIME_DISPATCH)
+#define HYPERCUBE_DISPATCH_IFUNC 1
+#elif defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HYPERCUBE_DISPATCH_RUNTIME 1
 #endif
 
+#if defined(_MSC_VER)
+#define HYPERCUBE_ALWAYS_INLINE __forceinline
+#else
+#define HYPERCUBE_ALWAYS_INLINE inline __attribute__((always_inline))
+#endif
+
+// Inlined into each copy of the loop below, so each is compiled for its own instruction set.
 template <typename Kernel, typename Q, typename P>
-HYPERCUBE_HOT_LOOP void DistancesLoop(const Q* query, const P* points, size_t dim, size_t count, double* out) {
+HYPERCUBE_ALWAYS_INLINE void DistancesBlocks(const Q* query, const P* points, size_t dim, size_t count, double* out) {
   const size_t block = 1024;
   for (size_t start = 0; start < count; start += block) {
     size_t n = count - start < block ? count - start : block;
     DistancesBlock<Kernel>(query, points + start * dim, dim, n, out + start);
   }
 }
+
+#if defined(HYPERCUBE_DISPATCH_IFUNC)
+template <typename Kernel, typename Q, typename P>
+__attribute__((target_clones("avx2", "default"))) void DistancesLoop(const Q* query, const P* points, size_t dim, size_t count, double* out) {
+  DistancesBlocks<Kernel>(query, points, dim, count, out);
+}
+#elif defined(HYPERCUBE_DISPATCH_RUNTIME)
+template <typename Kernel, typename Q, typename P>
+__attribute__((target("avx2"))) void DistancesLoopAvx2(const Q* query, const P* points, size_t dim, size_t count, double* out) {
+  DistancesBlocks<Kernel>(query, points, dim, count, out);
+}
+
+template <typename Kernel, typename Q, typename P>
+void DistancesLoopBaseline(const Q* query, const P* points, size_t dim, size_t count, double* out) {
+  DistancesBlocks<Kernel>(query, points, dim, count, out);
+}
+
+inline bool CpuHasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+
+template <typename Kernel, typename Q, typename P>
+void DistancesLoop(const Q* query, const P* points, size_t dim, size_t count, double* out) {
+  if (CpuHasAvx2()) {
+    DistancesLoopAvx2<Kernel>(query, points, dim, count, out);
+  } else {
+    DistancesLoopBaseline<Kernel>(query, points, dim, count, out);
+  }
+}
+#else
+template <typename Kernel, typename Q, typename P>
+void DistancesLoop(const Q* query, const P* points, size_t dim, size_t count, double* out) {
+  DistancesBlocks<Kernel>(query, points, dim, count, out);
+}
+#endif
 
 // "a is nearer than b": numbers ascending, NaN after every number, ties by lower index.
 struct Neighbour {

@@ -1,14 +1,27 @@
 import { open } from 'node:fs/promises'
+import { familySync, GLIBC, MUSL } from 'detect-libc'
 import type { PlatformKey, PluginErrorCode } from '../../shared/plugins'
 
-let cachedLibc: 'glibc' | 'musl' | undefined
+export type LinuxLibc = 'glibc' | 'musl' | 'unknown-libc'
 
-/** Which C library this Linux process runs on: a .node linked to one does not load on the other. */
-export function linuxLibc(): 'glibc' | 'musl' {
-  if (cachedLibc) return cachedLibc
-  // Node's diagnostic report names the glibc it runs against; on musl the field is absent.
-  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
-  cachedLibc = report?.header?.glibcVersionRuntime ? 'glibc' : 'musl'
+let cachedLibc: LinuxLibc | undefined
+
+/**
+ * Which C library a Linux process runs on: a .node linked to one does not load on the other.
+ * detect-libc reads it from the system (Node's report, then the dynamic loader and ldd) rather
+ * than guessing from a missing field, so a glibc system whose report lacks the field is not
+ * taken for musl. When neither is found the key says so ('unknown-libc'): no prebuilt binary
+ * matches it, and a plugin built here (recorded under the same key) still loads.
+ */
+export function detectLinuxLibc(detect: () => string | null = familySync): LinuxLibc {
+  const family = detect()
+  if (family === GLIBC) return 'glibc'
+  if (family === MUSL) return 'musl'
+  return 'unknown-libc'
+}
+
+export function linuxLibc(): LinuxLibc {
+  cachedLibc ??= detectLinuxLibc()
   return cachedLibc
 }
 

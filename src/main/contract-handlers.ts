@@ -94,13 +94,16 @@ export function createContractHandlers(context: ContractContext): ContractHandle
     },
     'experiments.delete': (input) => experiments.delete(input.experimentId),
     'experiments.restore': (input) => experiments.restore(input.experimentId),
-    'runs.list': async (input) => (await runs.listByExperiment(input.experimentId)).map(toRunRow),
+    'runs.list': async (input) => (await runs.listByExperiment(input.experimentId, { deleted: input.deleted })).map(toRunRow),
     'runs.search': async (input) =>
-      (await runs.searchRuns({ experimentIds: [input.experimentId], filter: input.filter, maxResults: input.maxResults })).runs.map(toRunRow),
+      (await runs.searchRuns({ experimentIds: [input.experimentId], filter: input.filter, maxResults: input.maxResults, deleted: input.deleted })).runs.map(
+        toRunRow
+      ),
     'runs.rows': async (input) => {
       const rows: RunRow[] = []
       for (const runId of input.runIds) {
         try {
+          if (input.deleted !== undefined && (await runs.isDeleted(runId)) !== input.deleted) continue
           rows.push(toRunRow(await runs.getWithMetrics(runId)))
         } catch (error) {
           // A run named by an event may be gone by now; the others still answer.
@@ -109,6 +112,10 @@ export function createContractHandlers(context: ContractContext): ContractHandle
       }
       return rows
     },
+    'runs.keys': (input) => runs.keysOf(input.experimentId),
+    'runs.tagMany': async (input) => ({ tagged: await runs.setTagsOfMany({ runIds: input.runIds, tags: { [input.key]: input.value } }) }),
+    'runs.deleteMany': async (input) => ({ runIds: await runs.deleteMany(input.runIds) }),
+    'runs.restoreMany': async (input) => ({ runIds: await runs.restoreMany(input.runIds) }),
     'runs.get': (input) => runs.getWithMetrics(input.runId),
     'runs.findByUuid': async (input) => {
       const run = await runs.findByUuid(input.runUuid)

@@ -14,6 +14,7 @@ import type {
   ModelAlias,
   LeaderboardEntry,
   MetricSeries,
+  RunKeys,
   RunStatus,
   RunWithMetrics,
   SystemStatus
@@ -59,19 +60,30 @@ export const calls = {
   'experiments.delete': { input: z.object({ experimentId }).strict() },
   'experiments.restore': { input: z.object({ experimentId }).strict() },
 
-  /** Every run of an experiment with its latest metrics (without logs and stack traces). */
-  'runs.list': { input: z.object({ experimentId }).strict() },
+  /** Every run of an experiment with its latest metrics (without logs and stack traces); `deleted`: the soft-deleted ones instead. */
+  'runs.list': { input: z.object({ experimentId, deleted: z.boolean().default(false) }).strict() },
   /**
    * The runs of an experiment matching a filter in the run filter language (shared/run-filter.ts);
    * an invalid filter is an invalid_argument error on field 'filter' whose message names the position.
    */
   'runs.search': {
     input: z
-      .object({ experimentId, filter: z.string().max(10_000), maxResults: z.number().int().min(1).max(50_000).default(50_000) })
+      .object({
+        experimentId,
+        filter: z.string().max(10_000),
+        maxResults: z.number().int().min(1).max(50_000).default(50_000),
+        deleted: z.boolean().default(false)
+      })
       .strict()
   },
-  /** Table rows for these runs, e.g. the ones a pushed event said changed. */
-  'runs.rows': { input: z.object({ runIds: z.array(id).min(1).max(200) }).strict() },
+  /** Table rows for these runs, e.g. the ones a pushed event said changed; with `deleted`, only the runs in that state. */
+  'runs.rows': { input: z.object({ runIds: z.array(id).min(1).max(200), deleted: z.boolean().optional() }).strict() },
+  /** The param, metric and tag keys of an experiment's runs: the filter box's autocomplete and its check for misspelled keys. */
+  'runs.keys': { input: z.object({ experimentId }).strict() },
+  /** The runs table's bulk actions: one tag set on, soft delete of, or restore of several runs. */
+  'runs.tagMany': { input: z.object({ runIds: z.array(id).min(1).max(50_000), key: text(LIMITS.tagKey, 1), value: text(LIMITS.tagValue) }).strict() },
+  'runs.deleteMany': { input: z.object({ runIds: z.array(id).min(1).max(50_000) }).strict() },
+  'runs.restoreMany': { input: z.object({ runIds: z.array(id).min(1).max(50_000) }).strict() },
   'runs.get': { input: z.object({ runId: id }).strict() },
   /** The run an MLflow run id (its uuid) names: MLflow's links (#/experiments/1/runs/<uuid>) open it. */
   'runs.findByUuid': { input: z.object({ runUuid: z.string().regex(/^[0-9a-f]{32}$/, 'an MLflow run id is 32 hexadecimal digits') }).strict() },
@@ -194,6 +206,12 @@ export interface CallResults {
   'runs.list': RunRow[]
   'runs.search': RunRow[]
   'runs.rows': RunRow[]
+  'runs.keys': RunKeys
+  /** How many runs were tagged. */
+  'runs.tagMany': { tagged: number }
+  /** The runs whose state changed (the others were in that state already). */
+  'runs.deleteMany': { runIds: number[] }
+  'runs.restoreMany': { runIds: number[] }
   'runs.get': RunWithMetrics
   'runs.findByUuid': { runId: number; experimentId: number }
   'runs.checkpoints': Checkpoint[]

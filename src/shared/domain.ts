@@ -97,6 +97,14 @@ export interface RunWithMetrics extends Run {
   metrics: MetricSummary[]
 }
 
+/** The keys an experiment's runs have, each sorted: what the runs filter may name. */
+export interface RunKeys {
+  params: string[]
+  /** Logged, or reported as a numeric final metric. */
+  metrics: string[]
+  tags: string[]
+}
+
 export interface Checkpoint {
   id: number
   runId: number

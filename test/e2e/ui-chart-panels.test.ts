@@ -341,6 +341,35 @@ describe('grouping and chart panels (issue 13)', () => {
       await shot('order-after-reload')
     })
 
+    it('shows the experiment’s panels, in its order and with their settings, on a run page for that run', async () => {
+      await openExperiment()
+      await expect.poll(panelTitles).toEqual(['accuracy', 'loss', 'noisy'])
+      await panel('noisy').getByRole('button', { name: 'move chart earlier' }).click()
+      await openSettings('noisy')
+      await panel('noisy').getByLabel('smoothing strength').fill('0.6')
+      await expect.poll(panelTitles).toEqual(['accuracy', 'noisy', 'loss'])
+
+      const sweep0 = await ui.page.locator('.tbody [role="row"]', { hasText: 'sweep-0' }).getAttribute('data-run-id')
+      await ui.go(`#/runs/${sweep0}`)
+      const section = ui.page.getByRole('region', { name: 'chart panels' })
+      await expect.poll(() => section.getByRole('button', { name: 'Chart panels' }).getAttribute('aria-expanded')).toBe('true')
+      await expect.poll(() => section.locator('figure figcaption strong').allTextContents()).toEqual(['accuracy', 'noisy', 'loss'])
+      expect(await panel('noisy').locator('figcaption .subtle').textContent()).toContain('EMA 0.60')
+      expect(await panel('loss').locator('.panel-legend li').allTextContents()).toEqual([' sweep-0'])
+      // The run's own line: its CSV is the run's loss at every step.
+      const [csv] = await Promise.all([ui.page.waitForEvent('download'), panel('loss').getByRole('button', { name: 'CSV' }).click()])
+      const lines = readFileSync((await csv.path())!, 'utf8').trim().split('\n')
+      expect(lines[0]).toBe('step,sweep-0')
+      expect(lines.slice(1).map((line) => line.split(',').map(Number))).toEqual(Array.from({ length: LAST_STEP + 1 }, (_, step) => [step, expect.closeTo(f(step), 9)]))
+      // Drawn: the loss line crosses step 37 at f(37).
+      const d = await drawn('loss')
+      const rows = await rowsOfColor('loss', xPixel(d, 37), [0x4e, 0x79, 0xa7], 60)
+      expect(rows.length).toBeGreaterThan(0)
+      for (const y of rows) expect(Math.abs(y - yPixel(d, f(37)))).toBeLessThanOrEqual(3)
+      await section.scrollIntoViewIfNeeded()
+      await shot('run-page-panels')
+    })
+
     it('exports a chart as PNG at the size drawn, as SVG, and as CSV of the plotted data', async () => {
       await openExperiment('?group=params.optimizer')
       await expect.poll(async () => (await drawn('loss')).yTicks.length).toBeGreaterThan(0)

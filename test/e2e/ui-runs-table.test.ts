@@ -154,7 +154,7 @@ describe('runs table, run page and keyboard (issue 13 items 2, 6, 7, 8)', () => 
       await expect.poll(async () => (await rowNames()).length).toBe(12)
       await page.locator('.column-picker summary').click()
       const picker = page.getByRole('group', { name: 'columns' })
-      await picker.getByLabel('metrics.test_f1').check()
+      await picker.getByLabel('metrics.test_f1', { exact: true }).check()
       await page.locator('.column-picker summary').click()
       await expect.poll(() => cellText('run-07', 'test_f1')).toBe('0.9')
       // test_accuracy is offered among the first metrics: a logged series (run-02, run-10) and final values.
@@ -202,7 +202,7 @@ describe('runs table, run page and keyboard (issue 13 items 2, 6, 7, 8)', () => 
       await name.click()
       await expect.poll(() => rowNames()).toEqual(['run-03', 'run-02', 'run-01', 'run-00'])
       await page.locator('.column-picker summary').click()
-      await page.getByRole('group', { name: 'columns' }).getByLabel('params.batch_size').uncheck()
+      await page.getByRole('group', { name: 'columns' }).getByLabel('params.batch_size', { exact: true }).uncheck()
       await page.locator('.column-picker summary').click()
       await page.getByLabel('select run-01 for comparison').check()
       await page.getByLabel('select run-03 for comparison').check()

@@ -39,7 +39,7 @@ describe('the runs table store', () => {
     await store.getState().open(7)
     store.getState().setFilterText("metrics.loss < 0.6 or (params.lr = '0.1')")
     await store.getState().applyFilter()
-    expect(fake.callsOf('runs.search')[0]!.input).toEqual({ experimentId: 7, filter: "metrics.loss < 0.6 or (params.lr = '0.1')" })
+    expect(fake.callsOf('runs.search')[0]!.input).toEqual({ experimentId: 7, filter: "metrics.loss < 0.6 or (params.lr = '0.1')", deleted: false })
     expect(store.getState().rows.map((row) => row.id)).toEqual([1])
     expect(store.getState().appliedFilter).toBe("metrics.loss < 0.6 or (params.lr = '0.1')")
 
@@ -52,7 +52,8 @@ describe('the runs table store', () => {
     const { store, fake } = setup()
     await store.getState().open(7)
     await store.getState().refreshRows([2, 3])
-    expect(fake.callsOf('runs.rows')[0]!.input).toEqual({ runIds: [2, 3] })
+    // Only runs in the state shown (active): one deleted elsewhere leaves the table.
+    expect(fake.callsOf('runs.rows')[0]!.input).toEqual({ runIds: [2, 3], deleted: false })
     expect(store.getState().rows.map((row) => [row.id, row.status])).toEqual([
       [3, 'completed'],
       [1, 'running'],

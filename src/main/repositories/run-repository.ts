@@ -5,6 +5,7 @@ import type {
   LeaderboardEntry,
   MetricSummary,
   Run,
+  RunKeys,
   RunStatus,
   RunWithMetrics,
   Tags
@@ -109,6 +110,8 @@ export interface RunSearchQuery {
   orderBy: RunOrder[]
   limit: number
   offset: number
+  /** The soft-deleted runs instead of the active ones. */
+  deleted?: boolean
 }
 
 // Runs with their latest metrics, for lists and search: one JSON array per run, because
@@ -242,13 +245,29 @@ export class PgRunRepository {
     return { ...run, metrics: await this.metricSummaries(id) }
   }
 
-  /** Runs of an experiment with their latest metrics, newest first (runs deleted through MLflow left out). */
-  async listByExperiment(experimentId: number): Promise<RunWithMetrics[]> {
+  /** Runs of an experiment with their latest metrics, newest first: the active ones, or (`deleted`) the soft-deleted ones. */
+  async listByExperiment(experimentId: number, deleted = false): Promise<RunWithMetrics[]> {
     const { rows } = await this.db.query(
-      `${RUN_WITH_METRICS_SELECT} WHERE r.experiment_id = $1 AND r.deleted_at IS NULL ORDER BY r.created_at DESC, r.run_id DESC`,
-      [experimentId]
+      `${RUN_WITH_METRICS_SELECT} WHERE r.experiment_id = $1 AND (r.deleted_at IS NOT NULL) = $2 ORDER BY r.created_at DESC, r.run_id DESC`,
+      [experimentId, deleted]
     )
     return rows.map(toRunWithMetrics)
+  }
+
+  /** The param, tag and metric keys (logged or numeric final) the experiment's active runs have, each sorted. */
+  async keysOf(experimentId: number): Promise<RunKeys> {
+    const { rows } = await this.db.query<{ kind: keyof RunKeys; key: string }>(
+      `WITH runs AS (SELECT run_id, hyperparameters, tags, final_metrics FROM ml_run WHERE experiment_id = $1 AND deleted_at IS NULL)
+       SELECT 'params' AS kind, k.key FROM runs, jsonb_object_keys(runs.hyperparameters) AS k(key)
+       UNION SELECT 'tags', k.key FROM runs, jsonb_object_keys(runs.tags) AS k(key)
+       UNION SELECT 'metrics', f.key FROM runs, jsonb_each(runs.final_metrics) AS f(key, value) WHERE jsonb_typeof(f.value) = 'number'
+       UNION SELECT 'metrics', s.metric_name FROM ml_metric_summary s JOIN runs ON runs.run_id = s.run_id
+       ORDER BY 1, 2`,
+      [experimentId]
+    )
+    const keys: RunKeys = { params: [], metrics: [], tags: [] }
+    for (const row of rows) keys[row.kind].push(row.key)
+    return keys
   }
 
   /**
@@ -263,7 +282,7 @@ export class PgRunRepository {
     const limit = params.add(query.limit)
     const offset = params.add(query.offset)
     const { rows } = await this.db.query(
-      `${RUN_WITH_METRICS_SELECT} WHERE r.experiment_id = ANY(${experiments}::bigint[]) AND r.deleted_at IS NULL AND ${where}
+      `${RUN_WITH_METRICS_SELECT} WHERE r.experiment_id = ANY(${experiments}::bigint[]) AND (r.deleted_at IS NOT NULL) = ${params.add(query.deleted ?? false)} AND ${where}
        ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`,
       params.values
     )
@@ -277,6 +296,14 @@ export class PgRunRepository {
 
   async setParams(runId: number, params: JsonObject): Promise<void> {
     await translated(() => this.db.query('SELECT set_ml_run_params($1, $2)', [runId, params]))
+  }
+
+  /** The same tags on several runs in one statement; returns how many runs there were. */
+  async setTagsOfMany(runIds: readonly number[], tags: Tags): Promise<number> {
+    const { rowCount } = await translated(() =>
+      this.db.query('UPDATE ml_run SET tags = tags || $2, updated_at = now() WHERE run_id = ANY($1::bigint[])', [runIds, tags])
+    )
+    return rowCount ?? 0
   }
 
   async setTags(runId: number, tags: Tags): Promise<void> {
@@ -359,6 +386,15 @@ export class PgRunRepository {
     const { rows } = await this.db.query<{ deleted: boolean }>('SELECT deleted_at IS NOT NULL AS deleted FROM ml_run WHERE run_id = $1', [runId])
     if (!rows[0]) throw notFound(`run ${runId} does not exist`, 'runId')
     return rows[0].deleted
+  }
+
+  /** Soft-deletes or restores several runs in one statement; returns the ids whose state changed. */
+  async setDeletedOfMany(runIds: readonly number[], deleted: boolean): Promise<number[]> {
+    const { rows } = await this.db.query<{ run_id: string }>(
+      'UPDATE ml_run SET deleted_at = CASE WHEN $2 THEN now() END, updated_at = now() WHERE run_id = ANY($1::bigint[]) AND (deleted_at IS NOT NULL) <> $2 RETURNING run_id',
+      [runIds, deleted]
+    )
+    return rows.map((row) => toId(row.run_id)).sort((a, b) => a - b)
   }
 
   async setDeleted(runId: number, deleted: boolean): Promise<void> {

@@ -3,7 +3,7 @@ import type { BatchOptions, BatchResult } from '../repositories/metric-repositor
 import type { PgMetricRepository } from '../repositories/metric-repository'
 import type { PgRunRepository } from '../repositories/run-repository'
 import type { IngestIdempotency, PgIdempotentIngestRepository } from '../repositories/ingest-idempotency-repository'
-import type { Checkpoint, LeaderboardEntry, MetricPoint, MetricSeries, Run, RunSearchResult, RunWithMetrics } from '../../shared/domain'
+import type { Checkpoint, LeaderboardEntry, MetricPoint, MetricSeries, Run, RunKeys, RunSearchResult, RunWithMetrics } from '../../shared/domain'
 import { parseRunFilter, parseRunOrder, type RunOrder } from '../../shared/run-filter'
 import { METRIC_KINDS } from '../../shared/domain'
 import {
@@ -72,9 +72,15 @@ const searchInput = z
     filter: z.string().max(10_000).refine((value) => !value.includes('\0'), 'must not contain a NUL byte').default(''),
     orderBy: z.array(z.string().max(1_000)).max(10).default([]),
     maxResults: z.number().int().min(1).max(50_000).default(1_000),
-    pageToken: z.string().max(200).optional()
+    pageToken: z.string().max(200).optional(),
+    /** Search the soft-deleted runs instead of the active ones. */
+    deleted: z.boolean().default(false)
   })
   .strict()
+
+/** Several runs at once (the runs table's bulk actions). */
+const runIdsInput = z.array(id).min(1).max(50_000)
+const tagManyInput = z.object({ runIds: runIdsInput, tags }).strict()
 
 // MLflow's limit on a param value (mlflow/utils/validation.py); /v1 hyperparameters are JSON.
 const MLFLOW_PARAM_VALUE_LENGTH = 6_000
@@ -154,8 +160,14 @@ export class RunService {
     return this.runs.findByUuid(uuid)
   }
 
-  async listByExperiment(experimentId: unknown): Promise<RunWithMetrics[]> {
-    return this.runs.listByExperiment(parseInput(experimentIdInput, experimentId, 'experimentId'))
+  /** The experiment's active runs, or its soft-deleted ones (`deleted`: where the runs table offers restore). */
+  async listByExperiment(experimentId: unknown, options: { deleted?: boolean } = {}): Promise<RunWithMetrics[]> {
+    return this.runs.listByExperiment(parseInput(experimentIdInput, experimentId, 'experimentId'), options.deleted === true)
+  }
+
+  /** The param, metric and tag keys the experiment's active runs have (the filter's autocomplete and key check). */
+  async keysOf(experimentId: unknown): Promise<RunKeys> {
+    return this.runs.keysOf(parseInput(experimentIdInput, experimentId, 'experimentId'))
   }
 
   async markRunning(runId: unknown): Promise<Run> {
@@ -168,6 +180,12 @@ export class RunService {
     const { runId, hyperparameters } = parseInput(setRunParamsInput, input)
     await this.runs.setParams(runId, hyperparameters)
     return this.runs.get(runId)
+  }
+
+  /** The same tags on several runs (a deleted run refuses, as for one run); returns how many runs were tagged. */
+  async setTagsOfMany(input: unknown): Promise<number> {
+    const { runIds, tags: newTags } = parseInput(tagManyInput, input)
+    return this.runs.setTagsOfMany(runIds, newTags)
   }
 
   async setTags(input: unknown): Promise<Run> {
@@ -256,7 +274,8 @@ export class RunService {
       filter: parsed.expression,
       orderBy,
       limit: query.maxResults + 1,
-      offset
+      offset,
+      deleted: query.deleted
     })
     const hasMore = runs.length > query.maxResults
     return {
@@ -329,6 +348,16 @@ export class RunService {
 
   async restore(runId: unknown): Promise<void> {
     await this.runs.setDeleted(parseInput(id, runId, 'runId'), false)
+  }
+
+  /** Soft-deletes several runs; returns those that were active (the others were deleted already, or never existed). */
+  async deleteMany(runIds: unknown): Promise<number[]> {
+    return this.runs.setDeletedOfMany(parseInput(runIdsInput, runIds, 'runIds'), true)
+  }
+
+  /** Restores several deleted runs; returns those that were deleted. */
+  async restoreMany(runIds: unknown): Promise<number[]> {
+    return this.runs.setDeletedOfMany(parseInput(runIdsInput, runIds, 'runIds'), false)
   }
 
   async isDeleted(runId: unknown): Promise<boolean> {

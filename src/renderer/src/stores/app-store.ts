@@ -24,6 +24,12 @@ export interface RunsTableUrlState {
   selected: number[] | null
   /** The param or tag the runs are grouped by (`params.<key>` / `tags.<key>`); absent for no grouping. */
   group?: string
+  /** Column widths in pixels the user dragged to (`w=<px>:<column id>`); absent: the remembered or default widths. */
+  widths?: Record<string, number>
+  /** The run-name search typed above the table (`q=`); absent for none. */
+  nameQuery?: string
+  /** The experiment's soft-deleted runs instead of its active ones (`deleted=1`). */
+  deleted?: boolean
 }
 
 export const EMPTY_TABLE_URL_STATE: RunsTableUrlState = { filter: '', sort: [], columns: null, selected: null }
@@ -135,6 +141,9 @@ function tableQuery(table: RunsTableUrlState): string {
   }
   if (table.selected !== null && table.selected.length > 0) query.set('sel', formatIdRanges(table.selected))
   if (table.group) query.set('group', table.group)
+  for (const [column, width] of Object.entries(table.widths ?? {})) query.append('w', `${Math.round(width)}:${column}`)
+  if (table.nameQuery) query.set('q', table.nameQuery)
+  if (table.deleted) query.set('deleted', '1')
   return query.toString()
 }
 
@@ -144,8 +153,13 @@ function parseTableQuery(text: string): RunsTableUrlState {
   const columns = query.getAll('col')
   const selected = query.get('sel')
   const group = query.get('group')
+  const widths = parseWidths(query.getAll('w'))
+  const nameQuery = query.get('q')
   return {
     ...(group ? { group } : {}),
+    ...(widths ? { widths } : {}),
+    ...(nameQuery ? { nameQuery } : {}),
+    ...(query.get('deleted') === '1' ? { deleted: true } : {}),
     filter: query.get('filter') ?? '',
     sort: query
       .getAll('sort')
@@ -155,6 +169,21 @@ function parseTableQuery(text: string): RunsTableUrlState {
     selected: selected === null ? null : parseIdRanges(selected)
   }
 }
+
+/** `w=<px>:<column id>` terms (the id after the first colon, so ids may hold colons); out-of-range widths are dropped. */
+function parseWidths(terms: string[]): Record<string, number> | null {
+  const widths: Record<string, number> = {}
+  for (const term of terms) {
+    const match = /^(\d{1,4}):(.+)$/.exec(term)
+    if (!match) continue
+    const width = Number(match[1])
+    if (width >= MIN_COLUMN_WIDTH && width <= MAX_COLUMN_WIDTH) widths[match[2]!] = width
+  }
+  return Object.keys(widths).length > 0 ? widths : null
+}
+
+export const MIN_COLUMN_WIDTH = 48
+export const MAX_COLUMN_WIDTH = 1200
 
 export interface AppState {
   route: Route

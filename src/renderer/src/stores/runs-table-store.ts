@@ -5,8 +5,9 @@ import { parseRunFilter } from '../../../shared/run-filter'
 import { call, errorInfo } from '../lib/call'
 import { runMetricKeys } from '../lib/run-metrics'
 import { isNumberArray, isStringArray, readJson, writeJson, type KeyValueStorage } from '../lib/storage'
-import { routeHash, type RunsTableUrlState } from './app-store'
+import { MAX_COLUMN_WIDTH, MIN_COLUMN_WIDTH, routeHash, type RunsTableUrlState } from './app-store'
 import { createGroupingSlice, type GroupingSlice } from './run-grouping-slice'
+import { createBulkSlice, type BulkSlice } from './run-bulk-slice'
 
 /**
  * The runs table of one experiment, from slices: the rows (loaded, filtered, patched live),
@@ -35,6 +36,12 @@ interface RowsSlice {
   rows: RunRow[]
   loading: boolean
   rowsError: ErrorInfo | null
+  /** The rows are the experiment's soft-deleted runs (where restore is offered), not its active ones. */
+  showDeleted: boolean
+  setShowDeleted: (showDeleted: boolean) => Promise<void>
+  /** The run-name search above the table: narrows the loaded rows as the user types, on top of the filter. */
+  nameQuery: string
+  setNameQuery: (nameQuery: string) => void
   /**
    * Shows an experiment's runs in the state the address names. Without one: as they are for
    * this experiment, or fresh (filter cleared) for another. Loads the rows when `reload`, when
@@ -61,9 +68,17 @@ interface SortSlice {
 }
 
 interface ColumnsSlice {
-  /** Chosen param/metric columns as `params.<key>` / `metrics.<key>`; null until the user picks (defaults apply). */
+  /** Chosen param/metric/tag columns, in the order shown, as `params.<key>` / `metrics.<key>` / `tags.<key>`; null until the user picks (defaults apply). */
   chosenColumns: string[] | null
   toggleColumn: (columnId: string, available: string[]) => void
+  /** Moves a chosen column by `offset` places (the column picker's move buttons). */
+  moveColumn: (columnId: string, offset: number, available: string[]) => void
+  /** Puts a chosen column just before another one, or last for null (a header dragged onto another). */
+  placeColumn: (columnId: string, beforeId: string | null, available: string[]) => void
+  /** Widths in pixels the user gave columns (remembered per experiment); the others have their default width. */
+  columnWidths: Record<string, number>
+  /** A width while the user drags; `done` remembers it and puts it in the address. */
+  setColumnWidth: (columnId: string, width: number, done: boolean) => void
 }
 
 interface SelectionSlice {
@@ -72,7 +87,7 @@ interface SelectionSlice {
   setSelected: (runIds: number[]) => void
 }
 
-export type RunsTableState = RowsSlice & FilterSlice & SortSlice & ColumnsSlice & SelectionSlice & GroupingSlice
+export type RunsTableState = RowsSlice & FilterSlice & SortSlice & ColumnsSlice & SelectionSlice & GroupingSlice & BulkSlice
 
 export interface RunsTableDeps {
   api: HypercubeApi
@@ -83,23 +98,27 @@ export interface RunsTableDeps {
 
 export const columnsKey = (experimentId: number) => `hypercube.runs.columns.${experimentId}`
 export const selectionKey = (experimentId: number) => `hypercube.compare.selection.${experimentId}`
+export const widthsKey = (experimentId: number) => `hypercube.runs.widths.${experimentId}`
+const isWidths = (value: unknown): value is Record<string, number> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((width) => typeof width === 'number')
 const DEFAULT_COLUMNS_PER_KIND = 4
 
 type Slice<T> = StateCreator<RunsTableState, [], [], T>
 
 const createRowsSlice =
-  ({ api, storage }: RunsTableDeps): Slice<RowsSlice> =>
+  (deps: RunsTableDeps): Slice<RowsSlice> =>
   (set, get) => {
+    const { api, storage } = deps
     // A load that finishes after a newer one started is dropped (fast typing, fast navigation).
     let generation = 0
-    const fetchRows = async (experimentId: number, filter: string): Promise<RunRow[]> =>
-      filter === '' ? call(api, 'runs.list', { experimentId }) : call(api, 'runs.search', { experimentId, filter })
+    const fetchRows = async (experimentId: number, filter: string, deleted: boolean): Promise<RunRow[]> =>
+      filter === '' ? call(api, 'runs.list', { experimentId, deleted }) : call(api, 'runs.search', { experimentId, filter, deleted })
 
     const load = async (experimentId: number, filter: string): Promise<void> => {
       const mine = ++generation
       set({ loading: true })
       try {
-        const rows = await fetchRows(experimentId, filter)
+        const rows = await fetchRows(experimentId, filter, get().showDeleted)
         if (mine !== generation) return
         set({ rows, loading: false, rowsError: null, appliedFilter: filter, filterError: null })
       } catch (error) {
@@ -116,16 +135,31 @@ const createRowsSlice =
     const rememberedColumns = (experimentId: number): string[] | null => readJson<string[] | null>(storage, columnsKey(experimentId), isStringArray, null)
     // The compare view may have narrowed the stored selection ("keep only the brushed runs").
     const rememberedSelection = (experimentId: number): number[] => readJson(storage, selectionKey(experimentId), isNumberArray, [])
+    const rememberedWidths = (experimentId: number): Record<string, number> => readJson(storage, widthsKey(experimentId), isWidths, {})
 
     return {
       experimentId: null,
       rows: [],
       loading: false,
       rowsError: null,
+      showDeleted: false,
+      nameQuery: '',
+      setShowDeleted: async (showDeleted) => {
+        if (showDeleted === get().showDeleted) return
+        set({ showDeleted, rows: [] })
+        publish(deps, get(), 'push')
+        await get().reload()
+      },
+      setNameQuery: (nameQuery) => {
+        set({ nameQuery })
+        publish(deps, get(), 'replace')
+      },
       open: async (experimentId, url = null, reload = true) => {
         const before = get()
         const sameExperiment = before.experimentId === experimentId
         const filter = url ? url.filter.trim() : sameExperiment ? before.appliedFilter : ''
+        const showDeleted = url ? url.deleted === true : sameExperiment && before.showDeleted
+        const viewChanged = showDeleted !== before.showDeleted
         const patch: Partial<RunsTableState> = sameExperiment ? {} : { experimentId, rows: [], rowsError: null, appliedFilter: '', filterError: null }
         // The filter box keeps what the user is typing unless the address names another filter.
         if (!sameExperiment || filter !== before.appliedFilter) Object.assign(patch, { filterText: filter, filterError: null })
@@ -135,30 +169,37 @@ const createRowsSlice =
             sorting: url.sort,
             chosenColumns: url.columns ?? rememberedColumns(experimentId),
             selected: url.selected ?? rememberedSelection(experimentId),
+            columnWidths: url.widths ?? rememberedWidths(experimentId),
+            nameQuery: url.nameQuery ?? '',
+            showDeleted,
             ...((url.group ?? null) !== before.groupBy ? { groupBy: url.group ?? null, collapsedGroups: [] } : {})
           })
         } else if (!sameExperiment) {
           Object.assign(patch, { sorting: [], chosenColumns: rememberedColumns(experimentId), selected: rememberedSelection(experimentId), groupBy: null, collapsedGroups: [] })
+          Object.assign(patch, { columnWidths: rememberedWidths(experimentId), nameQuery: '', showDeleted: false })
         } else {
           patch.selected = rememberedSelection(experimentId)
         }
+        if (viewChanged) patch.rows = []
         set(patch)
-        if (reload || !sameExperiment || filter !== before.appliedFilter) await load(experimentId, filter)
+        if (reload || !sameExperiment || filter !== before.appliedFilter || viewChanged) await load(experimentId, filter)
       },
       reload: async () => {
         const { experimentId, appliedFilter } = get()
         if (experimentId !== null) await load(experimentId, appliedFilter)
       },
       refreshRows: async (runIds) => {
-        const { experimentId, appliedFilter } = get()
+        const { experimentId, appliedFilter, showDeleted } = get()
         if (experimentId === null || runIds.length === 0) return
         // Whether a changed run still matches a filter is the server's call: search again.
         if (appliedFilter !== '' || runIds.length > 200) return load(experimentId, appliedFilter)
         try {
-          const fresh = (await call(api, 'runs.rows', { runIds })).filter((row) => row.experimentId === experimentId)
-          if (get().experimentId !== experimentId || get().appliedFilter !== '') return
+          // Only runs in the state shown (active, or deleted): a run deleted or restored elsewhere leaves this view.
+          const fresh = (await call(api, 'runs.rows', { runIds, deleted: showDeleted })).filter((row) => row.experimentId === experimentId)
+          if (get().experimentId !== experimentId || get().appliedFilter !== '' || get().showDeleted !== showDeleted) return
           const byId = new Map(fresh.map((row) => [row.id, row]))
-          const rows = get().rows.map((row) => byId.get(row.id) ?? row)
+          const asked = new Set(runIds)
+          const rows = get().rows.flatMap((row) => byId.get(row.id) ?? (asked.has(row.id) ? [] : [row]))
           const known = new Set(rows.map((row) => row.id))
           const added = fresh.filter((row) => !known.has(row.id))
           set({ rows: added.length > 0 ? [...added, ...rows] : rows })
@@ -170,13 +211,19 @@ const createRowsSlice =
   }
 
 /** The table's state as the address carries it. */
-export function tableUrlState(state: Pick<RunsTableState, 'appliedFilter' | 'sorting' | 'chosenColumns' | 'selected'> & Partial<Pick<RunsTableState, 'groupBy'>>): RunsTableUrlState {
+export function tableUrlState(
+  state: Pick<RunsTableState, 'appliedFilter' | 'sorting' | 'chosenColumns' | 'selected'> &
+    Partial<Pick<RunsTableState, 'groupBy' | 'columnWidths' | 'nameQuery' | 'showDeleted'>>
+): RunsTableUrlState {
   return {
     filter: state.appliedFilter,
     sort: state.sorting,
     columns: state.chosenColumns,
     selected: state.selected.length > 0 ? state.selected : null,
-    ...(state.groupBy ? { group: state.groupBy } : {})
+    ...(state.groupBy ? { group: state.groupBy } : {}),
+    ...(state.columnWidths && Object.keys(state.columnWidths).length > 0 ? { widths: state.columnWidths } : {}),
+    ...(state.nameQuery ? { nameQuery: state.nameQuery } : {}),
+    ...(state.showDeleted ? { deleted: true } : {})
   }
 }
 
@@ -228,17 +275,48 @@ const createSortSlice =
 
 const createColumnsSlice =
   (deps: RunsTableDeps): Slice<ColumnsSlice> =>
-  (set, get) => ({
-    chosenColumns: null,
-    toggleColumn: (columnId, available) => {
+  (set, get) => {
+    const choose = (chosen: string[]): void => {
       const { experimentId } = get()
-      const current = get().chosenColumns ?? defaultColumns(available)
-      const chosen = current.includes(columnId) ? current.filter((id) => id !== columnId) : [...current, columnId]
       set({ chosenColumns: chosen })
       if (experimentId !== null) writeJson(deps.storage, columnsKey(experimentId), chosen)
       publish(deps, get(), 'push')
     }
-  })
+    return {
+      chosenColumns: null,
+      columnWidths: {},
+      toggleColumn: (columnId, available) => {
+        const current = get().chosenColumns ?? defaultColumns(available)
+        choose(current.includes(columnId) ? current.filter((id) => id !== columnId) : [...current, columnId])
+      },
+      moveColumn: (columnId, offset, available) => {
+        const current = get().chosenColumns ?? defaultColumns(available)
+        const from = current.indexOf(columnId)
+        const to = Math.max(0, Math.min(current.length - 1, from + offset))
+        if (from < 0 || to === from) return
+        const chosen = current.filter((id) => id !== columnId)
+        chosen.splice(to, 0, columnId)
+        choose(chosen)
+      },
+      placeColumn: (columnId, beforeId, available) => {
+        const current = get().chosenColumns ?? defaultColumns(available)
+        if (!current.includes(columnId) || columnId === beforeId) return
+        const chosen = current.filter((id) => id !== columnId)
+        const at = beforeId === null ? -1 : chosen.indexOf(beforeId)
+        chosen.splice(at < 0 ? chosen.length : at, 0, columnId)
+        if (chosen.every((id, index) => id === current[index])) return
+        choose(chosen)
+      },
+      setColumnWidth: (columnId, width, done) => {
+        const columnWidths = { ...get().columnWidths, [columnId]: Math.round(Math.max(MIN_COLUMN_WIDTH, Math.min(MAX_COLUMN_WIDTH, width))) }
+        set({ columnWidths })
+        if (!done) return
+        const { experimentId } = get()
+        if (experimentId !== null) writeJson(deps.storage, widthsKey(experimentId), columnWidths)
+        publish(deps, get(), 'replace')
+      }
+    }
+  }
 
 const createSelectionSlice =
   (deps: RunsTableDeps): Slice<SelectionSlice> =>
@@ -266,17 +344,26 @@ export function createRunsTableStore(deps: RunsTableDeps) {
     ...createSortSlice(deps)(...args),
     ...createColumnsSlice(deps)(...args),
     ...createSelectionSlice(deps)(...args),
-    ...createGroupingSlice(() => publish(deps, args[1](), 'push'))(args[0], args[1])
+    ...createGroupingSlice(() => publish(deps, args[1](), 'push'))(args[0], args[1]),
+    ...createBulkSlice<RunsTableState>(deps.api)(...args)
   }))
 }
 
 export type RunsTableStore = ReturnType<typeof createRunsTableStore>
 
-/** Param and metric column ids found in the rows (metrics logged or reported as final), params first, each sorted. */
+/** Param, metric and tag column ids found in the rows (metrics logged or reported as final), params first, each kind sorted. */
 export function availableColumns(rows: readonly RunRow[]): string[] {
   const params = new Set<string>()
-  for (const row of rows) for (const key in row.hyperparameters) params.add(key)
-  return [...[...params].sort().map((key) => `params.${key}`), ...runMetricKeys(rows).map((key) => `metrics.${key}`)]
+  const tags = new Set<string>()
+  for (const row of rows) {
+    for (const key in row.hyperparameters) params.add(key)
+    for (const key in row.tags) tags.add(key)
+  }
+  return [
+    ...[...params].sort().map((key) => `params.${key}`),
+    ...runMetricKeys(rows).map((key) => `metrics.${key}`),
+    ...[...tags].sort().map((key) => `tags.${key}`)
+  ]
 }
 
 /** Until the user chooses: the first few params and metrics. */

@@ -10,18 +10,48 @@ import { seriesKey } from '../stores/experiment-charts-store'
 import { ChartPanel } from './ChartPanel'
 
 /**
- * The experiment's Charts section, above its runs table (W&B's workspace): panels of chosen
- * metrics for the runs the table shows — the selected ones when there is a selection — drawn
- * per run, or per group (mean and band) when the table is grouped.
+ * An experiment's chart panels. On the experiment page (above its runs table, W&B's workspace)
+ * they show the runs the table shows — the selected ones when there is a selection — per run,
+ * or per group (mean and band) when the table is grouped. On a run page the same panels (one
+ * layout per experiment) show that run.
  */
 
 /** Runs drawn at most: their series are fetched one request each. */
 export const MAX_CHART_RUNS = 100
 
+type ChartRow = Pick<RunRow, 'id' | 'name' | 'metrics' | 'hyperparameters' | 'tags'>
+
 export function ExperimentCharts({ experimentId }: { experimentId: number }): React.JSX.Element {
   const { rows, selected, groupBy, tableExperiment } = useRunsTable(
     useShallow((state) => ({ rows: state.rows, selected: state.selected, groupBy: state.groupBy, tableExperiment: state.experimentId }))
   )
+  const ownRows = useMemo(() => (tableExperiment === experimentId ? rows : []), [tableExperiment, experimentId, rows])
+  return <ChartPanelsSection experimentId={experimentId} rows={ownRows} selected={selected} groupBy={groupBy} label="charts" title="Charts" />
+}
+
+const NO_SELECTION: number[] = []
+
+/** The experiment's panels drawn for one run (its run page). */
+export function RunChartPanels({ run }: { run: ChartRow & { experimentId: number } }): React.JSX.Element {
+  const rows = useMemo(() => [run], [run])
+  return <ChartPanelsSection experimentId={run.experimentId} rows={rows} selected={NO_SELECTION} groupBy={null} label="chart panels" title="Chart panels" />
+}
+
+function ChartPanelsSection({
+  experimentId,
+  rows: ownRows,
+  selected,
+  groupBy,
+  label,
+  title
+}: {
+  experimentId: number
+  rows: readonly ChartRow[]
+  selected: readonly number[]
+  groupBy: string | null
+  label: string
+  title: string
+}): React.JSX.Element {
   const { open, shown, setShown, storedPanels, effectivePanels, series, ensureSeries, addPanel, removePanel, updatePanel, movePanel } = useExperimentCharts(
     useShallow((state) => ({
       open: state.open,
@@ -39,7 +69,6 @@ export function ExperimentCharts({ experimentId }: { experimentId: number }): Re
   )
   useEffect(() => open(experimentId), [experimentId, open])
 
-  const ownRows = useMemo(() => (tableExperiment === experimentId ? rows : []), [tableExperiment, experimentId, rows])
   // Keys with logged series (final-only metrics have no points to draw).
   const metricKeys = useMemo(() => [...new Set(ownRows.flatMap((row) => row.metrics.map((metric) => metric.key)))].sort(), [ownRows])
   const panels = useMemo(() => effectivePanels(metricKeys), [effectivePanels, metricKeys, storedPanels]) // eslint-disable-line react-hooks/exhaustive-deps
@@ -50,7 +79,7 @@ export function ExperimentCharts({ experimentId }: { experimentId: number }): Re
     const chosen = new Set(selected)
     return ownRows.filter((row) => chosen.has(row.id))
   }, [ownRows, selected])
-  const plotted: RunRow[] = useMemo(() => candidates.slice(0, MAX_CHART_RUNS), [candidates])
+  const plotted: ChartRow[] = useMemo(() => candidates.slice(0, MAX_CHART_RUNS), [candidates])
   const groups = useMemo(() => (groupBy ? groupRuns(plotted, groupBy) : null), [plotted, groupBy])
   const plotRuns: PlotRun[] = useMemo(() => {
     // Selected runs keep the colour they have in the compare view; otherwise colours by table order.
@@ -88,11 +117,11 @@ export function ExperimentCharts({ experimentId }: { experimentId: number }): Re
   const [newMetric, setNewMetric] = useState('')
 
   return (
-    <section className="panel experiment-charts" aria-label="charts">
+    <section className="panel experiment-charts" aria-label={label}>
       <div className="panel-header">
         <h2>
           <button type="button" className="disclosure" aria-expanded={shown} onClick={() => setShown(!shown)}>
-            <span aria-hidden="true">{shown ? '▾' : '▸'}</span> Charts
+            <span aria-hidden="true">{shown ? '▾' : '▸'}</span> {title}
           </button>
         </h2>
         {shown && (

@@ -6,6 +6,7 @@ import { routeHash } from '../stores/app-store'
 import { useApp, useExperiments, useRunPage } from '../stores'
 import type { XAxis } from '../stores/run-page-store'
 import { EmptyState, ErrorNote, Progress } from './common'
+import { RunChartPanels } from './ExperimentCharts'
 import { MetricChart } from './MetricChart'
 import { RunHeader, RunNote, RunTags } from './RunEditing'
 
@@ -80,6 +81,7 @@ export function RunView({ runId }: { runId: number }): React.JSX.Element {
             </section>
           )}
           <Charts run={run} />
+          <RunChartPanels run={run} />
           <div className="two-columns">
             <KeyValues title="Parameters" values={run.hyperparameters} empty="No parameters logged." />
             <RunTags run={run} />

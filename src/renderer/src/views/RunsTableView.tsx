@@ -8,7 +8,11 @@ import { availableColumns, visibleColumns } from '../stores/runs-table-store'
 import { useRunsTable } from '../stores'
 import { EMPTY_TABLE_URL_STATE, routeHash, type RunsTableUrlState } from '../stores/app-store'
 import { MAX_COMPARE } from '../stores/compare-store'
-import { buildColumns, COLUMN_WIDTHS, DATA_COLUMN_WIDTH, PINNED_COLUMNS, type RunsTableMeta } from './run-columns'
+import { buildColumns, COLUMN_WIDTHS, DATA_COLUMN_WIDTH, isMovableColumn, PINNED_COLUMN_IDS, pinnedOffsets, type RunsTableMeta } from './run-columns'
+import { runsToCsv, runsToJson, type ExportColumn } from '../lib/runs-export'
+import { BulkActions, ColumnPicker, downloadText, NameSearch, ShowDeletedToggle } from './RunsTableTools'
+import { ColumnResizer, useColumnDrag } from './runs-table-header'
+import './runs-table.css'
 import { EmptyState, ErrorNote, LogFromScript, Progress } from './common'
 import { FilterBar } from './FilterBar'
 import { GroupByControl, GroupHeaderRow, useGroupedRows } from './run-group-rows'
@@ -35,15 +39,24 @@ export function RunsTableView({
       experimentIdShown: state.experimentId
     }))
   )
-  const { sorting, setSorting, chosenColumns, toggleColumn, selected, toggleSelected, setSelected } = useRunsTable(
+  const { sorting, setSorting, chosenColumns, selected, toggleSelected, setSelected } = useRunsTable(
     useShallow((state) => ({
       sorting: state.sorting,
       setSorting: state.setSorting,
       chosenColumns: state.chosenColumns,
-      toggleColumn: state.toggleColumn,
       selected: state.selected,
       toggleSelected: state.toggleSelected,
       setSelected: state.setSelected
+    }))
+  )
+  const { nameQuery, showDeleted, columnWidths, setColumnWidth, placeColumn, loadKeys } = useRunsTable(
+    useShallow((state) => ({
+      nameQuery: state.nameQuery,
+      showDeleted: state.showDeleted,
+      columnWidths: state.columnWidths,
+      setColumnWidth: state.setColumnWidth,
+      placeColumn: state.placeColumn,
+      loadKeys: state.loadKeys
     }))
   )
 
@@ -56,6 +69,11 @@ export function RunsTableView({
     shownFor.current = experimentId
     void open(experimentId, JSON.parse(urlKey) as RunsTableUrlState, arrived)
   }, [experimentId, urlKey, open])
+  const loadedThisExperiment = experimentIdShown === experimentId
+  // The filter box completes and checks keys of this experiment's runs.
+  useEffect(() => {
+    if (loadedThisExperiment) void loadKeys()
+  }, [loadedThisExperiment, loadKeys])
 
   const available = useMemo(() => availableColumns(rows), [rows])
   // Keyed by the column names, not the array: a live refresh of the rows yields a new but
@@ -66,8 +84,14 @@ export function RunsTableView({
   const columns = useMemo(() => buildColumns(shownColumns), [shownColumns])
   const meta: RunsTableMeta = useMemo(() => ({ selected: selectedSet, toggleSelected }), [selectedSet, toggleSelected])
 
+  // The run-name search narrows the rows the filter loaded (case-insensitive, anywhere in the name).
+  const shownRows = useMemo(() => {
+    const needle = nameQuery.trim().toLowerCase()
+    return needle === '' ? rows : rows.filter((row) => row.name.toLowerCase().includes(needle))
+  }, [rows, nameQuery])
+
   const table = useReactTable({
-    data: rows,
+    data: shownRows,
     columns,
     meta,
     state: { sorting },
@@ -90,19 +114,49 @@ export function RunsTableView({
     estimateSize: () => ROW_HEIGHT,
     overscan: 12
   })
-  const widthOf = (id: string): number => COLUMN_WIDTHS[id] ?? DATA_COLUMN_WIDTH
-  const cellStyle = (id: string): CSSProperties => (id in PINNED_COLUMNS ? { width: widthOf(id), left: PINNED_COLUMNS[id] } : { width: widthOf(id) })
-  const pinnedClass = (id: string): string => (id === 'name' ? ' pinned pinned-last' : id in PINNED_COLUMNS ? ' pinned' : '')
+  const widthOf = (id: string): number => columnWidths[id] ?? COLUMN_WIDTHS[id] ?? DATA_COLUMN_WIDTH
+  const pinned = pinnedOffsets(widthOf)
+  const cellStyle = (id: string): CSSProperties => (id in pinned ? { width: widthOf(id), left: pinned[id] } : { width: widthOf(id) })
+  const pinnedClass = (id: string): string => (id === 'name' ? ' pinned pinned-last' : PINNED_COLUMN_IDS.includes(id) ? ' pinned' : '')
   const totalWidth = table.getVisibleLeafColumns().reduce((sum, column) => sum + widthOf(column.id), 0)
-  const loadedThisExperiment = experimentIdShown === experimentId
+
+  const headerRef = useRef<HTMLDivElement>(null)
+  // The movable header under the pointer, and whether the pointer is on its right half.
+  const dropTarget = (x: number): { id: string; after: boolean; nextId: string | null } | null => {
+    const headers = [...(headerRef.current?.querySelectorAll<HTMLElement>('[data-column-id]') ?? [])].filter((element) => isMovableColumn(element.dataset.columnId!))
+    for (let i = 0; i < headers.length; i++) {
+      const box = headers[i]!.getBoundingClientRect()
+      const last = i === headers.length - 1
+      if ((x >= box.left || i === 0) && (x < box.right || last)) {
+        return { id: headers[i]!.dataset.columnId!, after: x > box.left + box.width / 2, nextId: last ? null : headers[i + 1]!.dataset.columnId! }
+      }
+    }
+    return null
+  }
+  const drag = useColumnDrag(dropTarget, (id, beforeId) => placeColumn(id, beforeId, available))
+
+  const exportColumns = (): ExportColumn[] =>
+    table
+      .getVisibleLeafColumns()
+      .filter((column) => column.id !== 'select')
+      .map((column) => ({
+        id: column.id === 'duration' ? 'duration_ms' : column.id,
+        value: (index: number) => tableRows[index]!.getValue(column.id)
+      }))
+  const exportAs = (format: 'csv' | 'json'): void => {
+    const fileName = `experiment-${experimentId}-${showDeleted ? 'deleted-' : ''}runs.${format}`
+    if (format === 'csv') downloadText(fileName, runsToCsv(exportColumns(), tableRows.length), 'text/csv;charset=utf-8')
+    else downloadText(fileName, runsToJson(exportColumns(), tableRows.length), 'application/json')
+  }
 
   return (
     <section className="runs">
       <FilterBar />
       <div className="table-toolbar">
         <span data-testid="run-count">
-          {tableRows.length.toLocaleString()} run{tableRows.length === 1 ? '' : 's'}
+          {tableRows.length.toLocaleString()} {showDeleted ? 'deleted ' : ''}run{tableRows.length === 1 ? '' : 's'}
           {appliedFilter && ' matching the filter'}
+          {nameQuery.trim() !== '' && ` named like “${nameQuery.trim()}”`}
         </span>
         {selected.length > 0 && (
           <span className="selection" data-testid="selection">
@@ -120,23 +174,30 @@ export function RunsTableView({
             </button>
           </span>
         )}
+        <BulkActions />
         <GroupByControl rows={rows} />
-        <details className="column-picker">
-          <summary>Columns</summary>
-          <div className="column-picker-menu" role="group" aria-label="columns">
-            {available.length === 0 && <p className="subtle">No params or metrics logged yet.</p>}
-            {available.map((id) => (
-              <label key={id}>
-                <input type="checkbox" checked={shownColumns.includes(id)} onChange={() => toggleColumn(id, available)} /> {id}
-              </label>
-            ))}
-          </div>
-        </details>
+        <ColumnPicker available={available} shown={shownColumns} />
+      </div>
+      <div className="table-toolbar table-tools">
+        <NameSearch />
+        <ShowDeletedToggle />
+        <span className="export-buttons" role="group" aria-label="export">
+          <button type="button" disabled={tableRows.length === 0} onClick={() => exportAs('csv')}>
+            Export CSV
+          </button>
+          <button type="button" disabled={tableRows.length === 0} onClick={() => exportAs('json')}>
+            Export JSON
+          </button>
+        </span>
       </div>
       <ErrorNote error={rowsError} title="Cannot load runs" />
       {loading && <Progress label={appliedFilter ? 'Searching runs…' : 'Loading runs…'} />}
       {loadedThisExperiment && !loading && rows.length === 0 && !rowsError && (
-        appliedFilter ? (
+        showDeleted ? (
+          <EmptyState title={appliedFilter ? 'No deleted run matches the filter' : 'No deleted runs in this experiment'}>
+            <p>Runs deleted from the table wait here until they are restored.</p>
+          </EmptyState>
+        ) : appliedFilter ? (
           <EmptyState title="No run matches the filter">
             <p>Change the filter above, or clear it to see every run.</p>
           </EmptyState>
@@ -148,19 +209,23 @@ export function RunsTableView({
       )}
       {rows.length > 0 && (
         <div className="table-scroll" ref={scrollRef} role="table" aria-label="runs" aria-rowcount={tableRows.length}>
-          <div className="thead" role="rowgroup" style={{ width: totalWidth }}>
+          <div className="thead" role="rowgroup" style={{ width: totalWidth }} ref={headerRef}>
             {table.getHeaderGroups().map((group) => (
               <div className="tr" role="row" key={group.id}>
                 {group.headers.map((header) => {
                   const sorted = header.column.getIsSorted()
                   const id = header.column.id
+                  const movable = isMovableColumn(id)
+                  const dragged = drag.dragging?.id === id
                   return (
                     <div
                       key={header.id}
                       role="columnheader"
-                      className={`th${pinnedClass(id)}`}
+                      data-column-id={id}
+                      className={`th${pinnedClass(id)}${movable ? ' movable' : ''}${dragged ? ' dragging' : ''}`}
                       style={cellStyle(id)}
                       aria-sort={header.column.getCanSort() ? (sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : 'none') : undefined}
+                      {...(movable ? drag.handlers(id) : {})}
                     >
                       {id === 'select' ? (
                         <input
@@ -182,13 +247,22 @@ export function RunsTableView({
                       ) : (
                         flexRender(header.column.columnDef.header, header.getContext())
                       )}
+                      {id !== 'select' && (
+                        <ColumnResizer label={id} width={widthOf(id)} onResize={(width, done) => setColumnWidth(id, width, done)} />
+                      )}
                     </div>
                   )
                 })}
               </div>
             ))}
           </div>
-          <div className="tbody" role="rowgroup" style={{ height: virtualizer.getTotalSize(), width: totalWidth }}>
+          <div
+            className="tbody"
+            role="rowgroup"
+            style={{ height: virtualizer.getTotalSize(), width: totalWidth }}
+            // A cell whose text is cut off shows all of it on hover (and only such a cell has a title).
+            onMouseOver={(event) => showFullTextIfTruncated(event.target)}
+          >
             {virtualizer.getVirtualItems().map((item) => {
               const entry = items[item.index]!
               if (entry.kind === 'group') {
@@ -218,4 +292,14 @@ export function RunsTableView({
       )}
     </section>
   )
+}
+
+/** Gives a truncated cell a title with its whole text; a cell that fits gets none. */
+function showFullTextIfTruncated(target: EventTarget): void {
+  const cell = target instanceof Element ? target.closest<HTMLElement>('[role="cell"]') : null
+  if (!cell) return
+  const truncated = cell.scrollWidth > cell.clientWidth + 1
+  const text = cell.textContent ?? ''
+  if (truncated && text !== '') cell.title = text
+  else cell.removeAttribute('title')
 }

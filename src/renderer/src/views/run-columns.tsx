@@ -6,7 +6,7 @@ import { runMetricValue } from '../lib/run-metrics'
 import { routeHash } from '../stores/app-store'
 import { StatusBadge } from './common'
 
-/** Column definitions of the runs table: fixed ones, then the user's params and metrics. */
+/** Column definitions of the runs table: fixed ones, then the user's params, metrics and tags in the order chosen. */
 
 /** What the select column reads from the table (its `meta`), so the columns need not change when the selection does. */
 export interface RunsTableMeta {
@@ -44,8 +44,22 @@ const sortByValue = (rowA: Row<RunRow>, rowB: Row<RunRow>, columnId: string): nu
 export const COLUMN_WIDTHS: Record<string, number> = { select: 44, status: 120, name: 240, startedAt: 180, duration: 100 }
 export const DATA_COLUMN_WIDTH = 130
 
-/** Columns that stay in view when the table scrolls sideways (the run's name, and what is left of it), with their left offsets. */
-export const PINNED_COLUMNS: Readonly<Record<string, number>> = { select: 0, status: COLUMN_WIDTHS.select!, name: COLUMN_WIDTHS.select! + COLUMN_WIDTHS.status! }
+/** Columns that stay in view when the table scrolls sideways: the run's name, and what is left of it. */
+export const PINNED_COLUMN_IDS: readonly string[] = ['select', 'status', 'name']
+
+/** The pinned columns' left offsets for these widths (a resized status or name column moves the ones after it). */
+export function pinnedOffsets(widthOf: (id: string) => number): Record<string, number> {
+  const offsets: Record<string, number> = {}
+  let left = 0
+  for (const id of PINNED_COLUMN_IDS) {
+    offsets[id] = left
+    left += widthOf(id)
+  }
+  return offsets
+}
+
+/** The columns a user may drag to another place: the chosen param, metric and tag columns. */
+export const isMovableColumn = (id: string): boolean => /^(params|metrics|tags)\./.test(id)
 
 export function buildColumns(chosen: readonly string[]): ColumnDef<RunRow, unknown>[] {
   const columns: ColumnDef<RunRow, unknown>[] = [
@@ -94,6 +108,16 @@ export function buildColumns(chosen: readonly string[]): ColumnDef<RunRow, unkno
         sortingFn: sortByValue,
         sortUndefined: 'last',
         cell: ({ getValue }) => <span className="num">{formatNumber(getValue() as number | undefined)}</span>
+      })
+    } else if (id.startsWith('tags.')) {
+      const key = id.slice('tags.'.length)
+      columns.push({
+        id,
+        header: key,
+        accessorFn: (row) => (Object.hasOwn(row.tags, key) ? row.tags[key] : undefined),
+        sortingFn: sortByValue,
+        sortUndefined: 'last',
+        cell: ({ getValue }) => formatJsonValue(getValue())
       })
     }
   }

@@ -272,7 +272,7 @@ describe('editing runs, experiments and models, and deployments that offer only 
     await form.getByRole('button', { name: 'Deploy…' }).click()
     await confirmDialog()
     const staging = page.locator('[data-target="staging"]')
-    await expect.poll(() => page.getByTestId('traffic-staging').textContent()).toBe('v1 10% · no other version 90%')
+    await expect.poll(() => page.getByTestId('traffic-staging').textContent()).toBe('v1 10% (no previous version)')
     expect(await staging.locator('.actions button').allTextContents()).toEqual(['Promote canary'])
 
     // Production: v1 blue-green with an SLA and a health URL that is too slow and serves too little.

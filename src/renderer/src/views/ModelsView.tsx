@@ -437,9 +437,10 @@ const TARGET_LABELS: Record<SlaTarget, string> = { latency_p99: 'p99 latency', t
 /** Who takes the traffic on a target, as the database holds it: "v2 10% · v1 90%" during a canary, else "v2 100%". */
 function trafficShare(deployment: Deployment, label: (id: number | null) => string): string {
   if (canaryInProgress(deployment)) {
-    const share = deployment.canaryTrafficPercent!
-    const rest = `${formatNumber(100 - share)}%`
-    return `${label(deployment.currentVersionId)} ${formatNumber(share)}% · ${deployment.previousVersionId === null ? 'no other version' : label(deployment.previousVersionId)} ${rest}`
+    const share = `${label(deployment.currentVersionId)} ${formatNumber(deployment.canaryTrafficPercent!)}%`
+    // A first canary has no registered version beside it: the rest of the traffic is not this model's to show.
+    if (deployment.previousVersionId === null) return `${share} (no previous version)`
+    return `${share} · ${label(deployment.previousVersionId)} ${formatNumber(100 - deployment.canaryTrafficPercent!)}%`
   }
   return `${label(deployment.currentVersionId)} 100%`
 }

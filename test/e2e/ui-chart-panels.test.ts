@@ -139,6 +139,15 @@ async function panelTitles(): Promise<string[]> {
   return ui.page.locator('.chart-panels figure figcaption strong').allTextContents()
 }
 
+/** axe-core's serious and critical findings on the page as it is. */
+async function axeSerious(): Promise<Array<{ id: string; impact: string; targets: string[] }>> {
+  // Evaluated, not added as a <script>: the page's CSP (script-src 'self') refuses inline scripts.
+  if (!(await ui.page.evaluate(`'axe' in window`))) await ui.page.evaluate(readFileSync(join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'))
+  return ui.page.evaluate(`axe.run(document).then((result) => result.violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map((violation) => ({ id: violation.id, impact: violation.impact, targets: violation.nodes.map((node) => node.target.join(' ')) })))`)
+}
+
 function shot(name: string): Promise<Buffer> {
   return ui.page.screenshot({ path: join(screenshotsDir, `ui-chart-panels-${name}.png`), fullPage: true })
 }
@@ -368,6 +377,13 @@ describe('grouping and chart panels (issue 13)', () => {
       for (const y of rows) expect(Math.abs(y - yPixel(d, f(37)))).toBeLessThanOrEqual(3)
       await section.scrollIntoViewIfNeeded()
       await shot('run-page-panels')
+    })
+
+    it('passes axe with the panels open, grouped, a panel’s settings shown', async () => {
+      await openExperiment('?group=params.optimizer')
+      await expect.poll(async () => (await drawn('loss')).yTicks.length).toBeGreaterThan(0)
+      await openSettings('loss')
+      expect(await axeSerious()).toEqual([])
     })
 
     it('exports a chart as PNG at the size drawn, as SVG, and as CSV of the plotted data', async () => {

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest'
+import type { MetricSeries } from '../../src/shared/domain'
 import { lineOnAxis, movePanel, newPanel, parsePanels, plottedCsv, valueAtStep, type Sample } from '../../src/renderer/src/lib/chart-panels'
 import { buildPanelPlot, dedupeX } from '../../src/renderer/src/lib/panel-plot'
 import { RUN_PALETTE } from '../../src/renderer/src/lib/run-colors'
 import { aggregateLines, aggregationGrid, groupByOptions, groupRuns, NO_VALUE_LABEL } from '../../src/renderer/src/lib/run-groups'
 import { emaSmooth, gaussianSmooth, runningMean, smoothValues } from '../../src/renderer/src/lib/smoothing'
+import { memoryStorage } from '../../src/renderer/src/lib/storage'
+import { createExperimentChartsStore, PANEL_MAX_POINTS, seriesKey } from '../../src/renderer/src/stores/experiment-charts-store'
+import { fakeApi, Refusal } from './ui-fake-api'
 
 const row = (id: number, hyperparameters: Record<string, unknown>, tags: Record<string, string> = {}) => ({ id, hyperparameters, tags }) as never
 
@@ -164,5 +168,52 @@ describe('panel settings', () => {
 
   it('writes the plotted columns as CSV, empty where a line has no point', () => {
     expect(plottedCsv(['step', 'run "a"', 'b'], [[0, 1], [1.5, null], [undefined, 2]])).toBe('step,"run ""a""",b\n0,1.5,\n1,,2\n')
+  })
+})
+
+describe('the experiment charts store', () => {
+  const seriesOf = (runId: number, key: string): MetricSeries => ({ runId, key, totalPoints: 1, mode: 'raw', points: [], buckets: [] })
+
+  it('asks each run × key once, downsampled, a few at a time, and applies the answers in batches', async () => {
+    let inFlight = 0
+    let most = 0
+    const fake = fakeApi({
+      'runs.metricSeries': async (input) => {
+        inFlight++
+        most = Math.max(most, inFlight)
+        await new Promise((resolve) => setTimeout(resolve, 2))
+        inFlight--
+        return input.runId === 3 && input.key === 'acc' ? new Refusal({ code: 'not_found', message: 'gone' }) : seriesOf(input.runId, input.key)
+      }
+    })
+    const store = createExperimentChartsStore({ api: fake.api, storage: memoryStorage() })
+    store.getState().open(7)
+    let updates = 0
+    store.subscribe(() => updates++)
+    const runs = Array.from({ length: 10 }, (_, i) => i + 1)
+    await Promise.all([store.getState().ensureSeries(runs, ['loss', 'acc']), store.getState().ensureSeries(runs, ['loss', 'acc'])])
+    expect(fake.callsOf('runs.metricSeries')).toHaveLength(20)
+    expect(fake.callsOf('runs.metricSeries')[0]!.input).toEqual({ runId: 1, key: 'loss', maxPoints: PANEL_MAX_POINTS })
+    expect(most).toBeLessThanOrEqual(6)
+    expect(updates).toBeLessThan(10)
+    expect(store.getState().series[seriesKey(4, 'acc')]).toEqual({ series: seriesOf(4, 'acc'), loading: false, error: null })
+    expect(store.getState().series[seriesKey(3, 'acc')]!.error!.message).toBe('gone')
+    // A failed series is asked again; loaded ones are not.
+    await store.getState().ensureSeries(runs, ['loss', 'acc'])
+    expect(fake.callsOf('runs.metricSeries')).toHaveLength(21)
+  })
+
+  it('keeps the panels per experiment: defaults until the user changes them, then the user’s order', () => {
+    const storage = memoryStorage()
+    const store = createExperimentChartsStore({ api: fakeApi({}).api, storage })
+    store.getState().open(7)
+    const defaults = store.getState().effectivePanels(['acc', 'loss', 'lr'])
+    expect(defaults.map((panel) => panel.metrics)).toEqual([['acc'], ['loss'], ['lr']])
+    store.getState().movePanel(defaults[0]!.id, 2, defaults)
+    const again = createExperimentChartsStore({ api: fakeApi({}).api, storage })
+    again.getState().open(7)
+    expect(again.getState().effectivePanels(['acc', 'loss', 'lr']).map((panel) => panel.metrics)).toEqual([['loss'], ['lr'], ['acc']])
+    again.getState().open(8)
+    expect(again.getState().effectivePanels(['x']).map((panel) => panel.metrics)).toEqual([['x']])
   })
 })

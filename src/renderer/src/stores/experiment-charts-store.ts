@@ -19,6 +19,8 @@ export const PANEL_MAX_POINTS = 500
 const CONCURRENT_REQUESTS = 6
 /** Panels shown until the user arranges their own: one per metric, the first few. */
 const DEFAULT_PANEL_COUNT = 4
+/** How long answers are gathered before the panels redraw with them. */
+const FLUSH_MS = 60
 
 export interface SeriesEntry {
   series: MetricSeries | null
@@ -97,7 +99,19 @@ const createPanelsSlice =
 const createSeriesSlice =
   (api: HypercubeApi): Slice<SeriesSlice> =>
   (set, get) => {
-    const patch = (key: string, entry: SeriesEntry): void => set({ series: { ...get().series, [key]: entry } })
+    // Answers are applied in batches: one update per answer would redraw every panel 300 times for a 100-run sweep of 3 metrics.
+    let pending: Record<string, SeriesEntry> = {}
+    let flushTimer: ReturnType<typeof setTimeout> | null = null
+    const flush = (): void => {
+      flushTimer = null
+      if (Object.keys(pending).length === 0) return
+      set({ series: { ...get().series, ...pending } })
+      pending = {}
+    }
+    const patch = (key: string, entry: SeriesEntry): void => {
+      pending[key] = entry
+      flushTimer ??= setTimeout(flush, FLUSH_MS)
+    }
     return {
       series: {},
       ensureSeries: async (runIds, keys) => {
@@ -129,6 +143,8 @@ const createSeriesSlice =
           }
         }
         await Promise.all(Array.from({ length: Math.min(CONCURRENT_REQUESTS, wanted.length) }, worker))
+        if (flushTimer !== null) clearTimeout(flushTimer)
+        flush()
       }
     }
   }

@@ -128,6 +128,27 @@ describe('runs table store: column order and widths, deleted runs', () => {
     expect(hashes.length).toBe(published + 1)
   })
 
+  it('forgets the keys and the last bulk outcome of another experiment', async () => {
+    const fake = fakeApi({
+      'runs.list': ({ experimentId }) => [runRow(experimentId, experimentId)],
+      'runs.keys': ({ experimentId }) => ({ params: [], metrics: [`m${experimentId}`], tags: [] }),
+      'runs.deleteMany': ({ runIds }) => ({ runIds })
+    })
+    const store = createRunsTableStore({ api: fake.api, storage: memoryStorage() })
+    await store.getState().open(7)
+    await store.getState().loadKeys()
+    store.getState().setSelected([7])
+    await store.getState().deleteSelected()
+    expect(store.getState().bulkOutcome?.message).toMatch(/^Deleted 1 run;/)
+    expect(store.getState().keys?.metrics).toEqual(['m7'])
+    await store.getState().open(8)
+    const loading = store.getState().loadKeys()
+    expect(store.getState().keys).toBeNull()
+    expect(store.getState().bulkOutcome).toBeNull()
+    await loading
+    expect(store.getState().keys?.metrics).toEqual(['m8'])
+  })
+
   it('shows the deleted runs on request, and a live refresh drops a run that left the state shown', async () => {
     const { store, fake } = setup()
     await store.getState().open(7)

@@ -47,6 +47,8 @@ export const createBulkSlice =
     const loadKeys = async (): Promise<void> => {
       const { experimentId } = get()
       if (experimentId === null) return
+      // Another experiment: the last one's keys and action outcome do not apply to it.
+      if (keysFor !== experimentId) patch({ keys: null, bulkOutcome: null })
       keysFor = experimentId
       try {
         const keys = await call(api, 'runs.keys', { experimentId })

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startTestCore, type TestCore } from '../support/test-env'
-import { apiClient, assertRendererBuilt, launchChromium, screenshotsDir } from './ui-harness'
+import { apiClient, assertRendererBuilt, launchChromium, repoRoot, screenshotsDir } from './ui-harness'
 
 /**
  * What users of MLflow, W&B and Aim expect of the runs table (issue 13, "Runs table"): tag
@@ -114,6 +114,15 @@ async function setColumns(ids: string[]): Promise<void> {
 async function applyFilter(text: string): Promise<void> {
   await page.getByLabel('filter runs').fill(text)
   await page.getByLabel('filter runs').press('Enter')
+}
+
+/** axe-core's serious and critical findings on the page as it is now. */
+async function seriousAxeViolations(): Promise<Array<{ id: string; targets: string[] }>> {
+  // Evaluated, not added as a <script>: the page's CSP (script-src 'self') refuses inline scripts.
+  if (!(await page.evaluate(`'axe' in window`))) await page.evaluate(readFileSync(join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'))
+  return page.evaluate(`axe.run(document).then((result) => result.violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map((violation) => ({ id: violation.id, targets: violation.nodes.map((node) => node.target.join(' ')) })))`)
 }
 
 describe('runs table: what users of MLflow, W&B and Aim expect (issue 13)', () => {
@@ -292,6 +301,24 @@ describe('runs table: what users of MLflow, W&B and Aim expect (issue 13)', () =
     // Enter with no suggestion chosen applies the filter.
     await page.keyboard.press('Enter')
     await expect.poll(() => rowNames()).toEqual(['beta'])
+  })
+
+  it('axe finds nothing serious or critical with the suggestion list open, the picker’s move buttons shown and the deleted runs listed', async () => {
+    await openTable(seeded.experimentId)
+    const box = page.getByRole('combobox', { name: 'filter runs' })
+    await box.click()
+    await box.pressSequentially('metrics.')
+    await page.keyboard.press('ArrowDown')
+    await expect.poll(() => page.getByRole('listbox', { name: 'filter suggestions' }).getByRole('option').count()).toBe(2)
+    expect(await seriousAxeViolations()).toEqual([])
+    await page.keyboard.press('Escape')
+    await page.locator('.column-picker summary').click()
+    await expect.poll(() => page.getByRole('group', { name: 'columns' }).getByRole('button').count()).toBeGreaterThan(0)
+    expect(await seriousAxeViolations()).toEqual([])
+    await page.locator('.column-picker summary').click()
+    await page.getByLabel('Show deleted runs').check()
+    await expect.poll(() => page.getByRole('heading', { name: 'No deleted runs in this experiment' }).count()).toBe(1)
+    expect(await seriousAxeViolations()).toEqual([])
   })
 
   it('says a filter names a key no run has, and suggests the closest one, instead of silently matching nothing', async () => {

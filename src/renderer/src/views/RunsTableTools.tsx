@@ -155,17 +155,3 @@ export function ColumnPicker({ available, shown }: { available: string[]; shown:
     </details>
   )
 }
-
-/** Offers text as a file download (an <a download> on a blob URL). */
-export function downloadText(fileName: string, text: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }))
-  const link = document.createElement('a')
-  link.href = url
-  link.download = fileName
-  link.style.display = 'none'
-  document.body.append(link)
-  link.click()
-  link.remove()
-  // The browser has started reading the blob once the click is handled.
-  setTimeout(() => URL.revokeObjectURL(url), 10_000)
-}

@@ -10,7 +10,8 @@ import { EMPTY_TABLE_URL_STATE, routeHash, type RunsTableUrlState } from '../sto
 import { MAX_COMPARE } from '../stores/compare-store'
 import { buildColumns, COLUMN_WIDTHS, DATA_COLUMN_WIDTH, isMovableColumn, PINNED_COLUMN_IDS, pinnedOffsets, type RunsTableMeta } from './run-columns'
 import { runsToCsv, runsToJson, type ExportColumn } from '../lib/runs-export'
-import { BulkActions, ColumnPicker, downloadText, NameSearch, ShowDeletedToggle } from './RunsTableTools'
+import { BulkActions, ColumnPicker, NameSearch, ShowDeletedToggle } from './RunsTableTools'
+import { downloadBlob } from './chart-export'
 import { ColumnResizer, useColumnDrag } from './runs-table-header'
 import './runs-table.css'
 import { EmptyState, ErrorNote, LogFromScript, Progress } from './common'
@@ -145,8 +146,8 @@ export function RunsTableView({
       }))
   const exportAs = (format: 'csv' | 'json'): void => {
     const fileName = `experiment-${experimentId}-${showDeleted ? 'deleted-' : ''}runs.${format}`
-    if (format === 'csv') downloadText(fileName, runsToCsv(exportColumns(), tableRows.length), 'text/csv;charset=utf-8')
-    else downloadText(fileName, runsToJson(exportColumns(), tableRows.length), 'application/json')
+    if (format === 'csv') downloadBlob(fileName, new Blob([runsToCsv(exportColumns(), tableRows.length)], { type: 'text/csv;charset=utf-8' }))
+    else downloadBlob(fileName, new Blob([runsToJson(exportColumns(), tableRows.length)], { type: 'application/json' }))
   }
 
   return (

@@ -4,6 +4,7 @@ import { startCore, type Core, type CoreOptions } from './core'
 import { ForkChildSpawner } from './process/child-process'
 import { defaultDataDir } from './paths'
 import { DEFAULT_API_PORT } from './http/server'
+import { importMlflowCommand } from './import/mlflow-import-command'
 
 /**
  * `hypercube serve`: the headless shell. Starts the same core as the desktop app and keeps it
@@ -20,7 +21,14 @@ const USAGE = `Usage: hypercube serve [--data-dir DIR] [--database-url URL] [--p
   --host ADDR          listen on ADDR instead of 127.0.0.1 (reachable from other machines: use with care)
   --api-process        run the HTTP API in a process of its own (as the desktop app does), restarted
                        if it crashes; the browser UI is then served on a port of its own
-  --ui-port N          with --api-process: the browser UI's port (default: a free one)`
+  --ui-port N          with --api-process: the browser UI's port (default: a free one)
+
+       hypercube import-mlflow SOURCE [--experiments a,b] [--dry-run] [--data-dir DIR] [--database-url URL]
+
+  SOURCE               an MLflow file store (mlruns/ folder), an MLflow SQLite store (.db file
+                       or sqlite:///path); runs keep their MLflow ids, and what is here already is skipped
+  --experiments a,b    only these experiments (by name)
+  --dry-run            read and report what would be imported; write nothing`
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -28,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`)
     return command === undefined ? 1 : 0
   }
+  if (command === 'import-mlflow') return importMlflow(rest)
   if (command !== 'serve') {
     process.stderr.write(`hypercube: unknown command ${JSON.stringify(command)}\n${USAGE}\n`)
     return 2
@@ -62,6 +71,39 @@ export async function main(argv: string[]): Promise<number> {
     databaseUrl: values['database-url'],
     http: { port, host: values.host, process: values['api-process'] ? { spawner: new ForkChildSpawner(), ui: { port: uiPort } } : undefined }
   })
+}
+
+async function importMlflow(args: string[]): Promise<number> {
+  let parsed: { values: { 'data-dir'?: string; 'database-url'?: string; experiments?: string; 'dry-run'?: boolean }; positionals: string[] }
+  try {
+    parsed = parseArgs({
+      args,
+      options: { 'data-dir': { type: 'string' }, 'database-url': { type: 'string' }, experiments: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true
+    })
+  } catch (error) {
+    process.stderr.write(`hypercube: ${(error as Error).message}\n${USAGE}\n`)
+    return 2
+  }
+  const [source, ...extra] = parsed.positionals
+  if (source === undefined || extra.length > 0) {
+    process.stderr.write(`hypercube: import-mlflow takes one SOURCE\n${USAGE}\n`)
+    return 2
+  }
+  try {
+    return await importMlflowCommand({
+      source,
+      dataDir: resolve(parsed.values['data-dir'] ?? defaultDataDir()),
+      databaseUrl: parsed.values['database-url'],
+      experiments: parsed.values.experiments?.split(',').map((name) => name.trim()).filter((name) => name !== ''),
+      dryRun: parsed.values['dry-run'] ?? false,
+      out: (text) => process.stdout.write(text)
+    })
+  } catch (error) {
+    process.stderr.write(`hypercube: import-mlflow: ${(error as Error).message}\n`)
+    return 1
+  }
 }
 
 /** undefined when not given; null (after saying why) when it is not a port number. */

@@ -28,6 +28,8 @@ import { DomainEvents } from './services/domain-events'
 import { MetricPurger } from './services/metric-purger'
 import { HealthMonitor } from './services/health-monitor'
 import { ModelComparisonService } from './services/model-comparison-service'
+import { MlflowService } from './services/mlflow-service'
+import { PgMlflowRepository } from './repositories/mlflow-repository'
 import { SimilarRunsService } from './services/similar-runs'
 import { readSettings } from './settings'
 
@@ -96,6 +98,8 @@ export interface Core {
   readonly logger: Logger
   readonly database: DatabaseInfo
   readonly services: CoreServices
+  /** MLflow's view of the same services (the door's), for in-process callers such as the MLflow importer. */
+  readonly mlflow: MlflowService
   /** The HTTP door, in this process or in its own; absent with `http: false`. */
   readonly api?: ApiDoor
   /**
@@ -320,6 +324,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       logger,
       database: databaseInfo,
       services,
+      mlflow: new MlflowService(new PgMlflowRepository(database), services.experiments, services.runs, services.models),
       events,
       api,
       http,

@@ -38,6 +38,8 @@ export interface NewRun {
   /** When the client says the run started (ms since 1970); default now. */
   startedAt?: number | null
   userId?: string | null
+  /** A run id given from outside (an imported MLflow run keeps its id); default a new one. */
+  uuid?: string | null
 }
 
 /** A dataset a run consumed (MLflow's log-inputs), identified by name and digest. */
@@ -217,12 +219,14 @@ export class PgRunRepository {
     }
     const startedAt = run.startedAt ?? null
     const userId = run.userId ?? null
+    const uuid = run.uuid ?? null
     const id = await translated(() =>
-      startedAt === null && userId === null
+      startedAt === null && userId === null && uuid === null
         ? insert(this.db)
         : this.db.withTransaction(async (tx) => {
             const runId = await insert(tx)
             await new PgRunRepository(tx).setStartInfo(runId, startedAt, userId)
+            if (uuid !== null) await tx.query('UPDATE ml_run SET run_uuid = $2 WHERE run_id = $1', [runId, uuid])
             return runId
           })
     )

@@ -55,7 +55,9 @@ const newLoggedModelInput = z
     sourceRunId: id.nullable().default(null),
     params: tags.default({}),
     tags: tags.default({}),
-    userId: text(LIMITS.name).nullable().default(null)
+    userId: text(LIMITS.name).nullable().default(null),
+    /** An id given from outside (an imported MLflow logged model keeps its id); default a new one. */
+    modelId: loggedModelId.optional()
   })
   .strict()
 const loggedModelMetricInput = z
@@ -252,8 +254,8 @@ export class ModelService {
 
   /** An MLflow 3 logged model; returns its new id (m-<32 hex>). */
   async createLoggedModel(input: unknown): Promise<string> {
-    const parsed = parseInput(newLoggedModelInput, input)
-    const modelId = `m-${randomBytes(16).toString('hex')}`
+    const { modelId: givenId, ...parsed } = parseInput(newLoggedModelInput, input)
+    const modelId = givenId ?? `m-${randomBytes(16).toString('hex')}`
     await this.models.createLoggedModel({ ...parsed, modelId })
     return modelId
   }

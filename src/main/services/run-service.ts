@@ -124,6 +124,8 @@ const mlflowStatusInput = z
   })
   .strict()
 
+const startRunWithUuidInput = startRunInput.extend({ uuid: z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex digits') }).strict()
+
 function decodePageToken(token: string | undefined): number {
   if (token === undefined || token === '') return 0
   const offset = Number(Buffer.from(token, 'base64url').toString('utf8').replace(/^offset:/, ''))
@@ -144,6 +146,15 @@ export class RunService {
     const parsed = parseInput(startRunInput, input)
     const run = await this.runs.start({ ...parsed, name: parsed.name ?? defaultRunName() })
     return run
+  }
+
+  /**
+   * A run that keeps an id given from outside (an MLflow import: mlflow clients go on naming
+   * the run by its MLflow id). A taken id is refused as a conflict.
+   */
+  async startWithUuid(input: unknown): Promise<Run> {
+    const { uuid, ...parsed } = parseInput(startRunWithUuidInput, input)
+    return this.runs.start({ ...parsed, name: parsed.name ?? defaultRunName(), uuid })
   }
 
   async get(runId: unknown): Promise<Run> {

@@ -1,0 +1,73 @@
+import { existsSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startCore, type Core } from '../core'
+import { readMlflowFileStore } from './mlflow-file-store'
+import { MlflowImporter, type MlflowImportReport } from './mlflow-importer'
+import type { MlflowStoreSnapshot } from './mlflow-records'
+
+/** `hypercube import-mlflow SOURCE`: SOURCE is an mlruns folder, a .db file or a sqlite:/// URI. */
+export async function readMlflowSource(source: string): Promise<MlflowStoreSnapshot> {
+  if (source.startsWith('sqlite:')) {
+    const { readMlflowSqliteStore } = await import('./mlflow-sqlite-store')
+    // sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
+    const path = source.startsWith('sqlite:////') ? source.slice('sqlite:///'.length) : source.slice('sqlite:///'.length)
+    return readMlflowSqliteStore(resolve(path))
+  }
+  if (source.startsWith('file:')) return readMlflowFileStore(fileURLToPath(source))
+  const path = resolve(source)
+  if (!existsSync(path)) throw new Error(`${source}: no such file or folder`)
+  if (statSync(path).isFile()) {
+    const { readMlflowSqliteStore } = await import('./mlflow-sqlite-store')
+    return readMlflowSqliteStore(path)
+  }
+  return readMlflowFileStore(path)
+}
+
+export function formatImportReport(report: MlflowImportReport): string {
+  const { imported: i, skipped: s } = report
+  const lines = [
+    `${report.dryRun ? 'Would import' : 'Imported'} from ${report.source}:`,
+    `  experiments      ${i.experiments}`,
+    `  runs             ${i.runs}`,
+    `  metric points    ${i.points}`,
+    `  params           ${i.params}`,
+    `  tags             ${i.tags}`,
+    `  dataset inputs   ${i.datasetInputs}`,
+    `  artifacts        ${i.artifacts}`,
+    `  logged models    ${i.loggedModels}`,
+    `  models           ${i.registeredModels}`,
+    `  model versions   ${i.modelVersions}`,
+    `  aliases          ${i.aliases}`,
+    `Skipped (already here): ${s.experiments.length} experiments, ${s.runs.length} runs, ${s.loggedModels.length} logged models, ${s.registeredModels.length} models, ${s.modelVersions.length} model versions`
+  ]
+  if (report.duplicatePointsAbsorbed > 0) lines.push(`Exact duplicate points stored once: ${report.duplicatePointsAbsorbed}`)
+  const kept = Object.entries(report.keptAsTags)
+  if (kept.length > 0) lines.push('Kept as tags:', ...kept.map(([key, count]) => `  ${key} (${count})`))
+  if (report.problems.length > 0) lines.push('Not imported:', ...report.problems.map((problem) => `  ${problem}`))
+  return `${lines.join('\n')}\n`
+}
+
+export async function importMlflowCommand(options: {
+  source: string
+  dataDir: string
+  databaseUrl?: string
+  experiments?: string[]
+  dryRun: boolean
+  out: (text: string) => void
+}): Promise<number> {
+  const snapshot = await readMlflowSource(options.source)
+  options.out(`Read ${snapshot.kind} store ${snapshot.location}: ${snapshot.experiments.length} experiments, ${snapshot.experiments.reduce((n, e) => n + e.runs.length, 0)} runs, ${snapshot.registeredModels.length} registered models\n`)
+  const core: Core = await startCore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, http: false, plugins: false })
+  try {
+    const report = await new MlflowImporter(core.services, core.mlflow).import(snapshot, {
+      experiments: options.experiments,
+      dryRun: options.dryRun,
+      onProgress: (line) => options.out(`${line}\n`)
+    })
+    options.out(formatImportReport(report))
+    return 0
+  } finally {
+    await core.close()
+  }
+}

@@ -1,0 +1,331 @@
+import { createReadStream, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { MetricPoint } from '../../shared/domain'
+import type { DoorServices } from '../services/core-services'
+import type { MlflowService } from '../services/mlflow-service'
+import type { MlflowImportExperiment, MlflowImportLoggedModel, MlflowImportRegisteredModel, MlflowImportRun, MlflowStoreSnapshot } from './mlflow-records'
+
+/**
+ * Writes what an MLflow store reader read through Hypercube's services — the same rule path as
+ * every other write. A door, not a decider: it maps MLflow's fields onto the services' inputs.
+ *
+ * Where things land: experiments by name (tags kept), runs keep their MLflow run id (so mlflow
+ * clients go on naming them), params, tags, every metric point (through the binary COPY batch
+ * path), dataset inputs, artifacts copied into the artifact store, logged models with their
+ * ids, params, tags and metrics, registered models with versions, stages (labels, as the MLflow
+ * door keeps them) and aliases. What has no place is kept as a tag under IMPORT_TAG_PREFIX.
+ */
+
+/** Tags that keep what has no field of its own in Hypercube. */
+export const IMPORT_TAG_PREFIX = 'hypercube.import.'
+
+export interface MlflowImportOptions {
+  /** Only experiments with these names (and the registry entries whose runs they hold). */
+  experiments?: readonly string[]
+  /** Read and compare, write nothing. */
+  dryRun?: boolean
+  onProgress?: (line: string) => void
+}
+
+export interface MlflowImportReport {
+  source: string
+  dryRun: boolean
+  imported: { experiments: number; runs: number; points: number; params: number; tags: number; artifacts: number; datasetInputs: number; loggedModels: number; registeredModels: number; modelVersions: number; aliases: number }
+  skipped: { experiments: string[]; runs: string[]; loggedModels: string[]; registeredModels: string[]; modelVersions: string[] }
+  /** Points MLflow holds twice, exactly alike (same key, step, timestamp and value): Hypercube stores such a point once. */
+  duplicatePointsAbsorbed: number
+  /** Fields kept as tags, by tag key, with how many entities carry it. */
+  keptAsTags: Record<string, number>
+  /** What could not be imported, and why. */
+  problems: string[]
+}
+
+const RUN_STATUS = { RUNNING: 'running', SCHEDULED: 'pending', FINISHED: 'completed', FAILED: 'failed', KILLED: 'killed' } as const
+
+/** At most this many points go in one batch (the service takes up to 10M; this bounds a transaction). */
+const POINTS_PER_BATCH = 500_000
+
+function filesUnder(dir: string, prefix = ''): string[] {
+  const found: string[] = []
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (entry.isDirectory()) found.push(...filesUnder(join(dir, entry.name), `${prefix}${entry.name}/`))
+    else if (entry.isFile()) found.push(`${prefix}${entry.name}`)
+  }
+  return found
+}
+
+/**
+ * The logged model without the mlflow.modelVersions entries of registry versions this import
+ * creates: creating a version records it there (as MLflow does), so keeping them would list it twice.
+ */
+function withoutRegisteredVersions(model: MlflowImportLoggedModel, snapshot: MlflowStoreSnapshot): MlflowImportLoggedModel {
+  const text = model.tags[MODEL_VERSIONS_TAG]
+  if (text === undefined) return model
+  let entries: unknown
+  try {
+    entries = JSON.parse(text)
+  } catch {
+    return model
+  }
+  if (!Array.isArray(entries)) return model
+  const recreated = (entry: { name?: unknown; version?: unknown }): boolean =>
+    snapshot.registeredModels.some((registered) => registered.name === entry.name && registered.versions.some((version) => version.modelId === model.modelId && String(version.version) === String(entry.version)))
+  const kept = (entries as { name?: unknown; version?: unknown }[]).filter((entry) => !recreated(entry))
+  const tags = { ...model.tags }
+  if (kept.length === 0) delete tags[MODEL_VERSIONS_TAG]
+  // Python's json.dumps spacing, as MLflow writes the tag.
+  else tags[MODEL_VERSIONS_TAG] = `[${kept.map((entry) => `{"name": ${JSON.stringify(entry.name)}, "version": ${JSON.stringify(entry.version)}}`).join(', ')}]`
+  return { ...model, tags }
+}
+
+const MODEL_VERSIONS_TAG = 'mlflow.modelVersions'
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+export class MlflowImporter {
+  constructor(
+    private readonly services: DoorServices,
+    private readonly mlflow: MlflowService
+  ) {}
+
+  async import(snapshot: MlflowStoreSnapshot, options: MlflowImportOptions = {}): Promise<MlflowImportReport> {
+    const dryRun = options.dryRun ?? false
+    const progress = options.onProgress ?? ((): void => undefined)
+    const report: MlflowImportReport = {
+      source: snapshot.location,
+      dryRun,
+      imported: { experiments: 0, runs: 0, points: 0, params: 0, tags: 0, artifacts: 0, datasetInputs: 0, loggedModels: 0, registeredModels: 0, modelVersions: 0, aliases: 0 },
+      skipped: { experiments: [], runs: [], loggedModels: [], registeredModels: [], modelVersions: [] },
+      duplicatePointsAbsorbed: 0,
+      keptAsTags: {},
+      problems: []
+    }
+    const keep = (tags: Record<string, string>, key: string, value: string | number | null): void => {
+      if (value === null || value === '') return
+      tags[IMPORT_TAG_PREFIX + key] = String(value)
+      report.keptAsTags[IMPORT_TAG_PREFIX + key] = (report.keptAsTags[IMPORT_TAG_PREFIX + key] ?? 0) + 1
+    }
+    const wanted = options.experiments && options.experiments.length > 0 ? new Set(options.experiments) : undefined
+    const experiments = snapshot.experiments.filter((experiment) => !wanted || wanted.has(experiment.name))
+    for (const name of wanted ?? []) if (!experiments.some((experiment) => experiment.name === name)) report.problems.push(`no experiment named ${JSON.stringify(name)} in the store`)
+    const importedRunIds = new Set<string>()
+
+    for (const experiment of experiments) {
+      progress(`experiment ${experiment.name}: ${experiment.runs.length} runs`)
+      const hypercubeId = await this.experimentFor(experiment, report, keep, dryRun)
+      const runIds = new Map<string, number>()
+      const newRuns: MlflowImportRun[] = []
+      for (const run of experiment.runs) {
+        importedRunIds.add(run.runId)
+        const existing = await this.services.runs.findByUuid(run.runId)
+        if (existing) {
+          report.skipped.runs.push(run.runId)
+          runIds.set(run.runId, existing.id)
+          continue
+        }
+        newRuns.push(run)
+        if (dryRun || hypercubeId === undefined) {
+          this.countRun(run, report)
+          continue
+        }
+        runIds.set(run.runId, await this.writeRun(hypercubeId, run, report, keep, progress))
+      }
+      const models = snapshot.loggedModels.filter((model) => model.experimentId === experiment.experimentId)
+      for (const model of models) await this.writeLoggedModel(hypercubeId, withoutRegisteredVersions(model, snapshot), runIds, report, dryRun)
+      if (dryRun || hypercubeId === undefined) continue
+      // Outputs need their logged models; the end status and deletion come last, as a deleted
+      // run takes no more writes.
+      for (const run of newRuns) {
+        const id = runIds.get(run.runId)!
+        if (run.modelOutputs.length > 0) await this.services.runs.logOutputs({ runId: id, outputs: run.modelOutputs })
+        if (run.status !== 'RUNNING') await this.services.runs.setStatusAsMlflow({ runId: id, status: RUN_STATUS[run.status], endTime: run.endTime })
+        if (run.deleted) await this.services.runs.delete(id)
+      }
+      if (experiment.deleted && !report.skipped.experiments.includes(experiment.name)) await this.services.experiments.delete(hypercubeId)
+    }
+
+    for (const model of snapshot.registeredModels) {
+      const versions = model.versions.filter((version) => !wanted || (version.runId !== null && importedRunIds.has(version.runId)))
+      if (wanted && versions.length === 0) continue
+      await this.writeRegisteredModel(model, versions, report, dryRun, progress)
+    }
+    return report
+  }
+
+  private async experimentFor(
+    experiment: MlflowImportExperiment,
+    report: MlflowImportReport,
+    keep: (tags: Record<string, string>, key: string, value: string | number | null) => void,
+    dryRun: boolean
+  ): Promise<number | undefined> {
+    const existing = experiment.name === 'Default' && !dryRun ? await this.services.experiments.ensureDefault() : await this.services.experiments.findByName(experiment.name)
+    if (existing) {
+      report.skipped.experiments.push(experiment.name)
+      return existing.id
+    }
+    report.imported.experiments++
+    if (dryRun) return undefined
+    const tags = { ...experiment.tags }
+    keep(tags, 'mlflow_experiment_id', experiment.experimentId)
+    keep(tags, 'creation_time', experiment.creationTime)
+    keep(tags, 'artifact_location', experiment.artifactLocation)
+    const created = await this.services.experiments.create({ name: experiment.name, tags })
+    return created.id
+  }
+
+  private countRun(run: MlflowImportRun, report: MlflowImportReport): void {
+    report.imported.runs++
+    report.imported.points += run.metrics.length
+    report.imported.params += Object.keys(run.params).length
+    report.imported.tags += Object.keys(run.tags).length
+    report.imported.datasetInputs += run.datasetInputs.length
+    if (run.artifactDir) report.imported.artifacts += filesUnder(run.artifactDir).length
+  }
+
+  private async writeRun(
+    experimentId: number,
+    run: MlflowImportRun,
+    report: MlflowImportReport,
+    keep: (tags: Record<string, string>, key: string, value: string | number | null) => void,
+    progress: (line: string) => void
+  ): Promise<number> {
+    const tags = { ...run.tags, 'mlflow.runName': run.name }
+    keep(tags, 'artifact_uri', run.artifactUri)
+    const created = await this.services.runs.startWithUuid({ experimentId, name: run.name, tags, status: 'running', startedAt: run.startTime, userId: run.userId, uuid: run.runId })
+    report.imported.runs++
+    report.imported.tags += Object.keys(run.tags).length
+    if (Object.keys(run.params).length > 0) await this.services.runs.logTextParams({ runId: created.id, params: run.params })
+    report.imported.params += Object.keys(run.params).length
+    for (let start = 0; start < run.metrics.length; start += POINTS_PER_BATCH) {
+      const points: MetricPoint[] = run.metrics
+        .slice(start, start + POINTS_PER_BATCH)
+        .map((point) => ({ key: point.key, value: point.value, step: point.step, epoch: null, timestamp: point.timestampMs, kind: 'train' }))
+      const result = await this.services.runs.logValidatedMetrics(created.id, points)
+      report.imported.points += result.inserted
+      report.duplicatePointsAbsorbed += result.duplicates
+    }
+    if (run.datasetInputs.length > 0) {
+      await this.services.runs.logInputs({ runId: created.id, datasets: run.datasetInputs, modelIds: [] })
+      report.imported.datasetInputs += run.datasetInputs.length
+    }
+    if (run.artifactDir) {
+      for (const path of filesUnder(run.artifactDir)) {
+        await this.services.artifacts.putFile(created.id, path, createReadStream(join(run.artifactDir, path)))
+        report.imported.artifacts++
+      }
+    }
+    progress(`  run ${run.runId} ${run.name}: ${run.metrics.length} points, ${Object.keys(run.params).length} params, ${Object.keys(run.tags).length} tags`)
+    return created.id
+  }
+
+  private async writeLoggedModel(experimentId: number | undefined, model: MlflowImportLoggedModel, runIds: Map<string, number>, report: MlflowImportReport, dryRun: boolean): Promise<void> {
+    if ((await this.mlflow.loggedModelExperiment(model.modelId)) !== undefined) {
+      report.skipped.loggedModels.push(model.modelId)
+      return
+    }
+    report.imported.loggedModels++
+    if (dryRun || experimentId === undefined) return
+    const sourceRunId = model.sourceRunId === null ? null : (runIds.get(model.sourceRunId) ?? null)
+    await this.services.models.createLoggedModel({
+      modelId: model.modelId,
+      experimentId,
+      name: model.name,
+      modelType: model.modelType ?? '',
+      sourceRunId,
+      params: model.params,
+      tags: model.tags,
+      userId: model.tags['mlflow.user'] ?? null
+    })
+    await this.services.models.updateLoggedModel({ modelId: model.modelId, status: model.status })
+    for (const metric of model.metrics) {
+      await this.services.models.logLoggedModelMetric({
+        modelId: model.modelId,
+        runId: metric.runId === null ? null : (runIds.get(metric.runId) ?? null),
+        key: metric.key,
+        value: metric.value,
+        step: metric.step,
+        timestampMs: metric.timestampMs,
+        datasetName: metric.datasetName,
+        datasetDigest: metric.datasetDigest
+      })
+    }
+    if (model.artifactDir) report.problems.push(`logged model ${model.modelId}: its artifacts (${model.artifactDir}) are not copied; the run artifacts and registry versions are`)
+  }
+
+  /** A version source that names a run's artifacts in the old store, rewritten to where the run's artifacts are now. */
+  private async rewriteSource(source: string): Promise<string> {
+    const match = /\/([0-9a-f]{32})\/artifacts(\/.*)?$/.exec(source)
+    if (!match || source.startsWith('models:') || source.startsWith('runs:')) return source
+    const run = await this.services.runs.findByUuid(match[1]!)
+    if (!run) return source
+    const json = (await this.mlflow.getRun({ run_id: run.uuid })) as { run: { info: { artifact_uri: string } } }
+    return `${json.run.info.artifact_uri}${match[2] ?? ''}`
+  }
+
+  private async writeRegisteredModel(
+    model: MlflowImportRegisteredModel,
+    versions: MlflowImportRegisteredModel['versions'],
+    report: MlflowImportReport,
+    dryRun: boolean,
+    progress: (line: string) => void
+  ): Promise<void> {
+    const exists = await this.mlflow.getRegisteredModel({ name: model.name }).then(
+      () => true,
+      () => false
+    )
+    if (exists) report.skipped.registeredModels.push(model.name)
+    else {
+      report.imported.registeredModels++
+      if (!dryRun) {
+        await this.mlflow.createRegisteredModel({
+          name: model.name,
+          ...(model.description === null ? {} : { description: model.description }),
+          tags: Object.entries(model.tags).map(([key, value]) => ({ key, value }))
+        })
+      }
+    }
+    for (const version of versions) {
+      const present =
+        exists &&
+        (await this.mlflow.getModelVersion({ name: model.name, version: String(version.version) }).then(
+          () => true,
+          () => false
+        ))
+      if (present) {
+        report.skipped.modelVersions.push(`${model.name}/${version.version}`)
+        continue
+      }
+      report.imported.modelVersions++
+      if (dryRun) continue
+      try {
+        const created = (await this.mlflow.createModelVersion({
+          name: model.name,
+          source: await this.rewriteSource(version.source),
+          ...(version.runId === null ? {} : { run_id: version.runId }),
+          ...(version.modelId === null ? {} : { model_id: version.modelId }),
+          ...(version.runLink === null ? {} : { run_link: version.runLink }),
+          ...(version.description === null ? {} : { description: version.description }),
+          tags: Object.entries(version.tags).map(([key, value]) => ({ key, value }))
+        })) as { model_version: { version: string } }
+        if (created.model_version.version !== String(version.version)) {
+          report.problems.push(`${model.name}: MLflow version ${version.version} became version ${created.model_version.version} (versions are numbered in order, and MLflow's had gaps)`)
+        }
+        if (version.currentStage !== 'None') await this.mlflow.transitionStage({ name: model.name, version: created.model_version.version, stage: version.currentStage })
+      } catch (error) {
+        report.imported.modelVersions--
+        report.problems.push(`${model.name} version ${version.version}: not imported: ${errorText(error)}`)
+      }
+    }
+    for (const [alias, version] of Object.entries(model.aliases)) {
+      if (!versions.some((candidate) => candidate.version === version)) continue
+      const current = await this.mlflow.getModelVersionByAlias({ name: model.name, alias }).then(
+        () => true,
+        () => false
+      )
+      if (current && exists) continue
+      report.imported.aliases++
+      if (!dryRun) await this.mlflow.setAlias({ name: model.name, alias, version: String(version) })
+    }
+    progress(`model ${model.name}: ${versions.length} versions, ${Object.keys(model.aliases).length} aliases`)
+  }
+}

@@ -1,0 +1,233 @@
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import initSqlJs, { type Database, type SqlValue } from 'sql.js'
+import {
+  modelIdOfSource,
+  type MlflowDatasetInput,
+  type MlflowImportExperiment,
+  type MlflowImportLoggedModel,
+  type MlflowImportRegisteredModel,
+  type MlflowImportRun,
+  type MlflowRunStatus,
+  type MlflowStoreSnapshot
+} from './mlflow-records'
+
+/**
+ * Reads an MLflow SQLite store (the mlflow.db `mlflow ui` makes; tables of alembic head
+ * bf29a5ff90ea) with sql.js — SQLite compiled to WebAssembly, so no native build (Node 20 has no
+ * node:sqlite). The file is read into memory whole: fine for the stores people keep in one
+ * SQLite file; see the README's limits.
+ *
+ * MLflow's SQL store keeps NaN as value 0 with is_nan = 1 and ±Inf as ±1.7976931348623157e308:
+ * NaN is restored; the Infs are taken as stored, because that is what MLflow itself returns.
+ */
+
+type Row = Record<string, SqlValue>
+
+function rows(db: Database, sql: string, params: SqlValue[] = []): Row[] {
+  const statement = db.prepare(sql)
+  try {
+    statement.bind(params)
+    const names = statement.getColumnNames()
+    const found: Row[] = []
+    while (statement.step()) {
+      // INTEGER as BigInt: steps are int64, and 2**53 and beyond must not round.
+      const values = statement.get(null, { useBigInt: true })
+      found.push(Object.fromEntries(names.map((name, i) => [name, values[i] ?? null])))
+    }
+    return found
+  } finally {
+    statement.free()
+  }
+}
+
+function hasTable(db: Database, name: string): boolean {
+  return rows(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).length > 0
+}
+
+const str = (value: SqlValue): string | null => (value === null ? null : typeof value === 'bigint' ? value.toString() : String(value))
+const num = (value: SqlValue): number | null => (value === null ? null : Number(value))
+const big = (value: SqlValue): bigint => (typeof value === 'bigint' ? value : BigInt(Math.trunc(Number(value ?? 0))))
+
+function keyValues(list: Row[], key: string, value: string): Record<string, string> {
+  return Object.fromEntries(list.map((row) => [String(row[key]), str(row[value]) ?? '']))
+}
+
+function groupBy(list: Row[], column: string): Map<string, Row[]> {
+  const groups = new Map<string, Row[]>()
+  for (const row of list) {
+    const id = str(row[column]) ?? ''
+    let group = groups.get(id)
+    if (!group) groups.set(id, (group = []))
+    group.push(row)
+  }
+  return groups
+}
+
+/**
+ * Where a run's or model's files are in this store: the URI itself when it names a folder here,
+ * else its "<experiment>/<id>/artifacts" tail under the artifacts/ folder next to the db (the
+ * store was moved from the machine that wrote it).
+ */
+function artifactDirOf(uri: string | null, storeDir: string, tail: RegExp): string | null {
+  if (uri === null) return null
+  if (uri.startsWith('file://')) {
+    const local = fileURLToPath(uri)
+    if (existsSync(local) && statSync(local).isDirectory()) return local
+  }
+  const match = tail.exec(uri)
+  if (!match) return null
+  const candidate = join(storeDir, 'artifacts', match[0])
+  return existsSync(candidate) && statSync(candidate).isDirectory() ? candidate : null
+}
+
+const RUN_ARTIFACTS_TAIL = /[^/]+\/[0-9a-f]{32}\/artifacts$/
+const MODEL_ARTIFACTS_TAIL = /[^/]+\/models\/m-[0-9a-f]{32}\/artifacts$/
+
+export async function readMlflowSqliteStore(path: string): Promise<MlflowStoreSnapshot> {
+  const SQL = await initSqlJs()
+  const db = new SQL.Database(readFileSync(path))
+  try {
+    const storeDir = dirname(path)
+    if (!hasTable(db, 'experiments') || !hasTable(db, 'runs')) throw new Error(`${path}: not an MLflow store (no experiments or runs table)`)
+    const experimentTags = groupBy(rows(db, 'SELECT key, value, experiment_id FROM experiment_tags'), 'experiment_id')
+    const params = groupBy(rows(db, 'SELECT key, value, run_uuid FROM params'), 'run_uuid')
+    const tags = groupBy(rows(db, 'SELECT key, value, run_uuid FROM tags'), 'run_uuid')
+    const metrics = groupBy(rows(db, 'SELECT key, value, timestamp, step, is_nan, run_uuid FROM metrics ORDER BY run_uuid, key, step, timestamp, value'), 'run_uuid')
+    const datasets = new Map(hasTable(db, 'datasets') ? rows(db, 'SELECT * FROM datasets').map((row) => [String(row.dataset_uuid), row]) : [])
+    const inputs = hasTable(db, 'inputs') ? rows(db, 'SELECT * FROM inputs ORDER BY input_uuid') : []
+    const inputTags = groupBy(hasTable(db, 'input_tags') ? rows(db, 'SELECT * FROM input_tags') : [], 'input_uuid')
+
+    const runsByExperiment = groupBy(rows(db, 'SELECT * FROM runs ORDER BY start_time, run_uuid'), 'experiment_id')
+    const experiments: MlflowImportExperiment[] = rows(db, 'SELECT * FROM experiments ORDER BY experiment_id').map((experiment) => {
+      const experimentId = str(experiment.experiment_id)!
+      const deleted = experiment.lifecycle_stage === 'deleted'
+      const runs: MlflowImportRun[] = (runsByExperiment.get(experimentId) ?? []).map((run) => {
+        const runId = String(run.run_uuid)
+        const runTags = keyValues(tags.get(runId) ?? [], 'key', 'value')
+        const datasetInputs: MlflowDatasetInput[] = inputs
+          .filter((input) => input.destination_type === 'RUN' && input.destination_id === runId && input.source_type === 'DATASET')
+          .flatMap((input) => {
+            const dataset = datasets.get(String(input.source_id))
+            if (!dataset) return []
+            return [
+              {
+                name: String(dataset.name),
+                digest: String(dataset.digest),
+                sourceType: String(dataset.dataset_source_type),
+                source: String(dataset.dataset_source),
+                schema: str(dataset.dataset_schema),
+                profile: str(dataset.dataset_profile),
+                tags: keyValues(inputTags.get(String(input.input_uuid)) ?? [], 'name', 'value')
+              }
+            ]
+          })
+        const modelOutputs = inputs
+          .filter((input) => input.source_type === 'RUN_OUTPUT' && input.source_id === runId && input.destination_type === 'MODEL_OUTPUT')
+          .map((input) => ({ modelId: String(input.destination_id), step: big(input.step) }))
+        const artifactUri = str(run.artifact_uri) ?? ''
+        return {
+          runId,
+          experimentId,
+          name: str(run.name) || runTags['mlflow.runName'] || runId,
+          status: (str(run.status) ?? 'FINISHED') as MlflowRunStatus,
+          startTime: num(run.start_time),
+          endTime: num(run.end_time),
+          deleted: deleted || run.lifecycle_stage === 'deleted',
+          userId: str(run.user_id),
+          artifactUri,
+          artifactDir: artifactDirOf(artifactUri, storeDir, RUN_ARTIFACTS_TAIL),
+          params: keyValues(params.get(runId) ?? [], 'key', 'value'),
+          tags: runTags,
+          metrics: (metrics.get(runId) ?? []).map((point) => ({
+            key: String(point.key),
+            value: Number(point.is_nan) === 1 ? NaN : Number(point.value),
+            timestampMs: Number(point.timestamp),
+            step: big(point.step)
+          })),
+          datasetInputs,
+          modelOutputs
+        }
+      })
+      return {
+        experimentId,
+        name: String(experiment.name),
+        deleted,
+        artifactLocation: str(experiment.artifact_location) ?? '',
+        creationTime: num(experiment.creation_time),
+        lastUpdateTime: num(experiment.last_update_time),
+        tags: keyValues(experimentTags.get(experimentId) ?? [], 'key', 'value'),
+        runs
+      }
+    })
+
+    const loggedModels: MlflowImportLoggedModel[] = []
+    if (hasTable(db, 'logged_models')) {
+      const modelParams = groupBy(rows(db, 'SELECT * FROM logged_model_params'), 'model_id')
+      const modelTags = groupBy(rows(db, 'SELECT * FROM logged_model_tags'), 'model_id')
+      const modelMetrics = groupBy(rows(db, 'SELECT * FROM logged_model_metrics ORDER BY metric_step, metric_timestamp_ms'), 'model_id')
+      for (const model of rows(db, "SELECT * FROM logged_models WHERE lifecycle_stage IS NULL OR lifecycle_stage != 'deleted' ORDER BY creation_timestamp_ms")) {
+        const modelId = String(model.model_id)
+        const artifactLocation = str(model.artifact_location) ?? ''
+        loggedModels.push({
+          modelId,
+          experimentId: str(model.experiment_id)!,
+          name: String(model.name),
+          modelType: str(model.model_type),
+          sourceRunId: str(model.source_run_id),
+          status: ({ 1: 'LOGGED_MODEL_PENDING', 2: 'LOGGED_MODEL_READY', 3: 'LOGGED_MODEL_UPLOAD_FAILED' } as Record<number, string>)[Number(model.status)] ?? 'LOGGED_MODEL_READY',
+          tags: keyValues(modelTags.get(modelId) ?? [], 'tag_key', 'tag_value'),
+          params: keyValues(modelParams.get(modelId) ?? [], 'param_key', 'param_value'),
+          metrics: (modelMetrics.get(modelId) ?? []).map((metric) => ({
+            key: String(metric.metric_name),
+            value: Number(metric.metric_value),
+            timestampMs: Number(metric.metric_timestamp_ms),
+            step: big(metric.metric_step),
+            runId: str(metric.run_id),
+            datasetName: str(metric.dataset_name),
+            datasetDigest: str(metric.dataset_digest)
+          })),
+          artifactLocation,
+          artifactDir: artifactDirOf(artifactLocation, storeDir, MODEL_ARTIFACTS_TAIL)
+        })
+      }
+    }
+
+    const registeredModels: MlflowImportRegisteredModel[] = []
+    if (hasTable(db, 'registered_models')) {
+      const modelTags = groupBy(rows(db, 'SELECT * FROM registered_model_tags'), 'name')
+      const versionTags = groupBy(rows(db, "SELECT *, name || '/' || version AS ref FROM model_version_tags"), 'ref')
+      const aliases = groupBy(hasTable(db, 'registered_model_aliases') ? rows(db, 'SELECT * FROM registered_model_aliases') : [], 'name')
+      const versions = groupBy(rows(db, "SELECT * FROM model_versions WHERE current_stage != 'Deleted_Internal' ORDER BY version"), 'name')
+      for (const model of rows(db, 'SELECT * FROM registered_models ORDER BY creation_time, name')) {
+        const name = String(model.name)
+        registeredModels.push({
+          name,
+          description: str(model.description),
+          tags: keyValues(modelTags.get(name) ?? [], 'key', 'value'),
+          aliases: Object.fromEntries((aliases.get(name) ?? []).map((alias) => [String(alias.alias), Number(alias.version)])),
+          versions: (versions.get(name) ?? []).map((version) => {
+            const source = str(version.source) ?? ''
+            return {
+              version: Number(version.version),
+              source,
+              runId: str(version.run_id) || null,
+              status: str(version.status) ?? 'READY',
+              currentStage: str(version.current_stage) ?? 'None',
+              description: str(version.description),
+              tags: keyValues(versionTags.get(`${name}/${String(version.version)}`) ?? [], 'key', 'value'),
+              // The SQL registry has no model_id column: a models:/<id> source names it.
+              modelId: modelIdOfSource(source),
+              runLink: str(version.run_link) || null,
+              creationTimestamp: num(version.creation_time)
+            }
+          })
+        })
+      }
+    }
+    return { kind: 'sqlite', location: path, experiments, loggedModels, registeredModels }
+  } finally {
+    db.close()
+  }
+}

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { MetricSeries } from '../../src/shared/domain'
 import { lineOnAxis, movePanel, newPanel, parsePanels, plottedCsv, valueAtStep, type Sample } from '../../src/renderer/src/lib/chart-panels'
 import { buildPanelPlot, dedupeX } from '../../src/renderer/src/lib/panel-plot'
@@ -7,6 +7,11 @@ import { aggregateLines, aggregationGrid, groupByOptions, groupRuns, NO_VALUE_LA
 import { emaSmooth, gaussianSmooth, runningMean, smoothValues } from '../../src/renderer/src/lib/smoothing'
 import { memoryStorage } from '../../src/renderer/src/lib/storage'
 import { createExperimentChartsStore, PANEL_MAX_POINTS, seriesKey } from '../../src/renderer/src/stores/experiment-charts-store'
+import { createExperimentsStore } from '../../src/renderer/src/stores/experiments-store'
+import { createLeaderboardStore } from '../../src/renderer/src/stores/leaderboard-store'
+import { connectLiveUpdates } from '../../src/renderer/src/stores/live-updates'
+import { createRunPageStore } from '../../src/renderer/src/stores/run-page-store'
+import { createRunsTableStore } from '../../src/renderer/src/stores/runs-table-store'
 import { fakeApi, Refusal } from './ui-fake-api'
 
 const row = (id: number, hyperparameters: Record<string, unknown>, tags: Record<string, string> = {}) => ({ id, hyperparameters, tags }) as never
@@ -215,5 +220,50 @@ describe('the experiment charts store', () => {
     expect(again.getState().effectivePanels(['acc', 'loss', 'lr']).map((panel) => panel.metrics)).toEqual([['loss'], ['lr'], ['acc']])
     again.getState().open(8)
     expect(again.getState().effectivePanels(['x']).map((panel) => panel.metrics)).toEqual([['x']])
+  })
+})
+
+describe('live updates of the chart panels', () => {
+  it('re-reads the loaded series of a run that logged metrics, at most once a second, keeping the old line until then', async () => {
+    vi.useFakeTimers()
+    try {
+      let version = 0
+      const fake = fakeApi({
+        'runs.metricSeries': ({ runId, key }) => ({ runId, key, totalPoints: version, mode: 'raw', points: [], buckets: [] }),
+        'experiments.list': () => []
+      })
+      const charts = createExperimentChartsStore({ api: fake.api, storage: memoryStorage() })
+      const stores = {
+        experiments: createExperimentsStore(fake.api),
+        runsTable: createRunsTableStore({ api: fake.api, storage: memoryStorage() }),
+        runPage: createRunPageStore(fake.api),
+        leaderboard: createLeaderboardStore(fake.api),
+        experimentCharts: charts
+      }
+      const disconnect = connectLiveUpdates(fake.api, stores, 250)
+      charts.getState().open(7)
+      const loading = charts.getState().ensureSeries([1, 2], ['loss', 'acc'])
+      await vi.runAllTimersAsync()
+      await loading
+      expect(fake.callsOf('runs.metricSeries')).toHaveLength(4)
+      version = 1
+      for (let i = 0; i < 20; i++) fake.push({ name: 'metrics.logged', payload: { runId: 1, experimentId: 7, keys: ['loss'], count: 1 } } as never)
+      // A run no panel draws asks nothing.
+      fake.push({ name: 'metrics.logged', payload: { runId: 9, experimentId: 7, keys: ['loss'], count: 1 } } as never)
+      await vi.advanceTimersByTimeAsync(500)
+      expect(fake.callsOf('runs.metricSeries')).toHaveLength(4)
+      expect(charts.getState().series[seriesKey(1, 'loss')]!.series!.totalPoints).toBe(0)
+      await vi.advanceTimersByTimeAsync(1_000)
+      const asked = fake.callsOf('runs.metricSeries').slice(4).map((call) => [call.input.runId, call.input.key])
+      expect(asked.sort()).toEqual([
+        [1, 'acc'],
+        [1, 'loss']
+      ])
+      expect(charts.getState().series[seriesKey(1, 'loss')]).toMatchObject({ loading: false, series: { totalPoints: 1 } })
+      expect(charts.getState().series[seriesKey(2, 'loss')]!.series!.totalPoints).toBe(0)
+      disconnect()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

@@ -51,6 +51,8 @@ interface SeriesSlice {
   series: Record<string, SeriesEntry>
   /** Loads the series not loaded yet (or that failed) for every run × key. */
   ensureSeries: (runIds: readonly number[], keys: readonly string[]) => Promise<void>
+  /** Re-reads the loaded series of these runs (pushed "metrics logged"), drawing the old ones until the new arrive. */
+  refreshRuns: (runIds: readonly number[]) => Promise<void>
 }
 
 export type ExperimentChartsState = PanelsSlice & SeriesSlice
@@ -112,10 +114,32 @@ const createSeriesSlice =
       pending[key] = entry
       flushTimer ??= setTimeout(flush, FLUSH_MS)
     }
+    // Fetches the series, a few at a time; a failure keeps the line drawn before it (a live refresh) and says why.
+    const fetchAll = async (wanted: ReadonlyArray<[number, string]>): Promise<void> => {
+      const experimentId = get().experimentId
+      let next = 0
+      const worker = async (): Promise<void> => {
+        while (next < wanted.length) {
+          const [runId, key] = wanted[next++]!
+          try {
+            const series = await call(api, 'runs.metricSeries', { runId, key, maxPoints: PANEL_MAX_POINTS })
+            if (get().experimentId !== experimentId) return
+            patch(seriesKey(runId, key), { series, loading: false, error: null })
+          } catch (error) {
+            if (get().experimentId !== experimentId) return
+            patch(seriesKey(runId, key), { series: get().series[seriesKey(runId, key)]?.series ?? null, loading: false, error: errorInfo(error) })
+          }
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(CONCURRENT_REQUESTS, wanted.length) }, worker))
+      if (flushTimer !== null) clearTimeout(flushTimer)
+      flush()
+    }
+    // Series being re-read for a live refresh (not shown as loading: the old line stays drawn).
+    const refreshing = new Set<string>()
     return {
       series: {},
       ensureSeries: async (runIds, keys) => {
-        const experimentId = get().experimentId
         const wanted: Array<[number, string]> = []
         for (const runId of runIds) {
           for (const key of keys) {
@@ -128,23 +152,23 @@ const createSeriesSlice =
         const loading = { ...get().series }
         for (const [runId, key] of wanted) loading[seriesKey(runId, key)] = { series: null, loading: true, error: null }
         set({ series: loading })
-        let next = 0
-        const worker = async (): Promise<void> => {
-          while (next < wanted.length) {
-            const [runId, key] = wanted[next++]!
-            try {
-              const series = await call(api, 'runs.metricSeries', { runId, key, maxPoints: PANEL_MAX_POINTS })
-              if (get().experimentId !== experimentId) return
-              patch(seriesKey(runId, key), { series, loading: false, error: null })
-            } catch (error) {
-              if (get().experimentId !== experimentId) return
-              patch(seriesKey(runId, key), { series: null, loading: false, error: errorInfo(error) })
-            }
-          }
+        await fetchAll(wanted)
+      },
+      refreshRuns: async (runIds) => {
+        const runs = new Set(runIds)
+        const wanted: Array<[number, string]> = []
+        for (const [id, entry] of Object.entries(get().series)) {
+          if (entry.loading || refreshing.has(id)) continue
+          const bar = id.indexOf('|')
+          const runId = Number(id.slice(0, bar))
+          if (runs.has(runId)) wanted.push([runId, id.slice(bar + 1)])
         }
-        await Promise.all(Array.from({ length: Math.min(CONCURRENT_REQUESTS, wanted.length) }, worker))
-        if (flushTimer !== null) clearTimeout(flushTimer)
-        flush()
+        for (const [runId, key] of wanted) refreshing.add(seriesKey(runId, key))
+        try {
+          await fetchAll(wanted)
+        } finally {
+          for (const [runId, key] of wanted) refreshing.delete(seriesKey(runId, key))
+        }
       }
     }
   }

@@ -35,7 +35,15 @@ export const modelsStore = createModelsStore(api)
 export const experimentChartsStore = createExperimentChartsStore({ api, storage: window.localStorage })
 export const systemStore = createSystemStore(api)
 
-connectLiveUpdates(api, { experiments: experimentsStore, runsTable: runsTableStore, runPage: runPageStore, leaderboard: leaderboardStore, models: modelsStore, system: systemStore })
+connectLiveUpdates(api, {
+  experiments: experimentsStore,
+  runsTable: runsTableStore,
+  runPage: runPageStore,
+  leaderboard: leaderboardStore,
+  models: modelsStore,
+  system: systemStore,
+  experimentCharts: experimentChartsStore
+})
 
 export const useApp = <T,>(selector: (state: AppState) => T): T => useStore(appStore, selector)
 export const useExperiments = <T,>(selector: (state: ExperimentsState) => T): T => useStore(experimentsStore, selector)

@@ -1,4 +1,5 @@
 import type { HypercubeApi, PushedEvent } from '../../../shared/contract'
+import type { ExperimentChartsStore } from './experiment-charts-store'
 import type { ExperimentsStore } from './experiments-store'
 import type { LeaderboardStore } from './leaderboard-store'
 import type { ModelsStore } from './models-store'
@@ -21,6 +22,8 @@ interface Stores {
   /** Optional so tests of the run views need not build them. */
   models?: ModelsStore
   system?: SystemStore
+  /** The experiment's chart panels (optional, as models and system are). */
+  experimentCharts?: ExperimentChartsStore
 }
 
 /** Collects items and hands them over once per interval. */
@@ -57,6 +60,15 @@ export function connectLiveUpdates(api: HypercubeApi, stores: Stores, intervalMs
   const leaderboard = batcher<true>(() => void stores.leaderboard.getState().reload(), intervalMs * 4)
   // A deploy fires a version change and a deployment change, and health checks arrive every 30 s: one refresh for them all.
   const models = batcher<true>(() => void stores.models?.getState().refresh(), intervalMs)
+  // Panels draw up to 100 runs: their series are re-read at most once a second.
+  const panelRuns = batcher<number>((runIds) => void stores.experimentCharts?.getState().refreshRuns([...runIds]), intervalMs * 4)
+  const isInPanels = (runId: number): boolean => {
+    const series = stores.experimentCharts?.getState().series
+    if (!series) return false
+    const prefix = `${runId}|`
+    for (const id in series) if (id.startsWith(prefix)) return true
+    return false
+  }
 
   const isShownInTable = (runId: number, experimentId?: number): boolean => {
     const table = stores.runsTable.getState()
@@ -72,6 +84,7 @@ export function connectLiveUpdates(api: HypercubeApi, stores: Stores, intervalMs
         // keys is null when a batch named too many to list: every chart of the run is refreshed.
         if (stores.runPage.getState().runId === runId) (keys ?? Object.keys(stores.runPage.getState().charts)).forEach((key) => pageKeys.add(key))
         if (isShownInTable(runId)) tableRuns.add(runId)
+        if (isInPanels(runId)) panelRuns.add(runId)
         if (stores.leaderboard.getState().experimentId !== null) leaderboard.add(true)
         experimentList.add(true)
         break
@@ -118,6 +131,6 @@ export function connectLiveUpdates(api: HypercubeApi, stores: Stores, intervalMs
   const unsubscribe = api.onEvent(onEvent)
   return () => {
     unsubscribe()
-    for (const pending of [tableRuns, pageKeys, pageRun, experimentList, leaderboard, models]) pending.dispose()
+    for (const pending of [tableRuns, pageKeys, pageRun, experimentList, leaderboard, models, panelRuns]) pending.dispose()
   }
 }

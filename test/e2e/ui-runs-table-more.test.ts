@@ -188,6 +188,14 @@ describe('runs table: what users of MLflow, W&B and Aim expect (issue 13)', () =
     await table().getByRole('separator', { name: 'resize params.lr' }).click()
     await page.keyboard.press('ArrowRight')
     await expect.poll(async () => Math.round((await header('params.lr').boundingBox())!.width)).toBe(Math.round(before.width) + 100)
+    // From the keyboard alone: Alt+← on the focused header narrows it by 10 px.
+    await header('params.lr').getByRole('button').focus()
+    await page.keyboard.press('Alt+ArrowLeft')
+    await page.keyboard.press('Alt+ArrowLeft')
+    await expect.poll(async () => Math.round((await header('params.lr').boundingBox())!.width)).toBe(Math.round(before.width) + 80)
+    expect(await header('params.lr').getAttribute('aria-sort')).toBe('none')
+    await page.keyboard.press('Alt+ArrowRight')
+    await page.keyboard.press('Alt+ArrowRight')
     // Another page of the same experiment without the address: the remembered width.
     await page.goto(`${baseUrl}/#/`)
     await page.goto(`${baseUrl}/#/experiments/${seeded.experimentId}`)

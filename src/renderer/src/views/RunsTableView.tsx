@@ -237,7 +237,19 @@ export function RunsTableView({
                         />
                       ) : header.column.getCanSort() ? (
                         // A button, so sorting is reached by Tab and done by Enter or Space (shift adds a sort term).
-                        <button type="button" className="sort-button" title={`Sort by ${id} (shift-click to add)`} onClick={header.column.getToggleSortingHandler()}>
+                        <button
+                          type="button"
+                          className="sort-button"
+                          title={`Sort by ${id} (shift-click to add; Alt+← / Alt+→ resizes)`}
+                          aria-keyshortcuts="Alt+ArrowLeft Alt+ArrowRight"
+                          onClick={header.column.getToggleSortingHandler()}
+                          onKeyDown={(event) => {
+                            // The keyboard's way to resize: the header edges are out of the Tab order.
+                            if (!event.altKey || (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight')) return
+                            event.preventDefault()
+                            setColumnWidth(id, widthOf(id) + (event.key === 'ArrowRight' ? 10 : -10), true)
+                          }}
+                        >
                           {flexRender(header.column.columnDef.header, header.getContext())}
                           {sorted && (
                             <span className="sort-mark" aria-hidden="true">

@@ -31,7 +31,7 @@ export function ColumnResizer({
       aria-valuenow={Math.round(width)}
       aria-valuemin={MIN_COLUMN_WIDTH}
       aria-valuemax={MAX_COLUMN_WIDTH}
-      // Out of the Tab order, which goes from one sort button to the next; focused by a press, ←/→ resize.
+      // Out of the Tab order, which goes from one sort button to the next (there Alt+←/→ resizes); once pressed, ←/→ resize.
       tabIndex={-1}
       className="column-resizer"
       onPointerDown={(event) => {

@@ -379,6 +379,30 @@ describe('grouping and chart panels (issue 13)', () => {
       await shot('run-page-panels')
     })
 
+    it('draws a 1,000,000-point run from a few hundred points (the series API downsamples), over its whole range', async () => {
+      const experiment = await ui.api<{ experiment_id: number }>('POST', '/v1/ml/experiments', { name: 'long-run' })
+      const run = await ui.api<{ run_id: number }>('POST', '/v1/ml/runs', { experiment_id: experiment.experiment_id, run_name: 'long' })
+      const total = 1_000_000
+      for (let from = 0; from < total; from += 20_000) {
+        const steps = Array.from({ length: 20_000 }, (_, i) => from + i)
+        await ui.api('POST', '/v1/ml/metrics', { run_id: run.run_id, series: [{ key: 'loss', steps, values: steps.map((step) => 1 / (1 + step / 1000)) }] })
+      }
+      await ui.go(`#/experiments/${experiment.experiment_id}`)
+      await expect.poll(() => ui.page.getByTestId('run-count').textContent()).toBe('1 run')
+      const section = ui.page.getByRole('region', { name: 'charts' })
+      if ((await section.getByRole('button', { name: 'Charts' }).getAttribute('aria-expanded')) !== 'true') await section.getByRole('button', { name: 'Charts' }).click()
+      await expect.poll(async () => (await drawn('loss')).xMax, { timeout: 15_000 }).toBe(total - 1)
+      expect((await drawn('loss')).xMin).toBe(0)
+      const [csv] = await Promise.all([ui.page.waitForEvent('download'), panel('loss').getByRole('button', { name: 'CSV' }).click()])
+      const rows = readFileSync((await csv.path())!, 'utf8').trim().split('\n').slice(1).map((line) => line.split(',').map(Number))
+      // At most 500 points per run and key: 250 buckets, each drawn through its first and last point.
+      expect(rows.length).toBeGreaterThan(200)
+      expect(rows.length).toBeLessThanOrEqual(500)
+      expect(rows[0]).toEqual([0, 1])
+      expect(rows.at(-1)![0]).toBe(total - 1)
+      for (const [step, value] of rows) expect(value).toBeCloseTo(1 / (1 + step! / 1000), 12)
+    })
+
     it('passes axe with the panels open, grouped, a panel’s settings shown', async () => {
       await openExperiment('?group=params.optimizer')
       await expect.poll(async () => (await drawn('loss')).yTicks.length).toBeGreaterThan(0)

@@ -224,7 +224,10 @@ export class MlflowImporter {
       return
     }
     report.imported.loggedModels++
-    if (dryRun || experimentId === undefined) return
+    if (dryRun || experimentId === undefined) {
+      if (model.artifactDir) report.imported.artifacts += filesUnder(model.artifactDir).length
+      return
+    }
     const sourceRunId = model.sourceRunId === null ? null : (runIds.get(model.sourceRunId) ?? null)
     await this.services.models.createLoggedModel({
       modelId: model.modelId,
@@ -249,7 +252,12 @@ export class MlflowImporter {
         datasetDigest: metric.datasetDigest
       })
     }
-    if (model.artifactDir) report.problems.push(`logged model ${model.modelId}: its artifacts (${model.artifactDir}) are not copied; the run artifacts and registry versions are`)
+    if (model.artifactDir) {
+      for (const path of filesUnder(model.artifactDir)) {
+        await this.services.artifacts.putLoggedModelFile(experimentId, model.modelId, path, createReadStream(join(model.artifactDir, path)))
+        report.imported.artifacts++
+      }
+    }
   }
 
   /** A version source that names a run's artifacts in the old store, rewritten to where the run's artifacts are now. */

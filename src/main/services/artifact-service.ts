@@ -173,6 +173,17 @@ export class ArtifactService {
     await this.artifacts.deleteByRunPath(run.id, path)
   }
 
+  /**
+   * Stores a file of an MLflow logged model, where the MLflow door serves its files
+   * (`<experimentId>/models/<modelId>/artifacts/…`). For the MLflow importer; such files have
+   * no run and so no artifact row.
+   */
+  async putLoggedModelFile(experimentId: unknown, modelId: unknown, relativePath: unknown, content: FileContent): Promise<void> {
+    const experiment = parseInput(id, experimentId, 'experimentId')
+    if (typeof modelId !== 'string' || !/^m-[0-9a-f]{32}$/.test(modelId)) throw new DomainError('invalid_argument', 'modelId: must be m- and 32 lowercase hex digits', 'modelId')
+    await this.store.write(experiment, `models/${modelId}/artifacts`, checkArtifactPath(relativePath), content)
+  }
+
   private async runOf(runId: unknown): Promise<Run> {
     return this.runs.get(parseInput(id, runId, 'runId'))
   }

@@ -216,6 +216,11 @@ describe('grouping and chart panels (issue 13)', () => {
         expect(line.length).toBeGreaterThan(0)
         for (const y of line) expect(Math.abs(y - yPixel(d, mean))).toBeLessThanOrEqual(3)
       }
+      // Hovering reads each group's mean at the step under the cursor.
+      const canvasBox = (await panel('loss').locator('canvas').boundingBox())!
+      await ui.page.mouse.move(canvasBox.x + xPixel(d, step), canvasBox.y + yPixel(d, 8))
+      await expect.poll(() => panel('loss').getByTestId('panel-readout').textContent()).toBe(`step ${step} · adam mean ${Number((2 * f(step)).toPrecision(6))} · sgd mean ${Number((5 * f(step)).toPrecision(6))}`)
+      await ui.page.mouse.move(0, 0)
       await panel('loss').locator('details.panel-settings summary').click() // closed, for the README's picture
       await panel('loss').scrollIntoViewIfNeeded()
       await panel('loss').screenshot({ path: join(screenshotsDir, 'ui-chart-panels-grouped-bands.png') })

@@ -53,6 +53,7 @@ function yRange(config: PanelConfig): uPlot.Scale['range'] {
 
 export function ChartPanel({ config, plot, grouped, metricKeys, position, count, loading, onChange, onMove, onRemove }: Props): React.JSX.Element {
   const hostRef = useRef<HTMLDivElement>(null)
+  const readoutRef = useRef<HTMLParagraphElement>(null)
   const plotRef = useRef<uPlot | null>(null)
   // The height while the user drags the handle; saved when the drag ends.
   const [dragHeight, setDragHeight] = useState<number | null>(null)
@@ -94,6 +95,25 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
       legend: { show: false },
       cursor: { drag: { x: true, y: false } },
       hooks: {
+        // The values under the cursor, written straight into the readout: a React update per mouse move would redraw the panel.
+        setCursor: [
+          (u) => {
+            const readout = readoutRef.current
+            if (!readout) return
+            const index = u.cursor.idx
+            if (index === null || index === undefined) {
+              readout.textContent = '\u00a0'
+              return
+            }
+            const x = u.data[0][index]!
+            const parts = plot.lines.flatMap((line, i) => {
+              const value = u.data[i + 1]![index]
+              return (line.role === 'line' || line.role === 'mean') && value !== null && value !== undefined ? [`${line.label} ${formatNumber(value)}`] : []
+            })
+            const xText = isTime ? new Date(x * 1000).toLocaleString() : formatNumber(x)
+            readout.textContent = `${xAxisLabel(config.xAxis)} ${xText}${parts.length > 0 ? ` · ${parts.join(' · ')}` : ''}`
+          }
+        ],
         draw: [
           (u) => {
             // What the chart drew, for the tests and the export: scales, plotting area (CSS pixels) and y tick labels.
@@ -273,6 +293,9 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
       </details>
       {plot.lines.length === 0 && !loading && <p className="chart-note">Nothing to draw: none of the plotted runs logged {title}{config.xAxis.startsWith('metric:') ? ` together with ${xAxisLabel(config.xAxis)}` : ''}.</p>}
       <div className="chart-host" ref={hostRef} hidden={plot.lines.length === 0} />
+      <p className="panel-readout mono" ref={readoutRef} aria-live="off" data-testid="panel-readout">
+        {'\u00a0'}
+      </p>
       {legend.length > 0 && (
         <ul className="panel-legend" aria-label="legend">
           {legend.slice(0, 24).map((line) => (

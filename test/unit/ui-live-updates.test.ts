@@ -17,6 +17,7 @@ describe('live updates', () => {
       'runs.list': () => [runRow(1, 7), runRow(2, 7)],
       'runs.rows': ({ runIds }) => runIds.map((id: number) => runRow(id, 7)),
       'runs.get': () => ({ ...runRow(1, 7), logs: null, stackTrace: null, errorMessage: null }),
+      'runs.isDeleted': () => false,
       'runs.checkpoints': () => [],
       'artifacts.list': () => [],
       'runs.metricSeries': ({ key }) => ({ runId: 1, key, totalPoints: 1, mode: 'raw', points: [], buckets: [] }),

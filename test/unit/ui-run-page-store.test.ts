@@ -10,6 +10,7 @@ function setup(options: { artifactsFail?: boolean } = {}) {
   const run = { ...runRow(5, 1), logs: 'hello', stackTrace: null, errorMessage: null, metrics: [{ key: 'loss', lastValue: 1, lastStep: 9n, lastTimestamp: 0, min: 0, max: 1, count: 10 }] }
   const fake = fakeApi({
     'runs.get': () => run,
+    'runs.isDeleted': () => false,
     'runs.checkpoints': () => [],
     'artifacts.list': () =>
       options.artifactsFail

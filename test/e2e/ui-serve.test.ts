@@ -223,7 +223,7 @@ describe('the UI in a browser against serve', () => {
     await expect.poll(async () => (await rowNames()).length).toBe(12)
     expect(await page.getByRole('columnheader', { name: /^batch_size/ }).count()).toBe(1)
     await page.locator('.column-picker summary').click()
-    await page.getByRole('group', { name: 'columns' }).getByLabel('params.batch_size').uncheck()
+    await page.getByRole('group', { name: 'columns' }).getByLabel('params.batch_size', { exact: true }).uncheck()
     await expect.poll(() => page.getByRole('columnheader', { name: /^batch_size/ }).count()).toBe(0)
     await page.reload()
     await expect.poll(async () => (await rowNames()).length).toBe(12)

@@ -18,6 +18,7 @@
  * Not a test: it prints figures and targets; nothing fails when a target is missed.
  */
 import { execFileSync } from 'node:child_process'
+import { cpus, loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import type { Database } from '../src/main/db/database'
@@ -83,7 +84,7 @@ try {
   const experiment = await experiments.create({ name: `bench-scale-${now}`, description: '', modelConfig: {}, trainingConfig: {}, hyperparameters: {}, tags: {}, createdBy: null })
   const newRun = async (name: string) => (await runs.start({ experimentId: experiment.id, name, hyperparameters: {}, randomSeed: null, gitCommit: null, tags: {}, status: 'running' })).id
 
-  console.log(`database: ${bench.description}`)
+  console.log(`database: ${bench.description}; ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(2)} at start`)
   console.log(`load: ${fmt(HEAVY_RUNS)} heavy runs × ${KEYS.length} keys to ${fmt(TOTAL_POINTS)} points, ${WRITERS} writers, batches of ${fmt(BATCH_POINTS)} points; ${fmt(LIGHT_RUNS)} light runs of 100 points`)
 
   // Fixed series the reads measure, written first so they are interleaved with everything after.
@@ -289,6 +290,7 @@ try {
   const first = Number(rows[0]![1]!.replace(/,/g, ''))
   const last = Number(rows.at(-1)![1]!.replace(/,/g, ''))
   console.log(`\nlast ingest figure / first: ${fmt((last / first) * 100)} % (target ≥ 80 %)`)
+  console.log(`load average ${loadavg()[0]!.toFixed(2)} at the end (other work on the machine moves these figures)`)
   console.log('targets: ingest ≥ 500,000 points/s; single point ≤ 3 rows; zoomed ≤ 30 ms; detail ≤ 100 ms; latest ≤ 100 ms; delete ≤ 100 ms; ≤ 40 bytes/point')
 } finally {
   await bench.close()

@@ -98,7 +98,8 @@ async function importMlflow(args: string[]): Promise<number> {
       databaseUrl: parsed.values['database-url'],
       experiments: parsed.values.experiments?.split(',').map((name) => name.trim()).filter((name) => name !== ''),
       dryRun: parsed.values['dry-run'] ?? false,
-      out: (text) => process.stdout.write(text)
+      out: (text) => process.stdout.write(text),
+      tty: process.stdout.isTTY === true
     })
   } catch (error) {
     process.stderr.write(`hypercube: import-mlflow: ${(error as Error).message}\n`)

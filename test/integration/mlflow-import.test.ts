@@ -257,6 +257,37 @@ describe('MLflow import, dry run and CLI', () => {
     }
   })
 
+  it('a run that fails half-way is left out whole, and the next import brings it in', async () => {
+    const core = await startTestCore({ http: false })
+    try {
+      const snapshot = readMlflowFileStore(join(fixtures, 'mlruns'))
+      const broken = snapshot.experiments.flatMap((experiment) => experiment.runs).find((run) => run.name === 'baseline')!
+      const goodParams = broken.params
+      // Refused by the run rules after the run, before its points and artifacts, are written.
+      broken.params = { ...goodParams, bad: 'no\u0000nul' }
+      const first = await new MlflowImporter(core.core.services, core.core.mlflow).import(snapshot)
+      // Version 1 is the baseline run's model: it waits for its run, and version 2 for its number.
+      expect(first.problems).toEqual([
+        expect.stringContaining(`run ${broken.runId} (baseline): not imported`),
+        expect.stringContaining('demo-model version 1: not imported'),
+        'demo-model version 2: not imported, as version 1 before it was not (it would have taken its number)'
+      ])
+      expect(first.imported.runs).toBe(7)
+      expect(await core.core.services.runs.findByUuid(broken.runId)).toBeUndefined()
+      broken.params = goodParams
+      const second = await new MlflowImporter(core.core.services, core.core.mlflow).import(snapshot)
+      expect(second.problems).toEqual([])
+      expect(second.imported.runs).toBe(1)
+      expect(second.imported.points).toBe(1001)
+      expect(second.skipped.runs.length).toBe(7)
+      expect(second.imported).toMatchObject({ modelVersions: 2, aliases: 1, registeredModels: 0 })
+      expect((await core.core.mlflow.getModelVersionByAlias({ name: 'demo-model', alias: 'champion' })) as unknown).toMatchObject({ model_version: { version: '2' } })
+      expect((await core.core.services.runs.findByUuid(broken.runId))?.name).toBe('baseline')
+    } finally {
+      await core.close()
+    }
+  })
+
   it('--dry-run reports what would be imported and writes nothing', async () => {
     const core = await startTestCore({ http: false })
     try {

@@ -55,6 +55,8 @@ export async function importMlflowCommand(options: {
   experiments?: string[]
   dryRun: boolean
   out: (text: string) => void
+  /** On a terminal, progress rewrites one status line; otherwise (a pipe, a log) it is plain lines. */
+  tty?: boolean
 }): Promise<number> {
   const snapshot = await readMlflowSource(options.source)
   options.out(`Read ${snapshot.kind} store ${snapshot.location}: ${snapshot.experiments.length} experiments, ${snapshot.experiments.reduce((n, e) => n + e.runs.length, 0)} runs, ${snapshot.registeredModels.length} registered models\n`)
@@ -63,8 +65,9 @@ export async function importMlflowCommand(options: {
     const report = await new MlflowImporter(core.services, core.mlflow).import(snapshot, {
       experiments: options.experiments,
       dryRun: options.dryRun,
-      onProgress: (line) => options.out(`${line}\n`)
+      onProgress: (line) => options.out(options.tty ? `\r\u001b[K${line.trim().slice(0, (process.stdout.columns || 80) - 1)}` : `${line}\n`)
     })
+    if (options.tty) options.out('\r\u001b[K')
     options.out(formatImportReport(report))
     return 0
   } finally {

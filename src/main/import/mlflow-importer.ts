@@ -123,12 +123,16 @@ export class MlflowImporter {
           runIds.set(run.runId, existing.id)
           continue
         }
-        newRuns.push(run)
         if (dryRun || hypercubeId === undefined) {
           this.countRun(run, report)
           continue
         }
-        runIds.set(run.runId, await this.writeRun(hypercubeId, run, report, keep, progress))
+        try {
+          runIds.set(run.runId, await this.writeRun(hypercubeId, run, report, keep, progress))
+          newRuns.push(run)
+        } catch (error) {
+          report.problems.push(`run ${run.runId} (${run.name}): not imported: ${errorText(error)}`)
+        }
       }
       const models = snapshot.loggedModels.filter((model) => model.experimentId === experiment.experimentId)
       for (const model of models) await this.writeLoggedModel(hypercubeId, withoutRegisteredVersions(model, snapshot), runIds, report, dryRun)
@@ -182,6 +186,10 @@ export class MlflowImporter {
     if (run.artifactDir) report.imported.artifacts += filesUnder(run.artifactDir).length
   }
 
+  /**
+   * One run, whole or not at all: a run that fails half-way is removed again, so it is not
+   * taken for imported (and skipped) by the next run of the import.
+   */
   private async writeRun(
     experimentId: number,
     run: MlflowImportRun,
@@ -190,31 +198,51 @@ export class MlflowImporter {
     progress: (line: string) => void
   ): Promise<number> {
     const tags = { ...run.tags, 'mlflow.runName': run.name }
-    keep(tags, 'artifact_uri', run.artifactUri)
-    const created = await this.services.runs.startWithUuid({ experimentId, name: run.name, tags, status: 'running', startedAt: run.startTime, userId: run.userId, uuid: run.runId })
+    const kept: Record<string, string> = {}
+    keep(kept, 'artifact_uri', run.artifactUri)
+    const created = await this.services.runs.startWithUuid({
+      experimentId,
+      name: run.name,
+      tags: { ...tags, ...kept },
+      status: 'running',
+      startedAt: run.startTime,
+      userId: run.userId,
+      uuid: run.runId
+    })
+    let points = 0
+    let duplicates = 0
+    let artifacts = 0
+    try {
+      if (Object.keys(run.params).length > 0) await this.services.runs.logTextParams({ runId: created.id, params: run.params })
+      for (let start = 0; start < run.metrics.length; start += POINTS_PER_BATCH) {
+        const batch: MetricPoint[] = run.metrics
+          .slice(start, start + POINTS_PER_BATCH)
+          .map((point) => ({ key: point.key, value: point.value, step: point.step, epoch: null, timestamp: point.timestampMs, kind: 'train' }))
+        const result = await this.services.runs.logValidatedMetrics(created.id, batch)
+        points += result.inserted
+        duplicates += result.duplicates
+      }
+      if (run.datasetInputs.length > 0) await this.services.runs.logInputs({ runId: created.id, datasets: run.datasetInputs, modelIds: [] })
+      if (run.artifactDir) {
+        for (const path of filesUnder(run.artifactDir)) {
+          await this.services.artifacts.putFile(created.id, path, createReadStream(join(run.artifactDir, path)))
+          artifacts++
+        }
+      }
+    } catch (error) {
+      for (const key of Object.keys(kept)) report.keptAsTags[key]! -= 1
+      await this.services.runs.delete(created.id)
+      await this.services.runs.deletePermanently(created.id)
+      throw error
+    }
     report.imported.runs++
     report.imported.tags += Object.keys(run.tags).length
-    if (Object.keys(run.params).length > 0) await this.services.runs.logTextParams({ runId: created.id, params: run.params })
     report.imported.params += Object.keys(run.params).length
-    for (let start = 0; start < run.metrics.length; start += POINTS_PER_BATCH) {
-      const points: MetricPoint[] = run.metrics
-        .slice(start, start + POINTS_PER_BATCH)
-        .map((point) => ({ key: point.key, value: point.value, step: point.step, epoch: null, timestamp: point.timestampMs, kind: 'train' }))
-      const result = await this.services.runs.logValidatedMetrics(created.id, points)
-      report.imported.points += result.inserted
-      report.duplicatePointsAbsorbed += result.duplicates
-    }
-    if (run.datasetInputs.length > 0) {
-      await this.services.runs.logInputs({ runId: created.id, datasets: run.datasetInputs, modelIds: [] })
-      report.imported.datasetInputs += run.datasetInputs.length
-    }
-    if (run.artifactDir) {
-      for (const path of filesUnder(run.artifactDir)) {
-        await this.services.artifacts.putFile(created.id, path, createReadStream(join(run.artifactDir, path)))
-        report.imported.artifacts++
-      }
-    }
-    progress(`  run ${run.runId} ${run.name}: ${run.metrics.length} points, ${Object.keys(run.params).length} params, ${Object.keys(run.tags).length} tags`)
+    report.imported.points += points
+    report.duplicatePointsAbsorbed += duplicates
+    report.imported.datasetInputs += run.datasetInputs.length
+    report.imported.artifacts += artifacts
+    progress(`  run ${run.runId} ${run.name}: ${run.metrics.length} points, ${Object.keys(run.params).length} params, ${Object.keys(run.tags).length} tags, ${artifacts} artifacts`)
     return created.id
   }
 
@@ -292,6 +320,10 @@ export class MlflowImporter {
         })
       }
     }
+    // MLflow's version number → the number it has here. Numbers are given in order, so once a
+    // version fails the later ones wait for the next import rather than take its number.
+    const numbers = new Map<number, string>()
+    let blockedBy: number | undefined
     for (const version of versions) {
       const present =
         exists &&
@@ -301,12 +333,21 @@ export class MlflowImporter {
         ))
       if (present) {
         report.skipped.modelVersions.push(`${model.name}/${version.version}`)
+        numbers.set(version.version, String(version.version))
         continue
       }
-      report.imported.modelVersions++
-      if (dryRun) continue
+      if (blockedBy !== undefined) {
+        report.problems.push(`${model.name} version ${version.version}: not imported, as version ${blockedBy} before it was not (it would have taken its number)`)
+        continue
+      }
+      if (dryRun) {
+        report.imported.modelVersions++
+        numbers.set(version.version, String(version.version))
+        continue
+      }
+      let created: string
       try {
-        const created = (await this.mlflow.createModelVersion({
+        const answer = (await this.mlflow.createModelVersion({
           name: model.name,
           source: await this.rewriteSource(version.source),
           ...(version.runId === null ? {} : { run_id: version.runId }),
@@ -315,24 +356,39 @@ export class MlflowImporter {
           ...(version.description === null ? {} : { description: version.description }),
           tags: Object.entries(version.tags).map(([key, value]) => ({ key, value }))
         })) as { model_version: { version: string } }
-        if (created.model_version.version !== String(version.version)) {
-          report.problems.push(`${model.name}: MLflow version ${version.version} became version ${created.model_version.version} (versions are numbered in order, and MLflow's had gaps)`)
-        }
-        if (version.currentStage !== 'None') await this.mlflow.transitionStage({ name: model.name, version: created.model_version.version, stage: version.currentStage })
+        created = answer.model_version.version
       } catch (error) {
-        report.imported.modelVersions--
         report.problems.push(`${model.name} version ${version.version}: not imported: ${errorText(error)}`)
+        blockedBy = version.version
+        continue
+      }
+      report.imported.modelVersions++
+      numbers.set(version.version, created)
+      if (created !== String(version.version)) {
+        report.problems.push(`${model.name}: MLflow version ${version.version} became version ${created} (versions are numbered in order, and MLflow's had gaps)`)
+      }
+      if (version.currentStage !== 'None') {
+        await this.mlflow
+          .transitionStage({ name: model.name, version: created, stage: version.currentStage })
+          .catch((error: unknown) => report.problems.push(`${model.name} version ${created}: stage ${version.currentStage} not set: ${errorText(error)}`))
       }
     }
     for (const [alias, version] of Object.entries(model.aliases)) {
-      if (!versions.some((candidate) => candidate.version === version)) continue
+      const here = numbers.get(version)
+      if (here === undefined) continue
       const current = await this.mlflow.getModelVersionByAlias({ name: model.name, alias }).then(
         () => true,
         () => false
       )
-      if (current && exists) continue
+      if (current) continue
+      if (!dryRun) {
+        const set = await this.mlflow.setAlias({ name: model.name, alias, version: here }).then(
+          () => true,
+          (error: unknown) => (report.problems.push(`${model.name} alias ${alias}: not set: ${errorText(error)}`), false)
+        )
+        if (!set) continue
+      }
       report.imported.aliases++
-      if (!dryRun) await this.mlflow.setAlias({ name: model.name, alias, version: String(version) })
     }
     progress(`model ${model.name}: ${versions.length} versions, ${Object.keys(model.aliases).length} aliases`)
   }

@@ -135,7 +135,12 @@ export class MlflowImporter {
         }
       }
       const models = snapshot.loggedModels.filter((model) => model.experimentId === experiment.experimentId)
-      for (const model of models) await this.writeLoggedModel(hypercubeId, withoutRegisteredVersions(model, snapshot), runIds, report, dryRun)
+      for (const model of models) {
+        await this.writeLoggedModel(hypercubeId, withoutRegisteredVersions(model, snapshot), runIds, report, dryRun).catch((error: unknown) => {
+          report.imported.loggedModels--
+          report.problems.push(`logged model ${model.modelId}: not imported whole: ${errorText(error)}`)
+        })
+      }
       if (dryRun || hypercubeId === undefined) continue
       // Outputs need their logged models; the end status and deletion come last, as a deleted
       // run takes no more writes.

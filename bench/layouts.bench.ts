@@ -1,0 +1,102 @@
+/**
+ * npm run bench:layouts — the chunk table's partitioning, measured (issue 12): the same chunks
+ * written into three tables side by side in one embedded PostgreSQL —
+ *   hash:  PARTITION BY HASH (run_id), 16 partitions (what migrations/0014 creates)
+ *   range: PARTITION BY RANGE (run_id), one partition per 25 runs (made ahead for the bench; an
+ *          app would have to create them as run ids grow)
+ *   plain: one table
+ * each with the primary key (run_id, key_id, first_step, chunk_id). 16 writers COPY interleaved
+ * 1,000-point batches (50 steps × 20 keys) of 100 runs; then it reads one key of one run, deletes
+ * one run's chunks, and weighs each table. Chunks only: no summary, no rollups, the same for all.
+ * BENCH_LAYOUT_STEPS (default 2,500 steps per run = 5M points per table) scales it.
+ */
+import { performance } from 'node:perf_hooks'
+import { CHUNK_COPY_COLUMNS, chunkPoints, encodeChunkCopy } from '../src/main/repositories/metric-copy-encoder'
+import type { MetricPoint } from '../src/shared/domain'
+import { startBenchDatabase } from './support'
+
+const RUNS = 100
+const KEYS = Array.from({ length: 20 }, (_, i) => `metric_${i}`)
+const STEPS = Number(process.env.BENCH_LAYOUT_STEPS ?? 2_500)
+const BATCH_STEPS = 50
+const WRITERS = 16
+const keyIds = new Map(KEYS.map((key, i) => [key, i + 1]))
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+function batchOf(firstStep: number, now: number): MetricPoint[] {
+  const points: MetricPoint[] = []
+  for (let s = 0; s < BATCH_STEPS; s++) {
+    for (const key of KEYS) points.push({ key, value: Math.random(), step: BigInt(firstStep + s), epoch: null, timestamp: now + firstStep + s, kind: 'train' })
+  }
+  return points
+}
+
+const COLUMNS = `run_id bigint NOT NULL, key_id integer NOT NULL, first_step bigint NOT NULL,
+  chunk_id bigint NOT NULL DEFAULT nextval('bench_chunk_seq'), last_step bigint NOT NULL, sealed boolean NOT NULL,
+  kind text NOT NULL, point_count integer NOT NULL, steps bigint[] NOT NULL, vals float8[] NOT NULL,
+  logged_at timestamptz[] NOT NULL, epochs integer[], PRIMARY KEY (run_id, key_id, first_step, chunk_id)`
+
+const bench = await startBenchDatabase()
+const { database } = bench
+try {
+  await database.query('CREATE SEQUENCE bench_chunk_seq')
+  await database.query(`CREATE TABLE layout_hash (${COLUMNS}) PARTITION BY HASH (run_id)`)
+  for (let i = 0; i < 16; i++) await database.query(`CREATE TABLE layout_hash_${i} PARTITION OF layout_hash FOR VALUES WITH (MODULUS 16, REMAINDER ${i})`)
+  await database.query(`CREATE TABLE layout_range (${COLUMNS}) PARTITION BY RANGE (run_id)`)
+  for (let from = 1; from <= RUNS; from += 25) await database.query(`CREATE TABLE layout_range_${from} PARTITION OF layout_range FOR VALUES FROM (${from}) TO (${from + 25})`)
+  await database.query(`CREATE TABLE layout_plain (${COLUMNS})`)
+
+  console.log(`database: ${bench.description}`)
+  console.log(`${RUNS} runs × ${KEYS.length} keys × ${fmt(STEPS)} steps = ${fmt(RUNS * KEYS.length * STEPS)} points per table, ${WRITERS} writers, 1,000-point batches`)
+  const rows: string[][] = []
+  for (const layout of ['hash', 'range', 'plain']) {
+    const table = `layout_${layout}`
+    const now = Date.now()
+    const batchesPerRun = STEPS / BATCH_STEPS
+    const total = RUNS * batchesPerRun
+    let next = 0
+    const start = performance.now()
+    await Promise.all(
+      Array.from({ length: WRITERS }, async () => {
+        while (next < total) {
+          const n = next++
+          // Consecutive batches go to different runs, so the runs interleave on disk.
+          const runId = (n % RUNS) + 1
+          const firstStep = Math.floor(n / RUNS) * BATCH_STEPS
+          const chunks = chunkPoints(batchOf(firstStep, now), keyIds)
+          await database.withTransaction((tx) => tx.copyIn(`COPY ${table} ${CHUNK_COPY_COLUMNS} FROM STDIN BINARY`, encodeChunkCopy(runId, chunks)))
+        }
+      })
+    )
+    const ingestMs = performance.now() - start
+    const points = RUNS * KEYS.length * STEPS
+    await database.query(`VACUUM ANALYZE ${table}`)
+
+    const readSamples: number[] = []
+    for (let i = 0; i < 21; i++) {
+      const readStart = performance.now()
+      const { rows: chunks } = await database.query(
+        `SELECT array_send(steps) AS steps, array_send(vals) AS vals FROM ${table} WHERE run_id = $1 AND key_id = $2 ORDER BY first_step`,
+        [1 + (i % RUNS), 1 + (i % KEYS.length)]
+      )
+      if (chunks.length === 0) throw new Error(`no chunks read from ${table}`)
+      readSamples.push(performance.now() - readStart)
+    }
+    const deleteStart = performance.now()
+    await database.query(`DELETE FROM ${table} WHERE run_id = $1`, [RUNS / 2])
+    const deleteMs = performance.now() - deleteStart
+    await database.query(`VACUUM ${table}`)
+    const { rows: size } = await database.query<{ bytes: string }>(
+      `SELECT sum(pg_total_relation_size(c.oid))::text AS bytes FROM pg_class c WHERE c.relname = $1 OR c.relname LIKE $1 || '\\_%'`,
+      [table]
+    )
+    rows.push([layout, fmt((points / ingestMs) * 1000), fmt(median(readSamples), 2), fmt(deleteMs, 1), fmt(Number(size[0]!.bytes) / points, 1)])
+  }
+  const header = ['layout', 'ingest points/s', 'one key of one run, ms (median)', 'delete one run, ms', 'bytes/point']
+  console.log('\n| ' + header.join(' | ') + ' |')
+  console.log('|' + header.map(() => '---').join('|') + '|')
+  for (const row of rows) console.log('| ' + row.join(' | ') + ' |')
+} finally {
+  await bench.close()
+}

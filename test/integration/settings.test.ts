@@ -14,10 +14,14 @@ describe('settings.json', () => {
   it('keeps each setting when another changes, and ignores values it cannot use', () => {
     const data = makeDataDir()
     cleanups.push(data.remove)
-    expect(readSettings(data.dir)).toEqual({ databaseUrl: null, apiPort: null })
+    expect(readSettings(data.dir)).toEqual({ databaseUrl: null, apiPort: null, reviewerName: null })
     writeSettings(data.dir, { databaseUrl: 'postgresql://h/db' })
     writeSettings(data.dir, { apiPort: 18_000 })
-    expect(readSettings(data.dir)).toEqual({ databaseUrl: 'postgresql://h/db', apiPort: 18_000 })
+    writeSettings(data.dir, { reviewerName: 'Ana Lima' })
+    expect(readSettings(data.dir)).toEqual({ databaseUrl: 'postgresql://h/db', apiPort: 18_000, reviewerName: 'Ana Lima' })
+    // A blank reviewer name is no name: the OS user's full name is used instead.
+    writeSettings(data.dir, { reviewerName: '   ' })
+    expect(readSettings(data.dir).reviewerName).toBeNull()
   })
 
   it('gives the core its database and API port when the command line does not', async () => {

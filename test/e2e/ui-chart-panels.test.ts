@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { Locator } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { openServeBrowser, type ServeBrowser } from './compare-charts-helpers'
-import { repoRoot, screenshotsDir } from './ui-harness'
+import { axeViolations, isSeriousOrCritical, repoRoot, screenshotsDir } from './ui-harness'
 
 /**
  * Grouping and chart panels (issue 13, "what users of the anchors expect") in a real browser
@@ -140,12 +140,8 @@ async function panelTitles(): Promise<string[]> {
 }
 
 /** axe-core's serious and critical findings on the page as it is. */
-async function axeSerious(): Promise<Array<{ id: string; impact: string; targets: string[] }>> {
-  // Evaluated, not added as a <script>: the page's CSP (script-src 'self') refuses inline scripts.
-  if (!(await ui.page.evaluate(`'axe' in window`))) await ui.page.evaluate(readFileSync(join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'))
-  return ui.page.evaluate(`axe.run(document).then((result) => result.violations
-    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-    .map((violation) => ({ id: violation.id, impact: violation.impact, targets: violation.nodes.map((node) => node.target.join(' ')) })))`)
+async function axeSerious(): Promise<Array<{ id: string; impact: string | null; targets: string[] }>> {
+  return (await axeViolations(ui.page)).filter(isSeriousOrCritical)
 }
 
 function shot(name: string): Promise<Buffer> {

@@ -78,3 +78,20 @@ export async function launchElectronApp(executablePath: string): Promise<{ app: 
     }
   }
 }
+
+/** One axe-core finding: the rule, its impact, and the CSS selectors of the elements it names. */
+export interface AxeViolation {
+  id: string
+  impact: string | null
+  targets: string[]
+}
+
+/** axe-core's findings on the page as it is now. */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  // Evaluated, not added as a <script>: the page's CSP (script-src 'self') refuses inline scripts.
+  if (!(await page.evaluate(`'axe' in window`))) await page.evaluate(readFileSync(join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'))
+  return page.evaluate(`axe.run(document).then((result) => result.violations.map((violation) =>
+    ({ id: violation.id, impact: violation.impact, targets: violation.nodes.map((node) => node.target.join(' ')) })))`)
+}
+
+export const isSeriousOrCritical = (violation: AxeViolation): boolean => violation.impact === 'serious' || violation.impact === 'critical'

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startTestCore, type TestCore } from '../support/test-env'
-import { apiClient, assertRendererBuilt, launchChromium, repoRoot, screenshotsDir } from './ui-harness'
+import { apiClient, assertRendererBuilt, axeViolations, isSeriousOrCritical, launchChromium, screenshotsDir } from './ui-harness'
 
 /**
  * What users of MLflow, W&B and Aim expect of the runs table (issue 13, "Runs table"): tag
@@ -118,11 +118,7 @@ async function applyFilter(text: string): Promise<void> {
 
 /** axe-core's serious and critical findings on the page as it is now. */
 async function seriousAxeViolations(): Promise<Array<{ id: string; targets: string[] }>> {
-  // Evaluated, not added as a <script>: the page's CSP (script-src 'self') refuses inline scripts.
-  if (!(await page.evaluate(`'axe' in window`))) await page.evaluate(readFileSync(join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'))
-  return page.evaluate(`axe.run(document).then((result) => result.violations
-    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-    .map((violation) => ({ id: violation.id, targets: violation.nodes.map((node) => node.target.join(' ')) })))`)
+  return (await axeViolations(page)).filter(isSeriousOrCritical).map(({ id, targets }) => ({ id, targets }))
 }
 
 describe('runs table: what users of MLflow, W&B and Aim expect (issue 13)', () => {

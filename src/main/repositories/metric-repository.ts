@@ -28,45 +28,47 @@ export interface HistoryRange {
 }
 
 /**
- * Merges the aggregates of newly stored points into the summary (by key name) and the rollups
- * (by key id), in one round trip.
+ * Merges the per-key aggregates of newly stored points into the summary (latest value, min,
+ * max, count: the runs table reads it at once). The rollups are left to the folder
+ * (foldPendingSlice), which merges many batches at a time (migrations/0016).
  */
-async function mergeAggregates(
-  tx: Queryable,
-  runId: number,
-  points: readonly MetricPoint[],
-  keyIds: ReadonlyMap<string, number>,
-  stats?: Map<string, KeyStats>
-): Promise<void> {
-  const keys = [...(stats ?? summariseByKey(points)).values()]
-  const buckets = rollupBuckets(points)
-  await tx.query(
-    `SELECT ml_merge_metric_summary($1, $2, $3, $4, $5, $6, $7, $8),
-            ml_merge_metric_rollups($1, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
-    [
-      runId,
-      keys.map((k) => k.key),
-      keys.map((k) => pgFloat(k.last.value)),
-      keys.map((k) => k.last.step.toString()),
-      keys.map((k) => pgTimestamp(k.last.timestamp)),
-      keys.map((k) => (k.min === null ? null : pgFloat(k.min))),
-      keys.map((k) => (k.max === null ? null : pgFloat(k.max))),
-      keys.map((k) => k.count),
-      buckets.map((b) => keyIds.get(b.key)!),
-      buckets.map((b) => b.level),
-      buckets.map((b) => b.bucket.toString()),
-      buckets.map((b) => b.count),
-      buckets.map((b) => (b.min === null ? null : pgFloat(b.min))),
-      buckets.map((b) => (b.max === null ? null : pgFloat(b.max))),
-      buckets.map((b) => b.first.step.toString()),
-      buckets.map((b) => pgFloat(b.first.value)),
-      buckets.map((b) => pgTimestamp(b.first.timestamp)),
-      buckets.map((b) => b.last.step.toString()),
-      buckets.map((b) => pgFloat(b.last.value)),
-      buckets.map((b) => pgTimestamp(b.last.timestamp)),
-      buckets.map((b) => b.last.epoch)
-    ]
-  )
+async function mergeSummary(tx: Queryable, runId: number, stats: ReadonlyMap<string, KeyStats>): Promise<void> {
+  const keys = [...stats.values()]
+  await tx.query('SELECT ml_merge_metric_summary($1, $2, $3, $4, $5, $6, $7, $8)', [
+    runId,
+    keys.map((k) => k.key),
+    keys.map((k) => pgFloat(k.last.value)),
+    keys.map((k) => k.last.step.toString()),
+    keys.map((k) => pgTimestamp(k.last.timestamp)),
+    keys.map((k) => (k.min === null ? null : pgFloat(k.min))),
+    keys.map((k) => (k.max === null ? null : pgFloat(k.max))),
+    keys.map((k) => k.count)
+  ])
+}
+
+/**
+ * Rollup buckets of folded chunks (their keys are key ids as text), merged and the run's
+ * watermark moved, in one round trip.
+ */
+async function foldRollups(tx: Queryable, runId: number, buckets: readonly RollupBucket[], foldedThrough: bigint, caughtUp: boolean): Promise<void> {
+  await tx.query('SELECT ml_fold_metric_chunks($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)', [
+    runId,
+    foldedThrough.toString(),
+    caughtUp,
+    buckets.map((b) => Number(b.key)),
+    buckets.map((b) => b.level),
+    buckets.map((b) => b.bucket.toString()),
+    buckets.map((b) => b.count),
+    buckets.map((b) => (b.min === null ? null : pgFloat(b.min))),
+    buckets.map((b) => (b.max === null ? null : pgFloat(b.max))),
+    buckets.map((b) => b.first.step.toString()),
+    buckets.map((b) => pgFloat(b.first.value)),
+    buckets.map((b) => pgTimestamp(b.first.timestamp)),
+    buckets.map((b) => b.last.step.toString()),
+    buckets.map((b) => pgFloat(b.last.value)),
+    buckets.map((b) => pgTimestamp(b.last.timestamp)),
+    buckets.map((b) => b.last.epoch)
+  ])
 }
 
 // The points of one key's chunks, as rows (unnest keeps the arrays' element order).
@@ -231,6 +233,24 @@ function rollupBucketsByIndex(row: RollupColumnsRow): Map<bigint, MetricBucket> 
   return byBucket
 }
 
+interface UnfoldedPointsRow {
+  raw_steps: Buffer | null
+  raw_values: Buffer
+  raw_times: Buffer
+  raw_epochs: Buffer
+}
+
+/** The raw points of chunks not in the rollups, read as columns (see series); NULLs when none. */
+function unfoldedPoints(key: string, row: UnfoldedPointsRow): MetricPoint[] {
+  if (row.raw_steps === null) return []
+  const steps = decodeInt8Array(row.raw_steps)
+  const values = decodeFloat8Array(row.raw_values)
+  const times = decodeTimestampArray(row.raw_times)
+  const epochs = decodeNullableInt4Array(row.raw_epochs, steps.length)
+  // The kind plays no part in a bucket.
+  return steps.map((step, i) => ({ key, value: values[i]!, step, epoch: epochs[i]!, timestamp: times[i]!, kind: 'train' }))
+}
+
 interface ChunkArraysRow {
   kind: MetricKind
   steps: Buffer
@@ -297,8 +317,9 @@ export class PgMetricRepository {
    * Fast path — the normal shape of training logs: every key's steps rise strictly within the
    * batch and start after the last step already stored for that key. Then no point can repeat a
    * stored one or another in the batch, so the batch is copied straight into sealed chunks (one
-   * row per key and kind, up to 1,024 points each) and the summary and rollups are merged from
-   * aggregates computed here while the points are in memory.
+   * row per key and kind, up to 1,024 points each) and the summary is merged from aggregates
+   * computed here while the points are in memory; the rollups follow in the background
+   * (foldPendingSlice).
    *
    * Otherwise (a retried batch, steps logged again, out-of-order backfill) the batch is staged
    * and moved with the duplicate check in SQL, so an exact duplicate is stored once.
@@ -326,7 +347,7 @@ export class PgMetricRepository {
         })
         if (appendOnly) {
           await tx.copyIn(`COPY ml_metric_chunk ${CHUNK_COPY_COLUMNS} FROM STDIN BINARY`, encodeChunkCopy(runId, chunkPoints(points, keyIds)))
-          await mergeAggregates(tx, runId, points, keyIds, stats)
+          await mergeSummary(tx, runId, stats)
           return { inserted: points.length, duplicates: 0 }
         }
         let minStep = stats.values().next().value!.minStep
@@ -349,7 +370,7 @@ export class PgMetricRepository {
         await tx.query('TRUNCATE ml_metric_staging')
         const keyNames = new Map(rows.map((row) => [row.key_id, row.metric_name]))
         const stored = storedRows.map((row) => toStoredPoint(row, keyNames))
-        if (stored.length > 0) await mergeAggregates(tx, runId, stored, keyIds)
+        if (stored.length > 0) await mergeSummary(tx, runId, summariseByKey(stored))
         const inserted = stored.length
         return { inserted, duplicates: points.length - inserted }
       })
@@ -392,30 +413,31 @@ export class PgMetricRepository {
     let level = 0
     while (level < ROLLUP_LEVELS - 1 && bucketsSpanned(lo, hi, level) > 4n * targetBuckets) level++
     const shift = BigInt(rollupShift(level))
-    const [{ rows }, { rows: openRows }] = await Promise.all([
-      // The level's buckets as columns of binary arrays: a few thousand rows, read in one row.
-      this.db.query<RollupColumnsRow>(
-        `SELECT array_send(array_agg(bucket)) AS buckets, array_send(array_agg(point_count)) AS counts,
+    // One statement, so one snapshot: the level's rollup buckets as columns of binary arrays (a
+    // few thousand rows, read as one), and the raw points of the key's chunks not yet in the
+    // rollups — the open chunk (under 256 points) and sealed chunks the folder has not reached
+    // (migrations/0016) — which are bucketed here.
+    const { rows } = await this.db.query<RollupColumnsRow & UnfoldedPointsRow>(
+      `WITH fold AS (SELECT coalesce((SELECT folded_through FROM ml_metric_fold WHERE run_id = $1), 0) AS through),
+       rollup AS (
+         SELECT array_send(array_agg(bucket)) AS buckets, array_send(array_agg(point_count)) AS counts,
                 array_send(array_agg(min_value)) AS mins, array_send(array_agg(max_value)) AS maxs,
                 array_send(array_agg(first_step)) AS first_steps, array_send(array_agg(first_value)) AS first_values,
                 array_send(array_agg(first_logged_at)) AS first_times, array_send(array_agg(last_step)) AS last_steps,
                 array_send(array_agg(last_value)) AS last_values, array_send(array_agg(last_logged_at)) AS last_times,
                 array_send(array_agg(last_epoch)) AS last_epochs
          FROM ml_metric_rollup
-         WHERE run_id = $1 AND key_id = $2 AND level = $3 AND bucket BETWEEN $4 AND $5`,
-        [runId, keyId, level, (lo >> shift).toString(), (hi >> shift).toString()]
-      ),
-      // The open chunk is not in the rollups yet: its points (under 256) are bucketed here.
-      this.db.query(
-        `SELECT u.value::text AS value, u.step, u.epoch, (extract(epoch FROM u.logged_at) * 1000)::text AS ms, c.kind
-         FROM ${CHUNK_POINTS_SQL}
-         WHERE c.run_id = $1 AND c.key_id = $2 AND NOT c.sealed AND u.step BETWEEN $3 AND $4`,
-        [runId, keyId, lo.toString(), hi.toString()]
-      )
-    ])
+         WHERE run_id = $1 AND key_id = $2 AND level = $3 AND bucket BETWEEN $4 AND $5),
+       unfolded AS (
+         SELECT array_send(array_agg(u.step)) AS raw_steps, array_send(array_agg(u.value)) AS raw_values,
+                array_send(array_agg(u.logged_at)) AS raw_times, array_send(array_agg(u.epoch)) AS raw_epochs
+         FROM fold, ${CHUNK_POINTS_SQL}
+         WHERE c.run_id = $1 AND c.key_id = $2 AND (NOT c.sealed OR c.chunk_id > fold.through) AND u.step BETWEEN $6 AND $7)
+       SELECT * FROM rollup, unfolded`,
+      [runId, keyId, level, (lo >> shift).toString(), (hi >> shift).toString(), lo.toString(), hi.toString()]
+    )
     const byBucket = rollupBucketsByIndex(rows[0]!)
-    const openPoints = openRows.map((row) => toStoredPoint({ ...row, key_id: keyId }, new Map([[keyId, key]])))
-    for (const piece of rollupBuckets(openPoints, level, level)) {
+    for (const piece of rollupBuckets(unfoldedPoints(key, rows[0]!), level, level)) {
       const bucket = fromRollupBucket(piece)
       const existing = byBucket.get(piece.bucket)
       if (existing) combineBucket(existing, bucket)
@@ -486,6 +508,33 @@ export class PgMetricRepository {
     // The summaries count every stored point; summing them avoids scanning the point table.
     const { rows } = await this.db.query<{ n: string }>('SELECT coalesce(sum(value_count), 0) AS n FROM ml_metric_summary')
     return Number(rows[0]!.n)
+  }
+
+  /**
+   * Folds the next sealed chunks (at most `maxChunks`, in id order) of one run with unfolded
+   * chunks into the rollups and moves its watermark (migrations/0016). Returns the points
+   * folded — 1 for a pending run found caught up — and 0 when no run is pending.
+   */
+  async foldPendingSlice(maxChunks: number): Promise<number> {
+    const { rows: pending } = await this.db.query<{ run_id: string }>('SELECT run_id FROM ml_metric_fold WHERE pending ORDER BY run_id LIMIT 1')
+    if (pending.length === 0) return 0
+    const runId = Number(pending[0]!.run_id)
+    return this.db.withTransaction(async (tx) => {
+      const { rows } = await tx.query<ChunkArraysRow & { chunk_id: string; key_id: number }>(
+        `SELECT chunk_id, key_id, 'train' AS kind, array_send(steps) AS steps, array_send(vals) AS vals,
+                array_send(logged_at) AS times, array_send(epochs) AS epochs
+         FROM ml_unfolded_chunks($1, $2)`,
+        [runId, maxChunks]
+      )
+      if (rows.length === 0) return 1 // caught up, or the run is gone: no longer pending
+      const points: MetricPoint[] = []
+      for (const row of rows) {
+        // Keyed by key id (as text): the fold writes rollups by id and needs no names.
+        for (const point of pointsOfChunks(String(row.key_id), [row], undefined, undefined, Infinity)) points.push(point)
+      }
+      await foldRollups(tx, runId, rollupBuckets(points), BigInt(rows.at(-1)!.chunk_id), rows.length < maxChunks)
+      return points.length
+    })
   }
 
   /**

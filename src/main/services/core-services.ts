@@ -1,7 +1,7 @@
 import type { ArtifactService } from './artifact-service'
 import type { ExperimentService } from './experiment-service'
 import type { HealthMonitor } from './health-monitor'
-import type { MetricPurger } from './metric-purger'
+import type { BackgroundDrain } from './metric-maintenance'
 import type { ModelComparisonService } from './model-comparison-service'
 import type { ModelService } from './model-service'
 import type { RunService } from './run-service'
@@ -36,7 +36,9 @@ export interface CoreServices extends DoorServices {
   /** Probes deployments' health URLs on an interval; `checkAll()` runs a round now. */
   healthMonitor?: HealthMonitor
   /** Removes permanently deleted runs' metric points in the background; `drain()` does it now. */
-  metricPurger?: MetricPurger
+  metricPurger?: BackgroundDrain
+  /** Folds newly written metric chunks into the rollups (migrations/0016); main only. */
+  metricFolder?: BackgroundDrain
   /** Absent when the core was started without plugins. */
   plugins?: PluginRegistry
   similarRuns?: SimilarRunsService

@@ -351,7 +351,7 @@ export class RunService {
 
   /**
    * Deletes a deleted run for good. Returns at once: the run is gone from every view with its
-   * row, and its metric points are removed in the background (MetricPurger, in main).
+   * row, and its metric points are removed in the background (the metric purger, in main).
    */
   async deletePermanently(runId: unknown): Promise<void> {
     await this.runs.deletePermanently(parseInput(id, runId, 'runId'))

@@ -23,6 +23,8 @@ import type { CoreServices } from './services/core-services'
 import type { Logger } from './logging'
 import { verifyModelArtifact } from './artifacts/verify-model-artifact'
 import { osUserFullName } from './reviewer-name'
+import { ArtifactUploads } from './artifacts/artifact-uploads'
+import { checkArtifactPath } from './artifacts/artifact-store'
 
 /** What the contract needs from the core; the core itself, or the part built before its HTTP server. */
 export interface ContractContext {
@@ -47,6 +49,7 @@ export function toRunRow(run: RunWithMetrics): RunRow {
 /** Each contract call mapped to a service: the only place the contract meets the core. */
 export function createContractHandlers(context: ContractContext): ContractHandlers {
   const { experiments, runs, models } = context.services
+  const uploads = new ArtifactUploads()
   // Who did it, for approvals and deployments made from the UI: the name saved in Settings, else
   // the full name of the desktop user main runs as (the one person at this machine; serve
   // mode's browser session is that same user's). Read per call, so a change applies at once.
@@ -147,6 +150,22 @@ export function createContractHandlers(context: ContractContext): ContractHandle
     'runs.metricSeries': (input) => runs.metricSeries(input),
     'artifacts.list': (input) => context.services.artifacts.list(input.runId),
     'artifacts.verify': (input) => context.services.artifacts.verify(input.artifactId),
+    'artifacts.browse': (input) => context.services.artifacts.browse(input.runId, input.prefix),
+    'artifacts.read': (input) => context.services.artifacts.read(input.runId, input.path, input.offset, input.length),
+    'artifacts.safetensors': (input) => context.services.artifacts.safetensors(input.runId, input.path),
+    'artifacts.uploadBegin': async (input) => {
+      const { artifacts } = context.services
+      // Checked before the upload starts, so a wrong run or path is refused at once, not at the first chunk.
+      await runs.get(input.runId)
+      checkArtifactPath(input.path)
+      return { uploadId: uploads.begin(input.sizeBytes, (content) => artifacts.putFile(input.runId, input.path, content)) }
+    },
+    'artifacts.uploadChunk': (input) => uploads.append(input.uploadId, input.offset, Buffer.from(input.base64, 'base64')),
+    'artifacts.uploadFinish': (input) => uploads.finish(input.uploadId),
+    'artifacts.uploadCancel': async (input) => {
+      await uploads.cancel(input.uploadId)
+      return {}
+    },
     'runs.leaderboard': (input) => runs.leaderboard(input),
 
     'compare.nearestRuns': (input) => similarRuns().nearestRuns(input.experimentId, input.runId, input.plugin, input.k),
@@ -166,6 +185,18 @@ export function createContractHandlers(context: ContractContext): ContractHandle
       return models.deprecate(review)
     },
     'models.verifyArtifact': async (input) => verifyModelArtifact(await models.getVersion(input.versionId)),
+    'models.versionArtifacts': async (input) => context.services.artifacts.locate((await models.getVersion(input.versionId)).artifactUri),
+    'models.registerFromRun': async (input) => {
+      const folder = await context.services.artifacts.folderAsModelArtifact(input.runId, input.folder)
+      return models.registerVersion({
+        modelName: input.modelName,
+        artifactUri: folder.artifactUri,
+        sourceRunId: folder.runId,
+        artifactSizeBytes: folder.sizeBytes,
+        description: input.description,
+        createdBy: actorName()
+      })
+    },
     'models.aliases': (input) => models.listAliases(input.modelName),
     'models.setAlias': async (input) => {
       await models.setAlias(input)

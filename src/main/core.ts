@@ -273,6 +273,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
         rendererDir: appLayout().rendererDir,
         sessions: uiSessions,
         ...uiContract,
+        artifacts: services.artifacts,
         logger: logger.child({ component: 'serve-ui' })
       })
     if (options.http !== false) {

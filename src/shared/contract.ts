@@ -21,6 +21,7 @@ import type {
 } from './domain'
 import { EXPERIMENT_STATUSES } from './domain'
 import type { PluginInfo } from './plugins'
+import { MAX_READ_BYTES, MAX_UPLOAD_CHUNK_BYTES, type ArtifactBytes, type ArtifactFolderListing, type SafetensorsSummary, type VersionArtifactLocation } from './artifact-browser'
 import type { ErrorInfo } from './errors'
 import { aliasName, deployModelInput, experimentId, id, int64, LIMITS, name, rollbackInput, setAliasInput, tags, text } from './schemas'
 
@@ -111,6 +112,30 @@ export const calls = {
   'artifacts.list': { input: z.object({ runId: id }).strict() },
   /** Re-reads a stored artifact and compares its BLAKE3 and size with what was recorded. */
   'artifacts.verify': { input: z.object({ artifactId: id }).strict() },
+  /** Every stored file below a folder of a run (the artifact browser's tree), with its registration. */
+  'artifacts.browse': { input: z.object({ runId: id, prefix: z.string().max(LIMITS.path).default('') }).strict() },
+  /** Bytes of a stored file for a preview (base64; at most MAX_READ_BYTES a call). */
+  'artifacts.read': {
+    input: z.object({ runId: id, path: z.string().max(LIMITS.path), offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0), length: z.number().int().min(0).max(MAX_READ_BYTES) }).strict()
+  },
+  /** A safetensors file's tensor table from its header (no weights read). */
+  'artifacts.safetensors': { input: z.object({ runId: id, path: z.string().max(LIMITS.path) }).strict() },
+  /** An upload from the UI: begin (the file's path and size), chunks in order, finish; the same write as the API's PUT. */
+  'artifacts.uploadBegin': { input: z.object({ runId: id, path: z.string().max(LIMITS.path), sizeBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict() },
+  'artifacts.uploadChunk': {
+    input: z
+      .object({
+        uploadId: z.string().regex(/^[0-9a-f]{32}$/, 'must be an upload id'),
+        offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+        base64: z
+          .string()
+          .max(Math.ceil(MAX_UPLOAD_CHUNK_BYTES / 3) * 4, `must encode at most ${MAX_UPLOAD_CHUNK_BYTES} bytes`)
+          .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64')
+      })
+      .strict()
+  },
+  'artifacts.uploadFinish': { input: z.object({ uploadId: z.string().regex(/^[0-9a-f]{32}$/, 'must be an upload id') }).strict() },
+  'artifacts.uploadCancel': { input: z.object({ uploadId: z.string().regex(/^[0-9a-f]{32}$/, 'must be an upload id') }).strict() },
   'runs.leaderboard': {
     input: z
       .object({
@@ -140,6 +165,12 @@ export const calls = {
   },
   /** Re-reads a version's local artifact file and compares its BLAKE3 with the registered one. */
   'models.verifyArtifact': { input: z.object({ versionId: id }).strict() },
+  /** Where a version's files can be browsed: a folder of a run this app stores, or why not. */
+  'models.versionArtifacts': { input: z.object({ versionId: id }).strict() },
+  /** "Register as model": a folder of a run becomes a new version of a new or existing model (ModelService.registerVersion). */
+  'models.registerFromRun': {
+    input: z.object({ runId: id, folder: z.string().max(LIMITS.path), modelName: name, description: text(LIMITS.description).default('') }).strict()
+  },
   /** Aliases (@champion…): setting one that exists moves it to the version. */
   'models.aliases': { input: z.object({ modelName: name }).strict() },
   'models.setAlias': { input: setAliasInput },
@@ -224,6 +255,13 @@ export interface CallResults {
   'runs.metricSeries': MetricSeries
   'artifacts.list': Artifact[]
   'artifacts.verify': ArtifactVerification
+  'artifacts.browse': ArtifactFolderListing
+  'artifacts.read': ArtifactBytes
+  'artifacts.safetensors': SafetensorsSummary
+  'artifacts.uploadBegin': { uploadId: string }
+  'artifacts.uploadChunk': { received: number }
+  'artifacts.uploadFinish': Artifact
+  'artifacts.uploadCancel': Record<string, never>
   'runs.leaderboard': LeaderboardEntry[]
   'compare.nearestRuns': Array<{ runId: number; distance: number }>
   'compare.distanceMatrix': DistanceMatrix
@@ -232,6 +270,8 @@ export interface CallResults {
   'models.version': ModelVersion
   'models.review': ModelVersion
   'models.verifyArtifact': ModelArtifactVerification
+  'models.versionArtifacts': VersionArtifactLocation
+  'models.registerFromRun': ModelVersion
   'models.aliases': ModelAlias[]
   'models.setAlias': ModelAlias[]
   'models.deleteAlias': ModelAlias[]

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { constants, type ReadStream, type Stats } from 'node:fs'
+import { constants, type Stats } from 'node:fs'
 import { lstat, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
+import { Readable } from 'node:stream'
 import { createBLAKE3 } from 'hash-wasm'
 import { LIMITS } from '../../shared/schemas'
 import { asInsufficientStorage, DomainError, invalidArgument, notFound } from '../../shared/errors'
@@ -192,13 +193,22 @@ export class ArtifactStore {
     }
   }
 
-  /** A read stream of a stored file; not_found if absent. */
-  async open(experimentId: number, runUuid: string, relativePath: string): Promise<{ stream: ReadStream; sizeBytes: number }> {
+  /**
+   * A read stream of a stored file (or of bytes [start, end) of it); not_found if absent.
+   * `sizeBytes` is the whole file's size.
+   */
+  async open(experimentId: number, runUuid: string, relativePath: string, range?: { start: number; end: number }): Promise<{ stream: Readable; sizeBytes: number }> {
     const handle = await this.openExistingFile(experimentId, runUuid, relativePath)
     try {
       const { size } = await handle.stat()
-      // The stream closes the handle when it ends or is destroyed.
-      return { stream: handle.createReadStream(), sizeBytes: size }
+      if (!range) return { stream: handle.createReadStream(), sizeBytes: size }
+      const end = Math.min(range.end, size)
+      if (end <= range.start) {
+        await handle.close()
+        return { stream: Readable.from([]), sizeBytes: size }
+      }
+      // The stream closes the handle when it ends or is destroyed; createReadStream's end is inclusive.
+      return { stream: handle.createReadStream({ start: range.start, end: end - 1 }), sizeBytes: size }
     } catch (error) {
       await handle.close()
       throw error

@@ -30,7 +30,7 @@ function parametersOf(type: z.ZodType | undefined, location: 'path' | 'query'): 
   const properties = (schema.properties ?? {}) as Record<string, JsonSchema>
   const required = new Set((schema.required as string[] | undefined) ?? [])
   return Object.entries(properties).map(([name, property]) => ({
-    name,
+    name: name === '*' ? 'path' : name,
     in: location,
     required: location === 'path' || required.has(name),
     schema: property,
@@ -64,7 +64,8 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { versio
   const paths: Record<string, Record<string, JsonSchema>> = {}
   const sharedDefinitions: Record<string, JsonSchema> = {}
   for (const route of routes) {
-    const path = route.path.replace(/:([A-Za-z_]+)/g, '{$1}')
+    // A trailing wildcard (a file's path inside a run) is documented as the parameter {path}.
+    const path = route.path.replace(/:([A-Za-z_]+)/g, '{$1}').replace(/\/\*$/, '/{path}')
     const operation: JsonSchema = {
       summary: route.summary,
       tags: [route.tag],
@@ -73,7 +74,9 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { versio
       responses: {
         [String(route.status ?? 200)]: {
           description: 'success',
-          content: { 'application/json': { schema: route.response ? schemaOf(route.response, 'output') : { type: 'object' } } }
+          content: route.fileResponse
+            ? { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } }
+            : { 'application/json': { schema: route.response ? schemaOf(route.response, 'output') : { type: 'object' } } }
         },
         '4XX': { description: 'a client error, with the field at fault', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
         '503': { description: 'unavailable: the database is away (Hypercube reconnects); retry shortly', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
@@ -84,6 +87,9 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { versio
       }
     }
     const documentedBody = route.body ?? route.openApiBody
+    if (route.rawBody) {
+      operation.requestBody = { required: true, description: route.rawBody.description, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } }
+    }
     if (documentedBody) {
       operation.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(documentedBody, 'input', sharedDefinitions, `${operation.operationId}_`) } } }
     }

@@ -27,7 +27,18 @@ export interface RouteDefinition<Params = unknown, Query = unknown, Body = unkno
   status?: number
   /** Overrides the server's default body size limit (bytes). */
   bodyLimit?: number
-  handler: (input: { params: Params; query: Query; body: Body; request: FastifyRequest }) => Promise<unknown>
+  /**
+   * The body is a file's bytes of any content type, streamed to the handler as `request.body`
+   * (a Readable; undefined when empty) instead of parsed: an artifact upload can be gigabytes.
+   */
+  rawBody?: { description: string }
+  /** For the OpenAPI document: a success is a file's bytes, not JSON. */
+  fileResponse?: true
+  /**
+   * The handler answers itself (a file download) and returns `reply`; otherwise its result is
+   * sent as JSON.
+   */
+  handler: (input: { params: Params; query: Query; body: Body; request: FastifyRequest; reply: FastifyReply }) => Promise<unknown>
 }
 
 // Route definitions are heterogeneous; the table stores them with their types erased.
@@ -44,8 +55,8 @@ export function sendJson(reply: FastifyReply, status: number, value: unknown): F
 }
 
 export function registerRoutes(app: FastifyInstance, routes: readonly AnyRoute[]): void {
-  for (const route of routes) {
-    app.route({
+  const define = (on: FastifyInstance, route: AnyRoute): void => {
+    on.route({
       method: route.method,
       url: route.path,
       bodyLimit: route.bodyLimit,
@@ -53,9 +64,21 @@ export function registerRoutes(app: FastifyInstance, routes: readonly AnyRoute[]
         const params = route.params ? parseInput(route.params, request.params) : request.params
         const query = route.query ? parseInput(route.query, request.query ?? {}) : request.query
         const body = route.body ? parseInput(route.body, request.body) : request.body
-        const result = await route.handler({ params, query, body, request })
+        const result = await route.handler({ params, query, body, request, reply })
+        // A handler that answered itself returned the reply, which is a thenable: awaiting it
+        // waited for the answer to be sent.
+        if (reply.sent) return reply
         return sendJson(reply, route.status ?? 200, result)
       }
     })
   }
+  for (const route of routes.filter((route) => !route.rawBody)) define(app, route)
+  const raw = routes.filter((route) => route.rawBody)
+  if (raw.length === 0) return
+  // In a context of their own, so only these routes take bodies of every content type, unparsed.
+  void app.register(async (files) => {
+    files.removeAllContentTypeParsers()
+    files.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
+    for (const route of raw) define(files, route)
+  })
 }

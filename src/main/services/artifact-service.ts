@@ -1,11 +1,14 @@
 import { pipeline, Transform, type Readable } from 'node:stream'
 import { createBLAKE3 } from 'hash-wasm'
 import { z } from 'zod'
+import { MAX_BROWSE_FILES, MAX_READ_BYTES, type ArtifactBytes, type ArtifactFolderListing, type SafetensorsSummary, type VersionArtifactLocation } from '../../shared/artifact-browser'
 import type { Artifact, ArtifactKind, JsonObject, Run } from '../../shared/domain'
 import { ARTIFACT_KINDS } from '../../shared/domain'
-import { conflict, DomainError } from '../../shared/errors'
+import { conflict, DomainError, invalidArgument } from '../../shared/errors'
 import { id, jsonObject, parseInput } from '../../shared/schemas'
 import { checkArtifactPath, type ArtifactStore, type FileContent, type StoredFile } from '../artifacts/artifact-store'
+import { zipStream } from '../artifacts/artifact-zip'
+import { summarizeSafetensors } from '../artifacts/safetensors-summary'
 import type { PgArtifactRepository } from '../repositories/artifact-repository'
 import type { PgRunRepository } from '../repositories/run-repository'
 
@@ -174,6 +177,117 @@ export class ArtifactService {
   }
 
   /**
+   * Every file below `prefix` of a run's folder (the artifact browser builds its tree from
+   * them), each with its registration: id, BLAKE3 and last verification. At most
+   * MAX_BROWSE_FILES, by path.
+   */
+  async browse(runId: unknown, prefix: unknown = ''): Promise<ArtifactFolderListing> {
+    const run = await this.runOf(runId)
+    const folder = folderOf(prefix)
+    const [files, rows] = await Promise.all([this.store.list(run.experimentId, run.uuid, folder, true), this.artifacts.listByRun(run.id)])
+    const byPath = new Map(rows.filter((row) => row.uri === null).map((row) => [row.path, row]))
+    return {
+      runId: run.id,
+      prefix: folder,
+      truncated: files.length > MAX_BROWSE_FILES,
+      files: files.slice(0, MAX_BROWSE_FILES).map((file) => {
+        const row = byPath.get(file.path)
+        return { path: file.path, sizeBytes: file.sizeBytes ?? 0, artifactId: row?.id ?? null, blake3: row?.blake3 ?? null, verifiedAt: row?.verifiedAt ?? null }
+      })
+    }
+  }
+
+  /** Bytes [offset, offset + length) of a stored file (length at most MAX_READ_BYTES): previews and "load more". */
+  async read(runId: unknown, relativePath: unknown, offset: number, length: number): Promise<ArtifactBytes> {
+    const run = await this.runOf(runId)
+    const path = checkArtifactPath(relativePath)
+    if (!Number.isSafeInteger(offset) || offset < 0) throw invalidArgument('offset: must be a non-negative integer', 'offset')
+    if (!Number.isSafeInteger(length) || length < 0 || length > MAX_READ_BYTES) throw invalidArgument(`length: must be an integer from 0 to ${MAX_READ_BYTES}`, 'length')
+    const { stream, sizeBytes } = await this.store.open(run.experimentId, run.uuid, path, { start: offset, end: offset + length })
+    const chunks: Buffer[] = []
+    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk)
+    return { path, sizeBytes, offset, base64: Buffer.concat(chunks).toString('base64') }
+  }
+
+  /** A safetensors file's tensors (name, dtype, shape, byte size) from its header; no weights are read. */
+  async safetensors(runId: unknown, relativePath: unknown): Promise<SafetensorsSummary> {
+    const run = await this.runOf(runId)
+    const path = checkArtifactPath(relativePath)
+    const readRange = async (start: number, end: number): Promise<{ bytes: Uint8Array; sizeBytes: number }> => {
+      const { stream, sizeBytes } = await this.store.open(run.experimentId, run.uuid, path, { start, end })
+      const chunks: Buffer[] = []
+      for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk)
+      return { bytes: Buffer.concat(chunks), sizeBytes }
+    }
+    const first = await readRange(0, 8)
+    return summarizeSafetensors(path, first.sizeBytes, async (start, end) => (start === 0 && end === 8 ? first.bytes : (await readRange(start, end)).bytes))
+  }
+
+  /**
+   * The files below `prefix` as one zip, streamed (artifact-zip.ts); names inside are relative
+   * to the folder. Registered files are checked against their BLAKE3 as they are read: a
+   * corrupted one ends the download in an error.
+   */
+  async zipFolder(runId: unknown, prefix: unknown): Promise<{ stream: Readable; name: string; files: number }> {
+    const run = await this.runOf(runId)
+    const folder = folderOf(prefix)
+    const files = await this.store.list(run.experimentId, run.uuid, folder, true)
+    if (files.length === 0) throw new DomainError('not_found', folder === '' ? `run ${run.id} has no stored files` : `artifact folder ${folder} has no files`, 'prefix')
+    const strip = folder === '' ? 0 : folder.length + 1
+    const stream = zipStream(
+      files.map((file) => ({
+        name: file.path.slice(strip),
+        sizeBytes: file.sizeBytes ?? 0,
+        open: async () => (await this.openFile(run.id, file.path)).stream
+      }))
+    )
+    const name = folder === '' ? `run-${run.id}-artifacts.zip` : `${folder.split('/').pop()}.zip`
+    return { stream, name, files: files.length }
+  }
+
+  /**
+   * A folder of a run as a model version's artifact: its URI (`runs:/<run uuid>/<folder>`, as
+   * MLflow clients register a run's model), total size and file count. Refused when the folder
+   * holds no file.
+   */
+  async folderAsModelArtifact(runId: unknown, folder: unknown): Promise<{ runId: number; artifactUri: string; sizeBytes: number; files: number }> {
+    const run = await this.runOf(runId)
+    const path = typeof folder === 'string' && folder !== '' ? checkArtifactPath(folder.replace(/\/+$/, ''), 'folder') : ''
+    const files = await this.store.list(run.experimentId, run.uuid, path, true)
+    if (files.length === 0) throw invalidArgument(`folder: ${path === '' ? 'the run' : path} holds no stored file to register`, 'folder')
+    return {
+      runId: run.id,
+      artifactUri: path === '' ? `runs:/${run.uuid}` : `runs:/${run.uuid}/${path}`,
+      sizeBytes: files.reduce((total, file) => total + (file.sizeBytes ?? 0), 0),
+      files: files.length
+    }
+  }
+
+  /**
+   * Where a model version's artifact URI points among the runs' folders this app stores:
+   * `runs:/<uuid>/<path>` or `mlflow-artifacts:/<experiment>/<uuid>/artifacts/<path>` (what
+   * MLflow clients register). Anything else (s3://, a local path) has no browsable folder here.
+   */
+  async locate(artifactUri: string): Promise<VersionArtifactLocation> {
+    const runsUri = /^runs:\/([0-9a-f]{32})(?:\/(.*))?$/.exec(artifactUri)
+    const proxied = /^mlflow-artifacts:(?:\/\/[^/]*)?\/+(\d+)\/([0-9a-f]{32})\/artifacts(?:\/(.*))?$/.exec(artifactUri)
+    const uuid = runsUri?.[1] ?? proxied?.[2]
+    if (!uuid) return { runId: null, reason: `the artifact is at ${artifactUri}, outside this app's artifact store` }
+    const run = await this.runs.findByUuid(uuid)
+    if (!run) return { runId: null, reason: `the run ${uuid} of ${artifactUri} is not in this app` }
+    const rest = (runsUri ? runsUri[2] : proxied![3]) ?? ''
+    const prefix = rest.replace(/^\/+|\/+$/g, '')
+    if (prefix !== '') {
+      try {
+        checkArtifactPath(prefix)
+      } catch {
+        return { runId: null, reason: `${artifactUri} does not name a folder of the run` }
+      }
+    }
+    return { runId: run.id, prefix }
+  }
+
+  /**
    * Stores a file of an MLflow logged model, where the MLflow door serves its files
    * (`<experimentId>/models/<modelId>/artifacts/…`). For the MLflow importer; such files have
    * no run and so no artifact row.
@@ -187,6 +301,13 @@ export class ArtifactService {
   private async runOf(runId: unknown): Promise<Run> {
     return this.runs.get(parseInput(id, runId, 'runId'))
   }
+}
+
+/** "" (the run's top level) or a checked folder path, without a trailing slash. */
+function folderOf(prefix: unknown): string {
+  if (prefix === undefined || prefix === null || prefix === '') return ''
+  if (typeof prefix !== 'string') throw invalidArgument('prefix: must be a string', 'prefix')
+  return checkArtifactPath(prefix.replace(/\/+$/, ''), 'prefix')
 }
 
 async function verifyingStream(expectedBlake3: string, path: string): Promise<Transform> {

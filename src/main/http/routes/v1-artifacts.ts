@@ -1,8 +1,10 @@
+import { Readable } from 'node:stream'
 import { z } from 'zod'
 import type { Artifact } from '../../../shared/domain'
 import { ARTIFACT_KINDS } from '../../../shared/domain'
 import { id, jsonObject, text, LIMITS } from '../../../shared/schemas'
 import type { DoorServices } from '../../services/core-services'
+import { sendAttachment } from '../attachment'
 import { defineRoute, type AnyRoute } from '../route-table'
 import { runParams } from './v1-runs'
 import { pathId } from './v1-fields'
@@ -35,6 +37,10 @@ const registerArtifactBody = z
   .strict()
 
 const artifactParams = z.object({ artifactId: pathId(id) }).strict()
+const artifactFileParams = z
+  .object({ runId: runParams.shape.runId, '*': z.string().describe("the file's path within the run (relative, forward slashes), e.g. plots/loss.png") })
+  .strict()
+const uploadQuery = z.object({ kind: z.enum(ARTIFACT_KINDS).optional().describe('what the file is (default other)') }).strict()
 
 export function artifactRoutes(services: DoorServices): AnyRoute[] {
   const { artifacts } = services
@@ -67,6 +73,39 @@ export function artifactRoutes(services: DoorServices): AnyRoute[] {
       tag: 'artifacts',
       params: runParams,
       handler: async ({ params }) => ({ artifacts: (await artifacts.list(params.runId)).map(toApiArtifact) })
+    }),
+    defineRoute({
+      method: 'PUT',
+      path: '/v1/ml/runs/:runId/artifacts/*',
+      summary: 'Upload a file of a run: the body is its bytes (any content type, streamed to disk); it is stored with its size and BLAKE3, replacing a file at the same path',
+      tag: 'artifacts',
+      params: artifactFileParams,
+      query: uploadQuery,
+      rawBody: { description: "the file's bytes" },
+      status: 201,
+      handler: async ({ params, query, request }) => {
+        // An empty upload arrives without a body stream.
+        const upload = request.body instanceof Readable ? request.body : undefined
+        // Read without destroying the stream when the write fails (a full disk, a bad path): the
+        // rest of the upload is then read and dropped, so a client still sending gets the answer
+        // rather than a reset connection.
+        const content = upload ? (upload.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>) : new Uint8Array(0)
+        try {
+          return toApiArtifact(await artifacts.putFile(params.runId, params['*'], content, { kind: query.kind }))
+        } catch (error) {
+          if (upload && !upload.readableEnded) upload.resume()
+          throw error
+        }
+      }
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/v1/ml/runs/:runId/artifacts/*',
+      summary: "Download a stored file of a run (as an attachment); a registered file's bytes are checked against its BLAKE3 as they stream",
+      tag: 'artifacts',
+      params: artifactFileParams,
+      fileResponse: true,
+      handler: async ({ params, reply }) => sendAttachment(reply, params['*'], await artifacts.openFile(params.runId, params['*']))
     }),
     defineRoute({
       method: 'GET',

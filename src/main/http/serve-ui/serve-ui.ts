@@ -11,6 +11,7 @@ import type { Logger } from '../../logging'
 import { parseJsonBody, readJsonBody } from '../request-text'
 import type { HttpContext } from '../server'
 import type { UiSessions } from './ui-sessions'
+import { registerArtifactDownloads, type ArtifactDownloads } from './serve-ui-downloads'
 
 /**
  * The serve-mode UI: the renderer build at `/`, and the renderer↔main contract over
@@ -27,6 +28,8 @@ export interface ServeUiOptions {
   dispatch: (name: unknown, input: unknown) => Promise<CallOutcome<unknown>>
   subscribe: (send: (event: PushedEvent) => void) => Disposable
   logger: Logger
+  /** Artifact downloads for the signed-in browser (serve-ui-downloads.ts); without it, none. */
+  artifacts?: ArtifactDownloads
 }
 
 /** A call as it travels over the WebSocket; `id` pairs the answer with it. */
@@ -148,6 +151,8 @@ export function serveUi(options: ServeUiOptions) {
           }
         })
       }
+
+      if (options.artifacts) registerArtifactDownloads(ui, options.artifacts)
 
       ui.post('/ui/api/call', async (request, reply) => {
         let call: { name?: unknown; input?: unknown }

@@ -59,6 +59,34 @@ describe('experiments and runs over /v1', () => {
     expect((await failure(client.getRun(999_999))).field).toBe('run_id')
   })
 
+  it('deletes runs and experiments (soft, restore, then permanently: 409 before a soft delete); points go in the background', async () => {
+    const { experiment, run } = await newRun()
+    await client.logMetrics(run.run_id, { loss: 0.5 }, { step: 1 })
+    const call = (method: string, path: string) => rawRequest(`${api.url}${path}`, { method, token: api.token, ...(method === 'POST' ? { body: '{}' } : {}) })
+    const experimentPath = `/v1/ml/experiments/${experiment.experiment_id}`
+
+    // Runs.
+    expect((await call('DELETE', `/v1/ml/runs/${run.run_id}`)).body.error).toMatchObject({ code: 'conflict', field: 'run_id' })
+    expect((await call('POST', `/v1/ml/runs/${run.run_id}/delete`)).body).toEqual({ run_id: run.run_id, deleted: true })
+    expect((await call('POST', `/v1/ml/runs/${run.run_id}/restore`)).body).toEqual({ run_id: run.run_id, deleted: false })
+
+    // Experiments: a live one is not deleted permanently; deleting archives it; restore undoes.
+    const live = await call('DELETE', experimentPath)
+    expect([live.status, live.body.error.code, live.body.error.field]).toEqual([409, 'conflict', 'experiment_id'])
+    expect((await call('POST', `${experimentPath}/delete`)).body.status).toBe('archived')
+    expect((await call('POST', `${experimentPath}/restore`)).body.status).toBe('active')
+    expect((await call('POST', `${experimentPath}/delete`)).status).toBe(200)
+    expect((await call('DELETE', experimentPath)).body).toEqual({ experiment_id: experiment.experiment_id, deleted_permanently: true })
+    // Gone at once, with its runs; its points wait for the purge.
+    expect((await call('GET', experimentPath)).status).toBe(404)
+    expect((await failure(client.getRun(run.run_id))).status).toBe(404)
+    expect((await client.listExperiments()).map((e) => e.experiment_id)).not.toContain(experiment.experiment_id)
+    expect((await call('DELETE', experimentPath)).status).toBe(404)
+    expect(await api.core.services.metricPurger!.drain()).toBeGreaterThan(0)
+    const defaultExperiment = await call('DELETE', '/v1/ml/experiments/0')
+    expect([defaultExperiment.status, defaultExperiment.body.error.field]).toEqual([400, 'experiment_id'])
+  })
+
   it('keeps hyperparameters write-once and names the key in the 409', async () => {
     const { run } = await newRun({ lr: 0.1 })
     await client.setParams(run.run_id, { lr: 0.1, momentum: 0.9 })

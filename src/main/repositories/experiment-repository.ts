@@ -154,6 +154,19 @@ export class PgExperimentRepository {
     return this.get(id)
   }
 
+  /**
+   * Deletes a deleted (archived) experiment for good with its runs, their summaries, artifacts'
+   * records and logged models, in one statement by index. Each run's metric points are queued
+   * for the background purge by ml_run's delete trigger (migrations/0014), so the call does not
+   * wait for them. Model versions registered from its runs stay, without the link to the run.
+   */
+  async deletePermanently(id: number): Promise<void> {
+    const { rowCount } = await this.db.query("DELETE FROM ml_experiment WHERE experiment_id = $1 AND status = 'archived'", [id])
+    if (rowCount === 1) return
+    await this.get(id) // not found
+    throw conflict(`experiment ${id} is not deleted: delete it first (it can be restored until it is deleted permanently)`, 'experimentId')
+  }
+
   async count(): Promise<number> {
     const { rows } = await this.db.query<{ n: string }>('SELECT count(*) AS n FROM ml_experiment')
     return Number(rows[0]!.n)

@@ -77,6 +77,16 @@ export class ExperimentService {
     return this.setStatus(id, 'active')
   }
 
+  /**
+   * Deletes a deleted experiment for good: it and its runs are gone from every view at once;
+   * their metric points are removed in the background (the metric purger, in main).
+   */
+  async deletePermanently(experimentId: unknown): Promise<void> {
+    const id = parseInput(experimentIdInput, experimentId, 'experimentId')
+    if (id === 0) throw invalidArgument("Cannot delete the default experiment '0'. This is an internally reserved experiment.", 'experimentId')
+    await this.experiments.deletePermanently(id)
+  }
+
   async setStatus(experimentId: number, status: ExperimentStatus): Promise<Experiment> {
     return this.update({ experimentId, status })
   }

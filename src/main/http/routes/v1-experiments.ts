@@ -89,6 +89,33 @@ export function experimentRoutes(services: DoorServices): AnyRoute[] {
       tag: 'experiments',
       params: experimentParams,
       handler: async ({ params }) => toApiExperiment(await experiments.get(params.experimentId))
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/v1/ml/experiments/:experimentId/delete',
+      summary: 'Delete an experiment (soft: it is archived, takes no new runs, keeps its data, and can be restored)',
+      tag: 'experiments',
+      params: experimentParams,
+      handler: async ({ params }) => toApiExperiment(await experiments.delete(params.experimentId))
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/v1/ml/experiments/:experimentId/restore',
+      summary: 'Restore a deleted experiment',
+      tag: 'experiments',
+      params: experimentParams,
+      handler: async ({ params }) => toApiExperiment(await experiments.restore(params.experimentId))
+    }),
+    defineRoute({
+      method: 'DELETE',
+      path: '/v1/ml/experiments/:experimentId',
+      summary: 'Delete a deleted experiment permanently with its runs: gone at once, their metric points removed in the background (409 unless deleted first)',
+      tag: 'experiments',
+      params: experimentParams,
+      handler: async ({ params }) => {
+        await experiments.deletePermanently(params.experimentId)
+        return { experiment_id: params.experimentId, deleted_permanently: true }
+      }
     })
   ]
 }

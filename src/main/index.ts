@@ -1,31 +1,38 @@
-import { app, BrowserWindow, ipcMain, shell, type IpcMainInvokeEvent } from 'electron'
+import { app, BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron'
 import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { EVENT_CHANNEL, INVOKE_CHANNEL } from '../shared/contract-channels'
 import { startCore, type Core } from './core'
-import { defaultDataDir } from './paths'
+import { APP_INDEX_URL, isAppUrl } from './desktop/navigation-policy'
+import { focusFirstWindow } from './desktop/single-instance'
+import { applyOpenAtLogin, installApplicationMenu, rememberWindowState, windowPlacement } from './electron/desktop-settings'
+import { installNavigationRules, installPermissionHandlers, registerAppScheme, serveAppScheme } from './electron/hardening'
 import { UtilityProcessChildSpawner, UtilityProcessPluginHostSpawner } from './electron/utility-process-spawner'
+import { appLayout, defaultDataDir } from './paths'
+import { readSettings } from './settings'
 
 /**
  * The Electron shell: a hardened window around the same core `hypercube serve` runs.
- * Everything of substance lives in the core; this file only wires windows and IPC.
+ * Everything of substance lives in the core, and every security decision in src/main/desktop/
+ * (README, "Security"); this file only wires windows and IPC.
  */
 
 const here = dirname(fileURLToPath(import.meta.url))
-const rendererIndex = join(here, '../renderer/index.html')
+// Set only by electron-vite in `npm run dev`: the renderer then comes from its dev server.
+const devServerUrl = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL
+const dataDir = defaultDataDir()
 let core: Core | undefined
 let quitting = false
 
 function isTrustedSender(event: IpcMainInvokeEvent): boolean {
-  const url = event.senderFrame?.url ?? ''
-  if (process.env.ELECTRON_RENDERER_URL && url.startsWith(process.env.ELECTRON_RENDERER_URL)) return true
-  return url.startsWith(pathToFileURL(rendererIndex).href)
+  const frame = event.senderFrame
+  return frame !== null && frame.parent === null && isAppUrl(frame.url, devServerUrl)
 }
 
 function createWindow(): BrowserWindow {
+  const placement = windowPlacement(dataDir)
   const window = new BrowserWindow({
-    width: 1280,
-    height: 800,
+    ...placement.options,
     show: false,
     title: 'Hypercube',
     webPreferences: {
@@ -33,14 +40,22 @@ function createWindow(): BrowserWindow {
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
-      webSecurity: true
+      webSecurity: true,
+      webviewTag: false,
+      spellcheck: false
     }
   })
+  if (placement.maximized) window.maximize()
+  rememberWindowState(window, dataDir)
   window.once('ready-to-show', () => window.show())
-  if (process.env.ELECTRON_RENDERER_URL) void window.loadURL(process.env.ELECTRON_RENDERER_URL)
-  else void window.loadFile(rendererIndex)
+  void window.loadURL(devServerUrl ?? APP_INDEX_URL)
   return window
 }
+
+// Every renderer sandboxed, whatever a window's own options say.
+app.enableSandbox()
+registerAppScheme()
+installNavigationRules(devServerUrl)
 
 // One app per user: a second launch hands over to the first (which shows its window) and quits.
 // The data folder's own lock (instance-lock.ts) also refuses a second app started another way.
@@ -49,27 +64,17 @@ if (!isFirstInstance) {
   app.quit()
 } else {
   app.on('second-instance', () => {
-    const [window] = BrowserWindow.getAllWindows()
-    if (!window) return
-    if (window.isMinimized()) window.restore()
-    window.focus()
+    focusFirstWindow(BrowserWindow.getAllWindows()[0])
   })
 }
 
-app.on('web-contents-created', (_event, contents) => {
-  // The renderer never navigates away or opens windows; links open in the user's browser.
-  contents.on('will-navigate', (event) => event.preventDefault())
-  contents.setWindowOpenHandler(({ url }) => {
-    if (/^https?:\/\//.test(url)) void shell.openExternal(url)
-    return { action: 'deny' }
-  })
-})
-
 app.whenReady().then(async () => {
   if (!isFirstInstance) return
+  installPermissionHandlers(devServerUrl)
+  serveAppScheme(appLayout().rendererDir)
   try {
     core = await startCore({
-      dataDir: process.env.HYPERCUBE_DATA_DIR ?? defaultDataDir(),
+      dataDir,
       // Plugin hosts as Electron utility processes, running the plugin-host entry of this build.
       plugins: { spawner: new UtilityProcessPluginHostSpawner(), hostScript: join(here, 'plugin-host.js') },
       // The HTTP door (/v1, MLflow) in a utilityProcess of its own: ingest never delays the window's IPC.
@@ -81,6 +86,8 @@ app.whenReady().then(async () => {
     app.exit(1)
     return
   }
+  installApplicationMenu(dataDir)
+  applyOpenAtLogin(readSettings(dataDir).openAtLogin)
   const contract = core.contract
   ipcMain.handle(INVOKE_CHANNEL, (event, name: unknown, input: unknown) => {
     if (!isTrustedSender(event)) return { ok: false, error: { code: 'invalid_argument', message: 'untrusted sender' } }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DomainError, isDomainError } from '../shared/errors'
 import { Database } from './db/database'
+import { parseWindowState, type SavedWindowState } from './desktop/window-state'
 import type { Logger } from './logging'
 
 /**
@@ -16,7 +17,13 @@ export interface StoredSettings {
   apiPort: number | null
   /** The name recorded as reviewer and deployer, or null for the OS user's full name. */
   reviewerName: string | null
+  /** The desktop window's last size and place (checked against the displays when it opens), or null. */
+  window: SavedWindowState | null
+  /** Start the desktop app when the user logs in (off until turned on in the menu). */
+  openAtLogin: boolean
 }
+
+const DEFAULT_SETTINGS: StoredSettings = { databaseUrl: null, apiPort: null, reviewerName: null, window: null, openAtLogin: false }
 
 export function settingsFile(dataDir: string): string {
   return join(dataDir, 'settings.json')
@@ -24,20 +31,22 @@ export function settingsFile(dataDir: string): string {
 
 export function readSettings(dataDir: string): StoredSettings {
   const file = settingsFile(dataDir)
-  if (!existsSync(file)) return { databaseUrl: null, apiPort: null, reviewerName: null }
+  if (!existsSync(file)) return { ...DEFAULT_SETTINGS }
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { databaseUrl?: unknown; apiPort?: unknown; reviewerName?: unknown } | null
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { databaseUrl?: unknown; apiPort?: unknown; reviewerName?: unknown; window?: unknown; openAtLogin?: unknown } | null
     const url = parsed?.databaseUrl
     const port = parsed?.apiPort
     const reviewer = parsed?.reviewerName
     return {
       databaseUrl: typeof url === 'string' && url !== '' ? url : null,
       apiPort: typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535 ? port : null,
-      reviewerName: typeof reviewer === 'string' && reviewer.trim() !== '' ? reviewer.slice(0, 256) : null
+      reviewerName: typeof reviewer === 'string' && reviewer.trim() !== '' ? reviewer.slice(0, 256) : null,
+      window: parseWindowState(parsed?.window),
+      openAtLogin: parsed?.openAtLogin === true
     }
   } catch {
     // A hand-edited file that no longer parses must not keep the app from starting.
-    return { databaseUrl: null, apiPort: null, reviewerName: null }
+    return { ...DEFAULT_SETTINGS }
   }
 }
 

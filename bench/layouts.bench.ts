@@ -6,12 +6,20 @@
  *          app would have to create them as run ids grow)
  *   plain: one table
  * each with the primary key (run_id, key_id, first_step, chunk_id). 16 writers COPY interleaved
- * 1,000-point batches (50 steps × 20 keys) of 100 runs; then it reads one key of one run, deletes
- * one run's chunks, and weighs each table. Chunks only: no summary, no rollups, the same for all.
+ * 1,000-point batches (50 steps × 20 keys) of 100 runs; then it reads one key of one run (by
+ * name), deletes one run's chunks, and weighs each table. Chunks only: no summary, no rollups,
+ * the same for all.
+ *
+ * And the metric key dictionary, measured the same way on the hash layout (issue 12 asked for
+ * both): run-independent key ids (what migrations/0014 keeps: ml_metric_key, one row per name)
+ * against per-run key ids (a (run, key index, name) dictionary, indexes counting from 1 in each
+ * run). Each batch first looks its keys up (adding the new ones) in its scheme's dictionary, as
+ * the app's ml_begin_metric_batch does, and the one-key read resolves the name through it.
  * BENCH_LAYOUT_STEPS (default 2,500 steps per run = 5M points per table) scales it.
  */
 import { performance } from 'node:perf_hooks'
 import { CHUNK_COPY_COLUMNS, chunkPoints, encodeChunkCopy } from '../src/main/repositories/metric-copy-encoder'
+import type { Queryable } from '../src/main/db/database'
 import type { MetricPoint } from '../src/shared/domain'
 import { startBenchDatabase } from './support'
 
@@ -20,7 +28,7 @@ const KEYS = Array.from({ length: 20 }, (_, i) => `metric_${i}`)
 const STEPS = Number(process.env.BENCH_LAYOUT_STEPS ?? 2_500)
 const BATCH_STEPS = 50
 const WRITERS = 16
-const keyIds = new Map(KEYS.map((key, i) => [key, i + 1]))
+type KeyScheme = 'global' | 'per-run'
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
@@ -46,12 +54,41 @@ try {
   await database.query(`CREATE TABLE layout_range (${COLUMNS}) PARTITION BY RANGE (run_id)`)
   for (let from = 1; from <= RUNS; from += 25) await database.query(`CREATE TABLE layout_range_${from} PARTITION OF layout_range FOR VALUES FROM (${from}) TO (${from + 25})`)
   await database.query(`CREATE TABLE layout_plain (${COLUMNS})`)
+  await database.query(`CREATE TABLE layout_runkeys (${COLUMNS}) PARTITION BY HASH (run_id)`)
+  for (let i = 0; i < 16; i++) await database.query(`CREATE TABLE layout_runkeys_${i} PARTITION OF layout_runkeys FOR VALUES WITH (MODULUS 16, REMAINDER ${i})`)
+  // The per-run dictionary (the run-independent one is the app's own ml_metric_key).
+  await database.query(`CREATE TABLE bench_run_key (run_id bigint NOT NULL, key_id integer NOT NULL, metric_name text NOT NULL,
+    PRIMARY KEY (run_id, key_id), UNIQUE (run_id, metric_name))`)
+
+  /** Key ids of a batch's names in one scheme, adding the names not seen before. */
+  const lookUpKeys = async (tx: Queryable, scheme: KeyScheme, runId: number, names: string[]): Promise<Map<string, number>> => {
+    const { rows: found } =
+      scheme === 'global'
+        ? await tx.query<{ metric_name: string; key_id: number }>('SELECT * FROM ml_metric_key_ids($1)', [names])
+        : await tx.query<{ metric_name: string; key_id: number }>(
+            `WITH added AS (
+               INSERT INTO bench_run_key (run_id, key_id, metric_name)
+               SELECT $1, coalesce((SELECT max(key_id) FROM bench_run_key WHERE run_id = $1), 0) + row_number() OVER (), n
+               FROM unnest($2::text[]) AS n
+               WHERE NOT EXISTS (SELECT 1 FROM bench_run_key k WHERE k.run_id = $1 AND k.metric_name = n)
+               ON CONFLICT DO NOTHING RETURNING metric_name, key_id)
+             SELECT metric_name, key_id FROM added
+             UNION ALL SELECT metric_name, key_id FROM bench_run_key WHERE run_id = $1 AND metric_name = ANY($2)`,
+            [runId, names]
+          )
+    return new Map(found.map((row) => [row.metric_name, row.key_id]))
+  }
 
   console.log(`database: ${bench.description}`)
   console.log(`${RUNS} runs × ${KEYS.length} keys × ${fmt(STEPS)} steps = ${fmt(RUNS * KEYS.length * STEPS)} points per table, ${WRITERS} writers, 1,000-point batches`)
   const rows: string[][] = []
-  for (const layout of ['hash', 'range', 'plain']) {
-    const table = `layout_${layout}`
+  const variants: Array<{ layout: string; table: string; keys: KeyScheme }> = [
+    { layout: 'hash', table: 'layout_hash', keys: 'global' },
+    { layout: 'range', table: 'layout_range', keys: 'global' },
+    { layout: 'plain', table: 'layout_plain', keys: 'global' },
+    { layout: 'hash, per-run key ids', table: 'layout_runkeys', keys: 'per-run' }
+  ]
+  for (const { layout, table, keys } of variants) {
     const now = Date.now()
     const batchesPerRun = STEPS / BATCH_STEPS
     const total = RUNS * batchesPerRun
@@ -64,8 +101,10 @@ try {
           // Consecutive batches go to different runs, so the runs interleave on disk.
           const runId = (n % RUNS) + 1
           const firstStep = Math.floor(n / RUNS) * BATCH_STEPS
-          const chunks = chunkPoints(batchOf(firstStep, now), keyIds)
-          await database.withTransaction((tx) => tx.copyIn(`COPY ${table} ${CHUNK_COPY_COLUMNS} FROM STDIN BINARY`, encodeChunkCopy(runId, chunks)))
+          await database.withTransaction(async (tx) => {
+            const chunks = chunkPoints(batchOf(firstStep, now), await lookUpKeys(tx, keys, runId, KEYS))
+            await tx.copyIn(`COPY ${table} ${CHUNK_COPY_COLUMNS} FROM STDIN BINARY`, encodeChunkCopy(runId, chunks))
+          })
         }
       })
     )
@@ -77,8 +116,10 @@ try {
     for (let i = 0; i < 21; i++) {
       const readStart = performance.now()
       const { rows: chunks } = await database.query(
-        `SELECT array_send(steps) AS steps, array_send(vals) AS vals FROM ${table} WHERE run_id = $1 AND key_id = $2 ORDER BY first_step`,
-        [1 + (i % RUNS), 1 + (i % KEYS.length)]
+        `SELECT array_send(steps) AS steps, array_send(vals) AS vals FROM ${table}
+         WHERE run_id = $1 AND key_id = (${keys === 'global' ? 'SELECT key_id FROM ml_metric_key WHERE metric_name = $2' : 'SELECT key_id FROM bench_run_key WHERE run_id = $1 AND metric_name = $2'})
+         ORDER BY first_step`,
+        [1 + (i % RUNS), KEYS[i % KEYS.length]]
       )
       if (chunks.length === 0) throw new Error(`no chunks read from ${table}`)
       readSamples.push(performance.now() - readStart)
@@ -87,13 +128,16 @@ try {
     await database.query(`DELETE FROM ${table} WHERE run_id = $1`, [RUNS / 2])
     const deleteMs = performance.now() - deleteStart
     await database.query(`VACUUM ${table}`)
-    const { rows: size } = await database.query<{ bytes: string }>(
-      `SELECT sum(pg_total_relation_size(c.oid))::text AS bytes FROM pg_class c WHERE c.relname = $1 OR c.relname LIKE $1 || '\\_%'`,
-      [table]
+    const { rows: size } = await database.query<{ bytes: string; dictionary: string; entries: string }>(
+      `SELECT (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relname = $1 OR c.relname LIKE $1 || '\\_%')::text AS bytes,
+              pg_total_relation_size($2::regclass)::text AS dictionary,
+              (SELECT count(*) FROM ${keys === 'global' ? 'ml_metric_key' : 'bench_run_key'})::text AS entries`,
+      [table, keys === 'global' ? 'ml_metric_key' : 'bench_run_key']
     )
-    rows.push([layout, fmt((points / ingestMs) * 1000), fmt(median(readSamples), 2), fmt(deleteMs, 1), fmt(Number(size[0]!.bytes) / points, 1)])
+    const dictionary = `${fmt(Number(size[0]!.entries))} names, ${fmt(Number(size[0]!.dictionary) / 1024)} KiB`
+    rows.push([layout, fmt((points / ingestMs) * 1000), fmt(median(readSamples), 2), fmt(deleteMs, 1), fmt(Number(size[0]!.bytes) / points, 1), dictionary])
   }
-  const header = ['layout', 'ingest points/s', 'one key of one run, ms (median)', 'delete one run, ms', 'bytes/point']
+  const header = ['layout', 'ingest points/s (key lookup + COPY)', 'one key of one run by name, ms (median)', 'delete one run, ms', 'chunk bytes/point', 'key dictionary']
   console.log('\n| ' + header.join(' | ') + ' |')
   console.log('|' + header.map(() => '---').join('|') + '|')
   for (const row of rows) console.log('| ' + row.join(' | ') + ' |')

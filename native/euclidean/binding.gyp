@@ -19,7 +19,6 @@
       # The plugin's own folder is on its library search path ($ORIGIN / @loader_path).
       "ldflags": ["-Wl,-rpath,'$$ORIGIN'"],
       "conditions": [
-        ["target_arch=='x64' and OS!='win' and OS!='mac'", { "cflags_cc": ["-march=x86-64-v2"] }],
         ["OS=='mac'", {
           "xcode_settings": {
             "GCC_ENABLE_CPP_EXCEPTIONS": "YES",

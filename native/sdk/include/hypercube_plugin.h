@@ -182,21 +182,8 @@ inline void DistancesBlock(const Q* query, const P* points, size_t dim, size_t c
   }
 }
 
-// The hot loop is compiled twice on x86-64: for AVX2 (4 doubles per instruction, twice the
-// square roots per cycle) and for the baseline, which runs on any x86-64 CPU.
-// - GCC on glibc Linux: target_clones, and the dynamic loader picks the copy (an ifunc). Only
-//   glibc resolves ifuncs: on musl (Alpine) the attribute does not even compile, and macOS and
-//   Windows have no ifuncs either.
-// - Elsewhere with GCC or Clang on x86-64 (musl, macOS, MinGW): two copies made by hand, one
-//   with target("avx2"), and a CPU check made once picks one (HYPERCUBE_FORCE_RUNTIME_DISPATCH
-//   selects this way on glibc too, to test it).
-// - Otherwise (MSVC, other CPUs): the baseline only.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && defined(__GLIBC__) && \
-    !defined(HYPERCUBE_FORCE_RUNTIME_DISPATCH)
-#define HYPERCUBE_DISPATCH_IFUNC 1
-#elif defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define HYPERCUBE_DISPATCH_RUNTIME 1
-#endif
+// Which copies of the hot loop are compiled, and how one is picked: see hypercube_dispatch.h.
+#include "hypercube_dispatch.h"
 
 #if defined(_MSC_VER)
 #define HYPERCUBE_ALWAYS_INLINE __forceinline
@@ -216,7 +203,7 @@ HYPERCUBE_ALWAYS_INLINE void DistancesBlocks(const Q* query, const P* points, si
 
 #if defined(HYPERCUBE_DISPATCH_IFUNC)
 template <typename Kernel, typename Q, typename P>
-__attribute__((target_clones("avx2", "default"))) void DistancesLoop(const Q* query, const P* points, size_t dim, size_t count, double* out) {
+HYPERCUBE_TARGET_CLONES void DistancesLoop(const Q* query, const P* points, size_t dim, size_t count, double* out) {
   DistancesBlocks<Kernel>(query, points, dim, count, out);
 }
 #elif defined(HYPERCUBE_DISPATCH_RUNTIME)

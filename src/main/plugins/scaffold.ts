@@ -26,7 +26,6 @@ function bindingGyp(name: string): string {
       "cflags_cc": ["-fexceptions", "-O3", "-fno-math-errno", "-fvisibility=hidden"],
       "ldflags": ["-Wl,-rpath,'$$ORIGIN'"],
       "conditions": [
-        ["target_arch=='x64' and OS!='win' and OS!='mac'", { "cflags_cc": ["-march=x86-64-v2"] }],
         ["OS=='mac'", {
           "xcode_settings": {
             "GCC_ENABLE_CPP_EXCEPTIONS": "YES",

@@ -76,38 +76,66 @@ BEGIN
 END
 $$;
 
--- The folder's read: under the run's metric lock (the advisory lock only — not the run row, so
--- a soft-deleted run's chunks are folded too), the watermark and the next sealed chunks past it
--- in id order, at most p_limit of them. No rows when the run is gone.
-CREATE FUNCTION ml_unfolded_chunks(p_run_id bigint, p_limit integer)
-RETURNS TABLE (folded_through bigint, chunk_id bigint, key_id integer, steps bigint[], vals float8[], logged_at timestamptz[], epochs integer[])
+-- The rollup merge of 0014 took one run; the folder merges many runs' buckets in one statement.
+-- Nothing else merges rollups now (0014's ml_merge_chunk_rollups served its upgrade only).
+DROP FUNCTION ml_merge_chunk_rollups(bigint, bigint[]);
+DROP FUNCTION ml_merge_metric_rollups(bigint, integer[], smallint[], bigint[], bigint[], double precision[], double precision[],
+                                      bigint[], double precision[], timestamptz[], bigint[], double precision[], timestamptz[], integer[]);
+
+-- The folder's read. Visits pending runs after p_after_run (in run order, so every pending run
+-- has its turn), at most p_max_runs of them, and claims the next sealed chunks past each one's
+-- watermark in id order, about p_max_points points in all (at least one chunk of a run it
+-- visits). A run whose writer holds its metric lock is skipped, not waited for: the lock is
+-- tried, and held until the fold commits. A run found caught up is no longer pending (and
+-- comes back as one row without a chunk).
+CREATE FUNCTION ml_claim_unfolded_chunks(p_after_run bigint, p_max_runs integer, p_max_points integer)
+RETURNS TABLE (run_id bigint, caught_up boolean, chunk_id bigint, key_id integer,
+               steps bigint[], vals float8[], logged_at timestamptz[], epochs integer[])
 LANGUAGE plpgsql AS $$
 DECLARE
+    v_run bigint;
     v_through bigint;
+    v_budget bigint := p_max_points;
+    v_upto bigint;
+    v_points bigint;
+    v_more boolean;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('ml_metric_log:' || p_run_id, 0));
-    SELECT f.folded_through INTO v_through FROM ml_metric_fold f WHERE f.run_id = p_run_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN;
-    END IF;
-    RETURN QUERY
-    SELECT v_through, c.chunk_id, c.key_id, c.steps, c.vals, c.logged_at, c.epochs
-    FROM ml_metric_chunk c
-    WHERE c.run_id = p_run_id AND c.sealed AND c.chunk_id > v_through
-    ORDER BY c.chunk_id
-    LIMIT p_limit;
-    IF NOT FOUND THEN -- caught up (or the run has no chunks): nothing is pending
-        UPDATE ml_metric_fold SET pending = false WHERE run_id = p_run_id;
-    END IF;
+    FOR v_run IN SELECT f.run_id FROM ml_metric_fold f WHERE f.pending AND f.run_id > p_after_run ORDER BY f.run_id LIMIT p_max_runs LOOP
+        EXIT WHEN v_budget <= 0;
+        CONTINUE WHEN NOT pg_try_advisory_xact_lock(hashtextextended('ml_metric_log:' || v_run, 0));
+        -- Read again under the lock: another folder may have moved the watermark meanwhile.
+        SELECT f.folded_through INTO v_through FROM ml_metric_fold f WHERE f.run_id = v_run AND f.pending;
+        CONTINUE WHEN NOT FOUND;
+        SELECT max(b.chunk_id), sum(b.point_count) INTO v_upto, v_points
+        FROM (SELECT c.chunk_id, c.point_count, sum(c.point_count) OVER (ORDER BY c.chunk_id) - c.point_count AS before
+              FROM ml_metric_chunk c
+              WHERE c.run_id = v_run AND c.sealed AND c.chunk_id > v_through) b
+        WHERE b.before < v_budget;
+        IF v_upto IS NULL THEN
+            UPDATE ml_metric_fold f SET pending = false WHERE f.run_id = v_run;
+            -- A row without a chunk: the run was visited and found caught up.
+            RETURN QUERY SELECT v_run, true, NULL::bigint, NULL::integer, NULL::bigint[], NULL::float8[], NULL::timestamptz[], NULL::integer[];
+            CONTINUE;
+        END IF;
+        v_more := EXISTS (SELECT 1 FROM ml_metric_chunk c WHERE c.run_id = v_run AND c.sealed AND c.chunk_id > v_upto);
+        v_budget := v_budget - v_points;
+        RETURN QUERY
+        SELECT v_run, NOT v_more, c.chunk_id, c.key_id, c.steps, c.vals, c.logged_at, c.epochs
+        FROM ml_metric_chunk c
+        WHERE c.run_id = v_run AND c.sealed AND c.chunk_id > v_through AND c.chunk_id <= v_upto
+        ORDER BY c.chunk_id;
+    END LOOP;
 END
 $$;
 
--- The folder's write, in the same transaction as its read: the rollups of the chunks it read
--- (see ml_merge_metric_rollups), and the watermark moved to the last of them.
+-- The folder's write, in the same transaction as its claim: the rollup buckets of the claimed
+-- chunks merged (one row per run, key, level and bucket), and each run's watermark moved to
+-- the last chunk claimed of it.
 CREATE FUNCTION ml_fold_metric_chunks(
-    p_run_id bigint,
-    p_folded_through bigint,
-    p_caught_up boolean,
+    p_run_ids bigint[],
+    p_folded_through bigint[],
+    p_caught_up boolean[],
+    p_bucket_run_ids bigint[],
     p_key_ids integer[],
     p_levels smallint[],
     p_buckets bigint[],
@@ -122,10 +150,30 @@ CREATE FUNCTION ml_fold_metric_chunks(
     p_last_logged_at timestamptz[],
     p_last_epochs integer[]
 ) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM ml_merge_metric_rollups(p_run_id, p_key_ids, p_levels, p_buckets, p_counts, p_mins, p_maxs, p_first_steps,
-                                    p_first_values, p_first_logged_at, p_last_steps, p_last_values, p_last_logged_at, p_last_epochs);
-    UPDATE ml_metric_fold SET folded_through = p_folded_through, pending = NOT p_caught_up WHERE run_id = p_run_id;
-END
+LANGUAGE sql AS $$
+    INSERT INTO ml_metric_rollup AS r
+        (run_id, key_id, level, bucket, point_count, min_value, max_value, first_step, first_value,
+         first_logged_at, last_step, last_value, last_logged_at, last_epoch)
+    SELECT u.*
+    FROM unnest(p_bucket_run_ids, p_key_ids, p_levels, p_buckets, p_counts, p_mins, p_maxs, p_first_steps, p_first_values,
+                p_first_logged_at, p_last_steps, p_last_values, p_last_logged_at, p_last_epochs) AS u
+    ON CONFLICT (run_id, key_id, level, bucket) DO UPDATE SET
+        point_count = r.point_count + EXCLUDED.point_count,
+        min_value = LEAST(r.min_value, EXCLUDED.min_value),
+        max_value = GREATEST(r.max_value, EXCLUDED.max_value),
+        first_value = CASE WHEN (EXCLUDED.first_step, EXCLUDED.first_logged_at) < (r.first_step, r.first_logged_at)
+                           THEN EXCLUDED.first_value ELSE r.first_value END,
+        first_logged_at = CASE WHEN (EXCLUDED.first_step, EXCLUDED.first_logged_at) < (r.first_step, r.first_logged_at)
+                               THEN EXCLUDED.first_logged_at ELSE r.first_logged_at END,
+        first_step = LEAST(r.first_step, EXCLUDED.first_step),
+        last_value = CASE WHEN (EXCLUDED.last_step, EXCLUDED.last_logged_at) >= (r.last_step, r.last_logged_at)
+                          THEN EXCLUDED.last_value ELSE r.last_value END,
+        last_logged_at = CASE WHEN (EXCLUDED.last_step, EXCLUDED.last_logged_at) >= (r.last_step, r.last_logged_at)
+                              THEN EXCLUDED.last_logged_at ELSE r.last_logged_at END,
+        last_epoch = CASE WHEN (EXCLUDED.last_step, EXCLUDED.last_logged_at) >= (r.last_step, r.last_logged_at)
+                          THEN EXCLUDED.last_epoch ELSE r.last_epoch END,
+        last_step = GREATEST(r.last_step, EXCLUDED.last_step);
+    UPDATE ml_metric_fold f SET folded_through = u.through, pending = NOT u.caught_up
+    FROM unnest(p_run_ids, p_folded_through, p_caught_up) AS u(run_id, through, caught_up)
+    WHERE f.run_id = u.run_id;
 $$;

@@ -183,9 +183,9 @@ describe('rollups folded in the background (migration 0016)', () => {
   const newRun = async () => (await runs.start({ experimentId, name: 'r', hyperparameters: {}, randomSeed: null, gitCommit: null, tags: {}, status: 'running' })).id
   const rollupCounts = async (runId: number) =>
     (await database.query<{ level: number; n: string }>('SELECT level, sum(point_count)::text AS n FROM ml_metric_rollup WHERE run_id = $1 GROUP BY level ORDER BY level', [runId])).rows.map((row) => Number(row.n))
-  const foldAll = async (maxChunks: number) => {
+  const foldAll = async (maxPoints: number) => {
     let slices = 0
-    while ((await metrics.foldPendingSlice(maxChunks)) > 0) slices++
+    while ((await metrics.foldPendingSlice(maxPoints)) > 0) slices++
     return slices
   }
   const points = (key: string, from: number, count: number, timestamp = 1_700_000_000_000): MetricPoint[] =>
@@ -208,8 +208,8 @@ describe('rollups folded in the background (migration 0016)', () => {
     }
     const beforeFold = await metrics.series(runId, 'acc', { maxPoints: 1_000 })
     expectBucketsExact(beforeFold, raw)
-    // Small slices: the watermark moves chunk by chunk and every chunk is folded once.
-    expect(await foldAll(8)).toBeGreaterThan(5)
+    // Small slices (8 chunks' worth): the watermark moves a few chunks at a time and every chunk is folded once.
+    expect(await foldAll(8 * 1_024)).toBeGreaterThan(5)
     expect(await rollupCounts(runId)).toEqual([50_256, 50_256, 50_256, 50_256, 50_256])
     const { rows } = await database.query<{ pending: boolean; behind: string }>(
       `SELECT f.pending, (SELECT count(*) FROM ml_metric_chunk c WHERE c.run_id = f.run_id AND c.sealed AND c.chunk_id > f.folded_through)::text AS behind
@@ -226,7 +226,7 @@ describe('rollups folded in the background (migration 0016)', () => {
     await metrics.logBatch(runId, more.slice(20_000))
     raw.push(...more)
     expectBucketsExact(await metrics.series(runId, 'acc', { maxPoints: 1_000 }), raw)
-    await foldAll(128)
+    await foldAll(65_536)
     expect(await rollupCounts(runId)).toEqual(Array(5).fill(50_256 + 20_700))
     expectBucketsExact(await metrics.series(runId, 'acc', { maxPoints: 1_000 }), raw)
     // A zoomed range at full detail is still the raw points.
@@ -250,7 +250,7 @@ describe('rollups folded in the background (migration 0016)', () => {
     )
     writing = false
     expect(await folds).toBeGreaterThan(0)
-    await foldAll(128)
+    await foldAll(65_536)
     const { rows } = await database.query<{ key: string; n: string }>(
       `SELECT k.metric_name AS key, sum(r.point_count)::text AS n FROM ml_metric_rollup r JOIN ml_metric_key k USING (key_id)
        WHERE r.run_id = $1 AND r.level = 0 GROUP BY 1 ORDER BY 1`,
@@ -260,16 +260,26 @@ describe('rollups folded in the background (migration 0016)', () => {
     expectBucketsExact(await metrics.series(runId, 'k3', { maxPoints: 500 }), points('k3', 0, 10_000))
   })
 
+  it('folds many small runs in one transaction, and visits every pending run in turn', async () => {
+    const small = await Promise.all(Array.from({ length: 100 }, () => newRun()))
+    for (const runId of small) await metrics.logBatch(runId, points('lr', 0, 10))
+    // Up to 64 runs a slice: two slices fold the hundred runs, not a hundred.
+    expect(await metrics.foldPendingSlice(65_536)).toBe(640)
+    expect(await metrics.foldPendingSlice(65_536)).toBe(360)
+    expect((await database.query('SELECT 1 FROM ml_metric_fold WHERE pending')).rowCount).toBe(0)
+    for (const runId of small) expect(await rollupCounts(runId)).toEqual(Array(5).fill(10))
+  })
+
   it("folds a soft-deleted run's chunks too, and forgets a permanently deleted run", async () => {
     const runId = await newRun()
     await metrics.logBatch(runId, points('loss', 0, 5_000))
     await runs.setDeleted(runId, true)
-    await foldAll(128)
+    await foldAll(65_536)
     expect(await rollupCounts(runId)).toEqual(Array(5).fill(5_000))
     await metrics.logBatch(await newRun(), points('loss', 0, 10)) // another run left pending
     await runs.deletePermanently(runId)
     expect((await database.query('SELECT 1 FROM ml_metric_fold WHERE run_id = $1', [runId])).rowCount).toBe(0)
-    expect(await foldAll(128)).toBe(1)
+    expect(await foldAll(65_536)).toBe(1)
   })
 })
 

@@ -46,15 +46,52 @@ async function mergeSummary(tx: Queryable, runId: number, stats: ReadonlyMap<str
   ])
 }
 
+interface ClaimedChunkRow {
+  run_id: string
+  caught_up: boolean
+  /** NULL (with the arrays) on the row of a run found caught up. */
+  chunk_id: string | null
+  key_id: number | null
+  kind: MetricKind
+  steps: Buffer | null
+  vals: Buffer
+  times: Buffer
+  epochs: Buffer | null
+}
+
 /**
- * Rollup buckets of folded chunks (their keys are key ids as text), merged and the run's
- * watermark moved, in one round trip.
+ * The rollup buckets of claimed chunks (see ml_claim_unfolded_chunks), merged, and each run's
+ * watermark moved to the last chunk claimed of it, in one round trip. Returns the points folded.
  */
-async function foldRollups(tx: Queryable, runId: number, buckets: readonly RollupBucket[], foldedThrough: bigint, caughtUp: boolean): Promise<void> {
-  await tx.query('SELECT ml_fold_metric_chunks($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)', [
-    runId,
-    foldedThrough.toString(),
-    caughtUp,
+async function foldClaimedChunks(tx: Queryable, claimed: readonly ClaimedChunkRow[]): Promise<number> {
+  const byRun = new Map<string, Array<ClaimedChunkRow & ChunkArraysRow>>()
+  for (const row of claimed) {
+    if (row.chunk_id === null || row.steps === null) continue // a run found caught up
+    const chunk = row as ClaimedChunkRow & ChunkArraysRow
+    const rows = byRun.get(row.run_id)
+    if (rows) rows.push(chunk)
+    else byRun.set(row.run_id, [chunk])
+  }
+  if (byRun.size === 0) return 0
+  let folded = 0
+  const bucketRuns: string[] = []
+  const buckets: RollupBucket[] = []
+  for (const [runId, rows] of byRun) {
+    const points: MetricPoint[] = []
+    // Keyed by key id (as text): rollups are written by id and need no names.
+    for (const row of rows) for (const point of pointsOfChunks(String(row.key_id), [row], undefined, undefined, Infinity)) points.push(point)
+    folded += points.length
+    for (const bucket of rollupBuckets(points)) {
+      bucketRuns.push(runId)
+      buckets.push(bucket)
+    }
+  }
+  const runs = [...byRun.entries()]
+  await tx.query('SELECT ml_fold_metric_chunks($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)', [
+    runs.map(([runId]) => runId),
+    runs.map(([, rows]) => rows.reduce((last, row) => (BigInt(row.chunk_id!) > BigInt(last) ? row.chunk_id! : last), rows[0]!.chunk_id!)),
+    runs.map(([, rows]) => rows[0]!.caught_up),
+    bucketRuns,
     buckets.map((b) => Number(b.key)),
     buckets.map((b) => b.level),
     buckets.map((b) => b.bucket.toString()),
@@ -69,6 +106,7 @@ async function foldRollups(tx: Queryable, runId: number, buckets: readonly Rollu
     buckets.map((b) => pgTimestamp(b.last.timestamp)),
     buckets.map((b) => b.last.epoch)
   ])
+  return folded
 }
 
 // The points of one key's chunks, as rows (unnest keeps the arrays' element order).
@@ -510,30 +548,33 @@ export class PgMetricRepository {
     return Number(rows[0]!.n)
   }
 
+  /** The last run a fold visited: the next fold starts after it, so every pending run has its turn. */
+  private foldCursor = 0n
+
   /**
-   * Folds the next sealed chunks (at most `maxChunks`, in id order) of one run with unfolded
-   * chunks into the rollups and moves its watermark (migrations/0016). Returns the points
-   * folded — 1 for a pending run found caught up — and 0 when no run is pending.
+   * Folds unfolded chunks into the rollups (migrations/0016): up to `maxRuns` pending runs and
+   * about `maxPoints` points in one transaction. Returns the points folded (at least 1 when it
+   * found runs caught up, which are then no longer pending), and 0 when nothing was pending or
+   * every pending run it visited was busy with a writer (the next drain tries again).
    */
-  async foldPendingSlice(maxChunks: number): Promise<number> {
-    const { rows: pending } = await this.db.query<{ run_id: string }>('SELECT run_id FROM ml_metric_fold WHERE pending ORDER BY run_id LIMIT 1')
-    if (pending.length === 0) return 0
-    const runId = Number(pending[0]!.run_id)
-    return this.db.withTransaction(async (tx) => {
-      const { rows } = await tx.query<ChunkArraysRow & { chunk_id: string; key_id: number }>(
-        `SELECT chunk_id, key_id, 'train' AS kind, array_send(steps) AS steps, array_send(vals) AS vals,
+  async foldPendingSlice(maxPoints: number, maxRuns = 64): Promise<number> {
+    const claim = (tx: Queryable, after: bigint) =>
+      tx.query<ClaimedChunkRow>(
+        `SELECT run_id, caught_up, chunk_id, key_id, 'train' AS kind, array_send(steps) AS steps, array_send(vals) AS vals,
                 array_send(logged_at) AS times, array_send(epochs) AS epochs
-         FROM ml_unfolded_chunks($1, $2)`,
-        [runId, maxChunks]
+         FROM ml_claim_unfolded_chunks($1, $2, $3)`,
+        [after.toString(), maxRuns, maxPoints]
       )
-      if (rows.length === 0) return 1 // caught up, or the run is gone: no longer pending
-      const points: MetricPoint[] = []
-      for (const row of rows) {
-        // Keyed by key id (as text): the fold writes rollups by id and needs no names.
-        for (const point of pointsOfChunks(String(row.key_id), [row], undefined, undefined, Infinity)) points.push(point)
+    return this.db.withTransaction(async (tx) => {
+      let { rows } = await claim(tx, this.foldCursor)
+      if (rows.length === 0 && this.foldCursor > 0n) {
+        this.foldCursor = 0n // past the last pending run: from the first again
+        ;({ rows } = await claim(tx, 0n))
       }
-      await foldRollups(tx, runId, rollupBuckets(points), BigInt(rows.at(-1)!.chunk_id), rows.length < maxChunks)
-      return points.length
+      if (rows.length === 0) return 0
+      this.foldCursor = BigInt(rows.at(-1)!.run_id)
+      // At least 1 when runs were only found caught up: the drain goes on to the next ones.
+      return Math.max(1, await foldClaimedChunks(tx, rows))
     })
   }
 

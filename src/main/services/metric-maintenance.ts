@@ -4,8 +4,8 @@ import type { Logger } from '../logging'
 export interface MaintainedMetricStore {
   /** Removes at most `limit` stored rows of deleted runs; 0 when nothing is left. */
   purgeDeletedSlice(limit: number): Promise<number>
-  /** Folds at most `maxChunks` unfolded chunks of one run into the rollups; 0 when none is pending. */
-  foldPendingSlice(maxChunks: number): Promise<number>
+  /** Folds about `maxPoints` points of unfolded chunks into the rollups; 0 when none is pending. */
+  foldPendingSlice(maxPoints: number): Promise<number>
 }
 
 /**
@@ -58,10 +58,10 @@ export class BackgroundDrain {
 /** Rows (chunks of up to 1,024 points, or rollup rows) removed per statement: a few ms each. */
 const PURGE_SLICE_ROWS = 500
 /**
- * Chunks folded per transaction: at most 128 × 1,024 points, tens of ms of aggregation, during
- * which the run's writers wait for its metric lock.
+ * Points folded per transaction (of up to 64 runs): tens of ms of aggregation, during which
+ * those runs' writers wait for their metric locks.
  */
-const FOLD_SLICE_CHUNKS = 128
+const FOLD_SLICE_POINTS = 65_536
 
 /**
  * Removes the metric points of permanently deleted runs in bounded slices, so deleting a run
@@ -79,5 +79,5 @@ export function metricPurger(store: MaintainedMetricStore, logger: Logger, inter
  * run one after the other (the run's metric lock).
  */
 export function metricFolder(store: MaintainedMetricStore, logger: Logger, intervalMs = 1_000): BackgroundDrain {
-  return new BackgroundDrain('rollup fold', () => store.foldPendingSlice(FOLD_SLICE_CHUNKS), logger, intervalMs)
+  return new BackgroundDrain('rollup fold', () => store.foldPendingSlice(FOLD_SLICE_POINTS), logger, intervalMs)
 }

@@ -95,19 +95,52 @@ export async function readBuildRecord(pluginDir: string): Promise<BuildRecord | 
   return parsed.success ? parsed.data : null
 }
 
+/**
+ * Prebuilt binaries shipped with the app, prebuildify-style: `prebuilds/<platform key>/` in the
+ * plugin folder (e.g. prebuilds/linux-x64-glibc/euclidean.node) with a `prebuild.json` record
+ * beside the binary, in the build record's shape. Made by `npm run plugins:prebuild` (CI runs it
+ * on each platform), so a user never needs a C++ toolchain.
+ */
+export const PREBUILDS_DIR = 'prebuilds'
+export const PREBUILD_RECORD_FILE = 'prebuild.json'
+
+export function prebuildDir(pluginDir: string, platformKey: PlatformKey): string {
+  return join(pluginDir, PREBUILDS_DIR, platformKey)
+}
+
+/** The prebuild record for `platformKey`, or null (none, unreadable, or made for another platform). */
+export async function readPrebuildRecord(pluginDir: string, platformKey: PlatformKey): Promise<BuildRecord | null> {
+  let text: string
+  try {
+    text = await readFile(join(prebuildDir(pluginDir, platformKey), PREBUILD_RECORD_FILE), 'utf8')
+  } catch {
+    return null
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return null
+  }
+  const parsed = buildRecordSchema.safeParse(json)
+  return parsed.success && parsed.data.platformKey === platformKey ? parsed.data : null
+}
+
 export interface ResolvedBinary {
   path: string
   blake3: string
   /** Where the expected checksum came from. */
-  origin: 'local-build' | 'manifest'
+  origin: 'prebuild' | 'local-build' | 'manifest'
 }
 
 /**
  * Picks the binary for this platform. For a plugin whose folder ships with the app
- * (`trustBuildRecord`), a local build for this platform wins: it is the developer's own, newer
- * build (like better-sqlite3's loader preferring build/Release). An installed plugin is checked
- * against its manifest only: a build record is just a file in its folder, so anyone who can
- * change the binary could write one vouching for the change.
+ * (`trustBuildRecord`), a matching prebuild (prebuilds/<platform key>/) comes first, so the app
+ * never needs to compile; a local build for this platform is the fallback, and wins only when it
+ * is newer than the prebuild (a developer rebuilt after — like better-sqlite3's loader preferring
+ * build/Release). An installed plugin is checked against its manifest only: a build or prebuild
+ * record is just a file in its folder, so anyone who can change the binary could write one
+ * vouching for the change.
  */
 export async function resolveBinary(
   pluginDir: string,
@@ -115,9 +148,14 @@ export async function resolveBinary(
   platformKey: PlatformKey,
   options: { trustBuildRecord: boolean } = { trustBuildRecord: true }
 ): Promise<ResolvedBinary> {
+  const prebuild = options.trustBuildRecord ? await readPrebuildRecord(pluginDir, platformKey) : null
   const record = options.trustBuildRecord ? await readBuildRecord(pluginDir) : null
-  if (record && record.platformKey === platformKey) {
-    return { path: resolve(pluginDir, record.path), blake3: record.blake3, origin: 'local-build' }
+  const localBuild = record && record.platformKey === platformKey ? record : null
+  if (prebuild && !(localBuild && Date.parse(localBuild.builtAt) > Date.parse(prebuild.builtAt))) {
+    return { path: resolve(pluginDir, prebuild.path), blake3: prebuild.blake3, origin: 'prebuild' }
+  }
+  if (localBuild) {
+    return { path: resolve(pluginDir, localBuild.path), blake3: localBuild.blake3, origin: 'local-build' }
   }
   const entry = manifest.binaries[platformKey]
   if (!entry) {
@@ -131,6 +169,8 @@ export async function resolveBinary(
   }
   return { path: resolve(pluginDir, entry.path), blake3: entry.blake3, origin: 'manifest' }
 }
+
+const RECORD_NAMES: Record<ResolvedBinary['origin'], string> = { prebuild: 'prebuild record', 'local-build': 'build record', manifest: 'manifest' }
 
 export async function blake3File(path: string): Promise<string> {
   return blake3(await readFile(path))
@@ -154,7 +194,7 @@ export async function readVerifiedBinary(binary: ResolvedBinary, pluginDir: stri
   if (actual !== binary.blake3) {
     throw new PluginError(
       'checksum_mismatch',
-      `BLAKE3 of ${binary.path} is ${actual}, but the ${binary.origin === 'local-build' ? 'build record' : 'manifest'} expects ${binary.blake3}`
+      `BLAKE3 of ${binary.path} is ${actual}, but the ${RECORD_NAMES[binary.origin]} expects ${binary.blake3}`
     )
   }
   return bytes

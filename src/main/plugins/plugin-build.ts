@@ -2,12 +2,12 @@
 // plugin:check and the tests. Not part of the app bundle: the app only loads binaries.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { readdir, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PluginError } from '../../shared/plugins'
-import { blake3File, BUILD_RECORD_FILE, readManifest, type BuildRecord } from './manifest'
+import { blake3File, BUILD_RECORD_FILE, PREBUILD_RECORD_FILE, prebuildDir, readBuildRecord, readManifest, readPrebuildRecord, type BuildRecord } from './manifest'
 import { currentPlatformKey } from './platform'
 
 const require = createRequire(import.meta.url)
@@ -118,4 +118,42 @@ export async function listPluginSourceDirs(root: string): Promise<string[]> {
     .map((entry) => join(root, entry.name))
     .filter((dir) => existsSync(join(dir, 'plugin.json')) && existsSync(join(dir, 'binding.gyp')))
     .sort()
+}
+
+/**
+ * Turns this platform's local build into a prebuild (prebuilds/<platform key>/<name>.node and
+ * its prebuild.json), building first when there is no local build for this platform or its
+ * binary no longer matches its record. CI runs this on every platform of the matrix
+ * (.github/workflows/release.yml) and packs the results, so users never compile.
+ */
+export async function writePrebuild(pluginDir: string, options: NodeGypOptions = {}): Promise<BuildRecord> {
+  const dir = resolve(pluginDir)
+  const platformKey = currentPlatformKey()
+  let record = await readBuildRecord(dir)
+  const usable = record !== null && record.platformKey === platformKey && existsSync(join(dir, record.path)) && (await blake3File(join(dir, record.path))) === record.blake3
+  if (!usable) record = await buildPlugin(dir, { ...options, clean: true })
+  const built = record!
+  const target = prebuildDir(dir, platformKey)
+  await rm(target, { recursive: true, force: true })
+  await mkdir(target, { recursive: true })
+  const binary = join(target, `${built.name}.node`)
+  await copyFile(join(dir, built.path), binary)
+  const prebuild: BuildRecord = {
+    name: built.name,
+    platformKey,
+    path: relative(dir, binary).split('\\').join('/'),
+    blake3: await blake3File(binary),
+    napiVersion: built.napiVersion,
+    builtAt: new Date().toISOString()
+  }
+  await writeFile(join(target, PREBUILD_RECORD_FILE), `${JSON.stringify(prebuild, null, 2)}\n`)
+  return prebuild
+}
+
+/** A verified prebuild for this platform, or null: what lets `npm install` skip compiling a plugin. */
+export async function usablePrebuild(pluginDir: string): Promise<BuildRecord | null> {
+  const dir = resolve(pluginDir)
+  const record = await readPrebuildRecord(dir, currentPlatformKey())
+  if (!record || !existsSync(join(dir, record.path))) return null
+  return (await blake3File(join(dir, record.path))) === record.blake3 ? record : null
 }

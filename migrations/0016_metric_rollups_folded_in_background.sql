@@ -4,9 +4,10 @@
 -- five upserted rows per key per batch, measured at about 60 % of a 1,000-point batch's time
 -- (16 writers here: 158k points/s with the rollups, 401k with chunks and summaries only). Now a
 -- batch writes its chunks and the summary (which the runs table needs at once) and marks its
--- run as having unfolded chunks; a background folder (PgMetricRepository.foldPendingSlice,
--- driven by main's MetricMaintenance) merges many batches' chunks into the rollups at a time,
--- so a rollup row is written once per fold instead of once per batch.
+-- run as having unfolded chunks (one row write); a background folder in main
+-- (PgMetricRepository.foldPendingSlice, services/metric-maintenance.ts) folds a run once it has
+-- gathered many points (or they have waited a while), so a rollup row is rewritten once for
+-- many batches instead of once per batch: the work moves off the writers and shrinks.
 --
 -- What is folded is told by a watermark per run: a sealed chunk is in the rollups exactly when
 -- its chunk_id <= ml_metric_fold.folded_through; open chunks never are. That holds because
@@ -20,10 +21,15 @@
 -- one statement (one snapshot), as they already added the open chunk's.
 
 CREATE TABLE ml_metric_fold (
-    run_id          bigint  PRIMARY KEY REFERENCES ml_run (run_id) ON DELETE CASCADE,
-    folded_through  bigint  NOT NULL DEFAULT 0,
-    -- Set by a writer (at most once until the next fold), cleared by the folder when caught up.
-    pending         boolean NOT NULL DEFAULT true
+    run_id           bigint      PRIMARY KEY REFERENCES ml_run (run_id) ON DELETE CASCADE,
+    folded_through   bigint      NOT NULL DEFAULT 0,
+    -- Set by writers, cleared by the folder once caught up.
+    pending          boolean     NOT NULL DEFAULT true,
+    -- Points written since the last fold (counted as written, duplicates included) and when the
+    -- first of them was: the folder waits for many of them, or for them to age, so one fold
+    -- merges many batches and a rollup row is rewritten once for all of them.
+    unfolded_points  bigint      NOT NULL DEFAULT 0,
+    pending_since    timestamptz
 ) WITH (fillfactor = 50);
 
 CREATE INDEX ml_metric_fold_pending_idx ON ml_metric_fold (run_id) WHERE pending;
@@ -38,26 +44,26 @@ FROM ml_metric_chunk c
 WHERE c.sealed AND EXISTS (SELECT 1 FROM ml_run r WHERE r.run_id = c.run_id)
 GROUP BY c.run_id;
 
--- Marks a run as having chunks to fold. Called under the run's metric lock, which the folder
--- takes too, so the check and the write cannot race; no row is written while already pending.
-CREATE FUNCTION ml_mark_metrics_unfolded(p_run_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM ml_metric_fold WHERE run_id = p_run_id AND pending) THEN
-        INSERT INTO ml_metric_fold AS f (run_id) VALUES (p_run_id)
-        ON CONFLICT (run_id) DO UPDATE SET pending = true;
-    END IF;
-END
+-- Marks a run as having p_points more points to fold. Called under the run's metric lock,
+-- which the folder takes too: one row write a batch (or a sealed single-point chunk).
+CREATE FUNCTION ml_mark_metrics_unfolded(p_run_id bigint, p_points bigint) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO ml_metric_fold AS f (run_id, unfolded_points, pending_since) VALUES (p_run_id, p_points, now())
+    ON CONFLICT (run_id) DO UPDATE SET
+        pending = true,
+        unfolded_points = f.unfolded_points + EXCLUDED.unfolded_points,
+        pending_since = coalesce(f.pending_since, EXCLUDED.pending_since);
 $$;
 
 -- The batch paths (COPY fast path and staged path) begin here: they now leave the rollups to
--- the folder, so the run is marked as having unfolded chunks.
-CREATE OR REPLACE FUNCTION ml_begin_metric_batch(p_run_id bigint, p_keys text[])
+-- the folder, so the run is marked with the batch's points.
+DROP FUNCTION ml_begin_metric_batch(bigint, text[]);
+CREATE FUNCTION ml_begin_metric_batch(p_run_id bigint, p_keys text[], p_points bigint)
 RETURNS TABLE (metric_name text, key_id integer, last_step bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM ml_lock_run_metrics(p_run_id);
-    PERFORM ml_mark_metrics_unfolded(p_run_id);
+    PERFORM ml_mark_metrics_unfolded(p_run_id, p_points);
     RETURN QUERY SELECT k.metric_name, k.key_id, s.last_step
                  FROM ml_metric_key_ids(p_keys) k
                  LEFT JOIN ml_metric_summary s ON s.run_id = p_run_id AND s.metric_name = k.metric_name;
@@ -67,11 +73,14 @@ $$;
 -- Seals a (run, key)'s open chunk, if any, under a fresh id past the folder's watermark.
 CREATE OR REPLACE FUNCTION ml_seal_open_chunk(p_run_id bigint, p_key_id integer) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+    v_points integer;
 BEGIN
     UPDATE ml_metric_chunk SET sealed = true, chunk_id = nextval('ml_metric_chunk_id_seq')
-    WHERE run_id = p_run_id AND key_id = p_key_id AND NOT sealed;
+    WHERE run_id = p_run_id AND key_id = p_key_id AND NOT sealed
+    RETURNING point_count INTO v_points;
     IF FOUND THEN
-        PERFORM ml_mark_metrics_unfolded(p_run_id);
+        PERFORM ml_mark_metrics_unfolded(p_run_id, v_points);
     END IF;
 END
 $$;
@@ -83,12 +92,14 @@ DROP FUNCTION ml_merge_metric_rollups(bigint, integer[], smallint[], bigint[], b
                                       bigint[], double precision[], timestamptz[], bigint[], double precision[], timestamptz[], integer[]);
 
 -- The folder's read. Visits pending runs after p_after_run (in run order, so every pending run
--- has its turn), at most p_max_runs of them, and claims the next sealed chunks past each one's
+-- has its turn) that hold at least p_min_unfolded unfolded points or have waited p_max_age, at
+-- most p_max_runs of them, and claims the next sealed chunks past each one's
 -- watermark in id order, about p_max_points points in all (at least one chunk of a run it
 -- visits). A run whose writer holds its metric lock is skipped, not waited for: the lock is
 -- tried, and held until the fold commits. A run found caught up is no longer pending (and
 -- comes back as one row without a chunk).
-CREATE FUNCTION ml_claim_unfolded_chunks(p_after_run bigint, p_max_runs integer, p_max_points integer)
+CREATE FUNCTION ml_claim_unfolded_chunks(p_after_run bigint, p_max_runs integer, p_max_points integer,
+                                          p_min_unfolded bigint, p_max_age interval)
 RETURNS TABLE (run_id bigint, caught_up boolean, chunk_id bigint, key_id integer,
                steps bigint[], vals float8[], logged_at timestamptz[], epochs integer[])
 LANGUAGE plpgsql AS $$
@@ -100,7 +111,10 @@ DECLARE
     v_points bigint;
     v_more boolean;
 BEGIN
-    FOR v_run IN SELECT f.run_id FROM ml_metric_fold f WHERE f.pending AND f.run_id > p_after_run ORDER BY f.run_id LIMIT p_max_runs LOOP
+    FOR v_run IN SELECT f.run_id FROM ml_metric_fold f
+                 WHERE f.pending AND f.run_id > p_after_run
+                   AND (f.unfolded_points >= p_min_unfolded OR f.pending_since IS NULL OR f.pending_since <= now() - p_max_age)
+                 ORDER BY f.run_id LIMIT p_max_runs LOOP
         EXIT WHEN v_budget <= 0;
         CONTINUE WHEN NOT pg_try_advisory_xact_lock(hashtextextended('ml_metric_log:' || v_run, 0));
         -- Read again under the lock: another folder may have moved the watermark meanwhile.
@@ -112,7 +126,7 @@ BEGIN
               WHERE c.run_id = v_run AND c.sealed AND c.chunk_id > v_through) b
         WHERE b.before < v_budget;
         IF v_upto IS NULL THEN
-            UPDATE ml_metric_fold f SET pending = false WHERE f.run_id = v_run;
+            UPDATE ml_metric_fold f SET pending = false, unfolded_points = 0, pending_since = NULL WHERE f.run_id = v_run;
             -- A row without a chunk: the run was visited and found caught up.
             RETURN QUERY SELECT v_run, true, NULL::bigint, NULL::integer, NULL::bigint[], NULL::float8[], NULL::timestamptz[], NULL::integer[];
             CONTINUE;
@@ -173,7 +187,9 @@ LANGUAGE sql AS $$
         last_epoch = CASE WHEN (EXCLUDED.last_step, EXCLUDED.last_logged_at) >= (r.last_step, r.last_logged_at)
                           THEN EXCLUDED.last_epoch ELSE r.last_epoch END,
         last_step = GREATEST(r.last_step, EXCLUDED.last_step);
-    UPDATE ml_metric_fold f SET folded_through = u.through, pending = NOT u.caught_up
+    UPDATE ml_metric_fold f SET folded_through = u.through, pending = NOT u.caught_up,
+        unfolded_points = CASE WHEN u.caught_up THEN 0 ELSE f.unfolded_points END,
+        pending_since = CASE WHEN u.caught_up THEN NULL ELSE f.pending_since END
     FROM unnest(p_run_ids, p_folded_through, p_caught_up) AS u(run_id, through, caught_up)
     WHERE f.run_id = u.run_id;
 $$;

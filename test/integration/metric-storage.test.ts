@@ -270,6 +270,23 @@ describe('rollups folded in the background (migration 0016)', () => {
     for (const runId of small) expect(await rollupCounts(runId)).toEqual(Array(5).fill(10))
   })
 
+  it('folds a run once it has gathered enough points, or once they have waited long enough', async () => {
+    const due = { minUnfoldedPoints: 16_384, maxAgeMs: 60_000 }
+    const busy = await newRun()
+    await metrics.logBatch(busy, points('loss', 0, 1_000))
+    expect(await metrics.foldPendingSlice(65_536, due)).toBe(0)
+    expect(await rollupCounts(busy)).toEqual([])
+    for (let batch = 1; batch <= 16; batch++) await metrics.logBatch(busy, points('loss', batch * 1_000, 1_000))
+    expect(await metrics.foldPendingSlice(65_536, due)).toBe(17_000)
+    expect(await rollupCounts(busy)).toEqual(Array(5).fill(17_000))
+
+    const quiet = await newRun()
+    await metrics.logBatch(quiet, points('loss', 0, 100))
+    expect(await metrics.foldPendingSlice(65_536, { ...due, maxAgeMs: 300 })).toBe(0)
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    expect(await metrics.foldPendingSlice(65_536, { ...due, maxAgeMs: 300 })).toBe(100)
+  })
+
   it("folds a soft-deleted run's chunks too, and forgets a permanently deleted run", async () => {
     const runId = await newRun()
     await metrics.logBatch(runId, points('loss', 0, 5_000))

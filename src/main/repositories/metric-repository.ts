@@ -330,6 +330,12 @@ export function pgTimestamp(ms: number): string {
   return `${iso.slice(0, -1)}${String(micros - wholeMs * 1000).padStart(3, '0')}Z`
 }
 
+/** When a pending run is due for a fold: enough unfolded points, or old enough. */
+export interface FoldThresholds {
+  minUnfoldedPoints?: number
+  maxAgeMs?: number
+}
+
 export class PgMetricRepository {
   constructor(private readonly db: Queryable) {}
 
@@ -373,8 +379,8 @@ export class PgMetricRepository {
         // Locks the run's metric writers (and the run against deletion), raising not found for
         // a bad id, gives the keys their ids and reads where each key's stored steps end.
         const { rows } = await tx.query<{ metric_name: string; key_id: number; last_step: string | null }>(
-          'SELECT * FROM ml_begin_metric_batch($1, $2)',
-          [runId, [...stats.keys()]]
+          'SELECT * FROM ml_begin_metric_batch($1, $2, $3)',
+          [runId, [...stats.keys()], points.length]
         )
         if (options.alsoWrite) await options.alsoWrite(tx)
         const keyIds = new Map(rows.map((row) => [row.metric_name, row.key_id]))
@@ -553,17 +559,19 @@ export class PgMetricRepository {
 
   /**
    * Folds unfolded chunks into the rollups (migrations/0016): up to `maxRuns` pending runs and
-   * about `maxPoints` points in one transaction. Returns the points folded (at least 1 when it
-   * found runs caught up, which are then no longer pending), and 0 when nothing was pending or
-   * every pending run it visited was busy with a writer (the next drain tries again).
+   * about `maxPoints` points in one transaction, of runs that have gathered `minUnfoldedPoints`
+   * or waited `maxAgeMs` (by default every pending run: what "fold everything now" needs).
+   * Returns the points folded (at least 1 when it found runs caught up, which are then no
+   * longer pending), and 0 when no run was due or every due run it visited was busy with a
+   * writer (the next drain tries again).
    */
-  async foldPendingSlice(maxPoints: number, maxRuns = 64): Promise<number> {
+  async foldPendingSlice(maxPoints: number, due: FoldThresholds = {}, maxRuns = 64): Promise<number> {
     const claim = (tx: Queryable, after: bigint) =>
       tx.query<ClaimedChunkRow>(
         `SELECT run_id, caught_up, chunk_id, key_id, 'train' AS kind, array_send(steps) AS steps, array_send(vals) AS vals,
                 array_send(logged_at) AS times, array_send(epochs) AS epochs
-         FROM ml_claim_unfolded_chunks($1, $2, $3)`,
-        [after.toString(), maxRuns, maxPoints]
+         FROM ml_claim_unfolded_chunks($1, $2, $3, $4, make_interval(secs => $5::float8 / 1000))`,
+        [after.toString(), maxRuns, maxPoints, due.minUnfoldedPoints ?? 0, due.maxAgeMs ?? 0]
       )
     return this.db.withTransaction(async (tx) => {
       let { rows } = await claim(tx, this.foldCursor)

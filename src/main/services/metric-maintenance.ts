@@ -1,11 +1,12 @@
 import type { Logger } from '../logging'
+import type { FoldThresholds } from '../repositories/metric-repository'
 
 /** What the background work needs of the metric store (PgMetricRepository). */
 export interface MaintainedMetricStore {
   /** Removes at most `limit` stored rows of deleted runs; 0 when nothing is left. */
   purgeDeletedSlice(limit: number): Promise<number>
-  /** Folds about `maxPoints` points of unfolded chunks into the rollups; 0 when none is pending. */
-  foldPendingSlice(maxPoints: number): Promise<number>
+  /** Folds about `maxPoints` points of runs due for a fold into the rollups; 0 when none is due. */
+  foldPendingSlice(maxPoints: number, due?: FoldThresholds): Promise<number>
 }
 
 /**
@@ -62,6 +63,13 @@ const PURGE_SLICE_ROWS = 500
  * those runs' writers wait for their metric locks.
  */
 const FOLD_SLICE_POINTS = 65_536
+/**
+ * A run is folded once it has gathered this many points, or its oldest unfolded point has
+ * waited this long (a finished run, a slow logger): a rollup row is then rewritten once for
+ * about 16 batches of 1,000 instead of once per batch, and a chart adds at most a few thousand
+ * raw points per key.
+ */
+const FOLD_DUE: FoldThresholds = { minUnfoldedPoints: 16_384, maxAgeMs: 10_000 }
 
 /**
  * Removes the metric points of permanently deleted runs in bounded slices, so deleting a run
@@ -79,5 +87,5 @@ export function metricPurger(store: MaintainedMetricStore, logger: Logger, inter
  * run one after the other (the run's metric lock).
  */
 export function metricFolder(store: MaintainedMetricStore, logger: Logger, intervalMs = 1_000): BackgroundDrain {
-  return new BackgroundDrain('rollup fold', () => store.foldPendingSlice(FOLD_SLICE_POINTS), logger, intervalMs)
+  return new BackgroundDrain('rollup fold', () => store.foldPendingSlice(FOLD_SLICE_POINTS, FOLD_DUE), logger, intervalMs)
 }

@@ -4,7 +4,11 @@ import { DEPLOYMENT_STRATEGIES, type Deployment, type DeploymentStrategy, type H
 import { formatBytes, formatDateTime, formatJsonValue, formatNumber } from '../lib/format'
 import { MODEL_TABS, routeHash, type ModelTab } from '../stores/app-store'
 import { canaryInProgress, deployableVersions, LEGAL_REVIEWS, legalDeploymentActions, type DeploymentAction, type ReviewDecision } from '../stores/models-store'
-import { useModels } from '../stores'
+import type { VersionArtifactLocation } from '../../../shared/artifact-browser'
+import type { ErrorInfo } from '../../../shared/errors'
+import { call, errorInfo } from '../lib/call'
+import { api, useModels } from '../stores'
+import { ArtifactBrowser } from './ArtifactBrowser'
 import { ConfirmDialog, EmptyState, ErrorNote, StatusBadge } from './common'
 
 export function ModelsView(): React.JSX.Element {
@@ -98,6 +102,27 @@ export function ModelView({ modelName, tab }: { modelName: string; tab: ModelTab
   )
 }
 
+/** A version's files, when its artifact is a folder of a run stored here: opened on demand. */
+function VersionFiles({ versionId, version }: { versionId: number; version: string }): React.JSX.Element {
+  const [open, setOpen] = useState(false)
+  const [location, setLocation] = useState<VersionArtifactLocation | null>(null)
+  const [error, setError] = useState<ErrorInfo | null>(null)
+  useEffect(() => {
+    if (!open || location) return
+    call(api, 'models.versionArtifacts', { versionId }).then(setLocation, (caught: unknown) => setError(errorInfo(caught)))
+  }, [open, location, versionId])
+  return (
+    <div className="version-files">
+      <button type="button" aria-expanded={open} onClick={() => setOpen(!open)}>
+        {open ? 'Hide files' : 'Browse files'}
+      </button>
+      {open && <ErrorNote error={error} title="Cannot locate the files" />}
+      {open && location?.runId === null && <p className="subtle">{location.reason}</p>}
+      {open && location && location.runId !== null && <ArtifactBrowser runId={location.runId} prefix={location.prefix} label={`files of version ${version}`} />}
+    </div>
+  )
+}
+
 const REVIEW_LABELS: Record<ReviewDecision, { button: string; title: string; notes: string; required: boolean }> = {
   approve: { button: 'Approve', title: 'Approve this version', notes: 'Approval notes', required: false },
   reject: { button: 'Reject', title: 'Reject this version', notes: 'Reason', required: true },
@@ -167,9 +192,12 @@ function VersionsTab(): React.JSX.Element {
                   <th>BLAKE3</th>
                   <td className="mono hash-wide">
                     {version.artifactBlake3 ?? '—'}{' '}
-                    <button type="button" onClick={() => void verify(version.id)}>
-                      Verify
-                    </button>{' '}
+                    {/* Only a recorded hash can be checked; a folder's files are verified one by one in Files below. */}
+                    {version.artifactBlake3 !== null && (
+                      <button type="button" onClick={() => void verify(version.id)}>
+                        Verify
+                      </button>
+                    )}{' '}
                     {verification && (
                       <span className={verification.verified ? 'ok' : verification.verified === false ? 'bad' : 'subtle'} data-testid={`verify-${version.id}`}>
                         {verification.verified ? '✓ matches the file' : verification.verified === false ? `✗ ${verification.reason ?? `file hashes to ${verification.actualBlake3}`}` : verification.reason}
@@ -216,6 +244,7 @@ function VersionsTab(): React.JSX.Element {
                 </tr>
               </tbody>
             </table>
+            <VersionFiles versionId={version.id} version={version.version} />
           </article>
         )
       })}

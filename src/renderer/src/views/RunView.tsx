@@ -5,6 +5,7 @@ import { durationMs, formatBytes, formatDateTime, formatDuration, formatJsonValu
 import { routeHash } from '../stores/app-store'
 import { useApp, useExperiments, useRunPage } from '../stores'
 import type { XAxis } from '../stores/run-page-store'
+import { ArtifactBrowser } from './ArtifactBrowser'
 import { EmptyState, ErrorNote, Progress } from './common'
 import { RunChartPanels } from './ExperimentCharts'
 import { MetricChart } from './MetricChart'
@@ -89,7 +90,8 @@ export function RunView({ runId }: { runId: number }): React.JSX.Element {
           <MetricSummaries run={run} />
           <FinalMetrics run={run} />
           <Checkpoints />
-          <Artifacts />
+          <ArtifactBrowser key={run.id} runId={run.id} label="artifacts" editable />
+          <ExternalArtifacts />
           <section className="panel" aria-label="logs">
             <h2>Logs</h2>
             {run.logs ? (
@@ -334,19 +336,23 @@ function Checkpoints(): React.JSX.Element {
   )
 }
 
-function Artifacts(): React.JSX.Element {
+/**
+ * Artifacts registered by URI (kept outside Hypercube: s3://, gs://…): listed with what was
+ * recorded of them. Stored files are in the artifact browser above.
+ */
+function ExternalArtifacts(): React.JSX.Element | null {
   const { artifacts, artifactsError } = useRunPage(useShallow((state) => ({ artifacts: state.artifacts, artifactsError: state.artifactsError })))
+  const external = artifacts.filter((artifact) => artifact.uri !== null)
+  if (external.length === 0 && !artifactsError) return null
   return (
-    <section className="panel" aria-label="artifacts">
-      <h2>Artifacts</h2>
+    <section className="panel" aria-label="artifacts stored elsewhere">
+      <h2>Artifacts stored elsewhere</h2>
       <ErrorNote error={artifactsError} title="Cannot list artifacts" />
-      {artifacts.length === 0 && !artifactsError ? (
-        <p className="subtle">No artifacts (PUT files under /v1/ml/runs/&lt;id&gt;/artifacts).</p>
-      ) : (
+      {external.length > 0 && (
         <table className="grid compact">
           <thead>
             <tr>
-              <th>Path</th>
+              <th>URI</th>
               <th>Kind</th>
               <th className="num">Size</th>
               <th>BLAKE3</th>
@@ -355,7 +361,7 @@ function Artifacts(): React.JSX.Element {
             </tr>
           </thead>
           <tbody>
-            {artifacts.map((artifact) => (
+            {external.map((artifact) => (
               <ArtifactRow key={artifact.id} artifact={artifact} />
             ))}
           </tbody>

@@ -5,6 +5,9 @@ import { ForkChildSpawner } from './process/child-process'
 import { defaultDataDir } from './paths'
 import { DEFAULT_API_PORT } from './http/server'
 import { importMlflowCommand } from './import/mlflow-import-command'
+import { exportCommand, importCommand } from './bundle/bundle-commands'
+import { CONFLICT_MODES, type ConflictMode } from './bundle/bundle-importer'
+import { BundleError } from './bundle/bundle-format'
 
 /**
  * `hypercube serve`: the headless shell. Starts the same core as the desktop app and keeps it
@@ -28,7 +31,21 @@ const USAGE = `Usage: hypercube serve [--data-dir DIR] [--database-url URL] [--p
   SOURCE               an MLflow file store (mlruns/ folder), an MLflow SQLite store (.db file
                        or sqlite:///path); runs keep their MLflow ids, and what is here already is skipped
   --experiments a,b    only these experiments (by name)
-  --dry-run            read and report what would be imported; write nothing`
+  --dry-run            read and report what would be imported; write nothing
+
+       hypercube export (--experiment NAME|ID [--runs ID,...] | --model NAME) [--no-artifacts] -o FILE [--data-dir DIR] [--database-url URL]
+
+  --experiment NAME|ID an experiment: its active runs, and the models whose versions came from them
+  --runs ID,...        only these runs of the experiment (ids or uuids)
+  --model NAME         a registered model: its versions, approvals, deployments and their source runs
+  --no-artifacts       leave the artifact files out (their records stay)
+  -o FILE              the review bundle to write (.hcube); written to a temporary file, renamed when complete
+
+       hypercube import FILE [--on-conflict skip|keep-both|replace] [--data-dir DIR] [--database-url URL]
+
+  FILE                 a review bundle; every member is checked against its manifest before anything is written
+  --on-conflict MODE   a run that is already here (same uuid): skip it (default), keep both (the bundle's
+                       under a new uuid), or replace the one here`
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -37,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
     return command === undefined ? 1 : 0
   }
   if (command === 'import-mlflow') return importMlflow(rest)
+  if (command === 'export') return exportBundle(rest)
+  if (command === 'import') return importBundle(rest)
   if (command !== 'serve') {
     process.stderr.write(`hypercube: unknown command ${JSON.stringify(command)}\n${USAGE}\n`)
     return 2
@@ -103,6 +122,92 @@ async function importMlflow(args: string[]): Promise<number> {
     })
   } catch (error) {
     process.stderr.write(`hypercube: import-mlflow: ${(error as Error).message}\n`)
+    return 1
+  }
+}
+
+async function exportBundle(args: string[]): Promise<number> {
+  let values: { 'data-dir'?: string; 'database-url'?: string; experiment?: string; runs?: string; model?: string; 'no-artifacts'?: boolean; output?: string }
+  try {
+    ;({ values } = parseArgs({
+      args,
+      options: {
+        'data-dir': { type: 'string' },
+        'database-url': { type: 'string' },
+        experiment: { type: 'string' },
+        runs: { type: 'string' },
+        model: { type: 'string' },
+        'no-artifacts': { type: 'boolean' },
+        output: { type: 'string', short: 'o' }
+      },
+      strict: true
+    }))
+  } catch (error) {
+    process.stderr.write(`hypercube: ${(error as Error).message}\n${USAGE}\n`)
+    return 2
+  }
+  if (values.output === undefined) {
+    process.stderr.write('hypercube: export needs -o FILE (the bundle to write)\n')
+    return 2
+  }
+  if ((values.experiment === undefined) === (values.model === undefined)) {
+    process.stderr.write('hypercube: export takes --experiment NAME|ID or --model NAME (one of them)\n')
+    return 2
+  }
+  try {
+    return await exportCommand({
+      dataDir: resolve(values['data-dir'] ?? defaultDataDir()),
+      databaseUrl: values['database-url'],
+      selection: {
+        experiment: values.experiment,
+        runs: values.runs?.split(',').map((run) => run.trim()).filter((run) => run !== ''),
+        model: values.model,
+        artifacts: values['no-artifacts'] !== true
+      },
+      output: values.output,
+      out: (text) => process.stdout.write(text),
+      tty: process.stdout.isTTY === true
+    })
+  } catch (error) {
+    process.stderr.write(`hypercube: export: ${(error as Error).message}\n`)
+    return 1
+  }
+}
+
+async function importBundle(args: string[]): Promise<number> {
+  let parsed: { values: { 'data-dir'?: string; 'database-url'?: string; 'on-conflict'?: string }; positionals: string[] }
+  try {
+    parsed = parseArgs({
+      args,
+      options: { 'data-dir': { type: 'string' }, 'database-url': { type: 'string' }, 'on-conflict': { type: 'string' } },
+      allowPositionals: true,
+      strict: true
+    })
+  } catch (error) {
+    process.stderr.write(`hypercube: ${(error as Error).message}\n${USAGE}\n`)
+    return 2
+  }
+  const [file, ...extra] = parsed.positionals
+  if (file === undefined || extra.length > 0) {
+    process.stderr.write(`hypercube: import takes one FILE (a review bundle)\n${USAGE}\n`)
+    return 2
+  }
+  const onConflict = parsed.values['on-conflict'] ?? 'skip'
+  if (!(CONFLICT_MODES as readonly string[]).includes(onConflict)) {
+    process.stderr.write(`hypercube: --on-conflict must be one of ${CONFLICT_MODES.join(', ')}, not ${JSON.stringify(onConflict)}\n`)
+    return 2
+  }
+  try {
+    return await importCommand({
+      file,
+      onConflict: onConflict as ConflictMode,
+      dataDir: resolve(parsed.values['data-dir'] ?? defaultDataDir()),
+      databaseUrl: parsed.values['database-url'],
+      out: (text) => process.stdout.write(text),
+      tty: process.stdout.isTTY === true
+    })
+  } catch (error) {
+    process.stderr.write(`hypercube: import: ${error instanceof BundleError ? '' : 'failed: '}${(error as Error).message}\n`)
     return 1
   }
 }

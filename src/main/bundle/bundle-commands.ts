@@ -1,0 +1,96 @@
+import { existsSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { startCore, type Core } from '../core'
+import { BundleExporter, type ExportSelection } from './bundle-exporter'
+import { BundleImporter, type BundleImportReport, type ConflictMode } from './bundle-importer'
+import { formatBytes, TerminalProgress } from './progress'
+
+/**
+ * `hypercube export` and `hypercube import`: the same core as `serve` (on the app's data folder,
+ * or --data-dir / --database-url), without its HTTP server or plugins.
+ */
+
+export interface CommandIo {
+  out: (text: string) => void
+  /** On a terminal, progress is a bar with an ETA; otherwise plain lines. */
+  tty: boolean
+}
+
+export interface StoreOptions {
+  dataDir: string
+  databaseUrl?: string
+}
+
+async function withCore<T>(store: StoreOptions, work: (core: Core) => Promise<T>): Promise<T> {
+  const core = await startCore({ dataDir: store.dataDir, databaseUrl: store.databaseUrl, http: false, plugins: false, healthCheckIntervalMs: false })
+  try {
+    return await work(core)
+  } finally {
+    await core.close()
+  }
+}
+
+export async function exportCommand(options: StoreOptions & CommandIo & { selection: ExportSelection; output: string }): Promise<number> {
+  const output = resolve(options.output)
+  if (!existsSync(dirname(output)) || !statSync(dirname(output)).isDirectory()) throw new Error(`-o ${options.output}: the folder ${dirname(output)} does not exist`)
+  if (existsSync(output) && statSync(output).isDirectory()) throw new Error(`-o ${options.output}: is a folder; name the bundle file to write`)
+  return withCore(options, async (core) => {
+    const exporter = new BundleExporter(core.services, core.mlflow)
+    const plan = await exporter.plan(options.selection)
+    options.out(`Exporting ${BundleExporter.describe(plan)}\n`)
+    const progress = new TerminalProgress(options.out, options.tty)
+    const started = Date.now()
+    const result = await exporter.write(plan, output, progress)
+    const seconds = (Date.now() - started) / 1000
+    const perPoint = result.points > 0 ? ` (${((result.bytes - result.artifactBytes) / result.points).toFixed(2)} bytes per point without artifacts)` : ''
+    options.out(
+      `Wrote ${result.path}: ${formatBytes(result.bytes)}${perPoint}, ${result.members} members — ${result.runs} runs, ${result.points.toLocaleString('en-US')} metric points, ${result.artifactFiles} artifact files, ${result.models} models, in ${seconds.toFixed(1)} s\n`
+    )
+    for (const problem of result.problems) options.out(`  not exported: ${problem}\n`)
+    return 0
+  })
+}
+
+export function formatBundleImportReport(report: BundleImportReport): string {
+  const r = report.runs
+  const lines = [
+    `Imported from ${report.file}:`,
+    `  experiments      ${report.experiments.created.length} created, ${report.experiments.existing.length} already here`,
+    `  runs             ${r.imported.length} imported, ${r.replaced.length} replaced, ${r.copied.length} kept both, ${r.skipped.length} skipped`,
+    `  metric points    ${report.points}`,
+    `  checkpoints      ${report.checkpoints}`,
+    `  artifacts        ${report.artifacts.files} files (${formatBytes(report.artifacts.bytes)}), ${report.artifacts.byUri} by URI${report.artifacts.notInBundle > 0 ? `, ${report.artifacts.notInBundle} recorded but not in the bundle` : ''}`,
+    `  models           ${report.models.created.length} created, ${report.models.existing.length} already here`,
+    `  model versions   ${report.versions.created.length} created, ${report.versions.skipped.length} already here`,
+    `  deployment events ${report.deploymentEvents}`,
+    `  aliases          ${report.aliases}`
+  ]
+  if (r.skipped.length > 0 && report.onConflict === 'skip') {
+    lines.push(
+      `Conflict: ${r.skipped.length} run(s) of the bundle are already here (same uuid) and were skipped: ${r.skipped.slice(0, 5).join(', ')}${r.skipped.length > 5 ? ', …' : ''}`,
+      '  --on-conflict keep-both imports them as new runs beside these; --on-conflict replace replaces these with the bundle\'s'
+    )
+  }
+  for (const copy of r.copied) lines.push(`  run ${copy.from} is here already: the bundle's run came in as ${copy.to}`)
+  if (report.problems.length > 0) lines.push('Not imported:', ...report.problems.map((problem) => `  ${problem}`))
+  return `${lines.join('\n')}\n`
+}
+
+export async function importCommand(options: StoreOptions & CommandIo & { file: string; onConflict: ConflictMode }): Promise<number> {
+  const file = resolve(options.file)
+  if (!existsSync(file)) throw new Error(`${options.file}: no such file`)
+  return withCore(options, async (core) => {
+    const progress = new TerminalProgress(options.out, options.tty)
+    const report = await new BundleImporter(core.services).import(file, {
+      onConflict: options.onConflict,
+      progress,
+      onVerified: ({ header, manifest }) =>
+        progress.line(
+          `Checked ${manifest.members.length} members against the manifest: ${header.totals.runs} runs, ${header.totals.points.toLocaleString('en-US')} metric points, ${header.totals.artifactFiles} artifact files, ${header.models.length} models`
+        )
+    })
+    progress.finish()
+    options.out(formatBundleImportReport(report))
+    return report.problems.length > 0 ? 1 : 0
+  })
+}

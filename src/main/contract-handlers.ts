@@ -24,6 +24,8 @@ import type { Logger } from './logging'
 import { verifyModelArtifact } from './artifacts/verify-model-artifact'
 import { osUserFullName } from './reviewer-name'
 import { ArtifactUploads } from './artifacts/artifact-uploads'
+import { ArtifactDownloads } from './artifacts/artifact-downloads'
+import { MAX_READ_BYTES } from '../shared/artifact-browser'
 import { checkArtifactPath } from './artifacts/artifact-store'
 
 /** What the contract needs from the core; the core itself, or the part built before its HTTP server. */
@@ -50,6 +52,7 @@ export function toRunRow(run: RunWithMetrics): RunRow {
 export function createContractHandlers(context: ContractContext): ContractHandlers {
   const { experiments, runs, models } = context.services
   const uploads = new ArtifactUploads()
+  const downloads = new ArtifactDownloads()
   // Who did it, for approvals and deployments made from the UI: the name saved in Settings, else
   // the full name of the desktop user main runs as (the one person at this machine; serve
   // mode's browser session is that same user's). Read per call, so a change applies at once.
@@ -164,6 +167,18 @@ export function createContractHandlers(context: ContractContext): ContractHandle
     'artifacts.uploadFinish': (input) => uploads.finish(input.uploadId),
     'artifacts.uploadCancel': async (input) => {
       await uploads.cancel(input.uploadId)
+      return {}
+    },
+    'artifacts.zipBegin': async (input) => {
+      const zip = await context.services.artifacts.zipFolder(input.runId, input.prefix)
+      return { downloadId: downloads.begin(zip.name, zip.stream), name: zip.name }
+    },
+    'artifacts.zipNext': async (input) => {
+      const { bytes, done, offset } = await downloads.next(input.downloadId, MAX_READ_BYTES)
+      return { base64: bytes.toString('base64'), offset, done }
+    },
+    'artifacts.zipCancel': async (input) => {
+      downloads.cancel(input.downloadId)
       return {}
     },
     'runs.leaderboard': (input) => runs.leaderboard(input),

@@ -136,6 +136,13 @@ export const calls = {
   },
   'artifacts.uploadFinish': { input: z.object({ uploadId: z.string().regex(/^[0-9a-f]{32}$/, 'must be an upload id') }).strict() },
   'artifacts.uploadCancel': { input: z.object({ uploadId: z.string().regex(/^[0-9a-f]{32}$/, 'must be an upload id') }).strict() },
+  /**
+   * A folder (or the whole run) as a zip pulled over the contract, for the Electron window (serve
+   * mode downloads it by URL): begin, then next until done (at most MAX_READ_BYTES each), or cancel.
+   */
+  'artifacts.zipBegin': { input: z.object({ runId: id, prefix: z.string().max(LIMITS.path).default('') }).strict() },
+  'artifacts.zipNext': { input: z.object({ downloadId: z.string().regex(/^[0-9a-f]{32}$/, 'must be a download id') }).strict() },
+  'artifacts.zipCancel': { input: z.object({ downloadId: z.string().regex(/^[0-9a-f]{32}$/, 'must be a download id') }).strict() },
   'runs.leaderboard': {
     input: z
       .object({
@@ -262,6 +269,10 @@ export interface CallResults {
   'artifacts.uploadChunk': { received: number }
   'artifacts.uploadFinish': Artifact
   'artifacts.uploadCancel': Record<string, never>
+  'artifacts.zipBegin': { downloadId: string; name: string }
+  /** The zip's next bytes (base64) from `offset`; `done` with the last of them. */
+  'artifacts.zipNext': { base64: string; offset: number; done: boolean }
+  'artifacts.zipCancel': Record<string, never>
   'runs.leaderboard': LeaderboardEntry[]
   'compare.nearestRuns': Array<{ runId: number; distance: number }>
   'compare.distanceMatrix': DistanceMatrix

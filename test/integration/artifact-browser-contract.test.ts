@@ -177,6 +177,24 @@ describe('the artifact browser through /v1, the contract and the serve-mode down
       'logs/train.log',
       'model/model.safetensors'
     ])
+    // The Electron window pulls the same zip over the contract, a bounded answer at a time.
+    const { downloadId, name } = await invoke('artifacts.zipBegin', { runId, prefix: '' })
+    expect(name).toBe(`run-${runId}-artifacts.zip`)
+    const parts: Buffer[] = []
+    for (let answer = await invoke('artifacts.zipNext', { downloadId }); ; answer = await invoke('artifacts.zipNext', { downloadId })) {
+      expect(answer.offset).toBe(parts.reduce((total, part) => total + part.length, 0))
+      parts.push(Buffer.from(answer.base64, 'base64'))
+      expect(parts.at(-1)!.length).toBeLessThanOrEqual(512 * 1024)
+      if (answer.done) break
+    }
+    expect(parts.length).toBeGreaterThan(1)
+    expect((await zipNames(Buffer.concat(parts))).map((entry) => entry.name)).toEqual(['data/blob.bin', 'eval/metrics.json', 'logs/train.log', 'model/model.safetensors'])
+    expect(await refusal('artifacts.zipNext', { downloadId })).toMatchObject({ code: 'not_found', field: 'downloadId' })
+    const cancelled = await invoke('artifacts.zipBegin', { runId, prefix: 'model' })
+    await invoke('artifacts.zipCancel', { downloadId: cancelled.downloadId })
+    expect(await refusal('artifacts.zipNext', { downloadId: cancelled.downloadId })).toMatchObject({ code: 'not_found' })
+    expect(await refusal('artifacts.zipBegin', { runId, prefix: 'nothing-here' })).toMatchObject({ code: 'not_found', field: 'prefix' })
+
     expect((await fetch(`${baseUrl}/ui/artifacts/${runId}/zip`)).status).toBe(401)
     expect((await fetch(`${baseUrl}/ui/artifacts/${runId}/file?path=../../api-token`, { headers: { cookie } })).status).toBe(400)
     expect((await fetch(`${baseUrl}/ui/artifacts/${runId}/zip?prefix=nothing-here`, { headers: { cookie } })).status).toBe(404)

@@ -142,3 +142,30 @@ export function artifactDownloadUrl(runId: number, target: { file: string } | { 
 
 /** Largest file the Electron window downloads over the contract (it holds the bytes before saving them). */
 export const MAX_CONTRACT_DOWNLOAD_BYTES = 256 * 1024 * 1024
+
+/**
+ * A folder (or the whole run) as a zip pulled over the contract (artifacts.zipBegin / zipNext):
+ * the Electron window's folder download. Refused past MAX_CONTRACT_DOWNLOAD_BYTES, since the
+ * window holds the zip before saving it.
+ */
+export async function zipOverContract(api: HypercubeApi, runId: number, prefix: string): Promise<{ name: string; blob: Blob }> {
+  const { downloadId, name } = await call(api, 'artifacts.zipBegin', { runId, prefix })
+  const parts: Uint8Array<ArrayBuffer>[] = []
+  let total = 0
+  try {
+    for (;;) {
+      const next = await call(api, 'artifacts.zipNext', { downloadId })
+      const bytes = fromBase64(next.base64) as Uint8Array<ArrayBuffer>
+      parts.push(bytes)
+      total += bytes.length
+      if (next.done) break
+      if (total > MAX_CONTRACT_DOWNLOAD_BYTES) {
+        throw new Error(`the zip is over ${MAX_CONTRACT_DOWNLOAD_BYTES / 1024 / 1024} MiB; download the folder from hypercube serve or the API`)
+      }
+    }
+  } catch (error) {
+    await api.invoke('artifacts.zipCancel', { downloadId }).catch(() => undefined)
+    throw error
+  }
+  return { name, blob: new Blob(parts, { type: 'application/zip' }) }
+}

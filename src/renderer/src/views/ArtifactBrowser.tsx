@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { ArtifactFileEntry, ArtifactFolderListing } from '../../../shared/artifact-browser'
 import type { ArtifactVerification } from '../../../shared/contract'
 import type { ErrorInfo } from '../../../shared/errors'
-import { artifactDownloadUrl, buildTree, fileName, folderPaths, MAX_CONTRACT_DOWNLOAD_BYTES, readArtifactBytes, uploadArtifact, type FolderNode } from '../lib/artifact-tree'
+import { artifactDownloadUrl, buildTree, fileName, folderPaths, MAX_CONTRACT_DOWNLOAD_BYTES, readArtifactBytes, uploadArtifact, zipOverContract, type FolderNode } from '../lib/artifact-tree'
 import { call, errorInfo } from '../lib/call'
 import { formatBytes, formatDateTime } from '../lib/format'
 import { routeHash } from '../stores/app-store'
@@ -227,14 +227,34 @@ function FolderView({
   )
 }
 
-function FolderDownload({ runId, folder, label, ariaLabel }: { runId: number; folder: string; label: string; ariaLabel?: string }): React.JSX.Element | null {
+function FolderDownload({ runId, folder, label, ariaLabel }: { runId: number; folder: string; label: string; ariaLabel?: string }): React.JSX.Element {
+  const [state, setState] = useState<{ busy: boolean; error: ErrorInfo | null }>({ busy: false, error: null })
   const url = artifactDownloadUrl(runId, { folder })
-  // The Electron window has no URL to stream a zip from; its files download one at a time.
-  if (!url) return null
+  if (url) {
+    return (
+      <a className="button-link" href={url} download aria-label={ariaLabel}>
+        {label}
+      </a>
+    )
+  }
+  // The Electron window has no URL to stream from: the zip comes over the contract.
+  const download = async (): Promise<void> => {
+    setState({ busy: true, error: null })
+    try {
+      const { name, blob } = await zipOverContract(api, runId, folder)
+      downloadBlob(name, blob)
+      setState({ busy: false, error: null })
+    } catch (caught) {
+      setState({ busy: false, error: errorInfo(caught) })
+    }
+  }
   return (
-    <a className="button-link" href={url} download aria-label={ariaLabel}>
-      {label}
-    </a>
+    <>
+      <button type="button" className="button-link" aria-label={ariaLabel} disabled={state.busy} onClick={() => void download()}>
+        {state.busy ? '…' : label}
+      </button>
+      {state.error && <span className="bad">{state.error.message}</span>}
+    </>
   )
 }
 

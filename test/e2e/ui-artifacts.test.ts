@@ -215,6 +215,7 @@ describe('the artifact browser on the run page and the model version page', () =
     expect(await perClass.evaluate((node) => (node as unknown as { open: boolean }).open)).toBe(false)
     expect(await tree.locator('.json-leaf[data-json-key="dog"]').isVisible()).toBe(false)
     expect(await tree.locator('.json-leaf[data-json-key="accuracy"]').isVisible()).toBe(true)
+    expect((await axeViolations(page)).filter(isSeriousOrCritical)).toEqual([])
 
     await openFile('eval/predictions.csv')
     const table = browserPanel().getByTestId('csv-table')
@@ -245,6 +246,7 @@ describe('the artifact browser on the run page and the model version page', () =
       await expect.poll(async () => (await text.textContent())!.length).toBeGreaterThan(before)
     }
     expect((await text.textContent())!.endsWith('epoch 9 step 9999 loss 0.000100')).toBe(true)
+    expect((await axeViolations(page)).filter(isSeriousOrCritical)).toEqual([])
   })
 
   it("lists a safetensors file's tensors (names, dtypes, shapes, sizes) from its header", async () => {
@@ -345,6 +347,7 @@ describe('the artifact browser on the run page and the model version page', () =
     await expect.poll(() => files.getByTestId('tensor-table').locator('tbody tr').count()).toBe(2)
     await files.getByTestId('artifact-blake3').getByRole('button', { name: 'Verify' }).click()
     await expect.poll(() => files.getByTestId('artifact-verified').textContent()).toMatch(/^✓ matches/)
+    expect((await axeViolations(page)).filter(isSeriousOrCritical)).toEqual([])
 
     // A second registration of another folder into the same model is its next version.
     await go(`#/runs/${runId}`)
@@ -353,6 +356,7 @@ describe('the artifact browser on the run page and the model version page', () =
     await expect.poll(() => form.getByTestId('register-target').textContent()).toBe('a new version of resnet-classifier')
     await form.getByRole('button', { name: 'Register' }).click()
     await expect.poll(() => form.getByRole('status').textContent()).toContain('Registered resnet-classifier v2.')
+    expect((await axeViolations(page)).filter(isSeriousOrCritical)).toEqual([])
     await page.screenshot({ path: join(screenshotsDir, 'ui-artifacts-register.png'), fullPage: true })
   })
 })

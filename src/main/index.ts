@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { EVENT_CHANNEL, INVOKE_CHANNEL } from '../shared/contract-channels'
 import { startCore, type Core } from './core'
 import { APP_INDEX_URL, isAppUrl } from './desktop/navigation-policy'
-import { focusFirstWindow } from './desktop/single-instance'
+import { focusFirstWindow, profileDirFor } from './desktop/single-instance'
 import { applyOpenAtLogin, installApplicationMenu, rememberWindowState, windowPlacement } from './electron/desktop-settings'
 import { installNavigationRules, installPermissionHandlers, registerAppScheme, serveAppScheme } from './electron/hardening'
 import { UtilityProcessChildSpawner, UtilityProcessPluginHostSpawner } from './electron/utility-process-spawner'
@@ -57,8 +57,11 @@ app.enableSandbox()
 registerAppScheme()
 installNavigationRules(devServerUrl)
 
-// One app per user: a second launch hands over to the first (which shows its window) and quits.
-// The data folder's own lock (instance-lock.ts) also refuses a second app started another way.
+// One app per user (per data folder, when one is given): a second launch hands over to the first
+// (which shows its window) and quits. The data folder's own lock (instance-lock.ts) also refuses
+// a second app started another way.
+const profileDir = profileDirFor(process.env, dataDir)
+if (profileDir) app.setPath('userData', profileDir)
 const isFirstInstance = app.requestSingleInstanceLock()
 if (!isFirstInstance) {
   app.quit()

@@ -1,7 +1,8 @@
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { buildMenuTemplate, type MenuActions, type MenuItemSpec } from '../../src/main/desktop/app-menu'
 import { linuxAutostartEntry, linuxAutostartFile } from '../../src/main/desktop/login-item'
-import { focusFirstWindow, type FocusableWindow } from '../../src/main/desktop/single-instance'
+import { focusFirstWindow, profileDirFor, type FocusableWindow } from '../../src/main/desktop/single-instance'
 import { DEFAULT_WINDOW_SIZE, parseWindowState, placeWindow, type Rectangle } from '../../src/main/desktop/window-state'
 
 const laptop: Rectangle = { x: 0, y: 25, width: 1440, height: 875 }
@@ -131,5 +132,10 @@ describe('single instance: a second launch brings the first window back', () => 
 
   it('does nothing while the first instance has no window yet', () => {
     expect(focusFirstWindow(undefined)).toBe(false)
+  })
+
+  it('is one app per data folder when a data folder is given, else one per user', () => {
+    expect(profileDirFor({ HYPERCUBE_DATA_DIR: '/tmp/a' }, '/tmp/a')).toBe(join('/tmp/a', 'electron-profile'))
+    expect(profileDirFor({}, '/home/ana/.local/share/hypercube')).toBeNull()
   })
 })

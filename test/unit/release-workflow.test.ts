@@ -38,6 +38,6 @@ describe('release workflow', () => {
 
   it('runs the Electron window tests under xvfb-run', () => {
     const runs = workflow.jobs['electron-e2e'].steps.map((step) => step.run ?? '').join('\n')
-    expect(runs).toMatch(/xvfb-run .*test\/e2e\/ui-electron\.test\.ts/)
+    expect(runs).toMatch(/xvfb-run .*npx vitest run test\/e2e\/ui-electron/)
   })
 })

@@ -499,5 +499,11 @@ describe('upgrading a data folder from the per-point layout (migration 0014)', (
     expect(summary).toEqual([{ value_count: '10' }])
     await database.query("SELECT log_ml_metric($1, 'single', 1, 300000)", [firstRun])
     expect((await database.query<{ n: string }>("SELECT count(*)::text AS n FROM ml_metric_point WHERE metric_name = 'single'")).rows[0]!.n).toBe('11')
+    // Migration 0016 starts each run's fold watermark past the chunks 0014 merged: nothing is
+    // folded twice, and a chart counts each point once (rollups + unfolded chunks).
+    const metrics = new PgMetricRepository(database)
+    expect(await metrics.foldPendingSlice(65_536)).toBe(0)
+    expect((await metrics.series(Number(firstRun), 'loss', { maxPoints: 1_000 })).totalPoints).toBe(111_111 + 1)
+    expect((await metrics.series(Number(firstRun), 'single', { maxPoints: 4 })).totalPoints).toBe(11)
   }, 300_000)
 })

@@ -1,3 +1,4 @@
+import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestCore, type TestCore } from '../support/test-env'
 
@@ -16,7 +17,7 @@ interface Answer {
   json: Record<string, unknown>
 }
 
-async function call(method: 'GET' | 'POST', path: string, options: { body?: string; query?: Record<string, string | number> } = {}): Promise<Answer> {
+async function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, options: { body?: string; query?: Record<string, string | number> } = {}): Promise<Answer> {
   const server = env.core.http!
   const url = new URL(`${server.url}${path}`)
   for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.append(name, String(value))
@@ -312,5 +313,122 @@ describe('experiments/search-datasets (test_search_dataset_handler_*)', () => {
       { experiment_id: experimentId, name: 'name1', digest: 'digest1', context: 'training' },
       { experiment_id: other, name: 'name1', digest: 'digest2' }
     ])
+  })
+})
+
+describe('test_rest_tracking.py: logged models', () => {
+  interface LoggedModel {
+    model_id: string
+    name: string
+    tags?: { key: string; value: string }[]
+  }
+  const createLoggedModel = async (experimentId: string, extra: Record<string, unknown> = {}): Promise<LoggedModel> =>
+    ((await ok('logged-models', { experiment_id: experimentId, ...extra })).model as { info: LoggedModel }).info
+  const searchNames = async (body: Record<string, unknown>): Promise<{ names: string[]; token: unknown }> => {
+    const json = await ok('logged-models/search', body)
+    return { names: ((json.models ?? []) as { info: LoggedModel }[]).map((model) => model.info.name), token: json.next_page_token }
+  }
+
+  it('test_delete_logged_model_tag: a tag the model does not have is refused with "No tag with key"', async () => {
+    const model = await createLoggedModel(await createExperiment('create_logged_model'))
+    const tags = call('PATCH', `/api/2.0/mlflow/logged-models/${model.model_id}/tags`, {
+      body: JSON.stringify({ tags: [{ key: 'tag1', value: 'value1' }, { key: 'tag2', value: 'value2' }] })
+    })
+    expect((await tags).status).toBe(200)
+    expect((await call('DELETE', `/api/2.0/mlflow/logged-models/${model.model_id}/tags/tag1`)).status).toBe(200)
+    const loaded = (await get(`logged-models/${model.model_id}`, {})).json.model as { info: LoggedModel }
+    expect(loaded.info.tags).toEqual([{ key: 'tag2', value: 'value2' }])
+
+    const again = await call('DELETE', `/api/2.0/mlflow/logged-models/${model.model_id}/tags/tag1`)
+    expect(again.status, again.text).toBe(404)
+    expect(again.json).toEqual({ error_code: 'RESOURCE_DOES_NOT_EXIST', message: `No tag with key 'tag1' found for model with ID '${model.model_id}'.` })
+    // Nothing changed, and a model that does not exist is still named as such.
+    expect(((await get(`logged-models/${model.model_id}`, {})).json.model as { info: LoggedModel }).info.tags).toEqual([{ key: 'tag2', value: 'value2' }])
+    const unknown = await call('DELETE', `/api/2.0/mlflow/logged-models/m-${'0'.repeat(32)}/tags/tag2`)
+    expect(unknown.status).toBe(404)
+    expect(unknown.json.message).toBe(`Logged model with ID 'm-${'0'.repeat(32)}' not found.`)
+  })
+
+  it('test_search_logged_models: newest first, paged, filtered by name and by the datasets of their metrics, ordered by creation time', async () => {
+    const experimentId = await createExperiment('create_logged_model')
+    const model1 = await createLoggedModel(experimentId)
+    await new Promise((resolve) => setTimeout(resolve, 2)) // distinct creation times, as the spec's sleep makes them
+    expect((await searchNames({ experiment_ids: [experimentId] })).names).toEqual([model1.name])
+
+    const model2 = await createLoggedModel(experimentId)
+    const page1 = await searchNames({ experiment_ids: [experimentId], max_results: 1 })
+    expect(page1.names).toEqual([model2.name])
+    expect(page1.token).toBeDefined()
+    const page2 = await searchNames({ experiment_ids: [experimentId], max_results: 1, page_token: page1.token })
+    expect(page2.names).toEqual([model1.name])
+    expect(page2.token).toBeUndefined()
+
+    expect((await searchNames({ experiment_ids: [experimentId], filter: `name = '${model1.name}'` })).names).toEqual([model1.name])
+
+    const runId = await createRun(experimentId)
+    await ok('runs/log-metric', { run_id: runId, key: 'metric', value: 1, timestamp: 1, step: 0, dataset_name: 'dataset', dataset_digest: '123', model_id: model1.model_id })
+    expect((await searchNames({ experiment_ids: [experimentId], datasets: [{ dataset_name: 'dataset', dataset_digest: '123' }] })).names).toEqual([model1.name])
+    expect((await searchNames({ experiment_ids: [experimentId], datasets: [{ dataset_name: 'dataset' }] })).names).toEqual([model1.name])
+    expect((await searchNames({ experiment_ids: [experimentId], datasets: [{ dataset_name: 'dataset', dataset_digest: '456' }] })).names).toEqual([])
+    expect((await searchNames({ experiment_ids: [experimentId], datasets: [{ dataset_name: 'other' }, { dataset_name: 'dataset' }] })).names).toEqual([model1.name])
+    await assertBadRequest('logged-models/search', { experiment_ids: [experimentId], datasets: [{ dataset_digest: '123' }] }, '`dataset_name` in the `datasets` clause must be specified.')
+
+    const ordered = await searchNames({ experiment_ids: [experimentId], order_by: [{ field_name: 'creation_timestamp', ascending: false }] })
+    expect(ordered.names).toEqual([model2.name, model1.name])
+    const ascending = await searchNames({ experiment_ids: [experimentId], order_by: [{ field_name: 'creation_timestamp', ascending: true }] })
+    expect(ascending.names).toEqual([model1.name, model2.name])
+  })
+})
+
+describe('orderings are byte-wise, as MLflow sorts, on a database whose collation is not C', () => {
+  // A user's own PostgreSQL is often en_US.UTF-8 or ICU, where 'ab' < 'Abc' < 'Default'.
+  beforeEach(async () => {
+    await env.close()
+    env = await startTestCore({ http: true, icuLocale: 'en-US' })
+  })
+
+  it('the database itself sorts case-insensitively, so the orderings below are the door’s own', async () => {
+    const client = new pg.Client({ connectionString: env.databaseUrl })
+    await client.connect()
+    try {
+      const { rows } = await client.query<{ sorted: string[] }>("SELECT array_agg(x ORDER BY x) AS sorted FROM unnest(ARRAY['Default', 'ab', 'a', 'Abc']) x")
+      expect(rows[0]!.sorted).toEqual(['a', 'ab', 'Abc', 'Default'])
+    } finally {
+      await client.end()
+    }
+  })
+
+  it('experiments, runs (name, params, tags), registered models, model versions and logged models by name', async () => {
+    const experimentIds: string[] = []
+    for (const name of ['a', 'ab', 'Abc']) experimentIds.push(await createExperiment(name))
+    expect((await searchExperimentNames({ order_by: ['name DESC'] })).names).toEqual(['ab', 'a', 'Default', 'Abc'])
+    expect((await searchExperimentNames({ order_by: ['name ASC'] })).names).toEqual(['Abc', 'Default', 'a', 'ab'])
+
+    const experimentId = experimentIds[0]!
+    for (const value of ['ab', 'Abc', 'a', 'Default']) {
+      await createRun(experimentId, { run_name: value, tags: [{ key: 't', value }] })
+    }
+    const runIds = ((await ok('runs/search', { experiment_ids: [experimentId] })).runs as { info: { run_id: string; run_name: string } }[]).map((run) => run.info)
+    for (const run of runIds) await ok('runs/log-parameter', { run_id: run.run_id, key: 'p', value: run.run_name })
+    const runNames = async (orderBy: string): Promise<string[]> =>
+      ((await ok('runs/search', { experiment_ids: [experimentId], order_by: [orderBy] })).runs as { info: { run_name: string } }[]).map((run) => run.info.run_name)
+    for (const orderBy of ['attributes.run_name ASC', 'params.p ASC', 'tags.t ASC']) expect(await runNames(orderBy)).toEqual(['Abc', 'Default', 'a', 'ab'])
+    expect(await runNames('params.p DESC')).toEqual(['ab', 'a', 'Default', 'Abc'])
+
+    for (const name of ['ab', 'Abc', 'a', 'Default']) {
+      await ok('registered-models/create', { name })
+      await ok('model-versions/create', { name, source: 's3://bucket/model' })
+    }
+    const models = await get('registered-models/search', {})
+    expect((models.json.registered_models as { name: string }[]).map((model) => model.name)).toEqual(['Abc', 'Default', 'a', 'ab'])
+    const versions = await get('model-versions/search', { order_by: 'name ASC' })
+    expect((versions.json.model_versions as { name: string }[]).map((version) => version.name)).toEqual(['Abc', 'Default', 'a', 'ab'])
+    const byTime = await get('model-versions/search', { order_by: 'version_number ASC' })
+    // Same version number: the name breaks the tie, byte-wise too.
+    expect((byTime.json.model_versions as { name: string }[]).map((version) => version.name)).toEqual(['Abc', 'Default', 'a', 'ab'])
+
+    for (const name of ['ab', 'Abc', 'a', 'Default']) await ok('logged-models', { experiment_id: experimentId, name })
+    const logged = await ok('logged-models/search', { experiment_ids: [experimentId], order_by: [{ field_name: 'name', ascending: true }] })
+    expect((logged.models as { info: { name: string } }[]).map((model) => model.info.name)).toEqual(['Abc', 'Default', 'a', 'ab'])
   })
 })

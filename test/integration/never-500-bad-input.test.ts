@@ -140,7 +140,7 @@ function routeCases(): RouteCase[] {
     tracking('DELETE', 'model-versions/delete-tag', { ...version, key: 'k' }),
     tracking('GET', 'model-versions/get-download-uri', version),
     tracking('POST', 'logged-models', { experiment_id: experimentId, name: 'n', model_type: 't', source_run_id: runId, params: [{ key: 'p', value: 'v' }], tags: [tag] }),
-    tracking('POST', 'logged-models/search', { experiment_ids: [experimentId], filter: "name = 'n'", order_by: [{ field_name: 'name' }] }),
+    tracking('POST', 'logged-models/search', { experiment_ids: [experimentId], filter: "name = 'n'", order_by: [{ field_name: 'name' }], datasets: [{ dataset_name: 'd', dataset_digest: 'x' }] }),
     loggedModel('GET', ''),
     loggedModel('PATCH', '', { status: 'LOGGED_MODEL_READY' }),
     loggedModel('DELETE', ''),

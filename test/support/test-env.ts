@@ -14,13 +14,17 @@ export function makeDataDir(prefix = 'hypercube-test-'): { dir: string; remove: 
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-/** Creates an empty database on the test server and returns its URL. */
-export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+/**
+ * Creates an empty database on the test server and returns its URL. `icuLocale` gives it that
+ * ICU collation (e.g. 'en-US', as a user's own server may have) instead of the server's default.
+ */
+export async function createTestDatabase(options: { icuLocale?: 'en-US' } = {}): Promise<{ url: string; drop: () => Promise<void> }> {
   const adminUrl = inject('adminDatabaseUrl')
   const name = `hypercube_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`
   const admin = new pg.Client({ connectionString: adminUrl })
   await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
+  const collation = options.icuLocale ? ` TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE '${options.icuLocale}' LOCALE 'C'` : ''
+  await admin.query(`CREATE DATABASE ${name}${collation}`)
   await admin.end()
   const url = new URL(adminUrl)
   url.pathname = `/${name}`
@@ -54,10 +58,17 @@ export type TestPluginOptions = Exclude<CoreOptions['plugins'], false | undefine
  * `beforeStart` prepares the data folder (installs plugins, say) before the core starts.
  */
 export async function startTestCore(
-  options: { plugins?: boolean | TestPluginOptions; http?: boolean; apiProcess?: boolean | { ui: true }; beforeStart?: (dataDir: string) => Promise<void> } = {}
+  options: {
+    plugins?: boolean | TestPluginOptions
+    http?: boolean
+    apiProcess?: boolean | { ui: true }
+    beforeStart?: (dataDir: string) => Promise<void>
+    /** The database's ICU collation, where a test needs one other than the server's C. */
+    icuLocale?: 'en-US'
+  } = {}
 ): Promise<TestCore> {
   const data = makeDataDir()
-  const database = await createTestDatabase()
+  const database = await createTestDatabase({ icuLocale: options.icuLocale })
   await options.beforeStart?.(data.dir)
   const { dontWaitForLoad, ...pluginOptions } = typeof options.plugins === 'object' ? options.plugins : {}
   const core = await startCore({

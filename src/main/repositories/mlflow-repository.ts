@@ -1,7 +1,7 @@
 import type { JsonObject, RunStatus, Tags } from '../../shared/domain'
 import type { Queryable } from '../db/database'
 import type { FilterExpression, RunOrder } from '../../shared/run-filter'
-import { compileFilter, compileOrder, epochMsSql, RUN_FILTER_TARGET, SqlParams, type FilterTarget } from './run-filter-sql'
+import { BYTEWISE, compileFilter, compileOrder, epochMsSql, RUN_FILTER_TARGET, SqlParams, type FilterTarget } from './run-filter-sql'
 import { readKeyHistory } from './metric-repository'
 import { translated } from './pg-errors'
 import type { RunDatasetInput } from './run-repository'
@@ -168,7 +168,7 @@ function modelVersionTieBreakers(orderBy: readonly RunOrder[]): string[] {
   const ordered = new Set(orderBy.map((order) => (order.field.type === 'attribute' ? order.field.key : '')))
   return [
     ...(orderBy.length === 0 ? [`${VERSION_UPDATED_MS_SQL} DESC`] : []),
-    ...(ordered.has('name') ? [] : ['v.model_name ASC']),
+    ...(ordered.has('name') ? [] : [`v.model_name ${BYTEWISE} ASC`]),
     ...(ordered.has('version') || ordered.has('version_number') ? [] : [`${VERSION_NUMBER_SQL} DESC NULLS LAST`]),
     'v.version_id DESC'
   ]
@@ -456,7 +456,7 @@ export class PgMlflowRepository {
   async searchRegisteredModels(filter: FilterExpression | null, orderBy: readonly RunOrder[], page: PageRequest): Promise<Page<RegisteredModelRecord>> {
     const params = new SqlParams()
     const where = compileFilter(filter, REGISTERED_MODEL_TARGET, params)
-    const order = compileOrder(orderBy, REGISTERED_MODEL_TARGET, params, ['m.model_name ASC'])
+    const order = compileOrder(orderBy, REGISTERED_MODEL_TARGET, params, [`m.model_name ${BYTEWISE} ASC`])
     const { rows } = await translated(() =>
       this.db.query(`${REGISTERED_MODEL_SELECT} WHERE ${where} ORDER BY ${order} LIMIT ${params.add(page.limit + 1)} OFFSET ${params.add(page.offset)}`, params.values)
     )
@@ -505,14 +505,23 @@ export class PgMlflowRepository {
     experimentIds: readonly number[],
     filter: FilterExpression | null,
     orderBy: readonly RunOrder[],
-    page: PageRequest
+    page: PageRequest,
+    /** Only models with a metric logged on one of these datasets (any digest where none is given). */
+    datasets: readonly { name: string; digest: string | null }[] = []
   ): Promise<Page<LoggedModelRecord>> {
     const params = new SqlParams()
     const where = compileFilter(filter, LOGGED_MODEL_TARGET, params)
+    const onDatasets =
+      datasets.length === 0
+        ? 'true'
+        : `EXISTS (SELECT 1 FROM ml_logged_model_metric mm
+             JOIN unnest(${params.add(datasets.map((dataset) => dataset.name))}::text[], ${params.add(datasets.map((dataset) => dataset.digest))}::text[]) AS d(name, digest)
+               ON mm.dataset_name = d.name AND (d.digest IS NULL OR mm.dataset_digest = d.digest)
+             WHERE mm.model_id = lm.model_id)`
     const order = compileOrder(orderBy, LOGGED_MODEL_TARGET, params, ['lm.created_at DESC', 'lm.model_id'])
     const { rows } = await translated(() =>
       this.db.query(
-        `${LOGGED_MODEL_SELECT} WHERE lm.deleted_at IS NULL AND lm.experiment_id = ANY(${params.add(experimentIds)}::bigint[]) AND ${where}
+        `${LOGGED_MODEL_SELECT} WHERE lm.deleted_at IS NULL AND lm.experiment_id = ANY(${params.add(experimentIds)}::bigint[]) AND ${where} AND ${onDatasets}
          ORDER BY ${order} LIMIT ${params.add(page.limit + 1)} OFFSET ${params.add(page.offset)}`,
         params.values
       )

@@ -521,16 +521,20 @@ export class PgModelRepository {
     )
   }
 
+  /** Removing a tag the model does not have is refused (MLflow's rule for logged models), and nothing changes. */
   async updateLoggedModel(modelId: string, changes: { status?: string; setTags?: Tags; removeTag?: string; params?: Tags }): Promise<void> {
     const { rowCount } = await translated(() =>
       this.db.query(
         `UPDATE ml_logged_model SET status = coalesce($2, status), tags = (tags || coalesce($3, '{}'::jsonb)) - coalesce($4, ''),
            params = params || coalesce($5, '{}'::jsonb), updated_at = now()
-         WHERE model_id = $1 AND deleted_at IS NULL`,
+         WHERE model_id = $1 AND deleted_at IS NULL AND ($4::text IS NULL OR tags ? $4)`,
         [modelId, changes.status ?? null, changes.setTags ?? null, changes.removeTag ?? null, changes.params ?? null]
       )
     )
-    if (rowCount === 0) throw notFound(`logged model ${modelId} does not exist`, 'modelId')
+    if (rowCount !== 0) return
+    const { rows } = await this.db.query('SELECT 1 FROM ml_logged_model WHERE model_id = $1 AND deleted_at IS NULL', [modelId])
+    if (rows.length === 0) throw notFound(`logged model ${modelId} does not exist`, 'modelId')
+    throw notFound(`logged model ${modelId} has no tag ${JSON.stringify(changes.removeTag)}`, 'removeTag')
   }
 
   /** A point logged against a logged model (and its run): the model's own record of it. */

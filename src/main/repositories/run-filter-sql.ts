@@ -190,11 +190,20 @@ export function compileFilter(expression: FilterExpression | null, target: Filte
   }
 }
 
+/**
+ * Text sorts byte-wise ('Abc' < 'Default' < 'a' < 'ab'), as MLflow's stores sort it, whatever
+ * collation the database was created with: the embedded cluster is C already, a server of the
+ * user's own (en_US.UTF-8, ICU) would otherwise sort case-insensitively.
+ */
+export const BYTEWISE = 'COLLATE "C"'
+
 /** ORDER BY terms (rows without the value sort last either way), then the tie-breakers. */
 export function compileOrder(orders: readonly RunOrder[], target: FilterTarget, params: SqlParams, tieBreakers: readonly string[]): string {
   const terms = orders.map(({ field, descending }) => {
     // Params and tags sort as text (as MLflow sorts them); metrics, times and ids as numbers.
-    return `${column(field, target, params).sql(false)} ${descending ? 'DESC' : 'ASC'} NULLS LAST`
+    const col = column(field, target, params)
+    const text = col.kind === 'text' || col.kind === 'uuid' || col.kind === undefined
+    return `${col.sql(false)}${text ? ` ${BYTEWISE}` : ''} ${descending ? 'DESC' : 'ASC'} NULLS LAST`
   })
   return [...terms, ...tieBreakers].join(', ')
 }

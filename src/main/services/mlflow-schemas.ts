@@ -295,7 +295,10 @@ export const searchLoggedModelsBody = z.object({
   page_token: mlflowText(1_000).optional(),
   filter: mlflowText(10_000).optional(),
   // Here order_by is a list of {field_name, ascending}, not strings.
-  order_by: z.array(z.object({ field_name: requiredText(1_000), ascending: z.boolean().optional() }), 'must be a list of {field_name, ascending}').optional()
+  order_by: z.array(z.object({ field_name: requiredText(1_000), ascending: z.boolean().optional() }), 'must be a list of {field_name, ascending}').optional(),
+  datasets: z
+    .array(z.object({ dataset_name: mlflowText(LIMITS.name).optional(), dataset_digest: mlflowText(LIMITS.name).optional() }), 'must be a list of {dataset_name, dataset_digest}')
+    .optional()
 })
 
 // ---- run inputs and outputs, MLflow 2's log-model ----

@@ -1011,7 +1011,14 @@ export class MlflowService {
 
   async deleteLoggedModelTag(modelId: string, key: string): Promise<unknown> {
     const model = await this.loggedModel(modelId)
-    await this.models.updateLoggedModel({ modelId: model.modelId, removeTag: key })
+    try {
+      await this.models.updateLoggedModel({ modelId: model.modelId, removeTag: key })
+    } catch (error) {
+      if (isDomainError(error) && error.code === 'not_found' && error.field === 'removeTag') {
+        throw missing(`No tag with key '${key}' found for model with ID '${model.modelId}'.`)
+      }
+      throw error
+    }
     return {}
   }
 
@@ -1026,7 +1033,10 @@ export class MlflowService {
     const experimentIds = (request.experiment_ids ?? []).map((id) => this.parseExperimentId(id, 'experiment_ids'))
     const offset = decodePageToken(request.page_token)
     const orderBy = (request.order_by ?? []).map((entry) => ({ ...searchOrder([entry.field_name])[0]!, descending: entry.ascending === false }))
-    const page = await this.repository.searchLoggedModels(experimentIds, searchFilter(request.filter), orderBy, { offset, limit: request.max_results })
+    // MLflow's words for a datasets entry without its name.
+    if ((request.datasets ?? []).some((dataset) => !dataset.dataset_name)) throw invalid('`dataset_name` in the `datasets` clause must be specified.')
+    const datasets = (request.datasets ?? []).map((dataset) => ({ name: dataset.dataset_name!, digest: dataset.dataset_digest || null }))
+    const page = await this.repository.searchLoggedModels(experimentIds, searchFilter(request.filter), orderBy, { offset, limit: request.max_results }, datasets)
     const json: Record<string, unknown> = {}
     withList(json, 'models', page.items.map((model) => this.loggedModelJson(model)))
     if (page.nextOffset !== undefined) json.next_page_token = encodePageToken(page.nextOffset)

@@ -294,9 +294,25 @@ describe('the artifact browser on the run page and the model version page', () =
     await go(`#/runs/${run.run_id}`)
     await expect.poll(() => browserPanel().getByTestId('artifacts-empty').textContent()).toContain(`/v1/ml/runs/${run.run_id}/artifacts/<path>`)
     const big = Buffer.alloc(3 * 1024 * 1024 + 123, 7)
+    // Every value the upload's progress bar takes, as the page draws it.
+    await browserPanel().evaluate((panel) => {
+      const seen: number[] = []
+      ;(globalThis as unknown as { __progress: number[] }).__progress = seen
+      const dom = globalThis as unknown as { MutationObserver: new (callback: () => void) => { observe(target: unknown, options: object): void } }
+      new dom.MutationObserver(() => {
+        const bar = panel.querySelector('[data-upload="weights.bin"] progress')
+        const value = Number(bar?.getAttribute('value'))
+        if (bar && seen.at(-1) !== value) seen.push(value)
+      }).observe(panel, { subtree: true, childList: true, attributes: true, attributeFilter: ['value'] })
+    })
     await browserPanel().locator('input[type="file"]').setInputFiles({ name: 'weights.bin', mimeType: 'application/octet-stream', buffer: big })
     const item = browserPanel().locator('[data-upload="weights.bin"]')
     await expect.poll(() => item.textContent(), { timeout: 60_000 }).toContain('uploaded, 3.0 MiB')
+    // It moved chunk by chunk (512 KiB each), not from nothing to done.
+    const progress = await page.evaluate(() => (globalThis as unknown as { __progress: number[] }).__progress)
+    expect(progress[0]).toBe(0)
+    expect(progress.filter((value) => value > 0 && value < big.length).length).toBeGreaterThanOrEqual(3)
+    expect(progress.at(-1)).toBe(big.length)
     await expect.poll(() => browserPanel().locator('button[data-path="weights.bin"] .artifact-size').textContent()).toBe('3.0 MiB')
     await expect.poll(() => browserPanel().getByTestId('artifact-size').textContent()).toBe(`3.0 MiB (${big.length.toLocaleString('en-US')} bytes)`)
 

@@ -62,6 +62,8 @@ export interface DoorHttpOptions {
   logger: Logger
   port?: number
   host?: string
+  /** MLflow's default artifact root (CoreOptions.mlflowDefaultArtifactRoot). */
+  mlflowDefaultArtifactRoot?: string
   /** More route plugins on the same server (the serve-mode UI, in-process only). */
   plugins?: Array<(app: FastifyInstance, context: HttpContext) => Promise<void> | void>
 }
@@ -73,7 +75,7 @@ export function startDoorHttp(options: DoorHttpOptions): Promise<HttpServer> {
     plugins: [
       ...(options.plugins ?? []),
       mlflowPlugin({
-        mlflow: new MlflowService(mlflowRepository, options.services.experiments, options.services.runs, options.services.models),
+        mlflow: new MlflowService(mlflowRepository, options.services.experiments, options.services.runs, options.services.models, options.mlflowDefaultArtifactRoot ?? null),
         history: new MlflowHistoryBulk(mlflowRepository, new MetricHistoryBulkRepository(options.database)),
         artifacts: options.services.artifacts,
         store: new ArtifactStore(join(options.dataDir, 'artifacts'))

@@ -95,7 +95,9 @@ export const createExperimentInput = z
     tags: tags.default({}),
     createdBy: text(LIMITS.name).nullable().default(null),
     /** Where an MLflow client asked for artifacts to go (reported back; Hypercube keeps its own store). */
-    artifactLocation: text(LIMITS.path * 4).nullable().default(null)
+    artifactLocation: text(LIMITS.path * 4).nullable().default(null),
+    /** Without artifactLocation: it becomes <artifactRoot>/<experiment id> (MLflow's default artifact root). */
+    artifactRoot: text(LIMITS.path * 4).nullable().default(null)
   })
   .strict()
 

@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startTestCore, type TestCore } from '../support/test-env'
@@ -430,5 +431,59 @@ describe('orderings are byte-wise, as MLflow sorts, on a database whose collatio
     for (const name of ['ab', 'Abc', 'a', 'Default']) await ok('logged-models', { experiment_id: experimentId, name })
     const logged = await ok('logged-models/search', { experiment_ids: [experimentId], order_by: [{ field_name: 'name', ascending: true }] })
     expect((logged.models as { info: { name: string } }[]).map((model) => model.info.name)).toEqual(['Abc', 'Default', 'a', 'ab'])
+  })
+})
+
+describe('experiments/create: artifact_location as MLflow stores it', () => {
+  it('test_create_get_search_experiment: a relative path is made absolute against the server’s working folder', async () => {
+    const experimentId = (
+      await ok('experiments/create', {
+        name: 'My Experiment',
+        artifact_location: 'my_location',
+        tags: [
+          { key: 'key1', value: 'val1' },
+          { key: 'key2', value: 'val2' }
+        ]
+      })
+    ).experiment_id as string
+    const experiment = (await get('experiments/get', { experiment_id: experimentId })).json.experiment as Record<string, unknown>
+    expect(experiment).toMatchObject({
+      name: 'My Experiment',
+      artifact_location: join(process.cwd(), 'my_location'),
+      tags: [
+        { key: 'key1', value: 'val1' },
+        { key: 'key2', value: 'val2' }
+      ]
+    })
+    const run = (await ok('runs/create', { experiment_id: experimentId })).run as { info: { run_id: string; artifact_uri: string } }
+    expect(run.info.artifact_uri).toBe(`${join(process.cwd(), 'my_location')}/${run.info.run_id}/artifacts`)
+  })
+
+  it('resolves file: URIs likewise and keeps absolute paths and other schemes as given', async () => {
+    const created = async (name: string, artifactLocation: string): Promise<string> => {
+      const experimentId = (await ok('experiments/create', { name, artifact_location: artifactLocation })).experiment_id as string
+      return ((await get('experiments/get', { experiment_id: experimentId })).json.experiment as { artifact_location: string }).artifact_location
+    }
+    expect(await created('relative file uri', 'file:some/./place')).toBe(`file://${join(process.cwd(), 'some/place')}`)
+    expect(await created('dot', './here')).toBe(join(process.cwd(), 'here'))
+    expect(await created('absolute', '/srv/artifacts')).toBe('/srv/artifacts')
+    expect(await created('absolute file uri', 'file:///srv/artifacts')).toBe('file:///srv/artifacts')
+    expect(await created('bucket', 's3://bucket/path?versioned=true')).toBe('s3://bucket/path?versioned=true')
+  })
+
+  it('refuses fragments, ;params and a query with ".." however encoded, with MLflow’s messages, and creates nothing', async () => {
+    const cases: Array<[string, string]> = [
+      ['file:///srv/artifacts#fragment', "'artifact_location' URL can't include fragments or params."],
+      ['http://host/artifacts;params', "'artifact_location' URL can't include fragments or params."],
+      ['s3://bucket/path?prefix=../other', 'Invalid query string'],
+      ['s3://bucket/path?prefix=%2E%2E/other', 'Invalid query string'],
+      ['s3://bucket/path?prefix=%252E%252E/other', 'Invalid query string']
+    ]
+    for (const [artifactLocation, message] of cases) {
+      const answer = await post('experiments/create', { name: 'refused', artifact_location: artifactLocation })
+      expect(answer.status, artifactLocation).toBe(400)
+      expect(answer.json).toEqual({ error_code: 'INVALID_PARAMETER_VALUE', message })
+    }
+    expect((await get('experiments/get-by-name', { experiment_name: 'refused' })).status).toBe(404)
   })
 })

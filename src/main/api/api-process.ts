@@ -86,7 +86,15 @@ async function start(config: ApiProcessConfig, plugins: PluginInfo[] | null): Pr
     relay = new PluginRelay(plugins, channel)
     services.plugins = relay
   }
-  http = await startDoorHttp({ database, services, dataDir: config.dataDir, logger, port: config.port, host: config.host })
+  http = await startDoorHttp({
+    database,
+    services,
+    dataDir: config.dataDir,
+    logger,
+    port: config.port,
+    host: config.host,
+    mlflowDefaultArtifactRoot: config.mlflowDefaultArtifactRoot
+  })
   logger.info({ url: http.url }, 'API process listening')
   channel.send({ type: 'ready', url: http.url, port: http.port })
 }

@@ -13,6 +13,8 @@ export interface ApiProcessConfig {
   port: number
   host?: string
   logLevel?: string
+  /** MLflow's default artifact root (CoreOptions.mlflowDefaultArtifactRoot). */
+  mlflowDefaultArtifactRoot?: string
 }
 
 export type PluginAction = 'reload' | 'enable' | 'disable'

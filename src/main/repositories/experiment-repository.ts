@@ -13,6 +13,8 @@ export interface NewExperiment {
   tags: Tags
   createdBy: string | null
   artifactLocation?: string | null
+  /** Without artifactLocation: the location is <artifactRoot>/<id>, as MLflow's default artifact root gives it. */
+  artifactRoot?: string | null
 }
 
 export interface ExperimentChanges {
@@ -58,13 +60,14 @@ export class PgExperimentRepository {
       ])
       return toId(rows[0]!.id)
     }
-    const artifactLocation = experiment.artifactLocation ?? null
+    const root = experiment.artifactRoot ?? null
+    const artifactLocation = (id: number): string | null => experiment.artifactLocation ?? (root === null ? null : appendToUriPath(root, String(id)))
     const id = await translated(() =>
-      artifactLocation === null
+      (experiment.artifactLocation ?? null) === null && root === null
         ? insert(this.db)
         : this.db.withTransaction(async (tx) => {
             const created = await insert(tx)
-            await tx.query('UPDATE ml_experiment SET artifact_location = $2 WHERE experiment_id = $1', [created, artifactLocation])
+            await tx.query('UPDATE ml_experiment SET artifact_location = $2 WHERE experiment_id = $1', [created, artifactLocation(created)])
             return created
           })
     )
@@ -72,10 +75,11 @@ export class PgExperimentRepository {
   }
 
   /** MLflow's experiment 0, "Default", where runs go when a client names no experiment. */
-  async ensureDefault(): Promise<void> {
+  async ensureDefault(artifactRoot: string | null = null): Promise<void> {
     await this.db.query(
-      `INSERT INTO ml_experiment (experiment_id, name, description) VALUES (0, 'Default', 'MLflow''s default experiment')
-       ON CONFLICT DO NOTHING`
+      `INSERT INTO ml_experiment (experiment_id, name, description, artifact_location) VALUES (0, 'Default', 'MLflow''s default experiment', $1)
+       ON CONFLICT DO NOTHING`,
+      [artifactRoot === null ? null : appendToUriPath(artifactRoot, '0')]
     )
   }
 
@@ -171,4 +175,9 @@ export class PgExperimentRepository {
     const { rows } = await this.db.query<{ n: string }>('SELECT count(*) AS n FROM ml_experiment')
     return Number(rows[0]!.n)
   }
+}
+
+/** MLflow's append_to_uri_path for one segment: posixpath.join onto the URI. */
+function appendToUriPath(uri: string, segment: string): string {
+  return uri.endsWith('/') ? `${uri}${segment}` : `${uri}/${segment}`
 }

@@ -36,8 +36,9 @@ export class ExperimentService {
   }
 
   /** Experiment 0, "Default": where MLflow clients' runs go when they name no experiment. */
-  async ensureDefault(): Promise<Experiment> {
-    await this.experiments.ensureDefault()
+  /** Its artifact location, when it is first made, is <artifactRoot>/0 (MLflow's); else none. */
+  async ensureDefault(artifactRoot: string | null = null): Promise<Experiment> {
+    await this.experiments.ensureDefault(parseInput(text(LIMITS.path * 4).nullable(), artifactRoot, 'artifactRoot'))
     return this.experiments.get(0)
   }
 

@@ -69,7 +69,7 @@ import {
   updateExperimentBody,
   updateRunBody
 } from './mlflow-schemas'
-import { checkModelVersionSource, urlParse } from './mlflow-source-policy'
+import { checkModelVersionSource, experimentArtifactLocation, urlParse } from './mlflow-source-policy'
 import type { ModelService } from './model-service'
 import type { RunService } from './run-service'
 
@@ -185,7 +185,13 @@ export class MlflowService {
     private readonly experiments: ExperimentService,
     private readonly runs: RunService,
     // Aliases go through ModelService, which owns their format rules.
-    private readonly models: ModelService
+    private readonly models: ModelService,
+    /**
+     * MLflow's --default-artifact-root (already absolute, see experimentArtifactLocation): where
+     * an experiment created without artifact_location keeps its artifacts, <root>/<id>. Absent:
+     * in this server's own store, mlflow-artifacts:/<id>.
+     */
+    private readonly defaultArtifactRoot: string | null = null
   ) {}
 
   // ---- JSON shapes ----
@@ -315,7 +321,7 @@ export class MlflowService {
 
   private async ensureDefaultExperiment(): Promise<void> {
     if (this.defaultExperimentReady) return
-    await this.experiments.ensureDefault()
+    await this.experiments.ensureDefault(this.defaultArtifactRoot)
     this.defaultExperimentReady = true
   }
 
@@ -365,7 +371,11 @@ export class MlflowService {
   async createExperiment(body: Body): Promise<unknown> {
     const { name, artifact_location: artifactLocation, tags: tagItems } = parseMlflow(createExperimentBody, body)
     const tags = tagsOf(tagItems)
-    const experiment = await alreadyExists(this.experiments.create({ name, tags, artifactLocation: artifactLocation || null }), `Experiment(name=${name}) already exists.`)
+    const location = artifactLocation ? experimentArtifactLocation(artifactLocation) : null
+    const experiment = await alreadyExists(
+      this.experiments.create({ name, tags, artifactLocation: location, artifactRoot: this.defaultArtifactRoot }),
+      `Experiment(name=${name}) already exists.`
+    )
     return { experiment_id: String(experiment.id) }
   }
 

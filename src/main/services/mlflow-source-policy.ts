@@ -17,6 +17,8 @@ import { MlflowError } from './mlflow-schemas'
  * URIs are read as Python's urllib.parse reads them, and paths resolved as pathlib's
  * Path.resolve() does (symlinks of the server's file system followed), so the same source gets
  * the same answer here as from MLflow. POSIX only: MLflow's Windows drive rules do not apply.
+ *
+ * An experiment's artifact_location is checked here too (experimentArtifactLocation).
  */
 
 /** What a source's owner (the run, or the logged model) is, looked up only for a local source. */
@@ -67,6 +69,10 @@ export interface ParsedUri {
   path: string
   /** Lower-cased, without user and port; undefined when there is none. */
   hostname: string | undefined
+  /** After '?', '#' and ';' (params only for the schemes urlparse splits them for); '' for none. */
+  query: string
+  fragment: string
+  params: string
 }
 
 const SCHEME_CHARS = /^[A-Za-z0-9+\-.]+$/
@@ -88,16 +94,52 @@ export function urlParse(input: string): ParsedUri {
     netloc = end < 0 ? rest.slice(2) : rest.slice(2, end + 2)
     rest = end < 0 ? '' : rest.slice(end + 2)
   }
-  const fragment = rest.indexOf('#')
-  if (fragment >= 0) rest = rest.slice(0, fragment)
-  const query = rest.indexOf('?')
-  if (query >= 0) rest = rest.slice(0, query)
+  let fragment = ''
+  const hash = rest.indexOf('#')
+  if (hash >= 0) [rest, fragment] = [rest.slice(0, hash), rest.slice(hash + 1)]
+  let query = ''
+  const question = rest.indexOf('?')
+  if (question >= 0) [rest, query] = [rest.slice(0, question), rest.slice(question + 1)]
+  let params = ''
   if (USES_PARAMS.has(scheme) && rest.includes(';')) {
     const afterSlash = rest.lastIndexOf('/')
-    const params = afterSlash >= 0 ? rest.indexOf(';', afterSlash) : rest.indexOf(';')
-    if (params >= 0) rest = rest.slice(0, params)
+    const semicolon = afterSlash >= 0 ? rest.indexOf(';', afterSlash) : rest.indexOf(';')
+    if (semicolon >= 0) [rest, params] = [rest.slice(0, semicolon), rest.slice(semicolon + 1)]
   }
-  return { scheme, netloc, path: rest, hostname: hostnameOf(netloc) }
+  return { scheme, netloc, path: rest, hostname: hostnameOf(netloc), query, fragment, params }
+}
+
+/**
+ * An experiment's artifact_location as MLflow's create_experiment takes it: no fragment or
+ * ;params, no '..' in its query however often percent-encoded (validate_query_string), and a
+ * relative local path made absolute against the server's working folder (resolve_uri_if_local),
+ * which is what MLflow stores and answers. The same resolution applies to serve's
+ * --default-artifact-root.
+ */
+export function experimentArtifactLocation(location: string, cwd: string = process.cwd()): string {
+  const parsed = urlParse(location)
+  if (parsed.fragment || parsed.params) throw new MlflowError('INVALID_PARAMETER_VALUE', "'artifact_location' URL can't include fragments or params.")
+  let query = parsed.query
+  for (let round = 0; ; round++) {
+    const decoded = unquote(query)
+    if (decoded === query) break
+    if (round === 9) throw new MlflowError('INVALID_PARAMETER_VALUE', 'Failed to decode url')
+    query = decoded
+  }
+  if (query.includes('..')) throw new MlflowError('INVALID_PARAMETER_VALUE', 'Invalid query string')
+  return resolveUriIfLocal(location, cwd)
+}
+
+/** MLflow's resolve_uri_if_local: a relative local path or file: URI made absolute against cwd. */
+export function resolveUriIfLocal(uri: string, cwd: string = process.cwd()): string {
+  if (!isLocalUri(uri)) return uri
+  const localPath = localUriToPath(uri)
+  if (localPath.startsWith('/')) return uri
+  // pathlib's joinpath: empty and '.' parts dropped, '..' kept as written.
+  const joined = `/${[...cwd.split('/'), ...localPath.split('/')].filter((part) => part !== '' && part !== '.').join('/')}`
+  const parsed = urlParse(uri)
+  if (parsed.scheme === '') return joined
+  return `${parsed.scheme}://${joined}${parsed.query ? `?${parsed.query}` : ''}${parsed.fragment ? `#${parsed.fragment}` : ''}`
 }
 
 function hostnameOf(netloc: string): string | undefined {

@@ -211,7 +211,7 @@ try {
           (
             await tx.query<{ n: string }>(
               `SELECT sum(pg_stat_get_xact_tuples_inserted(c.oid) + pg_stat_get_xact_tuples_updated(c.oid) + pg_stat_get_xact_tuples_deleted(c.oid)) AS n
-               FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'`
+               FROM pg_class c WHERE c.relnamespace IN ('public'::regnamespace, 'pg_toast'::regnamespace) AND c.relkind IN ('r', 't')`
             )
           ).rows[0]!.n
         )

@@ -16,11 +16,14 @@ import { createTestDatabase } from '../support/test-env'
 
 const logger = createSilentLogger()
 
-/** Row writes (inserts + updates + deletes) of every table counted by this backend so far. */
+/**
+ * Row writes (inserts + updates + deletes) of every table counted by this backend so far, TOAST
+ * tables included (a wide row rewritten would write its out-of-line values again).
+ */
 async function rowWritesInTransaction(client: pg.Client): Promise<number> {
   const { rows } = await client.query<{ n: string }>(
     `SELECT sum(pg_stat_get_xact_tuples_inserted(c.oid) + pg_stat_get_xact_tuples_updated(c.oid) + pg_stat_get_xact_tuples_deleted(c.oid)) AS n
-     FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'`
+     FROM pg_class c WHERE c.relnamespace IN ('public'::regnamespace, 'pg_toast'::regnamespace) AND c.relkind IN ('r', 't')`
   )
   return Number(rows[0]!.n)
 }
@@ -61,8 +64,8 @@ describe('chunked metric storage', () => {
     }
     const writes = (await rowWritesInTransaction(env.sql)) - before
     await env.sql.query('COMMIT')
-    // One chunk row rewritten and one summary row per point; each 256th point seals its chunk
-    // into the five rollup levels. The first point inserts its metric key too.
+    // One chunk row rewritten and one summary row per point; each 64th point seals its chunk
+    // (and marks the run for the rollup folder). The first point inserts its metric key too.
     expect(writes / 1_000).toBeLessThanOrEqual(3)
     expect(writes / 1_000).toBeLessThan(2.1)
     // Before issue 12 a single point wrote 21 rows (the point, the summary and 19 rollups).
@@ -70,7 +73,7 @@ describe('chunked metric storage', () => {
       'SELECT count(*) AS chunks, count(*) FILTER (WHERE NOT sealed) AS open FROM ml_metric_chunk WHERE run_id = $1',
       [runId]
     )
-    expect(rows[0]).toEqual({ chunks: '4', open: '1' }) // 3 × 256 sealed + 232 open
+    expect(rows[0]).toEqual({ chunks: '16', open: '1' }) // 15 × 64 sealed + 40 open
   })
 
   it('stores a batch as one row per key per 1,024 points and a single point in the open chunk, and charts both exactly', async () => {
@@ -82,7 +85,7 @@ describe('chunked metric storage', () => {
     await services().runs.logValidatedMetrics(runId, raw)
     const { rows } = await env.sql.query<{ n: string }>('SELECT count(*) AS n FROM ml_metric_chunk WHERE run_id = $1', [runId])
     expect(Number(rows[0]!.n)).toBe(Math.ceil(50_000 / 1_024))
-    // 300 single points after the batch (one chunk seals at 256, 44 stay open), then a
+    // 300 single points after the batch (four chunks seal at 64 points, 44 stay open), then a
     // retried slice of the batch (stores nothing) and a backfill below it (the staged path).
     for (let step = 50_000; step < 50_300; step++) {
       const point = { key: 'acc', value: -step, step: BigInt(step), epoch: null, timestamp: 1_800_000_000_000, kind: 'validation' } as const
@@ -201,7 +204,7 @@ describe('rollups folded in the background (migration 0016)', () => {
     expect(unfolded.mode).toBe('buckets')
     expectBucketsExact(unfolded, raw)
 
-    // 300 single points: 256 seal a chunk (under a fresh id, past any watermark), 44 stay open.
+    // 300 single points: 4 × 64 seal chunks (under fresh ids, past any watermark), 44 stay open.
     for (const point of points('acc', 50_000, 300)) {
       expect(await metrics.logOne(runId, point)).toBe(true)
       raw.push(point)

@@ -459,7 +459,7 @@ export class PgMetricRepository {
     const shift = BigInt(rollupShift(level))
     // One statement, so one snapshot: the level's rollup buckets as columns of binary arrays (a
     // few thousand rows, read as one), and the raw points of the key's chunks not yet in the
-    // rollups — the open chunk (under 256 points) and sealed chunks the folder has not reached
+    // rollups — the open chunk (under 64 points) and sealed chunks the folder has not reached
     // (migrations/0016) — which are bucketed here.
     const { rows } = await this.db.query<RollupColumnsRow & UnfoldedPointsRow>(
       `WITH fold AS (SELECT coalesce((SELECT folded_through FROM ml_metric_fold WHERE run_id = $1), 0) AS through),

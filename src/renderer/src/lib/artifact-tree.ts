@@ -99,6 +99,9 @@ export async function readArtifactBytes(api: HypercubeApi, runId: number, path: 
   return { bytes, sizeBytes: sizeBytes ?? 0 }
 }
 
+/** Upload chunks sent before the first is acknowledged. */
+const UPLOAD_CHUNKS_IN_FLIGHT = 4
+
 /**
  * Uploads a file to a run through the contract (artifacts.uploadBegin, chunks, finish: the same
  * ArtifactService write as the API's PUT), reporting bytes acknowledged as they go.
@@ -113,12 +116,23 @@ export async function uploadArtifact(
 ): Promise<Artifact> {
   const { uploadId } = await call(api, 'artifacts.uploadBegin', { runId, path, sizeBytes: file.size })
   try {
+    // A few chunks in flight, so the next one is on its way while main writes this one (the
+    // transport keeps their order; main takes them in order and holds at most these).
+    const inFlight: Array<Promise<unknown>> = []
+    let acknowledged = 0
     for (let offset = 0; offset < file.size; offset += MAX_UPLOAD_CHUNK_BYTES) {
       if (signal?.aborted) throw new DOMException('the upload was cancelled', 'AbortError')
       const chunk = new Uint8Array(await file.slice(offset, offset + MAX_UPLOAD_CHUNK_BYTES).arrayBuffer())
-      const { received } = await call(api, 'artifacts.uploadChunk', { uploadId, offset, base64: toBase64(chunk) })
-      onProgress(received)
+      const sent = call(api, 'artifacts.uploadChunk', { uploadId, offset, base64: toBase64(chunk) }).then(({ received }) => {
+        acknowledged = Math.max(acknowledged, received)
+        onProgress(acknowledged)
+      })
+      // Awaited below; this keeps a failure of a later chunk, after an earlier one failed, from being unhandled.
+      sent.catch(() => undefined)
+      inFlight.push(sent)
+      if (inFlight.length >= UPLOAD_CHUNKS_IN_FLIGHT) await inFlight.shift()
     }
+    await Promise.all(inFlight)
     return await call(api, 'artifacts.uploadFinish', { uploadId })
   } catch (error) {
     // The temp file goes; the path keeps what it had. (Already gone when the write failed.)

@@ -27,6 +27,7 @@ import { ArtifactUploads } from './artifacts/artifact-uploads'
 import { ArtifactDownloads } from './artifacts/artifact-downloads'
 import { MAX_READ_BYTES } from '../shared/artifact-browser'
 import { checkArtifactPath } from './artifacts/artifact-store'
+import type { ReviewSession } from './bundle/review-session'
 
 /** What the contract needs from the core; the core itself, or the part built before its HTTP server. */
 export interface ContractContext {
@@ -38,6 +39,8 @@ export interface ContractContext {
   database: DatabaseInfo
   /** The HTTP door once it runs, in this process or its own (settings show its port and rotate its token). */
   api(): ApiDoor | undefined
+  /** Set when the core shows a review bundle (`hypercube review`). */
+  review?: ReviewSession
 }
 
 type Parsed<Name extends CallName> = z.output<(typeof calls)[Name]['input']>
@@ -257,6 +260,10 @@ export function createContractHandlers(context: ContractContext): ContractHandle
       writeSettings(context.dataDir, { apiPort: input.port })
       context.logger.info({ port: input.port }, 'API port saved for the next start')
       return settings()
+    },
+    'review.importIntoWorkspace': async (input) => {
+      if (!context.review) throw new DomainError('invalid_argument', 'this app is not reviewing a bundle: there is nothing to import (hypercube review FILE opens one)')
+      return context.review.importIntoWorkspace(input.onConflict)
     },
     'settings.setReviewerName': async (input) => {
       const name = input.name === null || input.name.trim() === '' ? null : input.name.trim()

@@ -17,6 +17,7 @@ import type {
   RunKeys,
   RunStatus,
   RunWithMetrics,
+  ReviewImportResult,
   SystemStatus
 } from './domain'
 import { EXPERIMENT_STATUSES } from './domain'
@@ -216,7 +217,9 @@ export const calls = {
   /** The API port for the next start (null: the default); ports below 1024 need privileges. */
   'settings.setApiPort': { input: z.object({ port: z.number().int().min(1024).max(65535).nullable() }).strict() },
   /** The name recorded as reviewer of approvals, rejections, deprecations and deploys; null for the OS user's full name. */
-  'settings.setReviewerName': { input: z.object({ name: text(LIMITS.name).nullable() }).strict() }
+  'settings.setReviewerName': { input: z.object({ name: text(LIMITS.name).nullable() }).strict() },
+  /** In a review (`hypercube review FILE`): imports the bundle into the user's workspace; runs already there are skipped, kept both or replaced. */
+  'review.importIntoWorkspace': { input: z.object({ onConflict: z.enum(['skip', 'keep-both', 'replace']).default('skip') }).strict() }
 } as const
 
 /** A runs-table row: a run with its latest metrics, minus the large text fields. */
@@ -299,6 +302,7 @@ export interface CallResults {
   'plugins.enable': PluginInfo
   'plugins.disable': PluginInfo
   'settings.get': AppSettings
+  'review.importIntoWorkspace': ReviewImportResult
   'settings.setDatabase': AppSettings
   'settings.rotateToken': AppSettings
   'settings.setApiPort': AppSettings

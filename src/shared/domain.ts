@@ -264,6 +264,30 @@ export interface SystemStatus {
   dataDir: string
   /** The HTTP door (/v1 and the MLflow API); null when this core runs without it. */
   api: ApiDoorState | null
+  /** Set when this app shows a review bundle read-only (`hypercube review FILE`). */
+  review?: ReviewInfo | null
+}
+
+/** What a review (`hypercube review FILE`) shows: a bundle, read-only, not in the user's workspace. */
+export interface ReviewInfo {
+  /** The bundle's file name. */
+  bundle: string
+  /** When the bundle was written (ISO). */
+  createdAt: string
+  experiments: string[]
+  runs: number
+  points: number
+  models: string[]
+  /** Where "Import into my workspace" copies it: the data folder (and database) it names. */
+  workspace: string
+}
+
+/** What "Import into my workspace" did: the import report, as the CLI prints it. */
+export interface ReviewImportResult {
+  report: string
+  imported: number
+  skipped: number
+  problems: string[]
 }
 
 /**

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'conflict' // valid input that the current state refuses (lifecycle, write-once, duplicates)
   | 'unavailable' // a dependency (database, plugin host) cannot serve right now
   | 'insufficient_storage' // the disk holding the data folder (or the database) is full: nothing was stored
+  | 'read_only' // this app only shows what it holds (a review bundle opened with `hypercube review`): nothing can be changed
   | 'internal' // a bug: never the caller's fault
 
 export interface ErrorInfo {
@@ -43,6 +44,7 @@ export const invalidArgument = (message: string, field?: string): DomainError =>
   new DomainError('invalid_argument', message, field)
 export const notFound = (message: string, field?: string): DomainError => new DomainError('not_found', message, field)
 export const conflict = (message: string, field?: string): DomainError => new DomainError('conflict', message, field)
+export const readOnly = (message: string): DomainError => new DomainError('read_only', message)
 
 /**
  * A write refused because the disk is full (ENOSPC, EDQUOT, PostgreSQL's 53100 disk_full):

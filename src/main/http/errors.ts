@@ -13,6 +13,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   unavailable: 503,
   // WebDAV's Insufficient Storage: the request was fine, the disk is full, nothing was stored.
   insufficient_storage: 507,
+  // A review of a bundle answers every write so: the request was fine, this app only shows.
+  read_only: 403,
   internal: 500
 }
 

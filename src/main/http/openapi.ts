@@ -50,7 +50,7 @@ const errorSchema: JsonSchema = {
           type: 'string',
           example: 'invalid_argument',
           description:
-            'invalid_argument (400), not_found (404), conflict (409), unavailable (503: the database or a plugin host is away; retry), insufficient_storage (507: the disk holding the data folder is full; nothing was stored), internal (500: a bug); HTTP-level refusals use their own codes (unauthenticated, forbidden_origin, invalid_host, payload_too_large, unsupported_media_type)'
+            'invalid_argument (400), not_found (404), conflict (409), unavailable (503: the database or a plugin host is away; retry), insufficient_storage (507: the disk holding the data folder is full; nothing was stored), read_only (403: a review of a bundle, `hypercube review`; nothing can be changed), internal (500: a bug); HTTP-level refusals use their own codes (unauthenticated, forbidden_origin, invalid_host, payload_too_large, unsupported_media_type)'
         },
         message: { type: 'string' },
         field: { type: 'string', description: 'the input field at fault, e.g. points[3].step' }

@@ -1,4 +1,4 @@
-import { useEffect } from 'react'
+import { useEffect, useState } from 'react'
 import { parseRoute, routeHash } from './stores/app-store'
 import { appStore, systemStore, useApp, useSystem } from './stores'
 import { ExperimentsView } from './views/ExperimentsView'
@@ -41,6 +41,7 @@ export function App(): React.JSX.Element {
           </a>
         </nav>
       </header>
+      <ReviewBanner />
       <ApiDoorBanner />
       <main className="content">
         {route.page === 'experiments' && <ExperimentsView />}
@@ -54,6 +55,54 @@ export function App(): React.JSX.Element {
         {route.page === 'settings' && <SettingsView />}
       </main>
     </div>
+  )
+}
+
+/** In a review (`hypercube review FILE`): what is shown, that nothing can be changed, and the one way to bring it in. */
+function ReviewBanner(): React.JSX.Element | null {
+  const review = useSystem((state) => state.review)
+  const importing = useSystem((state) => state.reviewImporting)
+  const result = useSystem((state) => state.reviewImport)
+  const error = useSystem((state) => state.reviewImportError)
+  const importReview = useSystem((state) => state.importReview)
+  const [onConflict, setOnConflict] = useState<'skip' | 'keep-both' | 'replace'>('skip')
+  if (!review) return null
+  return (
+    <section className="banner banner-review" aria-label="Review bundle">
+      <p>
+        <strong>Reviewing bundle {review.bundle} — read-only.</strong> {review.runs} runs and {review.points.toLocaleString('en-US')} metric points from{' '}
+        {review.experiments.join(', ') || 'no experiment'}
+        {review.models.length > 0 ? `, models ${review.models.join(', ')}` : ''}, written {new Date(review.createdAt).toLocaleString()}. Nothing here can be
+        changed; it is not in your workspace.
+      </p>
+      <div className="banner-actions">
+        <label>
+          Runs already in your workspace:{' '}
+          <select value={onConflict} onChange={(event) => setOnConflict(event.target.value as typeof onConflict)} disabled={importing}>
+            <option value="skip">skip them</option>
+            <option value="keep-both">keep both</option>
+            <option value="replace">replace them</option>
+          </select>
+        </label>
+        <button type="button" onClick={() => void importReview(onConflict)} disabled={importing}>
+          {importing ? 'Importing…' : 'Import into my workspace'}
+        </button>
+        <span className="muted">into {review.workspace}</span>
+      </div>
+      {result && (
+        <div role="status">
+          <p>
+            Imported into your workspace: {result.imported} runs imported, {result.skipped} already there.
+          </p>
+          <pre className="review-report">{result.report}</pre>
+        </div>
+      )}
+      {error && (
+        <p role="alert" className="error">
+          Not imported: {error.message}
+        </p>
+      )}
+    </section>
   )
 }
 

@@ -38,6 +38,7 @@ const DOMAIN_TO_MLFLOW: Record<ErrorCode, { code: string; status: number }> = {
   unavailable: { code: 'TEMPORARILY_UNAVAILABLE', status: 503 },
   // MLflow's code for an exhausted resource; 507 as /v1 answers a full disk.
   insufficient_storage: { code: 'RESOURCE_EXHAUSTED', status: 507 },
+  read_only: { code: 'PERMISSION_DENIED', status: 403 },
   internal: { code: 'INTERNAL_ERROR', status: 500 }
 }
 

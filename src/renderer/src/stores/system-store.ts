@@ -2,7 +2,7 @@ import { createStore, type StateCreator } from 'zustand/vanilla'
 import type { AppSettings, HypercubeApi } from '../../../shared/contract'
 import type { ErrorInfo } from '../../../shared/errors'
 import type { PluginInfo } from '../../../shared/plugins'
-import type { ApiDoorState } from '../../../shared/domain'
+import type { ApiDoorState, ReviewImportResult, ReviewInfo } from '../../../shared/domain'
 import { call, errorInfo } from '../lib/call'
 
 /** The plugins page and Settings, from two slices. */
@@ -41,6 +41,13 @@ interface ApiDoorSlice {
   apiState: ApiDoorState | null
   loadApiState: () => Promise<void>
   setApiState: (state: ApiDoorState) => void
+  /** Set when this app shows a review bundle read-only (`hypercube review FILE`): the banner says so. */
+  review: ReviewInfo | null
+  reviewImporting: boolean
+  reviewImport: ReviewImportResult | null
+  reviewImportError: ErrorInfo | null
+  /** "Import into my workspace": the normal import of the reviewed bundle into the user's workspace. */
+  importReview: (onConflict: 'skip' | 'keep-both' | 'replace') => Promise<void>
 }
 
 export type SystemState = PluginsSlice & SettingsSlice & ApiDoorSlice
@@ -127,12 +134,25 @@ const createApiDoorSlice =
     apiState: null,
     loadApiState: async () => {
       try {
-        set({ apiState: (await call(api, 'system.status', {})).api })
+        const status = await call(api, 'system.status', {})
+        set({ apiState: status.api, review: status.review ?? null })
       } catch {
         // The banner only adds to what the other views report; a failed read shows nothing new.
       }
     },
-    setApiState: (apiState) => set({ apiState })
+    setApiState: (apiState) => set({ apiState }),
+    review: null,
+    reviewImporting: false,
+    reviewImport: null,
+    reviewImportError: null,
+    importReview: async (onConflict) => {
+      set({ reviewImporting: true, reviewImport: null, reviewImportError: null })
+      try {
+        set({ reviewImport: await call(api, 'review.importIntoWorkspace', { onConflict }), reviewImporting: false })
+      } catch (error) {
+        set({ reviewImportError: errorInfo(error), reviewImporting: false })
+      }
+    }
   })
 
 export function createSystemStore(api: HypercubeApi) {

@@ -336,6 +336,11 @@ describe('the artifact browser on the run page and the model version page', () =
       ['notes.txt', 18],
       ['weights.bin', big.length]
     ])
+
+    // A script's upload appears on the open page once its run changes (here: it completes).
+    await put('final/report.md', '# Done\n', run.run_id)
+    await api('POST', '/v1/ml/runs/complete', { run_id: run.run_id, status: 'completed' })
+    await expect.poll(() => browserPanel().locator('[data-folder="final"] .artifact-folder-toggle').textContent()).toContain('1 file')
   })
 
   it('registers a folder of the run as a model, and the version appears on the model page with its files', async () => {

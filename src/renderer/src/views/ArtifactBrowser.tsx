@@ -57,6 +57,15 @@ export function ArtifactBrowser({ runId, prefix = '', label, editable = false }:
     setSelected(null)
     void load()
   }, [load])
+  // A script's uploads show up when its run changes (a status, a tag, its completion) and after
+  // the connection comes back; there is no event per file.
+  useEffect(
+    () =>
+      api.onEvent((event) => {
+        if ((event.name === 'runs.changed' && event.payload.runId === runId) || event.name === 'transport.reconnected' || event.name === 'events.resync') void load()
+      }),
+    [runId, load]
+  )
 
   const tree = useMemo(() => (listing ? buildTree(listing.files, listing.prefix) : null), [listing])
   const selectedFile = listing?.files.find((file) => file.path === selected) ?? null

@@ -487,3 +487,27 @@ describe('experiments/create: artifact_location as MLflow stores it', () => {
     expect((await get('experiments/get-by-name', { experiment_name: 'refused' })).status).toBe(404)
   })
 })
+
+describe('test_delete_restore_experiment_cli and test_rename_experiment_cli: the REST calls `mlflow experiments …` makes', () => {
+  const experiment = async (experimentId: string): Promise<{ name: string; lifecycle_stage: string }> =>
+    (await get('experiments/get', { experiment_id: experimentId })).json.experiment as { name: string; lifecycle_stage: string }
+
+  it('create, then find by name; delete and restore; rename', async () => {
+    await ok('experiments/create', { name: 'DeleteriousCLI' })
+    const byName = await get('experiments/get-by-name', { experiment_name: 'DeleteriousCLI' })
+    expect(byName.status, byName.text).toBe(200)
+    const experimentId = (byName.json.experiment as { experiment_id: string }).experiment_id
+    expect((await experiment(experimentId)).lifecycle_stage).toBe('active')
+    await ok('experiments/delete', { experiment_id: experimentId })
+    expect((await experiment(experimentId)).lifecycle_stage).toBe('deleted')
+    await ok('experiments/restore', { experiment_id: experimentId })
+    expect((await experiment(experimentId)).lifecycle_stage).toBe('active')
+
+    await ok('experiments/create', { name: 'CLIBadName' })
+    const badId = ((await get('experiments/get-by-name', { experiment_name: 'CLIBadName' })).json.experiment as { experiment_id: string }).experiment_id
+    expect((await experiment(badId)).name).toBe('CLIBadName')
+    await ok('experiments/update', { experiment_id: badId, new_name: 'CLIGoodName' })
+    expect((await experiment(badId)).name).toBe('CLIGoodName')
+    expect((await get('experiments/get-by-name', { experiment_name: 'CLIBadName' })).status).toBe(404)
+  })
+})

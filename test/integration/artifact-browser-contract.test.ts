@@ -216,6 +216,13 @@ describe('the artifact browser through /v1, the contract and the serve-mode down
     expect(await invoke('models.versionArtifacts', { versionId: version.id })).toEqual({ runId, prefix: 'model' })
     expect(await refusal('models.registerFromRun', { runId, folder: 'nothing', modelName: 'browser-model' })).toMatchObject({ code: 'invalid_argument', field: 'folder' })
     expect(await refusal('models.registerFromRun', { runId, folder: 'model', modelName: '' })).toMatchObject({ field: 'modelName' })
+    // What the mlflow client registers for a run's model: its proxied artifact URI.
+    const proxied = (await (
+      await api('POST', '/v1/ml/models/versions', { model_name: 'from-mlflow', artifact_uri: `mlflow-artifacts:/${run.experimentId}/${run.uuid}/artifacts/model` })
+    ).json()) as { version_id: number }
+    expect(await invoke('models.versionArtifacts', { versionId: proxied.version_id })).toEqual({ runId, prefix: 'model' })
+    const traversal = (await (await api('POST', '/v1/ml/models/versions', { model_name: 'from-mlflow', artifact_uri: `runs:/${run.uuid}/../../etc` })).json()) as { version_id: number }
+    expect(await invoke('models.versionArtifacts', { versionId: traversal.version_id })).toEqual({ runId: null, reason: expect.stringContaining('does not name a folder') })
     const elsewhere = (await (await api('POST', '/v1/ml/models/versions', { model_name: 'remote', artifact_uri: 's3://bucket/m' })).json()) as { version_id: number }
     expect(await invoke('models.versionArtifacts', { versionId: elsewhere.version_id })).toEqual({ runId: null, reason: expect.stringContaining('s3://bucket/m') })
   })

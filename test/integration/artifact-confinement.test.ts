@@ -159,7 +159,15 @@ describe('every artifact route of both APIs, with a symlink at each placement', 
     // and get routes read the database only and never touch the folder.
     const v1 = {
       register: await rawRequest(`${api.url}/v1/ml/runs/${run.run_id}/artifacts`, { token: api.token, body: JSON.stringify({ path: secretPath }) }),
-      verify: await rawRequest(`${api.url}/v1/ml/artifacts/${registered.artifact_id}/verify`, { method: 'POST', token: api.token })
+      verify: await rawRequest(`${api.url}/v1/ml/artifacts/${registered.artifact_id}/verify`, { method: 'POST', token: api.token }),
+      // The file routes (issue 14): upload and download by path.
+      upload: await rawRequest(`${api.url}/v1/ml/runs/${run.run_id}/artifacts/${prefix === '' ? 'planted.txt' : `${prefix}/planted.txt`}`, {
+        method: 'PUT',
+        token: api.token,
+        body: 'planted',
+        headers: { 'content-type': 'application/octet-stream' }
+      }),
+      download: await rawRequest(`${api.url}/v1/ml/runs/${run.run_id}/artifacts/${secretPath}`, { token: api.token })
     }
     for (const [route, answer] of Object.entries(v1)) {
       expect([route, answer.status, answer.body?.error?.code, answer.body?.error?.field]).toEqual([route, 400, 'invalid_argument', 'path'])

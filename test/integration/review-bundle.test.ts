@@ -98,6 +98,9 @@ async function seed(services: CoreServices): Promise<string[]> {
   await services.models.rollback({ modelName: 'bundle-model', target: 'staging', actor: 'ops', notes: 'regression' })
   await services.models.reject({ versionId: v3.id, notes: 'overfits', actor: 'lead' })
   await services.models.setAlias({ modelName: 'bundle-model', alias: 'champion', versionId: v2.id })
+  const v4 = await services.models.registerVersion({ modelName: 'bundle-model', version: '4', artifactUri: 'runs:/a/model4', sourceRunId: a.id, parentVersionId: v2.id })
+  await services.models.approve({ versionId: v4.id, notes: 'ok for now', actor: 'lead' })
+  await services.models.deprecate({ versionId: v4.id, notes: 'superseded', actor: 'auditor' })
   return [a.uuid, b.uuid, c.uuid, d.uuid]
 }
 
@@ -259,7 +262,7 @@ describe('review bundles', () => {
       const again = await importer.import(bundle)
       expect(again.runs.skipped.sort()).toEqual([...runUuids].sort())
       expect(again.runs.imported).toEqual([])
-      expect(again.versions.skipped).toEqual(['bundle-model/1', 'bundle-model/2', 'bundle-model/3'])
+      expect(again.versions.skipped).toEqual(['bundle-model/1', 'bundle-model/2', 'bundle-model/3', 'bundle-model/4'])
       expect(await counts(target)).toEqual(once)
 
       const a = (await target.core.services.runs.findByUuid(runUuids[0]!))!
@@ -280,7 +283,7 @@ describe('review bundles', () => {
       )
       expect(await counts(target)).toMatchObject({ runs: (once as { runs: number }).runs * 2 })
       // Versions already here come in under the next numbers, tagged with theirs.
-      expect(both.versions.created).toEqual(['bundle-model/4', 'bundle-model/5', 'bundle-model/6'])
+      expect(both.versions.created).toEqual(['bundle-model/5', 'bundle-model/6', 'bundle-model/7', 'bundle-model/8'])
     } finally {
       await target.close()
     }
@@ -369,6 +372,35 @@ describe('review bundles', () => {
       expect(readdirSync(folder)).toEqual(['broken.hcube'])
     } finally {
       writeFileSync(file, original)
+    }
+  }, 120_000)
+
+  it('--model: the model with its versions, approvals, deployments and history, and its versions\' source runs', async () => {
+    const exporter = new BundleExporter(source.core.services, source.core.mlflow)
+    const plan = await exporter.plan({ model: 'bundle-model', artifacts: true })
+    expect(plan.models).toEqual(['bundle-model'])
+    // v1 and v2 came from run a, v3 from run b: those two runs travel with the model.
+    expect(plan.runs.map(({ run }) => run.uuid).sort()).toEqual([runUuids[0]!, runUuids[1]!].sort())
+    const out = join(work, 'model.hcube')
+    await exporter.write(plan, out)
+    const target = await startTestCore({ http: false })
+    try {
+      const report = await new BundleImporter(target.core.services).import(out)
+      expect(report.problems).toEqual([])
+      expect(report.versions.created).toEqual(['bundle-model/1', 'bundle-model/2', 'bundle-model/3', 'bundle-model/4'])
+      expect(report.deploymentEvents).toBe(6)
+      expect(report.aliases).toBe(1)
+      const want = (await snapshot(source.core.services, [runUuids[0]!, runUuids[1]!])) as Record<string, unknown>
+      const got = (await snapshot(target.core.services, [runUuids[0]!, runUuids[1]!])) as Record<string, unknown>
+      expect({ versions: got.versions, deployments: got.deployments, history: got.history, runs: got.runs }).toEqual({
+        versions: want.versions,
+        deployments: want.deployments,
+        history: want.history,
+        runs: want.runs
+      })
+      await expect(exporter.plan({ model: 'no-such-model', artifacts: true })).rejects.toThrow('no registered model named no-such-model')
+    } finally {
+      await target.close()
     }
   }, 120_000)
 

@@ -38,9 +38,9 @@ export function formatBytes(bytes: number): string {
 }
 
 export class TerminalProgress implements ProgressSink {
-  private readonly startedAt = Date.now()
+  private readonly startedAt: number
   private barShown = false
-  private lastPlainPercent = -1
+  private lastPlainPercent = -10
   private lastPlainAt = 0
 
   constructor(
@@ -48,7 +48,9 @@ export class TerminalProgress implements ProgressSink {
     private readonly tty: boolean,
     private readonly columns: () => number = () => process.stdout.columns || 80,
     private readonly now: () => number = Date.now
-  ) {}
+  ) {
+    this.startedAt = now()
+  }
 
   update(done: number, total: number, detail: string): void {
     const fraction = total > 0 ? Math.min(1, done / total) : 1

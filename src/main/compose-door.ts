@@ -76,7 +76,7 @@ export function startDoorHttp(options: DoorHttpOptions): Promise<HttpServer> {
       ...(options.plugins ?? []),
       mlflowPlugin({
         mlflow: new MlflowService(mlflowRepository, options.services.experiments, options.services.runs, options.services.models, options.mlflowDefaultArtifactRoot ?? null),
-        history: new MlflowHistoryBulk(mlflowRepository, new MetricHistoryBulkRepository(options.database)),
+        history: new MlflowHistoryBulk(mlflowRepository, new MetricHistoryBulkRepository(options.database), options.services.runs),
         artifacts: options.services.artifacts,
         store: new ArtifactStore(join(options.dataDir, 'artifacts'))
       })

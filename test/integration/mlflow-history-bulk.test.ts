@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestCore, type TestCore } from '../support/test-env'
+import { EXACT_INTERVAL_POINTS } from '../../src/main/services/mlflow-history-bulk'
 
 /**
  * get-history-bulk and get-history-bulk-interval, as mlflow's own server tests specify them
@@ -139,5 +140,41 @@ describe('metrics/get-history-bulk-interval', () => {
     expect((await bulkInterval({ run_ids: [run1], metric_key: 'metricA', max_results: 5 })).json.metrics).toEqual(
       [0, 2, 4, 6, 8, 9].flatMap((step) => [1, 2].map((timestamp) => ({ key: 'metricA', timestamp, step, value: 10.0, run_id: run1 })))
     )
+  })
+
+  it('samples a run longer than EXACT_INTERVAL_POINTS from the rollups its chart reads: the first and last point of each bucket', async () => {
+    const experimentId = (await call('POST', '/api/2.0/mlflow/experiments/create', { name: 'long history interval' })).json.experiment_id as string
+    const long = await createRun(experimentId)
+    const short = await createRun(experimentId)
+    const total = EXACT_INTERVAL_POINTS + 2_000
+    const valueAt = (step: number): number => Math.sin(step / 100) + step / 1000
+    for (let from = 0; from < total; from += 1_000) {
+      const metrics = Array.from({ length: 1_000 }, (_, i) => ({ key: 'loss', step: from + i, value: valueAt(from + i), timestamp: 1_000 + from + i }))
+      expect((await call('POST', '/api/2.0/mlflow/runs/log-batch', { run_id: long, metrics })).status).toBe(200)
+    }
+    const shortHistory: Metric[] = Array.from({ length: 10 }, (_, step) => ({ key: 'loss', step, value: step, timestamp: 5 }))
+    for (const metric of shortHistory) await logMetric(short, metric)
+
+    const answer = await bulkInterval({ run_ids: [long, short], metric_key: 'loss', max_results: 100 })
+    expect(answer.status).toBe(200)
+    const metrics = answer.json.metrics as Array<Metric & { run_id: string }>
+    const ofLong = metrics.filter((metric) => metric.run_id === long)
+    // The chart's own series of the same run and budget, point for point.
+    const runId = (await env.core.services.runs.findByUuid(long))!.id
+    const series = await env.core.services.runs.metricSeries({ runId, key: 'loss', maxPoints: 100 })
+    expect(series.mode).toBe('buckets')
+    const endpoints = series.buckets.flatMap((bucket) => [
+      { step: Number(bucket.firstStep), value: bucket.firstValue, timestamp: bucket.firstTimestamp },
+      { step: Number(bucket.lastStep), value: bucket.lastValue, timestamp: bucket.lastTimestamp }
+    ])
+    expect(ofLong.map(({ step, value, timestamp }) => ({ step, value, timestamp }))).toEqual(endpoints)
+    expect(ofLong.length).toBeLessThanOrEqual(100)
+    expect(ofLong[0]!.step).toBe(0)
+    expect(ofLong.at(-1)!.step).toBe(total - 1)
+    for (const metric of ofLong) expect(metric).toEqual({ key: 'loss', step: metric.step, value: valueAt(metric.step), timestamp: 1_000 + metric.step, run_id: long })
+    // The short run beside it is still sampled as MLflow samples: all ten of its steps fit.
+    expect(metrics.filter((metric) => metric.run_id === short)).toEqual(shortHistory.map((metric) => ({ ...metric, run_id: short })))
+    // The runs in the order asked for.
+    expect(metrics.findIndex((metric) => metric.run_id === short)).toBe(ofLong.length)
   })
 })

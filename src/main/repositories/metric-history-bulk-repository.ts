@@ -50,6 +50,15 @@ export class MetricHistoryBulkRepository {
     return rows.map(toPoint)
   }
 
+  /** How many points of the metric each run holds (from the summaries; runs without it are absent). */
+  async pointCounts(runIds: readonly number[], key: string): Promise<Map<number, number>> {
+    const { rows } = await this.db.query<{ run_id: string; n: string }>(
+      'SELECT run_id, value_count AS n FROM ml_metric_summary WHERE run_id = ANY($1::bigint[]) AND metric_name = $2',
+      [runIds, key]
+    )
+    return new Map(rows.map((row) => [Number(row.run_id), Number(row.n)]))
+  }
+
   /** The distinct steps each run logged the metric at (within the range), ascending. */
   async stepsOfRuns(runIds: readonly number[], key: string, range: StepRange | undefined): Promise<Map<number, bigint[]>> {
     const { rows } = await this.db.query<{ run_id: string; step: string }>(

@@ -1,6 +1,7 @@
 import type { MetricHistoryBulkRepository, RunMetricPoint, StepRange } from '../repositories/metric-history-bulk-repository'
 import type { PgMlflowRepository } from '../repositories/mlflow-repository'
 import { MlflowError } from './mlflow-schemas'
+import type { RunService } from './run-service'
 
 type Query = Record<string, unknown>
 
@@ -8,6 +9,12 @@ type Query = Record<string, unknown>
 const MAX_RUNS_PER_BULK_REQUEST = 100
 const MAX_BULK_RESULTS = 25_000
 const MAX_INTERVAL_RESULTS = 2_500
+/**
+ * A run with at most this many points of the metric is sampled exactly as MLflow samples (every
+ * k-th of the runs' steps, every point at them), from its raw points; a longer one from the
+ * rollups the charts read, without reading its points (see bulkInterval).
+ */
+export const EXACT_INTERVAL_POINTS = 10_000
 
 const invalid = (message: string): MlflowError => new MlflowError('INVALID_PARAMETER_VALUE', message)
 
@@ -48,7 +55,9 @@ export function sampledSteps(stepsByRun: ReadonlyMap<number, readonly bigint[]>,
 export class MlflowHistoryBulk {
   constructor(
     private readonly runs: PgMlflowRepository,
-    private readonly history: MetricHistoryBulkRepository
+    private readonly history: MetricHistoryBulkRepository,
+    /** The charts' series (rollups), for runs too long to sample point by point. */
+    private readonly series: Pick<RunService, 'metricSeries'>
   ) {}
 
   async bulk(query: Query): Promise<unknown> {
@@ -86,9 +95,31 @@ export class MlflowHistoryBulk {
     const range: StepRange | undefined = start !== undefined && end !== undefined ? { start, end } : undefined
 
     const runs = await this.knownRuns(runUuids)
-    const runIds = runs.map((run) => run.id)
-    const steps = sampledSteps(await this.history.stepsOfRuns(runIds, key, range), maxResults)
-    const points = steps.length === 0 ? [] : await this.history.pointsAtSteps(runIds, key, steps)
+    const counts = await this.history.pointCounts(
+      runs.map((run) => run.id),
+      key
+    )
+    // MLflow's sampling over the runs of at most EXACT_INTERVAL_POINTS points: it needs every step
+    // of every run, so it reads them all, as MLflow does.
+    const exactIds = runs.filter((run) => (counts.get(run.id) ?? 0) <= EXACT_INTERVAL_POINTS).map((run) => run.id)
+    const steps = exactIds.length === 0 ? [] : sampledSteps(await this.history.stepsOfRuns(exactIds, key, range), maxResults)
+    const points: RunMetricPoint[] = steps.length === 0 ? [] : await this.history.pointsAtSteps(exactIds, key, steps)
+    // A longer run is sampled from its rollups, as its chart is: the first and last point of each
+    // of at most max_results / 2 step buckets (real logged points, the run's first and last step
+    // among them), or every point of the range when the range holds no more than max_results.
+    for (const run of runs) {
+      if (exactIds.includes(run.id)) continue
+      const series = await this.series.metricSeries({ runId: run.id, key, maxPoints: Math.max(10, maxResults), fromStep: range?.start, toStep: range?.end })
+      const sampled =
+        series.mode === 'raw'
+          ? series.points.map((point) => ({ runId: run.id, step: point.step, value: point.value, timestamp: point.timestamp }))
+          : series.buckets.flatMap((bucket) => {
+              const first = { runId: run.id, step: bucket.firstStep, value: bucket.firstValue, timestamp: bucket.firstTimestamp }
+              const last = { runId: run.id, step: bucket.lastStep, value: bucket.lastValue, timestamp: bucket.lastTimestamp }
+              return first.step === last.step && first.timestamp === last.timestamp ? [first] : [first, last]
+            })
+      points.push(...sampled.sort((a, b) => (a.step < b.step ? -1 : a.step > b.step ? 1 : a.timestamp - b.timestamp)))
+    }
     return { metrics: this.inRunOrder(points, runs, key) }
   }
 

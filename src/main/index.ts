@@ -1,4 +1,5 @@
 import { app, BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron'
+import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { EVENT_CHANNEL, INVOKE_CHANNEL } from '../shared/contract-channels'
@@ -61,7 +62,11 @@ installNavigationRules(devServerUrl)
 // (which shows its window) and quits. The data folder's own lock (instance-lock.ts) also refuses
 // a second app started another way.
 const profileDir = profileDirFor(process.env, dataDir)
-if (profileDir) app.setPath('userData', profileDir)
+if (profileDir) {
+  // The lock is a file in it, so it must exist before the lock is asked for; 0700 like the data folder.
+  mkdirSync(profileDir, { recursive: true, mode: 0o700 })
+  app.setPath('userData', profileDir)
+}
 const isFirstInstance = app.requestSingleInstanceLock()
 if (!isFirstInstance) {
   app.quit()

@@ -80,6 +80,8 @@ app.whenReady().then(async () => {
   if (!isFirstInstance) return
   installPermissionHandlers(devServerUrl)
   serveAppScheme(appLayout().rendererDir)
+  // Before the core starts, so Electron's default menu (with developer tools) is never shown.
+  installApplicationMenu(dataDir)
   try {
     core = await startCore({
       dataDir,
@@ -94,7 +96,6 @@ app.whenReady().then(async () => {
     app.exit(1)
     return
   }
-  installApplicationMenu(dataDir)
   applyOpenAtLogin(readSettings(dataDir).openAtLogin)
   const contract = core.contract
   ipcMain.handle(INVOKE_CHANNEL, (event, name: unknown, input: unknown) => {

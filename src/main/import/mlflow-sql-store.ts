@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
-import initSqlJs, { type Database, type SqlValue } from 'sql.js'
+import initSqlJs, { type Database as SqliteDatabase, type SqlValue } from 'sql.js'
+import { Database, databaseStorage } from '../db/database'
+import { createSilentLogger } from '../logging'
 import {
   modelIdOfSource,
   type MlflowDatasetInput,
@@ -39,7 +40,7 @@ interface SqlStoreSource {
   hasTable(name: string): Promise<boolean>
 }
 
-function sqliteRows(db: Database, sql: string, params: unknown[] = []): Row[] {
+function sqliteRows(db: SqliteDatabase, sql: string, params: unknown[] = []): Row[] {
   const statement = db.prepare(sql)
   try {
     statement.bind(params as SqlValue[])
@@ -118,20 +119,22 @@ export async function readMlflowSqliteStore(path: string, artifactsDir: string =
  * the URIs do not name folders on this machine.
  */
 export async function readMlflowPostgresStore(url: string, artifactsDir: string | null = null): Promise<MlflowStoreSnapshot> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
+  // One connection, no statement timeout: reading a large store's metrics is one long query.
+  const database = await Database.connect(url, createSilentLogger(), 1, databaseStorage(url), 0)
   try {
-    // A read-only snapshot: a server still writing cannot tear what is read.
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
-    return await readMlflowSqlStore({
-      kind: 'postgresql',
-      location: url.replace(/\/\/[^@/]*@/, '//'), // without the credentials
-      artifactsDir,
-      rows: async (sql, params) => (await client.query<Row>(sql, params)).rows,
-      hasTable: async (name) => (await client.query('SELECT to_regclass($1) AS t', [name])).rows[0].t !== null
+    return await database.withTransaction(async (tx) => {
+      // A read-only snapshot: a server still writing cannot tear what is read.
+      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
+      return readMlflowSqlStore({
+        kind: 'postgresql',
+        location: url.replace(/\/\/[^@/]*@/, '//'), // without the credentials
+        artifactsDir,
+        rows: async (sql, params) => (await tx.query<Row>(sql, params)).rows,
+        hasTable: async (name) => (await tx.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [name])).rows[0]!.t !== null
+      })
     })
   } finally {
-    await client.end()
+    await database.close()
   }
 }
 

@@ -216,7 +216,7 @@ function TablePreview({ runId, file, delimiter }: { runId: number; file: Artifac
   const [header = [], ...rows] = parsed.data
   return (
     <div>
-      <div className="table-scroll" tabIndex={0} aria-label={`first rows of ${file.path}`}>
+      <div className="artifact-table-scroll" tabIndex={0} aria-label={`first rows of ${file.path}`}>
         <table className="grid compact" data-testid="csv-table">
           <thead>
             <tr>
@@ -278,7 +278,7 @@ function SafetensorsPreview({ runId, file }: { runId: number; file: ArtifactFile
       <p className="subtle">
         {summary.tensors.length} tensors, {parameters.toLocaleString()} parameters; header {formatBytes(summary.headerBytes)} (no weights were read).
       </p>
-      <div className="table-scroll" tabIndex={0} aria-label={`tensors of ${file.path}`}>
+      <div className="artifact-table-scroll" tabIndex={0} aria-label={`tensors of ${file.path}`}>
         <table className="grid compact" data-testid="tensor-table">
           <thead>
             <tr>

@@ -158,7 +158,7 @@ export function createContractHandlers(context: ContractContext): ContractHandle
     'artifacts.verify': (input) => context.services.artifacts.verify(input.artifactId),
     'artifacts.browse': (input) => context.services.artifacts.browse(input.runId, input.prefix),
     'artifacts.read': (input) => context.services.artifacts.read(input.runId, input.path, input.offset, input.length),
-    'artifacts.safetensors': (input) => context.services.artifacts.safetensors(input.runId, input.path),
+    'artifacts.safetensors': (input) => context.services.artifacts.readSafetensorsHeader(input.runId, input.path),
     'artifacts.uploadBegin': async (input) => {
       const { artifacts } = context.services
       // Checked before the upload starts, so a wrong run or path is refused at once, not at the first chunk.
@@ -173,7 +173,7 @@ export function createContractHandlers(context: ContractContext): ContractHandle
       return {}
     },
     'artifacts.zipBegin': async (input) => {
-      const zip = await context.services.artifacts.zipFolder(input.runId, input.prefix)
+      const zip = await context.services.artifacts.openFolderZip(input.runId, input.prefix)
       return { downloadId: downloads.begin(zip.name, zip.stream), name: zip.name }
     },
     'artifacts.zipNext': async (input) => {
@@ -203,7 +203,7 @@ export function createContractHandlers(context: ContractContext): ContractHandle
       return models.deprecate(review)
     },
     'models.verifyArtifact': async (input) => verifyModelArtifact(await models.getVersion(input.versionId)),
-    'models.versionArtifacts': async (input) => context.services.artifacts.locate((await models.getVersion(input.versionId)).artifactUri),
+    'models.versionArtifacts': async (input) => context.services.artifacts.findVersionFolder((await models.getVersion(input.versionId)).artifactUri),
     'models.registerFromRun': async (input) => {
       const folder = await context.services.artifacts.folderAsModelArtifact(input.runId, input.folder)
       return models.registerVersion({

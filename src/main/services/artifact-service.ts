@@ -210,7 +210,7 @@ export class ArtifactService {
   }
 
   /** A safetensors file's tensors (name, dtype, shape, byte size) from its header; no weights are read. */
-  async safetensors(runId: unknown, relativePath: unknown): Promise<SafetensorsSummary> {
+  async readSafetensorsHeader(runId: unknown, relativePath: unknown): Promise<SafetensorsSummary> {
     const run = await this.runOf(runId)
     const path = checkArtifactPath(relativePath)
     const readRange = async (start: number, end: number): Promise<{ bytes: Uint8Array; sizeBytes: number }> => {
@@ -228,7 +228,7 @@ export class ArtifactService {
    * to the folder. Registered files are checked against their BLAKE3 as they are read: a
    * corrupted one ends the download in an error.
    */
-  async zipFolder(runId: unknown, prefix: unknown): Promise<{ stream: Readable; name: string; files: number }> {
+  async openFolderZip(runId: unknown, prefix: unknown): Promise<{ stream: Readable; name: string; files: number }> {
     const run = await this.runOf(runId)
     const folder = folderOf(prefix)
     const files = await this.store.list(run.experimentId, run.uuid, folder, true)
@@ -268,7 +268,7 @@ export class ArtifactService {
    * `runs:/<uuid>/<path>` or `mlflow-artifacts:/<experiment>/<uuid>/artifacts/<path>` (what
    * MLflow clients register). Anything else (s3://, a local path) has no browsable folder here.
    */
-  async locate(artifactUri: string): Promise<VersionArtifactLocation> {
+  async findVersionFolder(artifactUri: string): Promise<VersionArtifactLocation> {
     const runsUri = /^runs:\/([0-9a-f]{32})(?:\/(.*))?$/.exec(artifactUri)
     const proxied = /^mlflow-artifacts:(?:\/\/[^/]*)?\/+(\d+)\/([0-9a-f]{32})\/artifacts(?:\/(.*))?$/.exec(artifactUri)
     const uuid = runsUri?.[1] ?? proxied?.[2]

@@ -8,7 +8,7 @@ import { pathId } from '../routes/v1-fields'
 /** What the downloads need of ArtifactService. */
 export interface ArtifactDownloads {
   openFile(runId: unknown, path: unknown): Promise<{ stream: Readable; sizeBytes: number }>
-  zipFolder(runId: unknown, prefix: unknown): Promise<{ stream: Readable; name: string }>
+  openFolderZip(runId: unknown, prefix: unknown): Promise<{ stream: Readable; name: string }>
 }
 
 const runParams = z.object({ runId: pathId(id) }).strict()
@@ -31,7 +31,7 @@ export function registerArtifactDownloads(ui: FastifyInstance, artifacts: Artifa
   ui.get('/ui/artifacts/:runId/zip', async (request, reply) => {
     const { runId } = parseInput(runParams, request.params)
     const { prefix } = parseInput(zipQuery, request.query ?? {})
-    const zip = await artifacts.zipFolder(runId, prefix)
+    const zip = await artifacts.openFolderZip(runId, prefix)
     return sendAttachment(reply, zip.name, { stream: zip.stream }, 'application/zip')
   })
 }

@@ -8,6 +8,7 @@ import { APP_INDEX_URL, isAppUrl } from './desktop/navigation-policy'
 import { focusFirstWindow, profileDirFor } from './desktop/single-instance'
 import { applyOpenAtLogin, installApplicationMenu, rememberWindowState, windowPlacement } from './electron/desktop-settings'
 import { installNavigationRules, installPermissionHandlers, registerAppScheme, serveAppScheme } from './electron/hardening'
+import { installLiveRunsBadge } from './electron/live-runs-badge'
 import { UtilityProcessChildSpawner, UtilityProcessPluginHostSpawner } from './electron/utility-process-spawner'
 import { appLayout, defaultDataDir } from './paths'
 import { readSettings } from './settings'
@@ -97,6 +98,8 @@ app.whenReady().then(async () => {
     return
   }
   applyOpenAtLogin(readSettings(dataDir).openAtLogin)
+  const badge = installLiveRunsBadge(core)
+  app.once('before-quit', () => badge.dispose())
   const contract = core.contract
   ipcMain.handle(INVOKE_CHANNEL, (event, name: unknown, input: unknown) => {
     if (!isTrustedSender(event)) return { ok: false, error: { code: 'invalid_argument', message: 'untrusted sender' } }

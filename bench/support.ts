@@ -40,6 +40,8 @@ export async function startBenchDatabase() {
   await migrate(database, loadMigrations(migrationsDir()), logger)
   return {
     database,
+    /** The database's URL (to start a core on the same database). */
+    url,
     /** The throwaway folder (the embedded server's data is in pg/ under it). */
     dataDir: data.dir,
     description: `${server ? 'embedded' : 'external'} PostgreSQL ${database.serverVersion} at ${describeUrl(url)}`,

@@ -49,7 +49,9 @@ function sqliteRows(db: SqliteDatabase, sql: string, params: unknown[] = []): Ro
     while (statement.step()) {
       // INTEGER as BigInt: steps are int64, and 2**53 and beyond must not round.
       const values = statement.get(null, { useBigInt: true })
-      found.push(Object.fromEntries(names.map((name, i) => [name, values[i] ?? null])))
+      const row: Row = {}
+      for (let i = 0; i < names.length; i++) row[names[i]!] = values[i] ?? null
+      found.push(row)
     }
     return found
   } finally {

@@ -44,6 +44,18 @@ const RUN_STATUS = { RUNNING: 'running', SCHEDULED: 'pending', FINISHED: 'comple
 
 /** At most this many points go in one batch (the service takes up to 10M; this bounds a transaction). */
 const POINTS_PER_BATCH = 500_000
+/** Runs written side by side (each holds at most one batch of points in memory). */
+const RUNS_AT_ONCE = 3
+
+/** Calls `work` on every item, at most `limit` at a time; resolves when all are done. */
+async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!)
+    })
+  )
+}
 
 function filesUnder(dir: string, prefix = ''): string[] {
   const found: string[] = []
@@ -114,26 +126,29 @@ export class MlflowImporter {
       progress(`experiment ${experiment.name}: ${experiment.runs.length} runs`)
       const hypercubeId = await this.experimentFor(experiment, report, keep, dryRun)
       const runIds = new Map<string, number>()
-      const newRuns: MlflowImportRun[] = []
-      for (const run of experiment.runs) {
+      const written = new Set<string>()
+      // A few runs at a time: one run's write is mostly waiting on PostgreSQL (one COPY, then
+      // the summary), so runs side by side keep both the app and the database busy.
+      await forEachConcurrently(experiment.runs, RUNS_AT_ONCE, async (run) => {
         importedRunIds.add(run.runId)
         const existing = await this.services.runs.findByUuid(run.runId)
         if (existing) {
           report.skipped.runs.push(run.runId)
           runIds.set(run.runId, existing.id)
-          continue
+          return
         }
         if (dryRun || hypercubeId === undefined) {
           this.countRun(run, report)
-          continue
+          return
         }
         try {
           runIds.set(run.runId, await this.writeRun(hypercubeId, run, report, keep, progress))
-          newRuns.push(run)
+          written.add(run.runId)
         } catch (error) {
           report.problems.push(`run ${run.runId} (${run.name}): not imported: ${errorText(error)}`)
         }
-      }
+      })
+      const newRuns = experiment.runs.filter((run) => written.has(run.runId))
       const models = snapshot.loggedModels.filter((model) => model.experimentId === experiment.experimentId)
       for (const model of models) {
         await this.writeLoggedModel(hypercubeId, withoutRegisteredVersions(model, snapshot), runIds, report, dryRun).catch((error: unknown) => {

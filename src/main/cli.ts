@@ -6,6 +6,7 @@ import { defaultDataDir } from './paths'
 import { DEFAULT_API_PORT } from './http/server'
 import { importMlflowCommand } from './import/mlflow-import-command'
 import { exportCommand, importCommand } from './bundle/bundle-commands'
+import { reviewCommand } from './bundle/review-command'
 import { CONFLICT_MODES, type ConflictMode } from './bundle/bundle-importer'
 import { BundleError } from './bundle/bundle-format'
 
@@ -45,7 +46,13 @@ const USAGE = `Usage: hypercube serve [--data-dir DIR] [--database-url URL] [--p
 
   FILE                 a review bundle; every member is checked against its manifest before anything is written
   --on-conflict MODE   a run that is already here (same uuid): skip it (default), keep both (the bundle's
-                       under a new uuid), or replace the one here`
+                       under a new uuid), or replace the one here
+
+       hypercube review FILE [--port N] [--host ADDR] [--data-dir DIR] [--database-url URL]
+
+  FILE                 a review bundle, opened read-only in the browser UI without importing it (it is
+                       loaded into a throwaway folder, removed when the review stops); the app's
+                       "Import into my workspace" imports it into --data-dir / --database-url`
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -56,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'import-mlflow') return importMlflow(rest)
   if (command === 'export') return exportBundle(rest)
   if (command === 'import') return importBundle(rest)
+  if (command === 'review') return reviewBundle(rest)
   if (command !== 'serve') {
     process.stderr.write(`hypercube: unknown command ${JSON.stringify(command)}\n${USAGE}\n`)
     return 2
@@ -208,6 +216,45 @@ async function importBundle(args: string[]): Promise<number> {
     })
   } catch (error) {
     process.stderr.write(`hypercube: import: ${error instanceof BundleError ? '' : 'failed: '}${(error as Error).message}\n`)
+    return 1
+  }
+}
+
+async function reviewBundle(args: string[]): Promise<number> {
+  let parsed: { values: { 'data-dir'?: string; 'database-url'?: string; port?: string; host?: string }; positionals: string[] }
+  try {
+    parsed = parseArgs({
+      args,
+      options: { 'data-dir': { type: 'string' }, 'database-url': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
+      allowPositionals: true,
+      strict: true
+    })
+  } catch (error) {
+    process.stderr.write(`hypercube: ${(error as Error).message}\n${USAGE}\n`)
+    return 2
+  }
+  const [file, ...extra] = parsed.positionals
+  if (file === undefined || extra.length > 0) {
+    process.stderr.write(`hypercube: review takes one FILE (a review bundle)\n${USAGE}\n`)
+    return 2
+  }
+  const port = parsePort(parsed.values.port, '--port')
+  if (port === null) return 2
+  const stopped = new Promise<string>((resolveStop) => {
+    process.once('SIGINT', () => resolveStop('SIGINT'))
+    process.once('SIGTERM', () => resolveStop('SIGTERM'))
+  })
+  try {
+    return await reviewCommand({
+      file,
+      workspace: { dataDir: resolve(parsed.values['data-dir'] ?? defaultDataDir()), databaseUrl: parsed.values['database-url'] },
+      http: { port: port ?? 0, host: parsed.values.host },
+      stopped,
+      out: (text) => process.stdout.write(text),
+      tty: process.stdout.isTTY === true
+    })
+  } catch (error) {
+    process.stderr.write(`hypercube: review: ${(error as Error).message}\n`)
     return 1
   }
 }

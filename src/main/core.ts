@@ -32,6 +32,8 @@ import { MlflowService } from './services/mlflow-service'
 import { PgMlflowRepository } from './repositories/mlflow-repository'
 import { SimilarRunsService } from './services/similar-runs'
 import { readSettings } from './settings'
+import { readOnlyServices } from './bundle/read-only-services'
+import type { ReviewSession } from './bundle/review-session'
 
 export { APP_VERSION } from './compose-door'
 
@@ -84,6 +86,12 @@ export interface CoreOptions {
   http?: false | { port?: number; host?: string; process?: ApiProcessOptions }
   /** Interval of deployment health checks (default 30 s); `false` turns the monitor off. */
   healthCheckIntervalMs?: number | false
+  /**
+   * A review of a bundle (`hypercube review`): every write through the services — the window's
+   * calls, /v1 and the MLflow door alike — answers read_only, and the window shows the banner
+   * and "Import into my workspace". Needs the HTTP door in this process.
+   */
+  review?: ReviewSession
 }
 
 export interface UiContract {
@@ -186,7 +194,10 @@ export async function startCore(options: CoreOptions): Promise<Core> {
     closers.push(() => events.dispose())
 
     const { repositories, services: doorServices } = composeServices(database, options.dataDir)
-    const services: CoreServices = { experiments: doorServices.experiments, runs: doorServices.runs, models: doorServices.models, artifacts: doorServices.artifacts }
+    if (options.review && options.http && options.http.process) throw new Error('a review runs the HTTP door in its own process only: not with an API process')
+    const services: CoreServices = options.review
+      ? readOnlyServices(doorServices, options.review.readOnlyMessage)
+      : { experiments: doorServices.experiments, runs: doorServices.runs, models: doorServices.models, artifacts: doorServices.artifacts }
     // Idempotency keys only need to outlive a client's retries; a week is generous. Not awaited:
     // start-up need not wait for it, and a failure only means the keys stay a while longer.
     void repositories.idempotentIngest
@@ -250,7 +261,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
     let api: ApiDoor | undefined
     const status = async (): Promise<SystemStatus> => {
       const [experiments, runs, metricPoints] = await Promise.all([repositories.experiments.count(), repositories.runs.count(), repositories.metrics.count()])
-      return { database: databaseInfo, counts: { experiments, runs, metricPoints }, dataDir: options.dataDir, api: api?.state() ?? null }
+      return { database: databaseInfo, counts: { experiments, runs, metricPoints }, dataDir: options.dataDir, api: api?.state() ?? null, review: options.review?.info ?? null }
     }
     // The renderer↔main contract: carried by Electron IPC, or to a browser by the serve-mode UI plugin.
     const contract: ContractContext = {
@@ -259,6 +270,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       status,
       dataDir: options.dataDir,
       database: databaseInfo,
+      review: options.review,
       api: () => api,
       apiInfo: () => ({ apiUrl: api?.url ? `${api.url}/v1` : null, token: api?.token ?? null, tokenFile: apiTokenFile(options.dataDir) })
     }

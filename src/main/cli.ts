@@ -27,10 +27,13 @@ const USAGE = `Usage: hypercube serve [--data-dir DIR] [--database-url URL] [--p
                        if it crashes; the browser UI is then served on a port of its own
   --ui-port N          with --api-process: the browser UI's port (default: a free one)
 
-       hypercube import-mlflow SOURCE [--experiments a,b] [--dry-run] [--data-dir DIR] [--database-url URL]
+       hypercube import-mlflow SOURCE [--experiments a,b] [--dry-run] [--artifacts DIR] [--data-dir DIR] [--database-url URL]
 
   SOURCE               an MLflow file store (mlruns/ folder), an MLflow SQLite store (.db file
-                       or sqlite:///path); runs keep their MLflow ids, and what is here already is skipped
+                       or sqlite:///path) or an MLflow PostgreSQL store (postgresql://…); runs keep
+                       their MLflow ids, and what is here already is skipped
+  --artifacts DIR      a database store's artifacts (<experiment id>/<run id>/artifacts/…), when its
+                       artifact URIs name no folder on this machine
   --experiments a,b    only these experiments (by name)
   --dry-run            read and report what would be imported; write nothing
 
@@ -101,11 +104,17 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function importMlflow(args: string[]): Promise<number> {
-  let parsed: { values: { 'data-dir'?: string; 'database-url'?: string; experiments?: string; 'dry-run'?: boolean }; positionals: string[] }
+  let parsed: { values: { 'data-dir'?: string; 'database-url'?: string; experiments?: string; 'dry-run'?: boolean; artifacts?: string }; positionals: string[] }
   try {
     parsed = parseArgs({
       args,
-      options: { 'data-dir': { type: 'string' }, 'database-url': { type: 'string' }, experiments: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+      options: {
+        'data-dir': { type: 'string' },
+        'database-url': { type: 'string' },
+        experiments: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        artifacts: { type: 'string' }
+      },
       allowPositionals: true,
       strict: true
     })
@@ -125,6 +134,7 @@ async function importMlflow(args: string[]): Promise<number> {
       databaseUrl: parsed.values['database-url'],
       experiments: parsed.values.experiments?.split(',').map((name) => name.trim()).filter((name) => name !== ''),
       dryRun: parsed.values['dry-run'] ?? false,
+      artifactsDir: parsed.values.artifacts,
       out: (text) => process.stdout.write(text),
       tty: process.stdout.isTTY === true
     })

@@ -347,6 +347,12 @@ describe('MLflow import, dry run and CLI', () => {
       expect(second.output).toMatch(/^ {2}runs +0$/m)
       expect(second.output).toMatch(/^Skipped \(already here\): 1 experiments, 3 runs/m)
       expect(second.code).toBe(0)
+      // The same store in PostgreSQL, its artifacts in a folder of their own.
+      const fromPostgres = await run([(await postgresCopy()).url, '--artifacts', join(fixtures, 'sqlite', 'artifacts'), '--experiments', 'fixture-a/classification'])
+      expect(fromPostgres.output).toMatch(/^Read postgresql store postgresql:\/\/[^@]*$/m)
+      expect(fromPostgres.output).toMatch(/^ {2}runs +[1-9]\d*$/m)
+      expect(fromPostgres.output).toMatch(/^ {2}artifacts +[1-9]\d*$/m)
+      expect(fromPostgres.code).toBe(0)
     } finally {
       await database.drop()
       data.remove()

@@ -8,7 +8,7 @@ import { BundleExporter } from '../../src/main/bundle/bundle-exporter'
 import { startCore } from '../../src/main/core'
 import { createSilentLogger } from '../../src/main/logging'
 import { createTestDatabase, makeDataDir, startTestCore } from '../support/test-env'
-import { assertRendererBuilt, launchChromium, repoRoot, screenshotsDir } from './ui-harness'
+import { assertRendererBuilt, axeViolations, isSeriousOrCritical, launchChromium, repoRoot, screenshotsDir } from './ui-harness'
 
 /**
  * `hypercube review FILE` in a browser (issue 15): the built CLI serves a bundle read-only with
@@ -81,6 +81,7 @@ describe('hypercube review in a browser', () => {
     const banner = page.getByRole('region', { name: 'Review bundle' })
     await expect.poll(() => banner.textContent()).toContain('Reviewing bundle colleague.hcube — read-only.')
     expect(await banner.textContent()).toContain('1 runs and 30 metric points from reviewed-sweep')
+    expect((await axeViolations(page)).filter(isSeriousOrCritical)).toEqual([])
 
     // The same views: the experiment, its run in the table, the run's page with its params.
     await page.getByRole('link', { name: 'reviewed-sweep' }).click()
@@ -99,6 +100,7 @@ describe('hypercube review in a browser', () => {
     await banner.getByRole('button', { name: 'Import into my workspace' }).click()
     await expect.poll(() => banner.getByRole('status').textContent(), { timeout: 60_000 }).toContain('Imported into your workspace: 1 runs imported, 0 already there.')
     await page.screenshot({ path: join(screenshotsDir, 'ui-review-bundle-imported.png') })
+    expect((await axeViolations(page)).filter(isSeriousOrCritical)).toEqual([])
 
     review.kill('SIGTERM')
     expect(await new Promise((resolve) => review.once('exit', resolve))).toBe(0)

@@ -94,7 +94,10 @@ function ReviewBanner(): React.JSX.Element | null {
           <p>
             Imported into your workspace: {result.imported} runs imported, {result.skipped} already there.
           </p>
-          <pre className="review-report">{result.report}</pre>
+          {/* Scrolls when long: focusable, so the keyboard can scroll it too. */}
+          <pre className="review-report" tabIndex={0} aria-label="import report">
+            {result.report}
+          </pre>
         </div>
       )}
       {error && (

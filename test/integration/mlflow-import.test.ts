@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readMlflowFileStore } from '../../src/main/import/mlflow-file-store'
 import { IMPORT_TAG_PREFIX, MlflowImporter, type MlflowImportReport } from '../../src/main/import/mlflow-importer'
 import { parseMetricValue, type MlflowStoreSnapshot } from '../../src/main/import/mlflow-records'
+import { readMlflowRestStore } from '../../src/main/import/mlflow-rest-store'
 import { readMlflowPostgresStore, readMlflowSqliteStore } from '../../src/main/import/mlflow-sql-store'
 import { copyMlflowSqliteToPostgres } from '../support/mlflow-store-copy'
 import { createTestDatabase, makeDataDir, startTestCore, type TestCore } from '../support/test-env'
@@ -64,11 +65,31 @@ function postgresCopy(): Promise<{ url: string; drop: () => Promise<void> }> {
   })
   return postgresStore
 }
+/**
+ * A running MLflow server for the REST source: a Hypercube serving the SQLite store's content
+ * through its MLflow door (the API a real MLflow server speaks), with its token.
+ */
+let restServer: Promise<TestCore> | undefined
+const restSnapshots: MlflowStoreSnapshot[] = []
+async function readFromRestServer(): Promise<MlflowStoreSnapshot> {
+  restServer ??= startTestCore({ http: true }).then(async (server) => {
+    const report = await new MlflowImporter(server.core.services, server.core.mlflow).import(await readMlflowSqliteStore(join(fixtures, 'sqlite', 'mlflow.db')))
+    if (report.problems.length > 0) throw new Error(report.problems.join('; '))
+    return server
+  })
+  const http = (await restServer).core.http!
+  const snapshot = await readMlflowRestStore(http.url, { token: http.token })
+  restSnapshots.push(snapshot)
+  return snapshot
+}
+
 afterAll(async () => {
   if (postgresStore) await (await postgresStore).drop()
+  for (const snapshot of restSnapshots) await snapshot.dispose?.()
+  if (restServer) await (await restServer).close()
 })
 
-const stores: { kind: 'file' | 'sqlite' | 'postgresql'; read: () => Promise<MlflowStoreSnapshot>; expected: Expected; storeRoot: string }[] = [
+const stores: { kind: 'file' | 'sqlite' | 'postgresql' | 'rest'; read: () => Promise<MlflowStoreSnapshot>; expected: Expected; storeRoot: string }[] = [
   {
     kind: 'file',
     read: async () => readMlflowFileStore(join(fixtures, 'mlruns')),
@@ -85,6 +106,13 @@ const stores: { kind: 'file' | 'sqlite' | 'postgresql'; read: () => Promise<Mlfl
     // A database store keeps its artifacts elsewhere (here: a copy of the SQLite store's folder).
     kind: 'postgresql',
     read: async () => readMlflowPostgresStore((await postgresCopy()).url, join(fixtures, 'sqlite', 'artifacts')),
+    expected: JSON.parse(readFileSync(join(fixtures, 'expected-sqlite.json'), 'utf8')) as Expected,
+    storeRoot: join(fixtures, 'sqlite', 'artifacts')
+  },
+  {
+    // A running server over REST: histories paged, artifacts downloaded through mlflow-artifacts.
+    kind: 'rest',
+    read: readFromRestServer,
     expected: JSON.parse(readFileSync(join(fixtures, 'expected-sqlite.json'), 'utf8')) as Expected,
     storeRoot: join(fixtures, 'sqlite', 'artifacts')
   }

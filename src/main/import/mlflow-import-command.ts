@@ -7,12 +7,17 @@ import { MlflowImporter, type MlflowImportReport } from './mlflow-importer'
 import type { MlflowStoreSnapshot } from './mlflow-records'
 
 /**
- * `hypercube import-mlflow SOURCE`: SOURCE is an mlruns folder, a .db file, a sqlite:/// URI or
- * a postgresql:// URL. `artifactsDir` is where a database store's artifact folders are when its
+ * `hypercube import-mlflow SOURCE`: SOURCE is an mlruns folder, a .db file, a sqlite:/// URI, a
+ * postgresql:// URL, or a running MLflow server's http(s):// URL (credentials from
+ * MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD, as the mlflow client takes them). `artifactsDir` is where a database store's artifact folders are when its
  * URIs name no folder on this machine (for a .db file: the artifacts/ folder beside it).
  */
 export async function readMlflowSource(source: string, options: { artifactsDir?: string } = {}): Promise<MlflowStoreSnapshot> {
   const artifactsDir = options.artifactsDir === undefined ? undefined : resolve(options.artifactsDir)
+  if (/^https?:\/\//.test(source)) {
+    const { readMlflowRestStore } = await import('./mlflow-rest-store')
+    return readMlflowRestStore(source)
+  }
   if (/^postgres(ql)?:\/\//.test(source)) {
     const { readMlflowPostgresStore } = await import('./mlflow-sql-store')
     return readMlflowPostgresStore(source, artifactsDir ?? null)
@@ -74,7 +79,10 @@ export async function importMlflowCommand(options: {
 }): Promise<number> {
   const snapshot = await readMlflowSource(options.source, { artifactsDir: options.artifactsDir })
   options.out(`Read ${snapshot.kind} store ${snapshot.location}: ${snapshot.experiments.length} experiments, ${snapshot.experiments.reduce((n, e) => n + e.runs.length, 0)} runs, ${snapshot.registeredModels.length} registered models\n`)
-  const core: Core = await startCore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, http: false, plugins: false })
+  const core: Core = await startCore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl, http: false, plugins: false }).catch(async (error: unknown) => {
+    await snapshot.dispose?.()
+    throw error
+  })
   try {
     const report = await new MlflowImporter(core.services, core.mlflow).import(snapshot, {
       experiments: options.experiments,
@@ -86,5 +94,6 @@ export async function importMlflowCommand(options: {
     return 0
   } finally {
     await core.close()
+    await snapshot.dispose?.()
   }
 }

@@ -1,6 +1,6 @@
 /**
- * What an MLflow tracking store holds, as the readers (file store, SQLite store) hand it to
- * the importer: one shape for both, so the importer maps it once.
+ * What an MLflow tracking store holds, as the readers (file store, SQL store, REST server) hand
+ * it to the importer: one shape for all, so the importer maps it once.
  */
 
 export type MlflowRunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED'
@@ -93,11 +93,13 @@ export interface MlflowImportRegisteredModel {
 
 /** A whole store, read. Metric points are held in memory: see the README's limits. */
 export interface MlflowStoreSnapshot {
-  kind: 'file' | 'sqlite' | 'postgresql'
+  kind: 'file' | 'sqlite' | 'postgresql' | 'rest'
   location: string
   experiments: MlflowImportExperiment[]
   loggedModels: MlflowImportLoggedModel[]
   registeredModels: MlflowImportRegisteredModel[]
+  /** Removes what reading left on disk (a server's artifacts, downloaded): call after the import. */
+  dispose?: () => Promise<void>
 }
 
 export const RUN_STATUS_BY_NUMBER: Record<number, MlflowRunStatus> = { 1: 'RUNNING', 2: 'SCHEDULED', 3: 'FINISHED', 4: 'FAILED', 5: 'KILLED' }

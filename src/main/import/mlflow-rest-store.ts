@@ -30,7 +30,7 @@ import {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- MLflow's JSON is read field by field below
 type Json = any
 
-/** Pages of at most this many (MLflow's own caps: runs 1,000 a page when filtered by… it accepts 50,000; 1,000 is safe everywhere). */
+/** Page sizes every MLflow server accepts (its caps are higher for some lists, never lower). */
 const PAGE = 1_000
 const HISTORY_PAGE = 25_000
 

@@ -30,8 +30,9 @@ const USAGE = `Usage: hypercube serve [--data-dir DIR] [--database-url URL] [--p
        hypercube import-mlflow SOURCE [--experiments a,b] [--dry-run] [--artifacts DIR] [--data-dir DIR] [--database-url URL]
 
   SOURCE               an MLflow file store (mlruns/ folder), an MLflow SQLite store (.db file
-                       or sqlite:///path) or an MLflow PostgreSQL store (postgresql://…); runs keep
-                       their MLflow ids, and what is here already is skipped
+                       or sqlite:///path), an MLflow PostgreSQL store (postgresql://…) or a running
+                       MLflow server (http(s)://…, with MLFLOW_TRACKING_TOKEN or _USERNAME/_PASSWORD);
+                       runs keep their MLflow ids, and what is here already is skipped
   --artifacts DIR      a database store's artifacts (<experiment id>/<run id>/artifacts/…), when its
                        artifact URIs name no folder on this machine
   --experiments a,b    only these experiments (by name)

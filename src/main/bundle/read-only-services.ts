@@ -9,7 +9,12 @@ import type { CoreServices, DoorServices } from '../services/core-services'
  * adapter) calls these same objects, so one wrapper covers them all.
  */
 
-const READ_METHOD = /^(get|list|find|open|read|search|keys|metric|is|leaderboard|count|describe|summar|preview|browse|stat|compare|has)/
+const READ_METHOD = /^(get|list|find|open|read|search|keys|metric|is|leaderboard|count|describe|summar|preview|browse|stat|compare|has)|^deploymentHistory$/
+
+/** Whether a service method only reads (by its name; see above). */
+export function isReadMethod(name: string): boolean {
+  return READ_METHOD.test(name)
+}
 
 function readOnlyProxy<T extends object>(service: T, message: string, extraReads: Partial<Record<string, (target: T) => (...args: unknown[]) => unknown>> = {}): T {
   return new Proxy(service, {
@@ -18,7 +23,7 @@ function readOnlyProxy<T extends object>(service: T, message: string, extraReads
       if (typeof property !== 'string' || typeof value !== 'function') return value
       const special = extraReads[property]
       if (special) return special(target)
-      if (READ_METHOD.test(property)) return (value as (...args: unknown[]) => unknown).bind(target)
+      if (isReadMethod(property)) return (value as (...args: unknown[]) => unknown).bind(target)
       return () => Promise.reject(readOnly(message))
     }
   })

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readMlflowFileStore } from '../../src/main/import/mlflow-file-store'
+import { importMlflowCommand } from '../../src/main/import/mlflow-import-command'
 import { IMPORT_TAG_PREFIX, MlflowImporter, type MlflowImportReport } from '../../src/main/import/mlflow-importer'
 import { parseMetricValue, type MlflowStoreSnapshot } from '../../src/main/import/mlflow-records'
 import { readMlflowRestStore } from '../../src/main/import/mlflow-rest-store'
@@ -348,6 +349,27 @@ describe('MLflow import, dry run and CLI', () => {
       expect(await core.core.services.runs.findByUuid(stores[0]!.expected.runs[0]!.run_id)).toBeUndefined()
     } finally {
       await core.close()
+    }
+  })
+
+  it('on a terminal, shows a progress bar with the ETA that reaches 100 %, then the report', async () => {
+    const data = makeDataDir()
+    const database = await createTestDatabase()
+    let output = ''
+    try {
+      const code = await importMlflowCommand({ source: join(fixtures, 'mlruns'), dataDir: data.dir, databaseUrl: database.url, dryRun: false, tty: true, out: (text) => (output += text) })
+      expect(code).toBe(0)
+      const frames = output.split('\r\u001b[K').filter((frame) => frame.startsWith('['))
+      expect(frames.length).toBeGreaterThan(3)
+      expect(frames[0]).toMatch(/^\[#*-+\] +\d+% {2}ETA \d+:\d\d {2}.+: run /)
+      expect(frames.at(-1)).toMatch(/^\[#{24}\] 100% {2}ETA 0:00 {2}/)
+      // Percentages only grow, and the report follows the cleared bar.
+      const percents = frames.map((frame) => Number(/(\d+)%/.exec(frame)![1]))
+      expect(percents).toEqual([...percents].sort((a, b) => a - b))
+      expect(output.split('\r\u001b[K').at(-1)).toMatch(/^Imported from .*mlruns:\n/)
+    } finally {
+      await database.drop()
+      data.remove()
     }
   })
 

@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startCore, type Core } from '../core'
 import { readMlflowFileStore } from './mlflow-file-store'
+import { TerminalProgress } from '../bundle/progress'
 import { MlflowImporter, type MlflowImportReport } from './mlflow-importer'
 import type { MlflowStoreSnapshot } from './mlflow-records'
 
@@ -74,7 +75,7 @@ export async function importMlflowCommand(options: {
   /** Where a database store's artifact folders are (see readMlflowSource). */
   artifactsDir?: string
   out: (text: string) => void
-  /** On a terminal, progress rewrites one status line; otherwise (a pipe, a log) it is plain lines. */
+  /** On a terminal, progress is a bar with the ETA rewritten in place; otherwise (a pipe, a log) plain lines. */
   tty?: boolean
 }): Promise<number> {
   const snapshot = await readMlflowSource(options.source, { artifactsDir: options.artifactsDir })
@@ -84,12 +85,16 @@ export async function importMlflowCommand(options: {
     throw error
   })
   try {
+    // On a terminal a bar with the ETA (points and runs done of all selected), rewritten in
+    // place; otherwise (a pipe, a log) every progress line as it comes.
+    const bar = new TerminalProgress(options.out, true)
     const report = await new MlflowImporter(core.services, core.mlflow).import(snapshot, {
       experiments: options.experiments,
       dryRun: options.dryRun,
-      onProgress: (line) => options.out(options.tty ? `\r\u001b[K${line.trim().slice(0, (process.stdout.columns || 80) - 1)}` : `${line}\n`)
+      onProgress: options.tty ? undefined : (line) => options.out(`${line}\n`),
+      onAdvance: options.tty ? (done, total, detail) => bar.update(done, total, detail) : undefined
     })
-    if (options.tty) options.out('\r\u001b[K')
+    if (options.tty) bar.finish()
     options.out(formatImportReport(report))
     return 0
   } finally {

@@ -25,6 +25,11 @@ export interface MlflowImportOptions {
   /** Read and compare, write nothing. */
   dryRun?: boolean
   onProgress?: (line: string) => void
+  /**
+   * How far the import is, in units of one per metric point and one per run (a run's points are
+   * most of its work): called after each run, with the total of the runs selected.
+   */
+  onAdvance?: (done: number, total: number, detail: string) => void
 }
 
 export interface MlflowImportReport {
@@ -121,15 +126,17 @@ export class MlflowImporter {
     const experiments = snapshot.experiments.filter((experiment) => !wanted || wanted.has(experiment.name))
     for (const name of wanted ?? []) if (!experiments.some((experiment) => experiment.name === name)) report.problems.push(`no experiment named ${JSON.stringify(name)} in the store`)
     const importedRunIds = new Set<string>()
+    const advance = options.onAdvance ?? ((): void => undefined)
+    const runUnits = (run: MlflowImportRun): number => run.metrics.length + 1
+    const totalUnits = experiments.reduce((sum, experiment) => sum + experiment.runs.reduce((n, run) => n + runUnits(run), 0), 0)
+    let doneUnits = 0
 
     for (const experiment of experiments) {
       progress(`experiment ${experiment.name}: ${experiment.runs.length} runs`)
       const hypercubeId = await this.experimentFor(experiment, report, keep, dryRun)
       const runIds = new Map<string, number>()
       const written = new Set<string>()
-      // A few runs at a time: one run's write is mostly waiting on PostgreSQL (one COPY, then
-      // the summary), so runs side by side keep both the app and the database busy.
-      await forEachConcurrently(experiment.runs, RUNS_AT_ONCE, async (run) => {
+      const importOne = async (run: MlflowImportRun): Promise<void> => {
         importedRunIds.add(run.runId)
         const existing = await this.services.runs.findByUuid(run.runId)
         if (existing) {
@@ -147,6 +154,13 @@ export class MlflowImporter {
         } catch (error) {
           report.problems.push(`run ${run.runId} (${run.name}): not imported: ${errorText(error)}`)
         }
+      }
+      // A few runs at a time: one run's write is mostly waiting on PostgreSQL (one COPY, then
+      // the summary), so runs side by side keep both the app and the database busy.
+      await forEachConcurrently(experiment.runs, RUNS_AT_ONCE, async (run) => {
+        await importOne(run)
+        doneUnits += runUnits(run)
+        advance(doneUnits, totalUnits, `${experiment.name}: run ${run.name}`)
       })
       const newRuns = experiment.runs.filter((run) => written.has(run.runId))
       const models = snapshot.loggedModels.filter((model) => model.experimentId === experiment.experimentId)

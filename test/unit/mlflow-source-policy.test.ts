@@ -33,8 +33,16 @@ const remoteRun: SourceOwner = { field: 'run_id', id: 'abc', artifactLocation: a
 
 describe('URIs read as urllib.parse reads them', () => {
   it('splits scheme, host and path', () => {
-    expect(urlParse('mlflow-artifacts://User@Host:9000/models/x?q=1#f')).toEqual({ scheme: 'mlflow-artifacts', netloc: 'User@Host:9000', path: '/models/x', hostname: 'host' })
-    expect(urlParse('/tmp/a')).toEqual({ scheme: '', netloc: '', path: '/tmp/a', hostname: undefined })
+    expect(urlParse('mlflow-artifacts://User@Host:9000/models/x?q=1#f')).toEqual({
+      scheme: 'mlflow-artifacts',
+      netloc: 'User@Host:9000',
+      path: '/models/x',
+      params: '',
+      query: 'q=1',
+      fragment: 'f',
+      hostname: 'host'
+    })
+    expect(urlParse('/tmp/a')).toMatchObject({ scheme: '', netloc: '', path: '/tmp/a', query: '', fragment: '', hostname: undefined })
     expect(urlParse('file:///tmp/a')).toMatchObject({ scheme: 'file', path: '/tmp/a', hostname: undefined })
     expect(urlParse('http://h/a;p')).toMatchObject({ path: '/a' })
     expect(urlParse('1abc:/x')).toMatchObject({ scheme: '', path: '1abc:/x' })

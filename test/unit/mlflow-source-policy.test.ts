@@ -5,9 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest'
 import {
   checkModelVersionSource,
   checkNoRelativePath,
+  experimentArtifactLocation,
   isLocalUri,
   localUriToPath,
   resolvePath,
+  resolveUriIfLocal,
   unquote,
   urlParse,
   type SourceOwner
@@ -116,5 +118,45 @@ describe('model-version sources', () => {
     expect(error.message).toBe(
       "Invalid model version source: 'http://host/a/../b'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path."
     )
+  })
+})
+
+describe("an experiment's artifact_location (MLflow's create_experiment)", () => {
+  it.each([
+    ['my_location', '/srv/cwd/my_location'],
+    ['./a//b/', '/srv/cwd/a/b'],
+    ['a/../b', '/srv/cwd/a/../b'],
+    ['file:rel/x', 'file:///srv/cwd/rel/x'],
+    ['/abs/path', '/abs/path'],
+    ['file:///abs/path', 'file:///abs/path'],
+    ['s3://bucket/x?versionId=3', 's3://bucket/x?versionId=3'],
+    ['mlflow-artifacts:/7', 'mlflow-artifacts:/7']
+  ])('allows %j, stored as %j (a relative local path resolved against the working folder)', (given, stored) => {
+    expect(experimentArtifactLocation(given, '/srv/cwd')).toBe(stored)
+  })
+
+  it.each([
+    ['file:///x#frag', "'artifact_location' URL can't include fragments or params."],
+    ['http://host/x;p=1', "'artifact_location' URL can't include fragments or params."],
+    ['s3://b/x?p=../y', 'Invalid query string'],
+    ['s3://b/x?p=%2e%2e/y', 'Invalid query string'],
+    ['s3://b/x?p=%25252E%25252E', 'Invalid query string'],
+    // '.' percent-encoded eleven times over: still changing after MLflow's ten decodes.
+    [`s3://b/x?p=%${'25'.repeat(11)}2E`, 'Failed to decode url'],
+    ['file://remote-host/x', 'is not a valid remote uri']
+  ])('refuses %j: %s', (given, message) => {
+    let refused: unknown
+    try {
+      experimentArtifactLocation(given, '/srv/cwd')
+    } catch (error) {
+      refused = error
+    }
+    expect(refused).toBeInstanceOf(MlflowError)
+    expect((refused as MlflowError).message).toContain(message)
+  })
+
+  it('resolves serve\'s --default-artifact-root the same way, without the query checks', () => {
+    expect(resolveUriIfLocal('mlruns', '/home/me')).toBe('/home/me/mlruns')
+    expect(resolveUriIfLocal('s3://bucket/root', '/home/me')).toBe('s3://bucket/root')
   })
 })

@@ -45,10 +45,10 @@ export function App(): React.JSX.Element {
       <ApiDoorBanner />
       <main className="content">
         {route.page === 'experiments' && <ExperimentsView />}
-        {route.page === 'experiment' && <ExperimentView experimentId={route.experimentId} tab={route.tab} table={route.table} />}
+        {route.page === 'experiment' && <ExperimentView experimentId={route.experimentId} tab={route.tab} table={route.table} charts={route.charts} />}
         {route.page === 'run' && <RunView runId={route.runId} />}
         {route.page === 'mlflowRun' && <MlflowRunLink experimentId={route.experimentId} runUuid={route.runUuid} />}
-        {route.page === 'compare' && <CompareView experimentId={route.experimentId} />}
+        {route.page === 'compare' && <CompareView experimentId={route.experimentId} url={route.compare} />}
         {route.page === 'models' && <ModelsView />}
         {route.page === 'model' && <ModelView modelName={route.modelName} tab={route.tab} />}
         {route.page === 'plugins' && <PluginsView />}

@@ -2,6 +2,7 @@ import { createStore } from 'zustand/vanilla'
 import type { ApiInfo, HypercubeApi } from '../../../shared/contract'
 import type { ErrorInfo } from '../../../shared/errors'
 import { call, errorInfo } from '../lib/call'
+import { parsePanels, type PanelConfig } from '../lib/chart-panels'
 
 /** Replaces the address's hash without a history entry (and without a hashchange event). */
 function replaceHash(hash: string): void {
@@ -32,16 +33,33 @@ export interface RunsTableUrlState {
   deleted?: boolean
 }
 
+/**
+ * The compare view's state as the address carries it (`#/experiments/7/compare?runs=3-9&sx=params.lr&sy=metrics.loss&log=params.lr`):
+ * which runs are compared and how its scatter and parallel coordinates are set.
+ */
+export interface CompareUrlState {
+  /** The compared run ids in the order chosen; null when the address names none (the selection remembered for the experiment). */
+  runs: number[] | null
+  /** The scatter's x and y dimensions. */
+  scatterX?: string
+  scatterY?: string
+  /** The parallel-coordinates axes, in order. */
+  axes?: string[]
+  /** Dimensions the user switched to log (true) or linear (false). */
+  logScales?: Record<string, boolean>
+}
+
 export const EMPTY_TABLE_URL_STATE: RunsTableUrlState = { filter: '', sort: [], columns: null, selected: null }
 
 /** Where the user is (hash routes, so the same build works from file:// and over HTTP). */
 export type Route =
   | { page: 'experiments' }
-  | { page: 'experiment'; experimentId: number; tab: 'runs' | 'leaderboard'; table?: RunsTableUrlState }
+  /** `charts`: the experiment's chart panels (metrics, x axis, log, smoothing, y range…) when the address names them. */
+  | { page: 'experiment'; experimentId: number; tab: 'runs' | 'leaderboard'; table?: RunsTableUrlState; charts?: PanelConfig[] }
   | { page: 'run'; runId: number }
   /** The link the mlflow client prints after a run (`View run … at: <URI>/#/experiments/1/runs/<run id>`). */
   | { page: 'mlflowRun'; experimentId: number; runUuid: string }
-  | { page: 'compare'; experimentId: number }
+  | { page: 'compare'; experimentId: number; compare?: CompareUrlState }
   | { page: 'models' }
   | { page: 'model'; modelName: string; tab: ModelTab }
   | { page: 'plugins' }
@@ -57,14 +75,14 @@ export function parseRoute(hash: string): Route {
   match = /^\/experiments\/(\d+)(?:\/(runs|leaderboard))?$/.exec(path)
   if (match) {
     const tab = (match[2] as 'runs' | 'leaderboard' | undefined) ?? 'runs'
-    return tab === 'runs'
-      ? { page: 'experiment', experimentId: Number(match[1]), tab, table: parseTableQuery(query) }
-      : { page: 'experiment', experimentId: Number(match[1]), tab }
+    if (tab !== 'runs') return { page: 'experiment', experimentId: Number(match[1]), tab }
+    const charts = parseChartsQuery(query)
+    return { page: 'experiment', experimentId: Number(match[1]), tab, table: parseTableQuery(query), ...(charts ? { charts } : {}) }
   }
   match = /^\/runs\/(\d+)$/.exec(path)
   if (match) return { page: 'run', runId: Number(match[1]) }
   match = /^\/experiments\/(\d+)\/compare$/.exec(path)
-  if (match) return { page: 'compare', experimentId: Number(match[1]) }
+  if (match) return { page: 'compare', experimentId: Number(match[1]), compare: parseCompareQuery(query) }
   match = /^\/models\/([^/]+)(?:\/(versions|lineage|compare|deployments))?$/.exec(path)
   if (match) return { page: 'model', modelName: decodeURIComponent(match[1]!), tab: (match[2] as ModelTab | undefined) ?? 'versions' }
   if (path === '/models') return { page: 'models' }
@@ -79,15 +97,17 @@ export function routeHash(route: Route): string {
       return '#/'
     case 'experiment': {
       if (route.tab !== 'runs') return `#/experiments/${route.experimentId}/${route.tab}`
-      const query = route.table ? tableQuery(route.table) : ''
+      const query = [route.table ? tableQuery(route.table) : '', route.charts ? chartsQuery(route.charts) : ''].filter((part) => part !== '').join('&')
       return `#/experiments/${route.experimentId}${query === '' ? '' : `?${query}`}`
     }
     case 'run':
       return `#/runs/${route.runId}`
     case 'mlflowRun':
       return `#/experiments/${route.experimentId}/runs/${route.runUuid}`
-    case 'compare':
-      return `#/experiments/${route.experimentId}/compare`
+    case 'compare': {
+      const query = route.compare ? compareQuery(route.compare) : ''
+      return `#/experiments/${route.experimentId}/compare${query === '' ? '' : `?${query}`}`
+    }
     case 'models':
       return '#/models'
     case 'model':
@@ -145,6 +165,53 @@ function tableQuery(table: RunsTableUrlState): string {
   if (table.nameQuery) query.set('q', table.nameQuery)
   if (table.deleted) query.set('deleted', '1')
   return query.toString()
+}
+
+/** The chart panels as one `charts` term (JSON: they are few, and parsePanels checks every field read back). */
+function chartsQuery(panels: PanelConfig[]): string {
+  return new URLSearchParams({ charts: JSON.stringify(panels) }).toString()
+}
+
+function parseChartsQuery(text: string): PanelConfig[] | null {
+  const charts = new URLSearchParams(text).get('charts')
+  if (charts === null) return null
+  try {
+    return parsePanels(JSON.parse(charts))
+  } catch {
+    return null // a mangled link shows the remembered panels
+  }
+}
+
+function compareQuery(compare: CompareUrlState): string {
+  const query = new URLSearchParams()
+  // Not as ranges: the order is the user's (it fixes the colours and columns), so ids are listed as chosen.
+  if (compare.runs !== null && compare.runs.length > 0) query.set('runs', compare.runs.join(','))
+  if (compare.scatterX) query.set('sx', compare.scatterX)
+  if (compare.scatterY) query.set('sy', compare.scatterY)
+  if (compare.axes) {
+    if (compare.axes.length === 0) query.append('axis', '')
+    for (const axis of compare.axes) query.append('axis', axis)
+  }
+  for (const [dimension, log] of Object.entries(compare.logScales ?? {})) query.append(log ? 'log' : 'lin', dimension)
+  return query.toString()
+}
+
+function parseCompareQuery(text: string): CompareUrlState {
+  const query = new URLSearchParams(text)
+  const runs = query.get('runs')
+  const axes = query.getAll('axis')
+  const logScales: Record<string, boolean> = {}
+  for (const dimension of query.getAll('log')) logScales[dimension] = true
+  for (const dimension of query.getAll('lin')) logScales[dimension] = false
+  const scatterX = query.get('sx')
+  const scatterY = query.get('sy')
+  return {
+    runs: runs === null ? null : [...new Set(runs.split(',').map(Number).filter((id) => Number.isSafeInteger(id) && id > 0))],
+    ...(scatterX ? { scatterX } : {}),
+    ...(scatterY ? { scatterY } : {}),
+    ...(axes.length > 0 ? { axes: axes.filter((axis) => axis !== '') } : {}),
+    ...(Object.keys(logScales).length > 0 ? { logScales } : {})
+  }
 }
 
 function parseTableQuery(text: string): RunsTableUrlState {

@@ -7,12 +7,18 @@ import { axisDimensions, reconcileAxes, runsInBrushes, type Brush, type Brushes,
 import { runColors } from '../lib/run-colors'
 import { isNumberArray, readJson, writeJson, type KeyValueStorage } from '../lib/storage'
 import { selectionKey } from './runs-table-store'
+import { routeHash, type CompareUrlState } from './app-store'
 import type { StepRange } from './run-page-store'
 
 /**
  * The compare view of one experiment, from slices: the runs (the selection the runs table
  * stored) and their colours, the overlaid series per metric key, the parallel-coordinates axes
  * and brushes, and the similar-runs / distance-matrix results of a chosen plugin.
+ *
+ * The address carries the compared runs and the scatter / parallel-coordinates settings
+ * (app-store's CompareUrlState), as the runs table's address carries its state: `open`
+ * applies what the address says (a reload, a shared link, back/forward) and the user's
+ * changes are published to it (a history entry each).
  */
 
 /** Same maxPoints as the run page, so an overlay line is drawn from the same buckets. */
@@ -29,7 +35,12 @@ interface RunsSlice {
   loading: boolean
   error: ErrorInfo | null
   onlyDifferences: boolean
-  open: (experimentId: number) => Promise<void>
+  /** The scatter's chosen dimensions; null: the default (the first param against the first metric). */
+  scatterX: string | null
+  scatterY: string | null
+  /** Shows the runs and settings the address names; the remembered selection when it names no runs. */
+  open: (experimentId: number, url?: CompareUrlState | null) => Promise<void>
+  setScatter: (axis: 'x' | 'y', dimension: string) => void
   setOnlyDifferences: (value: boolean) => void
 }
 
@@ -49,6 +60,8 @@ interface OverlaySlice {
 interface BrushSlice {
   /** The parallel-coordinates axes: only dimensions the runs have (reconciled when the runs change). */
   axes: Dimension[]
+  /** The user chose the axes (or the address named them): the address carries them; default axes are left out of it. */
+  axesChosen: boolean
   brushes: Brushes
   /** The user's log/linear choice per dimension (parallel coordinates and scatter); absent means automatic. */
   logScales: Record<Dimension, boolean>
@@ -80,6 +93,24 @@ export type CompareState = RunsSlice & OverlaySlice & BrushSlice & SimilarSlice
 export interface CompareDeps {
   api: HypercubeApi
   storage: KeyValueStorage
+  /** Shows a new address: 'push' adds a history entry, 'replace' changes the current one. */
+  navigate?: (hash: string, mode: 'push' | 'replace') => void
+}
+
+/** The compare view's state as the address carries it. */
+export function compareUrlState(state: Pick<CompareState, 'runIds' | 'scatterX' | 'scatterY' | 'axes' | 'axesChosen' | 'logScales'>): CompareUrlState {
+  return {
+    runs: state.runIds,
+    ...(state.scatterX ? { scatterX: state.scatterX } : {}),
+    ...(state.scatterY ? { scatterY: state.scatterY } : {}),
+    ...(state.axesChosen ? { axes: state.axes } : {}),
+    ...(Object.keys(state.logScales).length > 0 ? { logScales: state.logScales } : {})
+  }
+}
+
+function publish(deps: CompareDeps, state: CompareState, mode: 'push' | 'replace'): void {
+  if (!deps.navigate || state.experimentId === null) return
+  deps.navigate(routeHash({ page: 'compare', experimentId: state.experimentId, compare: compareUrlState(state) }), mode)
 }
 
 type Slice<T> = StateCreator<CompareState, [], [], T>
@@ -88,9 +119,12 @@ type Slice<T> = StateCreator<CompareState, [], [], T>
 export const brushedRuns = (state: Pick<CompareState, 'runs' | 'brushes'>): RunRow[] => runsInBrushes(state.runs, state.brushes)
 
 const createRunsSlice =
-  ({ api, storage }: CompareDeps): Slice<RunsSlice> =>
+  (deps: CompareDeps): Slice<RunsSlice> =>
   (set, get) => {
+    const { api, storage } = deps
     let generation = 0
+    // What the last `open` applied, so the same address (a re-render) does not reload the runs.
+    let openedKey = ''
     return {
       experimentId: null,
       runIds: [],
@@ -99,10 +133,35 @@ const createRunsSlice =
       loading: false,
       error: null,
       onlyDifferences: false,
-      open: async (experimentId) => {
+      scatterX: null,
+      scatterY: null,
+      setScatter: (axis, dimension) => {
+        set(axis === 'x' ? { scatterX: dimension } : { scatterY: dimension })
+        publish(deps, get(), 'push')
+      },
+      open: async (experimentId, url = null) => {
+        const wanted = url?.runs ?? readJson(storage, selectionKey(experimentId), isNumberArray, [])
+        const runIds = wanted.slice(0, MAX_COMPARE)
+        // The address's runs become the selection the runs table shows and comes back to (a shared link).
+        if (url?.runs) writeJson(storage, selectionKey(experimentId), url.runs)
+        const settings = {
+          scatterX: url?.scatterX ?? null,
+          scatterY: url?.scatterY ?? null,
+          logScales: url?.logScales ?? {},
+          axesChosen: url?.axes !== undefined
+        }
+        const key = JSON.stringify([experimentId, runIds])
+        const sameRuns = key === openedKey && get().experimentId === experimentId
+        openedKey = key
+        if (sameRuns) {
+          // Back/forward between settings of the same runs: only the settings change.
+          set((state) => ({ ...settings, axes: reconcileAxes(url?.axes ?? [], axisDimensions(state.runs)) }))
+          return
+        }
         const mine = ++generation
-        const runIds = readJson(storage, selectionKey(experimentId), isNumberArray, []).slice(0, MAX_COMPARE)
-        set({ experimentId, runIds, runs: [], charts: {}, brushes: {}, similar: null, similarRunId: null, matrix: null, error: null, loading: runIds.length > 0 })
+        set({ experimentId, runIds, runs: [], charts: {}, brushes: {}, similar: null, similarRunId: null, matrix: null, error: null, loading: runIds.length > 0, ...settings })
+        // An address without the runs gets them, so what is on screen can be shared as it is.
+        if (!url?.runs && runIds.length > 0) publish(deps, get(), 'replace')
         if (runIds.length === 0) return
         try {
           const rows = await call(api, 'runs.rows', { runIds })
@@ -111,7 +170,7 @@ const createRunsSlice =
           const byId = new Map(rows.map((row) => [row.id, row]))
           const runs = runIds.flatMap((runId) => byId.get(runId) ?? [])
           const ids = runs.map((run) => run.id)
-          set((state) => ({ runs, colors: runColors(storage, experimentId, ids), axes: reconcileAxes(state.axes, axisDimensions(runs)), loading: false }))
+          set((state) => ({ runs, colors: runColors(storage, experimentId, ids), axes: reconcileAxes(url?.axes ?? state.axes, axisDimensions(runs)), loading: false }))
           const keys = [...new Set(runs.flatMap((run) => run.metrics.map((metric) => metric.key)))].sort()
           await Promise.all(keys.map((key) => get().loadChart(key)))
         } catch (error) {
@@ -149,13 +208,17 @@ const createOverlaySlice =
   })
 
 const createBrushSlice =
-  ({ storage }: CompareDeps): Slice<BrushSlice> =>
+  (deps: CompareDeps): Slice<BrushSlice> =>
   (set, get) => ({
     axes: [],
+    axesChosen: false,
     brushes: {},
     logScales: {},
-    setAxes: (axes) =>
-      set((state) => ({ axes, brushes: Object.fromEntries(Object.entries(state.brushes).filter(([dimension]) => axes.includes(dimension))) })),
+    setAxes: (axes) => {
+      set((state) => ({ axes, brushes: Object.fromEntries(Object.entries(state.brushes).filter(([dimension]) => axes.includes(dimension))) }))
+      set({ axesChosen: true })
+      publish(deps, get(), 'push')
+    },
     setBrush: (dimension, brush) =>
       set((state) => {
         const brushes = { ...state.brushes }
@@ -164,14 +227,18 @@ const createBrushSlice =
         else brushes[dimension] = { min: Math.min(brush.min, brush.max), max: Math.max(brush.min, brush.max) }
         return { brushes }
       }),
-    setLogScale: (dimension, log) => set((state) => ({ logScales: { ...state.logScales, [dimension]: log } })),
+    setLogScale: (dimension, log) => {
+      set((state) => ({ logScales: { ...state.logScales, [dimension]: log } }))
+      publish(deps, get(), 'push')
+    },
     keepBrushed: () => {
       const state = get()
       if (state.experimentId === null) return
       const kept = brushedRuns(state)
       const runIds = kept.map((run) => run.id)
-      writeJson(storage, selectionKey(state.experimentId), runIds)
-      set({ runIds, runs: kept, colors: runColors(storage, state.experimentId, runIds), axes: reconcileAxes(state.axes, axisDimensions(kept)), brushes: {}, matrix: null })
+      writeJson(deps.storage, selectionKey(state.experimentId), runIds)
+      set({ runIds, runs: kept, colors: runColors(deps.storage, state.experimentId, runIds), axes: reconcileAxes(state.axes, axisDimensions(kept)), brushes: {}, matrix: null })
+      publish(deps, get(), 'push')
     }
   })
 

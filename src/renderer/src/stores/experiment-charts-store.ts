@@ -11,6 +11,10 @@ import { readJson, writeJson, type KeyValueStorage } from '../lib/storage'
  * smoothing, y range, size, order — remembered per experiment) and the series of the plotted
  * runs (one runs.metricSeries per run and key, downsampled by main to a few hundred points so a
  * 1M-point run costs no more than a short one).
+ *
+ * The panels are also in the address (app-store's Route `charts`), so a reload, a shared link
+ * and back/forward show the same charts: each change is published (a history entry; a
+ * smoothing slider's drag replaces the current one), and `openFromUrl` applies an address.
  */
 
 /** Points asked per run and key: a multi-run panel draws many lines, each needs less detail than the run page's one. */
@@ -38,6 +42,8 @@ interface PanelsSlice {
   panels: PanelConfig[] | null
   shown: boolean
   open: (experimentId: number) => void
+  /** Shows the panels an address names (and remembers them for the experiment). */
+  openFromUrl: (experimentId: number, panels: PanelConfig[]) => void
   setShown: (shown: boolean) => void
   /** The panels as shown: the user's, or one per metric for the first few metrics. */
   effectivePanels: (metricKeys: readonly string[]) => PanelConfig[]
@@ -63,13 +69,25 @@ export function defaultPanels(metricKeys: readonly string[]): PanelConfig[] {
   return metricKeys.slice(0, DEFAULT_PANEL_COUNT).map((key) => newPanel(`default-${key}`, [key]))
 }
 
+export interface ExperimentChartsDeps {
+  api: HypercubeApi
+  storage: KeyValueStorage
+  /**
+   * Puts the panels in the address: 'push' adds a history entry, 'replace' changes the current
+   * one; `before` are the panels shown until now, for an address that did not name them yet.
+   */
+  publishPanels?: (experimentId: number, panels: PanelConfig[], before: PanelConfig[], mode: 'push' | 'replace') => void
+}
+
 const createPanelsSlice =
-  (storage: KeyValueStorage): Slice<PanelsSlice> =>
+  ({ storage, publishPanels }: ExperimentChartsDeps): Slice<PanelsSlice> =>
   (set, get) => {
-    const save = (panels: PanelConfig[]): void => {
+    const save = (panels: PanelConfig[], before: PanelConfig[], mode: 'push' | 'replace' = 'push'): void => {
       set({ panels })
       const { experimentId } = get()
-      if (experimentId !== null) writeJson(storage, panelsKey(experimentId), panels)
+      if (experimentId === null) return
+      writeJson(storage, panelsKey(experimentId), panels)
+      publishPanels?.(experimentId, panels, before, mode)
     }
     let counter = 0
     return {
@@ -85,16 +103,33 @@ const createPanelsSlice =
           series: {}
         })
       },
+      openFromUrl: (experimentId, panels) => {
+        get().open(experimentId)
+        if (JSON.stringify(get().panels) === JSON.stringify(panels)) return
+        writeJson(storage, panelsKey(experimentId), panels)
+        // A link to charts shows them.
+        writeJson(storage, shownKey(experimentId), true)
+        set({ panels, shown: true })
+      },
       setShown: (shown) => {
         set({ shown })
         const { experimentId } = get()
         if (experimentId !== null) writeJson(storage, shownKey(experimentId), shown)
       },
       effectivePanels: (metricKeys) => get().panels ?? defaultPanels(metricKeys),
-      addPanel: (metrics, current) => save([...current, newPanel(`panel-${Date.now().toString(36)}-${counter++}`, metrics)]),
-      removePanel: (id, current) => save(current.filter((panel) => panel.id !== id)),
-      updatePanel: (id, patch, current) => save(current.map((panel) => (panel.id === id ? { ...panel, ...patch, id } : panel))),
-      movePanel: (id, delta, current) => save(movePanel(current, id, delta))
+      addPanel: (metrics, current) => save([...current, newPanel(`panel-${Date.now().toString(36)}-${counter++}`, metrics)], current),
+      removePanel: (id, current) => save(current.filter((panel) => panel.id !== id), current),
+      updatePanel: (id, patch, current) => {
+        const before = current.find((panel) => panel.id === id)
+        // Dragging the smoothing slider is one change, not one history entry per notch.
+        const sliding = before !== undefined && Object.keys(patch).length === 1 && patch.smoothing?.method === before.smoothing.method
+        save(
+          current.map((panel) => (panel.id === id ? { ...panel, ...patch, id } : panel)),
+          current,
+          sliding ? 'replace' : 'push'
+        )
+      },
+      movePanel: (id, delta, current) => save(movePanel(current, id, delta), current)
     }
   }
 
@@ -173,9 +208,9 @@ const createSeriesSlice =
     }
   }
 
-export function createExperimentChartsStore(deps: { api: HypercubeApi; storage: KeyValueStorage }) {
+export function createExperimentChartsStore(deps: ExperimentChartsDeps) {
   return createStore<ExperimentChartsState>()((...args) => ({
-    ...createPanelsSlice(deps.storage)(...args),
+    ...createPanelsSlice(deps)(...args),
     ...createSeriesSlice(deps.api)(...args)
   }))
 }

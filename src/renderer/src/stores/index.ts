@@ -1,6 +1,6 @@
 import { useStore } from 'zustand'
 import { pickApi } from '../transport/api'
-import { createAppStore, parseRoute, type AppState } from './app-store'
+import { createAppStore, parseRoute, routeHash, type AppState } from './app-store'
 import { createExperimentsStore, type ExperimentsState } from './experiments-store'
 import { createLeaderboardStore, type LeaderboardState } from './leaderboard-store'
 import { createCompareStore, type CompareState } from './compare-store'
@@ -15,24 +15,47 @@ import { createRunsTableStore, type RunsTableState } from './runs-table-store'
 export const api = pickApi()
 export const appStore = createAppStore(api, window.location.hash)
 export const experimentsStore = createExperimentsStore(api)
+/** Shows a new address: 'push' adds a history entry, 'replace' changes the current one. */
+function navigate(hash: string, mode: 'push' | 'replace'): void {
+  if (window.location.hash === hash) return
+  if (mode === 'push') {
+    window.location.hash = hash // a history entry; App's hashchange listener updates the route
+  } else {
+    window.history.replaceState(window.history.state, '', hash)
+    appStore.getState().setRoute(parseRoute(hash))
+  }
+}
+
 export const runsTableStore = createRunsTableStore({
   api,
   storage: window.localStorage,
+  // The table publishes its own state; the experiment's chart panels in the address stay.
   navigate: (hash, mode) => {
-    if (window.location.hash === hash) return
-    if (mode === 'push') {
-      window.location.hash = hash // a history entry; App's hashchange listener updates the route
+    const next = parseRoute(hash)
+    const current = appStore.getState().route
+    if (next.page === 'experiment' && current.page === 'experiment' && current.experimentId === next.experimentId && current.charts && !next.charts) {
+      navigate(routeHash({ ...next, charts: current.charts }), mode)
     } else {
-      window.history.replaceState(window.history.state, '', hash)
-      appStore.getState().setRoute(parseRoute(hash))
+      navigate(hash, mode)
     }
   }
 })
 export const runPageStore = createRunPageStore(api)
 export const leaderboardStore = createLeaderboardStore(api)
-export const compareStore = createCompareStore({ api, storage: window.localStorage })
+export const compareStore = createCompareStore({ api, storage: window.localStorage, navigate })
 export const modelsStore = createModelsStore(api)
-export const experimentChartsStore = createExperimentChartsStore({ api, storage: window.localStorage })
+export const experimentChartsStore = createExperimentChartsStore({
+  api,
+  storage: window.localStorage,
+  // On the experiment's page, the panels join the table's state in the address (a run page's address stays as it is).
+  publishPanels: (experimentId, panels, before, mode) => {
+    const current = appStore.getState().route
+    if (current.page !== 'experiment' || current.experimentId !== experimentId || current.tab !== 'runs') return
+    // The first change also names the panels shown until then, so the back button returns to them.
+    if (!current.charts && mode === 'push') navigate(routeHash({ ...current, charts: before }), 'replace')
+    navigate(routeHash({ ...current, charts: panels }), mode)
+  }
+})
 export const systemStore = createSystemStore(api)
 
 connectLiveUpdates(api, {

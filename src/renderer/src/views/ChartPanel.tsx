@@ -128,7 +128,8 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
               plotTop: String(u.bbox.top / ratio),
               plotWidth: String(u.bbox.width / ratio),
               plotHeight: String(u.bbox.height / ratio),
-              yTicks: JSON.stringify((axis._values ?? []).map(String).filter((label) => label !== ''))
+              yTicks: JSON.stringify((axis._values ?? []).map(String).filter((label) => label !== '')),
+              xLabel: String(u.axes[0]!.label ?? '')
             })
           }
         ]
@@ -275,10 +276,10 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
             <span className="mono">{config.smoothing.strength.toFixed(2)}</span>
           </label>
           <label>
-            y min <input type="number" aria-label="y min" className="range-input" defaultValue={config.yMin ?? ''} onBlur={(event) => onChange({ yMin: numberOrNull(event.target.value) })} onKeyDown={(event) => event.key === 'Enter' && event.currentTarget.blur()} />
+            y min <input key={`y-min-${config.yMin}`} type="number" aria-label="y min" className="range-input" defaultValue={config.yMin ?? ''} onBlur={(event) => onChange({ yMin: numberOrNull(event.target.value) })} onKeyDown={(event) => event.key === 'Enter' && event.currentTarget.blur()} />
           </label>
           <label>
-            y max <input type="number" aria-label="y max" className="range-input" defaultValue={config.yMax ?? ''} onBlur={(event) => onChange({ yMax: numberOrNull(event.target.value) })} onKeyDown={(event) => event.key === 'Enter' && event.currentTarget.blur()} />
+            y max <input key={`y-max-${config.yMax}`} type="number" aria-label="y max" className="range-input" defaultValue={config.yMax ?? ''} onBlur={(event) => onChange({ yMax: numberOrNull(event.target.value) })} onKeyDown={(event) => event.key === 'Enter' && event.currentTarget.blur()} />
           </label>
           {grouped && (
             <label>

@@ -3,14 +3,14 @@ import { useShallow } from 'zustand/react/shallow'
 import { axisDimensions, compareTableRows } from '../lib/compare'
 import { formatNumber } from '../lib/format'
 import { runColorIn } from '../lib/run-colors'
-import { routeHash } from '../stores/app-store'
+import { routeHash, type CompareUrlState } from '../stores/app-store'
 import { brushedRuns, MAX_COMPARE, MIN_COMPARE } from '../stores/compare-store'
 import { useCompare, useExperiments, useSystem } from '../stores'
 import { DistanceHeatmap, OverlayMetricChart, ParallelCoordinates, ScatterPlot } from './compare-charts'
 import { EmptyState, ErrorNote, Progress } from './common'
 
 /** Compares the runs selected in the runs table (2–100): charts, table, parallel coordinates, scatter, similar runs. */
-export function CompareView({ experimentId }: { experimentId: number }): React.JSX.Element {
+export function CompareView({ experimentId, url }: { experimentId: number; url?: CompareUrlState }): React.JSX.Element {
   const state = useCompare(
     useShallow((s) => ({
       runs: s.runs,
@@ -41,9 +41,11 @@ export function CompareView({ experimentId }: { experimentId: number }): React.J
   const experimentsLoaded = useExperiments((s) => s.loaded)
 
   const { open } = actions
+  // The address drives the view: on arrival and on every change of it (back/forward, a pasted link).
+  const urlKey = JSON.stringify(url ?? null)
   useEffect(() => {
-    void open(experimentId)
-  }, [experimentId, open])
+    void open(experimentId, JSON.parse(urlKey) as CompareUrlState | null)
+  }, [experimentId, urlKey, open])
   // For the breadcrumb's experiment name when the page is opened directly.
   useEffect(() => {
     if (!experimentsLoaded) void loadExperiments()
@@ -195,6 +197,12 @@ function CompareTable({ runs, colors, onlyDifferences }: { runs: ReturnType<type
           ))}
         </tbody>
       </table>
+      {rows.some((row) => row.minIndex !== null) && (
+        <p className="minmax-legend" data-testid="minmax-legend">
+          <span className="legend-chip is-min">lowest</span> the lowest value of a row · <span className="legend-chip is-max">highest</span> the highest value of a
+          row (rows of numbers that differ)
+        </p>
+      )}
     </div>
   )
 }
@@ -205,9 +213,10 @@ function ScatterSection({ dimensions }: { dimensions: string[] }): React.JSX.Ele
   const colors = useCompare((s) => s.colors)
   const logScales = useCompare((s) => s.logScales)
   const setLogScale = useCompare((s) => s.setLogScale)
+  const x = useCompare((s) => s.scatterX)
+  const y = useCompare((s) => s.scatterY)
+  const setScatter = useCompare((s) => s.setScatter)
   const shown = useMemo(() => brushedRuns({ runs, brushes }), [runs, brushes])
-  const [x, setX] = useState<string | null>(null)
-  const [y, setY] = useState<string | null>(null)
   // A choice the runs no longer have falls back to the default.
   const xAxis = (x !== null && dimensions.includes(x) ? x : null) ?? dimensions.find((dimension) => dimension.startsWith('params.')) ?? dimensions[0]
   const yAxis = (y !== null && dimensions.includes(y) ? y : null) ?? dimensions.find((dimension) => dimension.startsWith('metrics.')) ?? dimensions[1] ?? dimensions[0]
@@ -217,7 +226,7 @@ function ScatterSection({ dimensions }: { dimensions: string[] }): React.JSX.Ele
         <h2>Scatter</h2>
         <label>
           x{' '}
-          <select aria-label="scatter x" value={xAxis ?? ''} onChange={(event) => setX(event.target.value)}>
+          <select aria-label="scatter x" value={xAxis ?? ''} onChange={(event) => setScatter('x', event.target.value)}>
             {dimensions.map((dimension) => (
               <option key={dimension}>{dimension}</option>
             ))}
@@ -225,7 +234,7 @@ function ScatterSection({ dimensions }: { dimensions: string[] }): React.JSX.Ele
         </label>
         <label>
           y{' '}
-          <select aria-label="scatter y" value={yAxis ?? ''} onChange={(event) => setY(event.target.value)}>
+          <select aria-label="scatter y" value={yAxis ?? ''} onChange={(event) => setScatter('y', event.target.value)}>
             {dimensions.map((dimension) => (
               <option key={dimension}>{dimension}</option>
             ))}

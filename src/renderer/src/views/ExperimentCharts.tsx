@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'react'
 import { useShallow } from 'zustand/react/shallow'
 import type { RunRow } from '../../../shared/contract'
-import { seriesSamples, type Sample } from '../lib/chart-panels'
+import { seriesSamples, type PanelConfig, type Sample } from '../lib/chart-panels'
 import { buildPanelPlot, type PlotRun } from '../lib/panel-plot'
 import { colorOfSlot, runColors } from '../lib/run-colors'
 import { groupRuns } from '../lib/run-groups'
@@ -21,7 +21,14 @@ export const MAX_CHART_RUNS = 100
 
 type ChartRow = Pick<RunRow, 'id' | 'name' | 'metrics' | 'hyperparameters' | 'tags'>
 
-export function ExperimentCharts({ experimentId }: { experimentId: number }): React.JSX.Element {
+export function ExperimentCharts({ experimentId, urlPanels }: { experimentId: number; urlPanels?: PanelConfig[] }): React.JSX.Element {
+  // The address's panels (a reload, a shared link, back/forward) are applied whenever it changes.
+  const openFromUrl = useExperimentCharts((state) => state.openFromUrl)
+  const urlKey = JSON.stringify(urlPanels ?? null)
+  useEffect(() => {
+    const panels = JSON.parse(urlKey) as PanelConfig[] | null
+    if (panels) openFromUrl(experimentId, panels)
+  }, [experimentId, urlKey, openFromUrl])
   const { rows, selected, groupBy, tableExperiment } = useRunsTable(
     useShallow((state) => ({ rows: state.rows, selected: state.selected, groupBy: state.groupBy, tableExperiment: state.experimentId }))
   )

@@ -1,4 +1,5 @@
 import { useEffect } from 'react'
+import type { PanelConfig } from '../lib/chart-panels'
 import { routeHash, type RunsTableUrlState } from '../stores/app-store'
 import { useApp, useExperiments } from '../stores'
 import { ExperimentCharts } from './ExperimentCharts'
@@ -6,7 +7,17 @@ import { LeaderboardView } from './LeaderboardView'
 import { RunsTableView } from './RunsTableView'
 import { StatusBadge } from './common'
 
-export function ExperimentView({ experimentId, tab, table }: { experimentId: number; tab: 'runs' | 'leaderboard'; table?: RunsTableUrlState }): React.JSX.Element {
+export function ExperimentView({
+  experimentId,
+  tab,
+  table,
+  charts
+}: {
+  experimentId: number
+  tab: 'runs' | 'leaderboard'
+  table?: RunsTableUrlState
+  charts?: PanelConfig[]
+}): React.JSX.Element {
   const experiment = useExperiments((state) => state.experiments.find((candidate) => candidate.id === experimentId))
   const loaded = useExperiments((state) => state.loaded)
   const load = useExperiments((state) => state.load)
@@ -37,7 +48,7 @@ export function ExperimentView({ experimentId, tab, table }: { experimentId: num
       </nav>
       {tab === 'runs' ? (
         <>
-          <ExperimentCharts experimentId={experimentId} />
+          <ExperimentCharts experimentId={experimentId} urlPanels={charts} />
           <RunsTableView experimentId={experimentId} apiInfo={apiInfo} urlState={table} />
         </>
       ) : (

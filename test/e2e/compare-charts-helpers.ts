@@ -38,9 +38,10 @@ export interface ServeBrowser {
   close: () => Promise<void>
 }
 
-export async function openServeBrowser(): Promise<ServeBrowser> {
+/** `plugins`: with the plugin hosts (the distance plugins of the similar runs and the heatmap). */
+export async function openServeBrowser(options: { plugins?: boolean } = {}): Promise<ServeBrowser> {
   assertRendererBuilt()
-  const testCore = await startTestCore({ http: true })
+  const testCore = await startTestCore({ http: true, plugins: options.plugins === true })
   const baseUrl = testCore.core.http!.url
   const browser = await launchChromium()
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } })

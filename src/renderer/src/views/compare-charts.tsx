@@ -427,47 +427,99 @@ export function ScatterPlot({
   )
 }
 
-/** Pairwise distances as a heatmap (SVG): darker is closer; each cell shows its value. */
+/** Names longer than this are cut in the heatmap's labels (the cell and label tooltips keep them whole). */
+const HEATMAP_NAME_CHARS = 24
+/** A generous width of one 11px label character, so a label's room is never smaller than the label. */
+const HEATMAP_CHAR_WIDTH = 7
+const HEATMAP_SCALE_WIDTH = 220
+
+const middleCut = (text: string, max: number): string =>
+  text.length > max ? `${text.slice(0, Math.ceil((max - 1) / 2))}…${text.slice(text.length - Math.floor((max - 1) / 2))}` : text
+
+/**
+ * Pairwise distances as a heatmap (SVG): darker is closer, on a colour scale from the smallest to
+ * the largest distance shown under the matrix; big enough cells show their value. The label
+ * margins are sized from the longest (cut) run name, so no label is clipped.
+ */
 export function DistanceHeatmap({ runIds, matrix, names }: { runIds: number[]; matrix: number[][]; names: Map<number, string> }): React.JSX.Element {
   const n = runIds.length
   const cell = Math.max(18, Math.min(56, Math.floor(560 / Math.max(1, n))))
-  const label = 110
+  const nameOf = (runId: number): string => names.get(runId) ?? `#${runId}`
+  // Cut in the middle: sweep runs share their start and differ at the end.
+  const labels = runIds.map((runId) => middleCut(nameOf(runId), HEATMAP_NAME_CHARS))
+  const longest = Math.max(1, ...labels.map((text) => text.length)) * HEATMAP_CHAR_WIDTH
+  // Row labels end left of the matrix; column labels rise at 60°, so they need height and reach right.
+  const left = longest + 12
+  const top = Math.ceil(longest * Math.sin(Math.PI / 3)) + 14
+  const right = Math.ceil(longest * Math.cos(Math.PI / 3)) + 8
   const finite = matrix.flat().filter((value) => Number.isFinite(value))
+  const min = finite.length ? Math.min(...finite) : 0
   const max = finite.length ? Math.max(...finite) : 1
+  const colorOf = (value: number): { fill: string; lightness: number } => {
+    const share = max > min && Number.isFinite(value) ? (value - min) / (max - min) : 0
+    // Close runs dark blue, far runs pale.
+    const lightness = 30 + share * 65
+    return { fill: `hsl(217, 70%, ${lightness}%)`, lightness }
+  }
   const showValues = cell >= 40
+  const matrixSize = n * cell
+  const scaleTop = top + matrixSize + 18
+  const scaleWidth = Math.max(HEATMAP_SCALE_WIDTH, Math.min(matrixSize, 360))
+  const width = Math.max(left + matrixSize + right, left + scaleWidth + 8)
+  const height = scaleTop + 40
   return (
-    <svg className="heatmap" width={label + n * cell} height={label + n * cell} role="img" aria-label="distance matrix" data-testid="distance-heatmap">
-      {runIds.map((runId, i) => (
-        <g key={runId}>
-          <text x={label - 6} y={label + i * cell + cell / 2 + 4} textAnchor="end" fontSize={11}>
-            {names.get(runId) ?? `#${runId}`}
+    <div className="heatmap-wrap">
+      <svg className="heatmap" width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label="distance matrix" data-testid="distance-heatmap">
+        <defs>
+          <linearGradient id="heatmap-scale-gradient" x1="0" x2="1" y1="0" y2="0">
+            <stop offset="0" stopColor={colorOf(min).fill} />
+            <stop offset="1" stopColor={colorOf(max).fill} />
+          </linearGradient>
+        </defs>
+        {runIds.map((runId, i) => (
+          <g key={runId}>
+            <text className="heatmap-label" data-axis="row" x={left - 6} y={top + i * cell + cell / 2 + 4} textAnchor="end" fontSize={11} fill="currentColor">
+              {labels[i]}
+              <title>{nameOf(runId)}</title>
+            </text>
+            <text className="heatmap-label" data-axis="column" transform={`translate(${left + i * cell + cell / 2 + 4}, ${top - 6}) rotate(-60)`} fontSize={11} fill="currentColor">
+              {labels[i]}
+              <title>{nameOf(runId)}</title>
+            </text>
+          </g>
+        ))}
+        {matrix.map((row, i) =>
+          row.map((value, j) => {
+            const { fill, lightness } = colorOf(value)
+            return (
+              <g key={`${i}-${j}`}>
+                <rect x={left + j * cell} y={top + i * cell} width={cell - 1} height={cell - 1} fill={fill} data-distance={value}>
+                  <title>
+                    {nameOf(runIds[i]!)} ↔ {nameOf(runIds[j]!)}: {formatNumber(value)}
+                  </title>
+                </rect>
+                {showValues && (
+                  <text x={left + j * cell + cell / 2} y={top + i * cell + cell / 2 + 4} textAnchor="middle" fontSize={10} fill={lightness < 60 ? '#fff' : '#1c2430'}>
+                    {formatNumber(Number(value.toPrecision(3)))}
+                  </text>
+                )}
+              </g>
+            )
+          })
+        )}
+        <g className="heatmap-scale" data-testid="heatmap-scale">
+          <rect x={left} y={scaleTop} width={scaleWidth} height={12} fill="url(#heatmap-scale-gradient)" stroke="currentColor" strokeOpacity={0.3} />
+          <text className="heatmap-scale-min" data-value={min} x={left} y={scaleTop + 28} fontSize={11} fill="currentColor">
+            {formatNumber(min)}
           </text>
-          <text transform={`translate(${label + i * cell + cell / 2 + 4}, ${label - 6}) rotate(-60)`} fontSize={11}>
-            {names.get(runId) ?? `#${runId}`}
+          <text x={left + scaleWidth / 2} y={scaleTop + 28} fontSize={11} textAnchor="middle" fill="currentColor">
+            distance: closer ← → farther
+          </text>
+          <text className="heatmap-scale-max" data-value={max} x={left + scaleWidth} y={scaleTop + 28} fontSize={11} textAnchor="end" fill="currentColor">
+            {formatNumber(max)}
           </text>
         </g>
-      ))}
-      {matrix.map((row, i) =>
-        row.map((value, j) => {
-          const share = max > 0 && Number.isFinite(value) ? value / max : 0
-          // Close runs dark blue, far runs pale.
-          const lightness = 30 + share * 65
-          return (
-            <g key={`${i}-${j}`}>
-              <rect x={label + j * cell} y={label + i * cell} width={cell - 1} height={cell - 1} fill={`hsl(217, 70%, ${lightness}%)`} data-distance={value}>
-                <title>
-                  {names.get(runIds[i]!)} ↔ {names.get(runIds[j]!)}: {formatNumber(value)}
-                </title>
-              </rect>
-              {showValues && (
-                <text x={label + j * cell + cell / 2} y={label + i * cell + cell / 2 + 4} textAnchor="middle" fontSize={10} fill={lightness < 60 ? '#fff' : '#1c2430'}>
-                  {formatNumber(Number(value.toPrecision(3)))}
-                </text>
-              )}
-            </g>
-          )
-        })
-      )}
-    </svg>
+      </svg>
+    </div>
   )
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react'
 import { parseRoute, routeHash } from './stores/app-store'
-import { appStore, systemStore, useApp, useSystem } from './stores'
+import { appStore, systemStore, useApp, useSystem, useTheme } from './stores'
+import { THEME_CHOICES, type ThemeChoice } from './stores/theme-store'
 import { ExperimentsView } from './views/ExperimentsView'
 import { ExperimentView } from './views/ExperimentView'
 import { MlflowRunLink, RunView } from './views/RunView'
@@ -40,6 +41,7 @@ export function App(): React.JSX.Element {
             Settings
           </a>
         </nav>
+        <ThemeSwitch />
       </header>
       <ReviewBanner />
       <ApiDoorBanner />
@@ -55,6 +57,24 @@ export function App(): React.JSX.Element {
         {route.page === 'settings' && <SettingsView />}
       </main>
     </div>
+  )
+}
+
+/** System / light / dark, remembered for this window's browser (theme-store.ts). */
+function ThemeSwitch(): React.JSX.Element {
+  const choice = useTheme((state) => state.choice)
+  const setChoice = useTheme((state) => state.setChoice)
+  return (
+    <label className="theme-switch">
+      <span>Theme</span>{' '}
+      <select aria-label="theme" value={choice} onChange={(event) => setChoice(event.target.value as ThemeChoice)}>
+        {THEME_CHOICES.map((option) => (
+          <option key={option} value={option}>
+            {option === 'system' ? 'System' : option === 'light' ? 'Light' : 'Dark'}
+          </option>
+        ))}
+      </select>
+    </label>
   )
 }
 

@@ -10,9 +10,18 @@ import { createModelsStore, type ModelsState } from './models-store'
 import { createSystemStore, type SystemState } from './system-store'
 import { createRunPageStore, type RunPageState } from './run-page-store'
 import { createRunsTableStore, type RunsTableState } from './runs-table-store'
+import { createThemeStore, type ThemeState } from './theme-store'
 
 /** The renderer's stores, one per feature, on whichever transport this window has. */
 export const api = pickApi()
+// First: the page takes its theme before anything is drawn.
+export const themeStore = createThemeStore({
+  storage: window.localStorage,
+  systemDark: window.matchMedia('(prefers-color-scheme: dark)'),
+  apply: (theme) => {
+    document.documentElement.dataset.theme = theme
+  }
+})
 export const appStore = createAppStore(api, window.location.hash)
 export const experimentsStore = createExperimentsStore(api)
 /** Shows a new address: 'push' adds a history entry, 'replace' changes the current one. */
@@ -68,6 +77,7 @@ connectLiveUpdates(api, {
   experimentCharts: experimentChartsStore
 })
 
+export const useTheme = <T,>(selector: (state: ThemeState) => T): T => useStore(themeStore, selector)
 export const useApp = <T,>(selector: (state: AppState) => T): T => useStore(appStore, selector)
 export const useExperiments = <T,>(selector: (state: ExperimentsState) => T): T => useStore(experimentsStore, selector)
 export const useRunsTable = <T,>(selector: (state: RunsTableState) => T): T => useStore(runsTableStore, selector)

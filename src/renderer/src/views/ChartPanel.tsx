@@ -2,7 +2,9 @@ import { useEffect, useMemo, useRef, useState } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import { clampHeight, isPanelXAxis, xAxisLabel, type PanelConfig, type PanelXAxis } from '../lib/chart-panels'
+import { chartColors, themedAxis } from '../lib/chart-theme'
 import { formatNumber } from '../lib/format'
+import { useTheme } from '../stores'
 import { withAlpha, type PanelPlot, type PlotLine } from '../lib/panel-plot'
 import { SMOOTHING_LABELS, SMOOTHING_METHODS, type SmoothingMethod } from '../lib/smoothing'
 import { chartCsv, chartPng, chartSvg, downloadBlob } from './chart-export'
@@ -59,6 +61,8 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
   const [dragHeight, setDragHeight] = useState<number | null>(null)
   const height = dragHeight ?? config.height
   const title = config.metrics.join(', ')
+  // The chart is rebuilt in the other theme's colours when the theme changes.
+  const theme = useTheme((state) => state.theme)
 
   const data = useMemo(() => {
     if (plot.lines.length === 0) return null
@@ -69,6 +73,8 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
     const host = hostRef.current
     if (!host || !data) return
     const isTime = config.xAxis === 'wall'
+    const colors = chartColors()
+    host.dataset.theme = theme
     const options: uPlot.Options = {
       width: Math.max(280, host.clientWidth),
       height: config.height,
@@ -77,12 +83,15 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
         y: { distr: config.logY ? 3 : 1, log: 10, range: yRange(config) }
       },
       axes: [
-        { label: xAxisLabel(config.xAxis), values: isTime ? undefined : (_u, ticks) => ticks.map((tick) => formatNumber(tick)) },
-        {
-          size: 64,
-          // On a log axis only the powers of ten are labelled (uPlot puts ticks at 1–9 of each decade).
-          values: (_u, ticks) => ticks.map((tick) => (config.logY && !isPowerOfTen(tick) ? '' : formatNumber(tick)))
-        }
+        themedAxis({ label: xAxisLabel(config.xAxis), values: isTime ? undefined : (_u: uPlot, ticks: number[]) => ticks.map((tick) => formatNumber(tick)) }, colors),
+        themedAxis(
+          {
+            size: 64,
+            // On a log axis only the powers of ten are labelled (uPlot puts ticks at 1–9 of each decade).
+            values: (_u: uPlot, ticks: number[]) => ticks.map((tick) => (config.logY && !isPowerOfTen(tick) ? '' : formatNumber(tick)))
+          },
+          colors
+        )
       ],
       series: [
         { label: xAxisLabel(config.xAxis) },
@@ -144,7 +153,7 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
       chart.destroy()
       plotRef.current = null
     }
-  }, [data, plot, config])
+  }, [data, plot, config, theme])
 
   useEffect(() => {
     if (plotRef.current && dragHeight !== null) plotRef.current.setSize({ width: plotRef.current.width, height: dragHeight })

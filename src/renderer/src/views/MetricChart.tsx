@@ -4,7 +4,9 @@ import 'uplot/dist/uPlot.min.css'
 import type { ErrorInfo } from '../../../shared/errors'
 import type { MetricSeries } from '../../../shared/domain'
 import { stepRangeOf, timeAxisRange, toChartData, type ChartData, type ChartXAxis } from '../lib/chart-data'
+import { chartColors, themedAxis } from '../lib/chart-theme'
 import { formatNumber } from '../lib/format'
+import { useTheme } from '../stores'
 import type { StepRange } from '../stores/run-page-store'
 import { ErrorNote } from './common'
 
@@ -40,6 +42,7 @@ export function MetricChart({ metricKey, series, loading, error, zoomed, xAxis, 
   const withoutEpochs = xAxis === 'epoch' && series !== null && series.totalPoints > 0 && data !== null && data.x.length === 0
   const pointsWithoutEpoch = xAxis === 'epoch' && series?.mode === 'raw' && !withoutEpochs ? series.points.filter((point) => point.epoch === null).length : 0
   // Handlers and data read from uPlot's hooks, which are bound once per chart.
+  const theme = useTheme((state) => state.theme)
   const latest = useRef({ data, xAxis, onZoom, onResetZoom })
   latest.current = { data, xAxis, onZoom, onResetZoom }
 
@@ -47,6 +50,7 @@ export function MetricChart({ metricKey, series, loading, error, zoomed, xAxis, 
   useEffect(() => {
     const host = hostRef.current
     if (!host || withoutEpochs) return
+    const colors = chartColors()
     const options: uPlot.Options = {
       width: Math.max(320, host.clientWidth),
       height: HEIGHT,
@@ -56,7 +60,7 @@ export function MetricChart({ metricKey, series, loading, error, zoomed, xAxis, 
         x: xAxis === 'time' ? { time: true, range: (u) => timeAxisRange(u.data[0][0] ?? null, u.data[0][u.data[0].length - 1] ?? null) } : { time: false },
         y: { distr: logScale ? 3 : 1 }
       },
-      axes: [{ label: xAxis }, { values: (_u, ticks) => ticks.map((tick) => formatNumber(tick)), size: 64 }],
+      axes: [themedAxis({ label: xAxis }, colors), themedAxis({ values: (_u: uPlot, ticks: number[]) => ticks.map((tick) => formatNumber(tick)), size: 64 }, colors)],
       series: [
         { label: xAxis, value: (_u, value) => (value === null ? '—' : xAxis === 'time' ? new Date(value * 1000).toLocaleString() : formatNumber(value)) },
         { label: metricKey, stroke: '#2563eb', width: 1.5, value: (_u, value) => formatNumber(value) },
@@ -102,7 +106,7 @@ export function MetricChart({ metricKey, series, loading, error, zoomed, xAxis, 
       plot.destroy()
       plotRef.current = null
     }
-  }, [metricKey, xAxis, logScale, envelope, withoutEpochs])
+  }, [metricKey, xAxis, logScale, envelope, withoutEpochs, theme])
 
   useEffect(() => {
     if (plotRef.current && data) plotRef.current.setData(columns(data, envelope))

@@ -700,18 +700,18 @@ function HealthChart({ deployment, checks, versionName }: { deployment: Deployme
               <p className="subtle">{series.key === 'throughputRps' ? 'Not reported by the health URL (JSON {"throughput_rps": …}).' : 'No measurement yet.'}</p>
             ) : (
               <svg width={width} height={height} role="img" aria-label={`${series.title} of ${versionName}`}>
-                <line x1={pad.left} x2={pad.left} y1={pad.top} y2={height - pad.bottom} stroke="#98a2b3" />
-                <line x1={pad.left} x2={width - pad.right} y1={height - pad.bottom} y2={height - pad.bottom} stroke="#98a2b3" />
-                <text x={pad.left - 4} y={y(hi) + 10} textAnchor="end" fontSize="10" fill="#475467">
+                <line x1={pad.left} x2={pad.left} y1={pad.top} y2={height - pad.bottom} stroke="var(--chart-axis)" />
+                <line x1={pad.left} x2={width - pad.right} y1={height - pad.bottom} y2={height - pad.bottom} stroke="var(--chart-axis)" />
+                <text x={pad.left - 4} y={y(hi) + 10} textAnchor="end" fontSize="10" fill="var(--muted)">
                   {formatNumber(Math.round(hi))}
                 </text>
-                <text x={pad.left - 4} y={height - pad.bottom} textAnchor="end" fontSize="10" fill="#475467">
+                <text x={pad.left - 4} y={height - pad.bottom} textAnchor="end" fontSize="10" fill="var(--muted)">
                   {formatNumber(lo)}
                 </text>
-                <text x={pad.left} y={height - 6} fontSize="10" fill="#475467">
+                <text x={pad.left} y={height - 6} fontSize="10" fill="var(--muted)">
                   {new Date(t0).toLocaleTimeString()}
                 </text>
-                <text x={width - pad.right} y={height - 6} fontSize="10" textAnchor="end" fill="#475467">
+                <text x={width - pad.right} y={height - 6} fontSize="10" textAnchor="end" fill="var(--muted)">
                   {new Date(t1).toLocaleTimeString()}
                 </text>
                 {sla !== null && (

@@ -3,11 +3,13 @@ import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { RunRow } from '../../../shared/contract'
 import { axisScale, type AxisScale } from '../lib/axis-scale'
+import { chartColors, themedAxis } from '../lib/chart-theme'
 import { hoverIndex, medianGap, stepRangeOf, toChartData, type ChartData } from '../lib/chart-data'
 import { dimensionValue, type Brush, type Brushes, type Dimension } from '../lib/compare'
 import { formatJsonValue, formatNumber } from '../lib/format'
 import { runColorIn } from '../lib/run-colors'
 import { useKeyedValue } from '../lib/use-keyed-value'
+import { useTheme } from '../stores'
 import type { OverlayChart } from '../stores/compare-store'
 import type { StepRange } from '../stores/run-page-store'
 import { ErrorNote } from './common'
@@ -43,6 +45,7 @@ export function OverlayMetricChart({
   )
   const latest = useRef({ perRun, onZoom })
   latest.current = { perRun, onZoom }
+  const theme = useTheme((state) => state.theme)
 
   useEffect(() => {
     const host = hostRef.current
@@ -50,12 +53,13 @@ export function OverlayMetricChart({
     const joined = uPlot.join(perRun.map(({ data }) => [data.x, data.y.map((value) => value ?? null)] as uPlot.AlignedData))
     // How far from its own points a run's value is still shown: one of its usual gaps.
     const reaches = perRun.map(({ data }) => medianGap(data.x))
+    const colors = chartColors()
     const plot = new uPlot(
       {
         width: Math.max(320, host.clientWidth),
         height: HEIGHT,
         scales: { x: { time: false } },
-        axes: [{ label: 'step' }, { values: (_u, ticks) => ticks.map((tick) => formatNumber(tick)), size: 64 }],
+        axes: [themedAxis({ label: 'step' }, colors), themedAxis({ values: (_u: uPlot, ticks: number[]) => ticks.map((tick) => formatNumber(tick)), size: 64 }, colors)],
         series: [
           { label: 'step' },
           ...perRun.map(({ run, color }) => ({ label: run.name, stroke: color, width: 1.5, spanGaps: true, value: (_u: uPlot, value: number | null) => formatNumber(value) }))
@@ -93,7 +97,7 @@ export function OverlayMetricChart({
       resize.disconnect()
       plot.destroy()
     }
-  }, [perRun])
+  }, [perRun, theme])
 
   const buckets = shown.some((run) => chart?.series[run.id]?.mode === 'buckets')
   return (
@@ -123,8 +127,8 @@ const PC_PAD_TOP = 48
 const PC_PAD_BOTTOM = 20
 const PC_PLOT_HEIGHT = PC_HEIGHT - PC_PAD_TOP - PC_PAD_BOTTOM
 const BRUSH_FILL = 'rgba(37,99,235,0.25)'
-const BRUSH_STROKE = '#2563eb'
-const MUTED_LINE = '#d0d5dd'
+const BRUSH_STROKE = 'var(--accent)'
+const MUTED_LINE = 'var(--chart-grid)'
 
 /** The scale of each dimension over the runs, with the user's log choice. */
 function scalesOf(runs: RunRow[], dimensions: Dimension[], logScales: Record<Dimension, boolean>): Array<AxisScale | null> {
@@ -203,7 +207,7 @@ export function ParallelCoordinates({
   }
 
   return (
-    <svg className="parallel" viewBox={`0 0 ${PC_WIDTH} ${PC_HEIGHT}`} role="img" aria-label="parallel coordinates" data-testid="parallel-coordinates">
+    <svg className="parallel" viewBox={`0 0 ${PC_WIDTH} ${PC_HEIGHT}`} role="group" aria-label="parallel coordinates" data-testid="parallel-coordinates">
       {runs.map((run) => {
         const points = axes.flatMap((axis, index) => {
           const fraction = scales[index]?.at(dimensionValue(run, axis)) ?? null
@@ -233,8 +237,8 @@ export function ParallelCoordinates({
         const span = brush && scale && !active ? brushSpan(scale, brush) : null
         return (
           <g key={axis} data-axis={axis} data-scale={scale ? (scale.kind === 'categorical' ? 'categorical' : scale.log ? 'log' : 'linear') : 'none'}>
-            <line x1={x} x2={x} y1={PC_PAD_TOP} y2={PC_PAD_TOP + PC_PLOT_HEIGHT} stroke="#667085" />
-            <text x={x} y={14} textAnchor="middle" fontSize={12} fill="#1c2430">
+            <line x1={x} x2={x} y1={PC_PAD_TOP} y2={PC_PAD_TOP + PC_PLOT_HEIGHT} stroke="var(--chart-axis)" />
+            <text x={x} y={14} textAnchor="middle" fontSize={12} fill="var(--chart-text)">
               {axis}
             </text>
             {scale?.kind === 'numeric' && scale.canLog && (
@@ -248,7 +252,7 @@ export function ParallelCoordinates({
                 y={32}
                 textAnchor="middle"
                 fontSize={11}
-                fill={scale.log ? '#1d4ed8' : '#5b6675'}
+                fill={scale.log ? 'var(--accent)' : 'var(--muted)'}
                 onClick={() => onLogScale(axis, !scale.log)}
                 onKeyDown={(event) => {
                   if (event.key !== 'Enter' && event.key !== ' ') return
@@ -260,7 +264,7 @@ export function ParallelCoordinates({
               </text>
             )}
             {scale?.kind === 'categorical' && (
-              <text x={x} y={32} textAnchor="middle" fontSize={11} fill="#5b6675">
+              <text x={x} y={32} textAnchor="middle" fontSize={11} fill="var(--muted)">
                 categories
               </text>
             )}
@@ -268,8 +272,8 @@ export function ParallelCoordinates({
               const y = yOfFraction(tick.at)
               return (
                 <g key={tick.label}>
-                  <line x1={x - 3} x2={x + 3} y1={y} y2={y} stroke="#667085" />
-                  <text className="tick" data-y={y} x={x + 6} y={y + 3.5} fontSize={10} fill="#344054" stroke="#fcfcfd" strokeWidth={3} paintOrder="stroke">
+                  <line x1={x - 3} x2={x + 3} y1={y} y2={y} stroke="var(--chart-axis)" />
+                  <text className="tick" data-y={y} x={x + 6} y={y + 3.5} fontSize={10} fill="var(--chart-text)" stroke="var(--chart-ground)" strokeWidth={3} paintOrder="stroke">
                     {shortLabel(tick.label)}
                     {tick.label.length > 16 && <title>{tick.label}</title>}
                   </text>
@@ -378,17 +382,17 @@ export function ScatterPlot({
         {logSwitch(y, yScale ?? null, 'y')}
       </figcaption>
       <svg className="scatter" viewBox={`0 0 ${SCATTER_WIDTH} ${SCATTER_HEIGHT}`} role="img" aria-label={`${y} against ${x}`}>
-        <rect x={SCATTER_MARGIN.left} y={SCATTER_MARGIN.top} width={plotWidth} height={plotHeight} fill="#fcfcfd" stroke="#d0d5dd" />
+        <rect x={SCATTER_MARGIN.left} y={SCATTER_MARGIN.top} width={plotWidth} height={plotHeight} fill="var(--chart-ground)" stroke="var(--chart-grid)" />
         <g className="x-axis">
           {xScale?.ticks.map((tick) => (
             <g key={tick.label}>
-              <line x1={xOf(tick.at)} x2={xOf(tick.at)} y1={SCATTER_MARGIN.top} y2={SCATTER_MARGIN.top + plotHeight} stroke="#eef1f5" />
-              <text className="tick" x={xOf(tick.at)} y={SCATTER_MARGIN.top + plotHeight + 16} textAnchor="middle" fontSize={11} fill="#475467">
+              <line x1={xOf(tick.at)} x2={xOf(tick.at)} y1={SCATTER_MARGIN.top} y2={SCATTER_MARGIN.top + plotHeight} stroke="var(--chart-grid)" />
+              <text className="tick" x={xOf(tick.at)} y={SCATTER_MARGIN.top + plotHeight + 16} textAnchor="middle" fontSize={11} fill="var(--muted)">
                 {shortLabel(tick.label, 12)}
               </text>
             </g>
           ))}
-          <text x={SCATTER_MARGIN.left + plotWidth / 2} y={SCATTER_HEIGHT - 8} textAnchor="middle" fontSize={12} fill="#1c2430">
+          <text x={SCATTER_MARGIN.left + plotWidth / 2} y={SCATTER_HEIGHT - 8} textAnchor="middle" fontSize={12} fill="var(--chart-text)">
             {x}
             {xScale?.kind === 'numeric' && xScale.log ? ' (log)' : ''}
           </text>
@@ -396,19 +400,19 @@ export function ScatterPlot({
         <g className="y-axis">
           {yScale?.ticks.map((tick) => (
             <g key={tick.label}>
-              <line x1={SCATTER_MARGIN.left} x2={SCATTER_MARGIN.left + plotWidth} y1={yOf(tick.at)} y2={yOf(tick.at)} stroke="#eef1f5" />
-              <text className="tick" x={SCATTER_MARGIN.left - 6} y={yOf(tick.at) + 4} textAnchor="end" fontSize={11} fill="#475467">
+              <line x1={SCATTER_MARGIN.left} x2={SCATTER_MARGIN.left + plotWidth} y1={yOf(tick.at)} y2={yOf(tick.at)} stroke="var(--chart-grid)" />
+              <text className="tick" x={SCATTER_MARGIN.left - 6} y={yOf(tick.at) + 4} textAnchor="end" fontSize={11} fill="var(--muted)">
                 {shortLabel(tick.label, 10)}
               </text>
             </g>
           ))}
-          <text transform={`translate(14, ${SCATTER_MARGIN.top + plotHeight / 2}) rotate(-90)`} textAnchor="middle" fontSize={12} fill="#1c2430">
+          <text transform={`translate(14, ${SCATTER_MARGIN.top + plotHeight / 2}) rotate(-90)`} textAnchor="middle" fontSize={12} fill="var(--chart-text)">
             {y}
             {yScale?.kind === 'numeric' && yScale.log ? ' (log)' : ''}
           </text>
         </g>
         {points.map((point) => (
-          <circle key={point.run.id} data-run-id={point.run.id} data-run-name={point.run.name} cx={point.cx} cy={point.cy} r={6} fill={runColorIn(colors, point.run.id)} stroke="#ffffff" strokeWidth={1.5}>
+          <circle key={point.run.id} data-run-id={point.run.id} data-run-name={point.run.name} cx={point.cx} cy={point.cy} r={6} fill={runColorIn(colors, point.run.id)} stroke="var(--panel)" strokeWidth={1.5}>
             <title>
               {point.run.name}: {x} = {formatJsonValue(point.xValue)}, {y} = {formatJsonValue(point.yValue)}
             </title>

@@ -6,6 +6,7 @@ import {
   type CallName,
   type CallOutcome,
   type CallResults,
+  type EventPayloads,
   type PushedEvent,
   type RunRow
 } from '../shared/contract'
@@ -28,6 +29,8 @@ import { ArtifactDownloads } from './artifacts/artifact-downloads'
 import { MAX_READ_BYTES } from '../shared/artifact-browser'
 import { checkArtifactPath } from './artifacts/artifact-store'
 import type { ReviewSession } from './bundle/review-session'
+import { importMlflowSource } from './import/mlflow-import'
+import type { MlflowService } from './services/mlflow-service'
 
 /** What the contract needs from the core; the core itself, or the part built before its HTTP server. */
 export interface ContractContext {
@@ -41,6 +44,8 @@ export interface ContractContext {
   api(): ApiDoor | undefined
   /** Set when the core shows a review bundle (`hypercube review`). */
   review?: ReviewSession
+  /** MLflow's view of the services, for importing MLflow history (absent: the import is unavailable). */
+  mlflow?(): MlflowService
 }
 
 type Parsed<Name extends CallName> = z.output<(typeof calls)[Name]['input']>
@@ -265,6 +270,19 @@ export function createContractHandlers(context: ContractContext): ContractHandle
       if (!context.review) throw new DomainError('invalid_argument', 'this app is not reviewing a bundle: there is nothing to import (hypercube review FILE opens one)')
       return context.review.importIntoWorkspace(input.onConflict)
     },
+    'imports.mlflow': async ({ requestId, source, experiments, artifactsDir, token, dryRun }) => {
+      if (context.review) throw new DomainError('read_only', 'a review shows a bundle read-only: import MLflow history into your workspace instead', 'source')
+      const mlflow = context.mlflow?.()
+      if (!mlflow) throw new DomainError('unavailable', 'importing MLflow history is not available in this core')
+      return importMlflowSource(context.services, mlflow, {
+        source,
+        artifactsDir,
+        token,
+        experiments,
+        dryRun,
+        onAdvance: (done, total, detail) => importProgress.fire({ requestId, done, total, detail })
+      })
+    },
     'settings.setReviewerName': async (input) => {
       const name = input.name === null || input.name.trim() === '' ? null : input.name.trim()
       writeSettings(context.dataDir, { reviewerName: name })
@@ -287,6 +305,8 @@ export function createContractHandlers(context: ContractContext): ContractHandle
  * separately (one per window or WebSocket).
  */
 const comparisonProgress = new Emitter<ComparisonProgress & { requestId: string }>()
+/** Progress of MLflow imports, likewise by requestId. */
+const importProgress = new Emitter<EventPayloads['imports.progress']>()
 
 /**
  * Validates an untrusted call (name and input) and runs it. Transport-neutral: Electron IPC and
@@ -330,6 +350,7 @@ export function subscribeToEvents(sources: EventSources, send: (event: PushedEve
     events.onDidChangeDeployment((payload) => send({ name: 'deployments.changed', payload })),
     events.onDidMissEvents(() => send({ name: 'events.resync', payload: {} })),
     comparisonProgress.event((progress) => send({ name: 'models.compareProgress', payload: progress })),
+    importProgress.event((progress) => send({ name: 'imports.progress', payload: progress })),
     ...(api ? [api.onDidChangeState((state) => send({ name: 'api.stateChanged', payload: state }))] : []),
     ...(sources.plugins ? [sources.plugins.onDidChangePlugins((list) => send({ name: 'plugins.changed', payload: list }))] : [])
   ]

@@ -263,9 +263,12 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       const [experiments, runs, metricPoints] = await Promise.all([repositories.experiments.count(), repositories.runs.count(), repositories.metrics.count()])
       return { database: databaseInfo, counts: { experiments, runs, metricPoints }, dataDir: options.dataDir, api: api?.state() ?? null, review: options.review?.info ?? null }
     }
+    // MLflow's view of the services (the door's service; the UI's MLflow import uses it too).
+    let mlflow: MlflowService | undefined
     // The renderer↔main contract: carried by Electron IPC, or to a browser by the serve-mode UI plugin.
     const contract: ContractContext = {
       services,
+      mlflow: () => mlflow!,
       logger,
       status,
       dataDir: options.dataDir,
@@ -340,7 +343,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       logger,
       database: databaseInfo,
       services,
-      mlflow: new MlflowService(new PgMlflowRepository(database), services.experiments, services.runs, services.models),
+      mlflow: (mlflow = new MlflowService(new PgMlflowRepository(database), services.experiments, services.runs, services.models)),
       events,
       api,
       http,

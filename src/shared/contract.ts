@@ -18,6 +18,7 @@ import type {
   RunStatus,
   RunWithMetrics,
   ReviewImportResult,
+  MlflowImportReport,
   SystemStatus
 } from './domain'
 import { EXPERIMENT_STATUSES } from './domain'
@@ -219,7 +220,25 @@ export const calls = {
   /** The name recorded as reviewer of approvals, rejections, deprecations and deploys; null for the OS user's full name. */
   'settings.setReviewerName': { input: z.object({ name: text(LIMITS.name).nullable() }).strict() },
   /** In a review (`hypercube review FILE`): imports the bundle into the user's workspace; runs already there are skipped, kept both or replaced. */
-  'review.importIntoWorkspace': { input: z.object({ onConflict: z.enum(['skip', 'keep-both', 'replace']).default('skip') }).strict() }
+  'review.importIntoWorkspace': { input: z.object({ onConflict: z.enum(['skip', 'keep-both', 'replace']).default('skip') }).strict() },
+  /**
+   * Brings MLflow history in (as `hypercube import-mlflow`): an mlruns folder, an mlflow.db, a
+   * postgresql:// store or a running server's http(s):// URL, read by main. Progress arrives as
+   * 'imports.progress' events carrying the caller's requestId. A dry run reports and writes nothing.
+   */
+  'imports.mlflow': {
+    input: z
+      .object({
+        source: text(4096, 1),
+        experiments: z.array(name).max(1000).optional(),
+        artifactsDir: text(4096, 1).optional(),
+        /** A running server's token (else MLFLOW_TRACKING_TOKEN in main's environment). */
+        token: text(4096, 1).optional(),
+        dryRun: z.boolean(),
+        requestId: z.string().min(1).max(64)
+      })
+      .strict()
+  }
 } as const
 
 /** A runs-table row: a run with its latest metrics, minus the large text fields. */
@@ -303,6 +322,7 @@ export interface CallResults {
   'plugins.disable': PluginInfo
   'settings.get': AppSettings
   'review.importIntoWorkspace': ReviewImportResult
+  'imports.mlflow': MlflowImportReport
   'settings.setDatabase': AppSettings
   'settings.rotateToken': AppSettings
   'settings.setApiPort': AppSettings
@@ -389,6 +409,8 @@ export interface EventPayloads {
   'plugins.changed': PluginInfo[]
   /** Progress of a models.compare call, for the caller that passed this requestId. */
   'models.compareProgress': ComparisonProgress & { requestId: string }
+  /** Progress of an imports.mlflow call (metric points and runs done of all selected), for its requestId. */
+  'imports.progress': { requestId: string; done: number; total: number; detail: string }
   /**
    * Not from main: the transport reports that it reconnected, so views refetch what they
    * might have missed while it was down.

@@ -283,6 +283,20 @@ export interface ReviewInfo {
 }
 
 /** What "Import into my workspace" did: the import report, as the CLI prints it. */
+/** What an MLflow import did (or, in a dry run, would do): `hypercube import-mlflow` and the UI's dialog. */
+export interface MlflowImportReport {
+  source: string
+  dryRun: boolean
+  imported: { experiments: number; runs: number; points: number; params: number; tags: number; artifacts: number; datasetInputs: number; loggedModels: number; registeredModels: number; modelVersions: number; aliases: number }
+  skipped: { experiments: string[]; runs: string[]; loggedModels: string[]; registeredModels: string[]; modelVersions: string[] }
+  /** Points MLflow holds twice, exactly alike (same key, step, timestamp and value): Hypercube stores such a point once. */
+  duplicatePointsAbsorbed: number
+  /** Fields kept as tags, by tag key, with how many entities carry it. */
+  keptAsTags: Record<string, number>
+  /** What could not be imported, and why. */
+  problems: string[]
+}
+
 export interface ReviewImportResult {
   report: string
   imported: number

@@ -1,46 +1,7 @@
-import { existsSync, statSync } from 'node:fs'
-import { resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { startCore, type Core } from '../core'
-import { readMlflowFileStore } from './mlflow-file-store'
 import { TerminalProgress } from '../bundle/progress'
 import { MlflowImporter, type MlflowImportReport } from './mlflow-importer'
-import type { MlflowStoreSnapshot } from './mlflow-records'
-
-/**
- * `hypercube import-mlflow SOURCE`: SOURCE is an mlruns folder, a .db file, a sqlite:/// URI, a
- * postgresql:// URL, or a running MLflow server's http(s):// URL (credentials from
- * MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD, as the mlflow client takes them). `artifactsDir` is where a database store's artifact folders are when its
- * URIs name no folder on this machine (for a .db file: the artifacts/ folder beside it).
- */
-export async function readMlflowSource(source: string, options: { artifactsDir?: string } = {}): Promise<MlflowStoreSnapshot> {
-  const artifactsDir = options.artifactsDir === undefined ? undefined : resolve(options.artifactsDir)
-  if (/^https?:\/\//.test(source)) {
-    const { readMlflowRestStore } = await import('./mlflow-rest-store')
-    return readMlflowRestStore(source)
-  }
-  if (/^postgres(ql)?:\/\//.test(source)) {
-    const { readMlflowPostgresStore } = await import('./mlflow-sql-store')
-    return readMlflowPostgresStore(source, artifactsDir ?? null)
-  }
-  if (/^mysql(\+\w+)?:\/\//.test(source) || /^mssql/.test(source)) {
-    throw new Error(`${source.split(':')[0]}: MLflow stores in MySQL or SQL Server are not supported yet (PostgreSQL, SQLite and file stores are)`)
-  }
-  if (source.startsWith('sqlite:')) {
-    const { readMlflowSqliteStore } = await import('./mlflow-sql-store')
-    // sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
-    const path = source.startsWith('sqlite:////') ? source.slice('sqlite:///'.length) : source.slice('sqlite:///'.length)
-    return readMlflowSqliteStore(resolve(path), artifactsDir)
-  }
-  if (source.startsWith('file:')) return readMlflowFileStore(fileURLToPath(source))
-  const path = resolve(source)
-  if (!existsSync(path)) throw new Error(`${source}: no such file or folder`)
-  if (statSync(path).isFile()) {
-    const { readMlflowSqliteStore } = await import('./mlflow-sql-store')
-    return readMlflowSqliteStore(path, artifactsDir)
-  }
-  return readMlflowFileStore(path)
-}
+import { readMlflowSource } from './mlflow-import'
 
 export function formatImportReport(report: MlflowImportReport): string {
   const { imported: i, skipped: s } = report

@@ -1,6 +1,6 @@
 import { createReadStream, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { MetricPoint } from '../../shared/domain'
+import type { MetricPoint, MlflowImportReport } from '../../shared/domain'
 import type { DoorServices } from '../services/core-services'
 import type { MlflowService } from '../services/mlflow-service'
 import type { MlflowImportExperiment, MlflowImportLoggedModel, MlflowImportRegisteredModel, MlflowImportRun, MlflowStoreSnapshot } from './mlflow-records'
@@ -32,18 +32,7 @@ export interface MlflowImportOptions {
   onAdvance?: (done: number, total: number, detail: string) => void
 }
 
-export interface MlflowImportReport {
-  source: string
-  dryRun: boolean
-  imported: { experiments: number; runs: number; points: number; params: number; tags: number; artifacts: number; datasetInputs: number; loggedModels: number; registeredModels: number; modelVersions: number; aliases: number }
-  skipped: { experiments: string[]; runs: string[]; loggedModels: string[]; registeredModels: string[]; modelVersions: string[] }
-  /** Points MLflow holds twice, exactly alike (same key, step, timestamp and value): Hypercube stores such a point once. */
-  duplicatePointsAbsorbed: number
-  /** Fields kept as tags, by tag key, with how many entities carry it. */
-  keptAsTags: Record<string, number>
-  /** What could not be imported, and why. */
-  problems: string[]
-}
+export type { MlflowImportReport }
 
 const RUN_STATUS = { RUNNING: 'running', SCHEDULED: 'pending', FINISHED: 'completed', FAILED: 'failed', KILLED: 'killed' } as const
 
@@ -196,7 +185,13 @@ export class MlflowImporter {
     keep: (tags: Record<string, string>, key: string, value: string | number | null) => void,
     dryRun: boolean
   ): Promise<number | undefined> {
-    const existing = experiment.name === 'Default' && !dryRun ? await this.services.experiments.ensureDefault() : await this.services.experiments.findByName(experiment.name)
+    // MLflow's Default experiment maps onto Hypercube's default one, which every import finds
+    // or makes: a dry run reports it as the import will, not as new.
+    if (experiment.name === 'Default' && dryRun) {
+      report.skipped.experiments.push(experiment.name)
+      return (await this.services.experiments.findByName(experiment.name))?.id
+    }
+    const existing = experiment.name === 'Default' ? await this.services.experiments.ensureDefault() : await this.services.experiments.findByName(experiment.name)
     if (existing) {
       report.skipped.experiments.push(experiment.name)
       return existing.id
@@ -213,7 +208,16 @@ export class MlflowImporter {
 
   private countRun(run: MlflowImportRun, report: MlflowImportReport): void {
     report.imported.runs++
-    report.imported.points += run.metrics.length
+    // As the write would store them: an exact duplicate (same key, step, time and value bits —
+    // NaN equal to NaN, -0 not 0) once, so a preview matches the import.
+    const bits = new Float64Array(1)
+    const distinct = new Set<string>()
+    for (const point of run.metrics) {
+      bits[0] = Number.isNaN(point.value) ? NaN : point.value
+      distinct.add(`${point.key}\u0000${point.step}\u0000${point.timestampMs}\u0000${new BigUint64Array(bits.buffer)[0]}`)
+    }
+    report.imported.points += distinct.size
+    report.duplicatePointsAbsorbed += run.metrics.length - distinct.size
     report.imported.params += Object.keys(run.params).length
     report.imported.tags += Object.keys(run.tags).length
     report.imported.datasetInputs += run.datasetInputs.length

@@ -1,6 +1,6 @@
 import { createStore, type StateCreator } from 'zustand/vanilla'
-import type { HypercubeApi } from '../../../shared/contract'
-import type { ExperimentSummary } from '../../../shared/domain'
+import type { CallInput, EventPayloads, HypercubeApi } from '../../../shared/contract'
+import type { ExperimentSummary, MlflowImportReport } from '../../../shared/domain'
 import type { ErrorInfo } from '../../../shared/errors'
 import { call, errorInfo } from '../lib/call'
 
@@ -37,7 +37,49 @@ interface EditSlice {
   clearRowError: (experimentId: number) => void
 }
 
-export type ExperimentsState = ListSlice & EditSlice
+/** The "Import from MLflow" dialog: one import (or dry run) at a time, with its progress. */
+interface MlflowImportSlice {
+  mlflowImport: {
+    running: boolean
+    /** The running call's id: progress events of other calls (other windows) are ignored. */
+    requestId: string | null
+    progress: { done: number; total: number; detail: string } | null
+    report: MlflowImportReport | null
+    error: ErrorInfo | null
+  }
+  importFromMlflow: (input: Omit<CallInput<'imports.mlflow'>, 'requestId'>) => Promise<void>
+  onImportProgress: (progress: EventPayloads['imports.progress']) => void
+  resetMlflowImport: () => void
+}
+
+export type ExperimentsState = ListSlice & EditSlice & MlflowImportSlice
+
+const IDLE_IMPORT: MlflowImportSlice['mlflowImport'] = { running: false, requestId: null, progress: null, report: null, error: null }
+
+const createMlflowImportSlice =
+  (api: HypercubeApi): StateCreator<ExperimentsState, [], [], MlflowImportSlice> =>
+  (set, get) => ({
+    mlflowImport: IDLE_IMPORT,
+    importFromMlflow: async (input) => {
+      const requestId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
+      set({ mlflowImport: { ...IDLE_IMPORT, running: true, requestId } })
+      try {
+        const report = await call(api, 'imports.mlflow', { ...input, requestId })
+        if (get().mlflowImport.requestId !== requestId) return
+        set({ mlflowImport: { ...get().mlflowImport, running: false, report } })
+        if (!input.dryRun) await get().load()
+      } catch (error) {
+        if (get().mlflowImport.requestId === requestId) set({ mlflowImport: { ...get().mlflowImport, running: false, error: errorInfo(error) } })
+      }
+    },
+    onImportProgress: ({ requestId, ...progress }) => {
+      const current = get().mlflowImport
+      if (current.running && current.requestId === requestId) set({ mlflowImport: { ...current, progress } })
+    },
+    resetMlflowImport: () => {
+      if (!get().mlflowImport.running) set({ mlflowImport: IDLE_IMPORT })
+    }
+  })
 
 const createListSlice =
   (api: HypercubeApi): StateCreator<ExperimentsState, [], [], ListSlice> =>
@@ -116,7 +158,8 @@ const createEditSlice =
 export function createExperimentsStore(api: HypercubeApi) {
   return createStore<ExperimentsState>()((...args) => ({
     ...createListSlice(api)(...args),
-    ...createEditSlice(api)(...args)
+    ...createEditSlice(api)(...args),
+    ...createMlflowImportSlice(api)(...args)
   }))
 }
 

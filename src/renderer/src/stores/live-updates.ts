@@ -109,6 +109,9 @@ export function connectLiveUpdates(api: HypercubeApi, stores: Stores, intervalMs
       case 'models.compareProgress':
         stores.models?.getState().onComparisonProgress(event.payload)
         break
+      case 'imports.progress':
+        stores.experiments.getState().onImportProgress(event.payload)
+        break
       case 'api.stateChanged':
         stores.system?.getState().setApiState(event.payload)
         break

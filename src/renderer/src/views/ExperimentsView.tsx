@@ -6,6 +6,7 @@ import { routeHash } from '../stores/app-store'
 import { visibleExperiments } from '../stores/experiments-store'
 import { useApp, useExperiments } from '../stores'
 import { EmptyState, ErrorNote, LogFromScript, Progress, StatusBadge } from './common'
+import { MlflowImportDialog } from './MlflowImportDialog'
 
 export function ExperimentsView(): React.JSX.Element {
   const experiments = useExperiments(useShallow(visibleExperiments))
@@ -23,6 +24,7 @@ export function ExperimentsView(): React.JSX.Element {
   )
   const archivedCount = useExperiments((state) => state.experiments.filter((experiment) => experiment.status === 'archived').length)
   const apiInfo = useApp((state) => state.apiInfo)
+  const [importing, setImporting] = useState(false)
 
   useEffect(() => {
     void load()
@@ -36,7 +38,11 @@ export function ExperimentsView(): React.JSX.Element {
         <label className="inline-check">
           <input type="checkbox" checked={showArchived} onChange={(event) => setShowArchived(event.target.checked)} /> Show deleted ({archivedCount})
         </label>
+        <button type="button" onClick={() => setImporting(true)}>
+          Import from MLflow…
+        </button>
       </div>
+      {importing && <MlflowImportDialog onClose={() => setImporting(false)} />}
       <CreateExperimentForm />
       <ErrorNote error={listError} title="Cannot list experiments" />
       {!loaded && loading && <Progress label="Loading experiments…" />}

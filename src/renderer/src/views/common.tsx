@@ -81,6 +81,54 @@ requests.post(f"{API}/ml/runs/complete", headers=HEADERS, json={"run_id": run["r
  * Asks before an action that changes what is deployed or approved: the action runs only on
  * "confirm", with the optional notes the user typed.
  */
+/**
+ * A native modal <dialog>: the page behind is inert, focus moves in (the first focusable control,
+ * or one marked autoFocus), Esc calls onCancel (the parent closes it by unmounting), Tab stays among
+ * the dialog's controls, and on close focus goes back to what opened it.
+ */
+export function useModalDialog(onCancel: () => void): {
+  dialogRef: React.RefObject<HTMLDialogElement | null>
+  trapTab: (event: React.KeyboardEvent<HTMLDialogElement>) => void
+} {
+  const dialogRef = useRef<HTMLDialogElement>(null)
+  const onCancelRef = useRef(onCancel)
+  onCancelRef.current = onCancel
+  useLayoutEffect(() => {
+    const dialog = dialogRef.current
+    if (!dialog) return
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null
+    const cancel = (event: Event): void => {
+      event.preventDefault()
+      onCancelRef.current()
+    }
+    dialog.addEventListener('cancel', cancel)
+    if (!dialog.open) dialog.showModal()
+    return () => {
+      dialog.removeEventListener('cancel', cancel)
+      if (dialog.open) dialog.close()
+      if (opener?.isConnected) opener.focus()
+    }
+  }, [])
+  const trapTab = (event: React.KeyboardEvent<HTMLDialogElement>): void => {
+    // Tab stays among the dialog's controls (the browser would otherwise let it reach its own UI).
+    if (event.key !== 'Tab') return
+    const focusable = [...event.currentTarget.querySelectorAll<HTMLElement>('button, textarea, input, select, a[href], [tabindex]:not([tabindex="-1"])')].filter(
+      (element) => !element.hasAttribute('disabled')
+    )
+    if (focusable.length === 0) return
+    const first = focusable[0]!
+    const last = focusable[focusable.length - 1]!
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault()
+      last.focus()
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault()
+      first.focus()
+    }
+  }
+  return { dialogRef, trapTab }
+}
+
 export function ConfirmDialog({
   title,
   children,
@@ -101,53 +149,10 @@ export function ConfirmDialog({
 }): React.JSX.Element {
   const [notes, setNotes] = useState('')
   const [busy, setBusy] = useState(false)
-  const dialogRef = useRef<HTMLDialogElement>(null)
-  const onCancelRef = useRef(onCancel)
-  onCancelRef.current = onCancel
-
-  // A native modal <dialog>: the page behind is inert, focus moves in (the notes field, or
-  // Cancel — the first button, the safe one), Esc cancels, and on close focus goes back to
-  // what opened it.
-  useLayoutEffect(() => {
-    const dialog = dialogRef.current
-    if (!dialog) return
-    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null
-    const cancel = (event: Event): void => {
-      event.preventDefault() // the parent closes it by unmounting, as for the Cancel button
-      onCancelRef.current()
-    }
-    dialog.addEventListener('cancel', cancel)
-    if (!dialog.open) dialog.showModal()
-    return () => {
-      dialog.removeEventListener('cancel', cancel)
-      if (dialog.open) dialog.close()
-      if (opener?.isConnected) opener.focus()
-    }
-  }, [])
+  const { dialogRef, trapTab } = useModalDialog(onCancel)
 
   return (
-    <dialog
-      ref={dialogRef}
-      className="modal"
-      aria-label={title}
-      onKeyDown={(event) => {
-        // Tab stays among the dialog's controls (the browser would otherwise let it reach its own UI).
-        if (event.key !== 'Tab') return
-        const focusable = [...event.currentTarget.querySelectorAll<HTMLElement>('button, textarea, input, select, a[href], [tabindex]:not([tabindex="-1"])')].filter(
-          (element) => !element.hasAttribute('disabled')
-        )
-        if (focusable.length === 0) return
-        const first = focusable[0]!
-        const last = focusable[focusable.length - 1]!
-        if (event.shiftKey && document.activeElement === first) {
-          event.preventDefault()
-          last.focus()
-        } else if (!event.shiftKey && document.activeElement === last) {
-          event.preventDefault()
-          first.focus()
-        }
-      }}
-    >
+    <dialog ref={dialogRef} className="modal" aria-label={title} onKeyDown={trapTab}>
       <form
         onSubmit={(event) => {
           event.preventDefault()

@@ -9,7 +9,7 @@ export interface ChartColors {
   grid: string
 }
 
-const FALLBACK: ChartColors = { text: '#1c2430', axis: '#667085', grid: '#e4e7ec' }
+const FALLBACK: ChartColors = { text: '#1c2430', axis: '#667085', grid: '#ededed' }
 
 export function chartColors(): ChartColors {
   // Through globalThis: lib/ is also compiled for Node (unit tests), without the DOM.

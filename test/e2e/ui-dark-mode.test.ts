@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openServeBrowser, pixelsOfColor, seedSweeps, type ServeBrowser } from './compare-charts-helpers'
-import { axeViolations, isSeriousOrCritical, repoRoot } from './ui-harness'
+import { axeViolations, isSeriousOrCritical, repoRoot, screenshotsDir } from './ui-harness'
 
 /**
  * Issue 13, "Dark mode": the theme follows the system's prefers-color-scheme, a switch in the
@@ -210,7 +210,8 @@ describe('dark mode', () => {
 
   it('README pictures: the runs table grouped with its charts, in the light and the dark theme', async () => {
     const { page } = ui
-    const docs = join(repoRoot, 'docs')
+    // Into docs/ only when asked (HYPERCUBE_UPDATE_DOCS=1), so a test run does not rewrite the committed pictures.
+    const docs = process.env.HYPERCUBE_UPDATE_DOCS === '1' ? join(repoRoot, 'docs') : screenshotsDir
     mkdirSync(docs, { recursive: true })
     for (const colorScheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme })

@@ -118,6 +118,46 @@ describe('shareable addresses of the compare view and the chart panels', () => {
     expect(ui.takePageErrors()).toEqual([])
   }, 120_000)
 
+  it('compare: a zoomed overlay chart stays zoomed across a reload and in a shared link; back undoes the zoom', async () => {
+    const { page } = ui
+    ui.takePageErrors()
+    await ui.go(`#/experiments/${sweep.experimentId}/compare?runs=${sweep.runIds.join(',')}`)
+    const overlay = page.getByTestId('overlay-loss')
+    await expect.poll(() => overlay.getAttribute('data-runs')).toBe('8')
+    await expect.poll(() => overlay.locator('figcaption').textContent()).not.toContain('loading')
+    const host = overlay.locator('.chart-host')
+    await expect.poll(() => host.getAttribute('data-x-max')).not.toBeNull()
+    const whole = { min: Number(await host.getAttribute('data-x-min')), max: Number(await host.getAttribute('data-x-max')) }
+    // Drag across the middle third of the plot.
+    await overlay.scrollIntoViewIfNeeded()
+    const box = (await overlay.locator('.u-over').boundingBox())!
+    await page.mouse.move(box.x + box.width / 3, box.y + box.height / 2)
+    await page.mouse.down()
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 })
+    await page.mouse.move(box.x + (2 * box.width) / 3, box.y + box.height / 2, { steps: 5 })
+    await page.mouse.up()
+    await expect.poll(() => overlay.getByRole('button', { name: 'Reset zoom' }).count()).toBe(1)
+    await expect.poll(() => new URL(page.url()).hash).toMatch(/zoom=\d+-\d+%3Aloss/)
+    const zoomed = async () => ({ min: Number(await host.getAttribute('data-x-min')), max: Number(await host.getAttribute('data-x-max')) })
+    await expect.poll(async () => (await zoomed()).max).toBeLessThan(whole.max)
+    const range = await zoomed()
+    expect(range.min).toBeGreaterThan(whole.min)
+
+    await page.reload()
+    await expect.poll(() => overlay.getByRole('button', { name: 'Reset zoom' }).count()).toBe(1)
+    await expect.poll(zoomed).toEqual(range)
+    const other = await freshPage()
+    await other.goto(page.url())
+    const otherHost = other.getByTestId('overlay-loss').locator('.chart-host')
+    await expect.poll(async () => ({ min: Number(await otherHost.getAttribute('data-x-min')), max: Number(await otherHost.getAttribute('data-x-max')) })).toEqual(range)
+    await other.context().close()
+
+    await page.goBack()
+    await expect.poll(() => overlay.getByRole('button', { name: 'Reset zoom' }).count()).toBe(0)
+    await expect.poll(zoomed).toEqual(whole)
+    expect(ui.takePageErrors()).toEqual([])
+  }, 120_000)
+
   it('chart panels: metrics, x axis, log, smoothing and y range survive a reload, open from a shared link, and back/forward step through them', async () => {
     const { page } = ui
     await ui.go(`#/experiments/${sweep.experimentId}`)

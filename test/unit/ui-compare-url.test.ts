@@ -14,6 +14,9 @@ describe('the compare view and chart panels in the address', () => {
       compare: { runs: [12, 3, 9], scatterX: 'params.lr', scatterY: 'metrics.loss', axes: ['params.lr', 'metrics.a,b'], logScales: { 'params.lr': false, 'metrics.loss': true } }
     }
     expect(parseRoute(routeHash(route))).toEqual(route)
+    const zoomed: Route = { page: 'compare', experimentId: 4, compare: { runs: [1, 2], zoom: { 'val:loss-1': { fromStep: 10n, toStep: 12_000_000_000n } } } }
+    expect(parseRoute(routeHash(zoomed))).toEqual(zoomed)
+    expect(parseRoute('#/experiments/4/compare?zoom=9-3%3Aloss&zoom=x%3Aloss')).toEqual({ page: 'compare', experimentId: 4, compare: { runs: null } })
     expect(routeHash({ page: 'compare', experimentId: 4, compare: { runs: null } })).toBe('#/experiments/4/compare')
     expect(parseRoute('#/experiments/4/compare')).toEqual({ page: 'compare', experimentId: 4, compare: { runs: null } })
     // Hand-edited ids: junk and repeats dropped.

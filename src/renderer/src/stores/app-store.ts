@@ -47,6 +47,8 @@ export interface CompareUrlState {
   axes?: string[]
   /** Dimensions the user switched to log (true) or linear (false). */
   logScales?: Record<string, boolean>
+  /** The overlay charts zoomed in, by metric key: the step range shown. */
+  zoom?: Record<string, { fromStep: bigint; toStep: bigint }>
 }
 
 export const EMPTY_TABLE_URL_STATE: RunsTableUrlState = { filter: '', sort: [], columns: null, selected: null }
@@ -193,6 +195,8 @@ function compareQuery(compare: CompareUrlState): string {
     for (const axis of compare.axes) query.append('axis', axis)
   }
   for (const [dimension, log] of Object.entries(compare.logScales ?? {})) query.append(log ? 'log' : 'lin', dimension)
+  // The range first: a metric key may hold ':' and '-'.
+  for (const [key, range] of Object.entries(compare.zoom ?? {})) query.append('zoom', `${range.fromStep}-${range.toStep}:${key}`)
   return query.toString()
 }
 
@@ -203,6 +207,11 @@ function parseCompareQuery(text: string): CompareUrlState {
   const logScales: Record<string, boolean> = {}
   for (const dimension of query.getAll('log')) logScales[dimension] = true
   for (const dimension of query.getAll('lin')) logScales[dimension] = false
+  const zoom: Record<string, { fromStep: bigint; toStep: bigint }> = {}
+  for (const term of query.getAll('zoom')) {
+    const match = /^(\d{1,18})-(\d{1,18}):(.+)$/.exec(term)
+    if (match && BigInt(match[1]!) <= BigInt(match[2]!)) zoom[match[3]!] = { fromStep: BigInt(match[1]!), toStep: BigInt(match[2]!) }
+  }
   const scatterX = query.get('sx')
   const scatterY = query.get('sy')
   return {
@@ -210,7 +219,8 @@ function parseCompareQuery(text: string): CompareUrlState {
     ...(scatterX ? { scatterX } : {}),
     ...(scatterY ? { scatterY } : {}),
     ...(axes.length > 0 ? { axes: axes.filter((axis) => axis !== '') } : {}),
-    ...(Object.keys(logScales).length > 0 ? { logScales } : {})
+    ...(Object.keys(logScales).length > 0 ? { logScales } : {}),
+    ...(Object.keys(zoom).length > 0 ? { zoom } : {})
   }
 }
 

@@ -55,6 +55,8 @@ export interface OverlayChart {
 interface OverlaySlice {
   charts: Record<string, OverlayChart>
   loadChart: (key: string, zoom?: StepRange | null) => Promise<void>
+  /** The user zoomed a chart (null: reset): loads that range and puts it in the address. */
+  setZoom: (key: string, zoom: StepRange | null) => Promise<void>
 }
 
 interface BrushSlice {
@@ -98,8 +100,10 @@ export interface CompareDeps {
 }
 
 /** The compare view's state as the address carries it. */
-export function compareUrlState(state: Pick<CompareState, 'runIds' | 'scatterX' | 'scatterY' | 'axes' | 'axesChosen' | 'logScales'>): CompareUrlState {
+export function compareUrlState(state: Pick<CompareState, 'runIds' | 'scatterX' | 'scatterY' | 'axes' | 'axesChosen' | 'logScales' | 'charts'>): CompareUrlState {
+  const zoom = Object.fromEntries(Object.entries(state.charts).flatMap(([key, chart]) => (chart.zoom ? [[key, chart.zoom]] : [])))
   return {
+    ...(Object.keys(zoom).length > 0 ? { zoom } : {}),
     runs: state.runIds,
     ...(state.scatterX ? { scatterX: state.scatterX } : {}),
     ...(state.scatterY ? { scatterY: state.scatterY } : {}),
@@ -156,6 +160,10 @@ const createRunsSlice =
         if (sameRuns) {
           // Back/forward between settings of the same runs: only the settings change.
           set((state) => ({ ...settings, axes: reconcileAxes(url?.axes ?? [], axisDimensions(state.runs)) }))
+          for (const [key, chart] of Object.entries(get().charts)) {
+            const wanted = url?.zoom?.[key] ?? null
+            if (!sameRange(chart.zoom, wanted)) void get().loadChart(key, wanted)
+          }
           return
         }
         const mine = ++generation
@@ -172,7 +180,7 @@ const createRunsSlice =
           const ids = runs.map((run) => run.id)
           set((state) => ({ runs, colors: runColors(storage, experimentId, ids), axes: reconcileAxes(url?.axes ?? state.axes, axisDimensions(runs)), loading: false }))
           const keys = [...new Set(runs.flatMap((run) => run.metrics.map((metric) => metric.key)))].sort()
-          await Promise.all(keys.map((key) => get().loadChart(key)))
+          await Promise.all(keys.map((key) => get().loadChart(key, url?.zoom?.[key] ?? null)))
         } catch (error) {
           if (mine === generation) set({ loading: false, error: errorInfo(error) })
         }
@@ -181,12 +189,19 @@ const createRunsSlice =
     }
   }
 
+const sameRange = (a: StepRange | null, b: StepRange | null): boolean => (a === null || b === null ? a === b : a.fromStep === b.fromStep && a.toStep === b.toStep)
+
 const EMPTY_CHART: OverlayChart = { series: {}, loading: false, error: null, zoom: null }
 
 const createOverlaySlice =
-  ({ api }: CompareDeps): Slice<OverlaySlice> =>
+  (deps: CompareDeps): Slice<OverlaySlice> =>
   (set, get) => ({
     charts: {},
+    setZoom: async (key, zoom) => {
+      const loaded = get().loadChart(key, zoom)
+      publish(deps, get(), 'push')
+      await loaded
+    },
     loadChart: async (key, zoom = null) => {
       const runs = get().runs.filter((run) => run.metrics.some((metric) => metric.key === key))
       const update = (patch: Partial<OverlayChart>) =>
@@ -195,7 +210,7 @@ const createOverlaySlice =
       try {
         const all = await Promise.all(
           runs.map((run) =>
-            call(api, 'runs.metricSeries', { runId: run.id, key, maxPoints: COMPARE_MAX_POINTS, ...(zoom ? { fromStep: zoom.fromStep, toStep: zoom.toStep } : {}) })
+            call(deps.api, 'runs.metricSeries', { runId: run.id, key, maxPoints: COMPARE_MAX_POINTS, ...(zoom ? { fromStep: zoom.fromStep, toStep: zoom.toStep } : {}) })
           )
         )
         // A newer zoom of the same chart wins.

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react'
+import { useEffect, useMemo, useRef, useState } from 'react'
 import { useShallow } from 'zustand/react/shallow'
 import { axisDimensions, compareTableRows } from '../lib/compare'
 import { formatNumber } from '../lib/format'
@@ -28,7 +28,7 @@ export function CompareView({ experimentId, url }: { experimentId: number; url?:
   const actions = useCompare(
     useShallow((s) => ({
       open: s.open,
-      loadChart: s.loadChart,
+      setZoom: s.setZoom,
       setBrush: s.setBrush,
       setAxes: s.setAxes,
       setLogScale: s.setLogScale,
@@ -42,9 +42,12 @@ export function CompareView({ experimentId, url }: { experimentId: number; url?:
 
   const { open } = actions
   // The address drives the view: on arrival and on every change of it (back/forward, a pasted link).
-  const urlKey = JSON.stringify(url ?? null)
+  // Keyed by the address's text (zoom ranges are bigints, which JSON cannot carry).
+  const urlKey = url ? routeHash({ page: 'compare', experimentId, compare: url }) : ''
+  const latestUrl = useRef(url)
+  latestUrl.current = url
   useEffect(() => {
-    void open(experimentId, JSON.parse(urlKey) as CompareUrlState | null)
+    void open(experimentId, latestUrl.current ?? null)
   }, [experimentId, urlKey, open])
   // For the breadcrumb's experiment name when the page is opened directly.
   useEffect(() => {
@@ -114,7 +117,7 @@ export function CompareView({ experimentId, url }: { experimentId: number; url?:
             <h2>Metrics</h2>
             <div className="chart-grid">
               {metricKeys.map((key) => (
-                <OverlayMetricChart key={key} metricKey={key} chart={state.charts[key]} runs={shown} colors={state.colors} onZoom={(range) => void actions.loadChart(key, range)} />
+                <OverlayMetricChart key={key} metricKey={key} chart={state.charts[key]} runs={shown} colors={state.colors} onZoom={(range) => void actions.setZoom(key, range)} />
               ))}
             </div>
           </section>

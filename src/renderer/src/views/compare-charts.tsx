@@ -72,6 +72,8 @@ export function OverlayMetricChart({
         },
         legend: { live: true },
         hooks: {
+          // What the chart drew, for the tests: its x range.
+          draw: [(u) => Object.assign(host.dataset, { xMin: String(u.scales.x!.min), xMax: String(u.scales.x!.max) })],
           setSelect: [
             (u) => {
               if (u.select.width < 2) return

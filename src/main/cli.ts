@@ -9,13 +9,14 @@ import { exportCommand, importCommand } from './bundle/bundle-commands'
 import { reviewCommand } from './bundle/review-command'
 import { CONFLICT_MODES, type ConflictMode } from './bundle/bundle-importer'
 import { BundleError } from './bundle/bundle-format'
+import { resolveUriIfLocal } from './services/mlflow-source-policy'
 
 /**
  * `hypercube serve`: the headless shell. Starts the same core as the desktop app and keeps it
  * up until SIGINT/SIGTERM, then closes it (database stopped) and exits 0.
  */
 
-const USAGE = `Usage: hypercube serve [--data-dir DIR] [--database-url URL] [--port N] [--host ADDR] [--api-process [--ui-port N]]
+const USAGE = `Usage: hypercube serve [--data-dir DIR] [--database-url URL] [--port N] [--host ADDR] [--api-process [--ui-port N]] [--default-artifact-root URI]
 
   --data-dir DIR       where Hypercube keeps its data (default: ${defaultDataDir()})
   --database-url URL   use this PostgreSQL server instead of the embedded one
@@ -26,6 +27,11 @@ const USAGE = `Usage: hypercube serve [--data-dir DIR] [--database-url URL] [--p
   --api-process        run the HTTP API in a process of its own (as the desktop app does), restarted
                        if it crashes; the browser UI is then served on a port of its own
   --ui-port N          with --api-process: the browser UI's port (default: a free one)
+  --default-artifact-root URI
+                       as MLflow's server option: an experiment created through the MLflow door
+                       without an artifact location keeps its artifacts at URI/<experiment id>
+                       (a relative path is taken from the current folder), where the mlflow
+                       client writes them itself; default: this server's own artifact store
 
        hypercube import-mlflow SOURCE [--experiments a,b] [--dry-run] [--artifacts DIR] [--data-dir DIR] [--database-url URL]
 
@@ -72,7 +78,15 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`hypercube: unknown command ${JSON.stringify(command)}\n${USAGE}\n`)
     return 2
   }
-  let values: { 'data-dir'?: string; 'database-url'?: string; port?: string; host?: string; 'api-process'?: boolean; 'ui-port'?: string }
+  let values: {
+    'data-dir'?: string
+    'database-url'?: string
+    port?: string
+    host?: string
+    'api-process'?: boolean
+    'ui-port'?: string
+    'default-artifact-root'?: string
+  }
   try {
     ;({ values } = parseArgs({
       args: rest,
@@ -82,7 +96,8 @@ export async function main(argv: string[]): Promise<number> {
         port: { type: 'string' },
         host: { type: 'string' },
         'api-process': { type: 'boolean' },
-        'ui-port': { type: 'string' }
+        'ui-port': { type: 'string' },
+        'default-artifact-root': { type: 'string' }
       },
       strict: true
     }))
@@ -97,10 +112,25 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('hypercube: --ui-port goes with --api-process (otherwise the UI is on the API port)\n')
     return 2
   }
+  let mlflowDefaultArtifactRoot: string | undefined
+  if (values['default-artifact-root'] !== undefined) {
+    if (values['default-artifact-root'].trim() === '') {
+      process.stderr.write('hypercube: --default-artifact-root needs a URI or a folder\n')
+      return 2
+    }
+    try {
+      // As MLflow's server takes it: a relative path is made absolute here, once.
+      mlflowDefaultArtifactRoot = resolveUriIfLocal(values['default-artifact-root'])
+    } catch (error) {
+      process.stderr.write(`hypercube: --default-artifact-root: ${(error as Error).message}\n`)
+      return 2
+    }
+  }
   return serve({
     dataDir: resolve(values['data-dir'] ?? defaultDataDir()),
     databaseUrl: values['database-url'],
-    http: { port, host: values.host, process: values['api-process'] ? { spawner: new ForkChildSpawner(), ui: { port: uiPort } } : undefined }
+    http: { port, host: values.host, process: values['api-process'] ? { spawner: new ForkChildSpawner(), ui: { port: uiPort } } : undefined },
+    mlflowDefaultArtifactRoot
   })
 }
 
@@ -279,7 +309,12 @@ function parsePort(value: string | undefined, flag: string): number | undefined 
   return null
 }
 
-async function serve(options: { dataDir: string; databaseUrl?: string; http: Exclude<CoreOptions['http'], false | undefined> }): Promise<number> {
+async function serve(options: {
+  dataDir: string
+  databaseUrl?: string
+  http: Exclude<CoreOptions['http'], false | undefined>
+  mlflowDefaultArtifactRoot?: string
+}): Promise<number> {
   if (options.http.host && !['127.0.0.1', 'localhost', '::1'].includes(options.http.host)) {
     process.stderr.write(`hypercube: warning: listening on ${options.http.host}: the API is reachable from other machines (the token is still required)\n`)
   }

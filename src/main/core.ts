@@ -84,6 +84,12 @@ export interface CoreOptions {
    * serve-mode UI is then not served (the window has IPC).
    */
   http?: false | { port?: number; host?: string; process?: ApiProcessOptions }
+  /**
+   * MLflow's --default-artifact-root, made absolute (resolveUriIfLocal): an experiment created
+   * through the MLflow door without artifact_location keeps its artifacts at <root>/<id>, where
+   * the client writes them itself. Absent: this server's store (mlflow-artifacts:/<id>).
+   */
+  mlflowDefaultArtifactRoot?: string
   /** Interval of deployment health checks (default 30 s); `false` turns the monitor off. */
   healthCheckIntervalMs?: number | false
   /**
@@ -298,7 +304,15 @@ export async function startCore(options: CoreOptions): Promise<Core> {
         const supervisor = await ApiSupervisor.start({
           spawner: ownProcess.spawner,
           script: ownProcess.script ?? defaultApiProcessScript(),
-          config: { dataDir: options.dataDir, databaseUrl: connectionString, databaseStorage: storage, port, host: options.http?.host, logLevel: logger.level },
+          config: {
+            dataDir: options.dataDir,
+            databaseUrl: connectionString,
+            databaseStorage: storage,
+            port,
+            host: options.http?.host,
+            logLevel: logger.level,
+            mlflowDefaultArtifactRoot: options.mlflowDefaultArtifactRoot
+          },
           logger: logger.child({ component: 'api-supervisor' }),
           plugins: services.plugins
         })
@@ -318,7 +332,16 @@ export async function startCore(options: CoreOptions): Promise<Core> {
           http = uiServer
         }
       } else {
-        const server = await startDoorHttp({ database, services, dataDir: options.dataDir, logger, port, host: options.http?.host, plugins: [uiPlugin()] })
+        const server = await startDoorHttp({
+          database,
+          services,
+          dataDir: options.dataDir,
+          logger,
+          port,
+          host: options.http?.host,
+          mlflowDefaultArtifactRoot: options.mlflowDefaultArtifactRoot,
+          plugins: [uiPlugin()]
+        })
         closers.push(() => server.close())
         http = server
         api = inProcessDoor(server)
@@ -343,7 +366,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       logger,
       database: databaseInfo,
       services,
-      mlflow: (mlflow = new MlflowService(new PgMlflowRepository(database), services.experiments, services.runs, services.models)),
+      mlflow: (mlflow = new MlflowService(new PgMlflowRepository(database), services.experiments, services.runs, services.models, options.mlflowDefaultArtifactRoot ?? null)),
       events,
       api,
       http,

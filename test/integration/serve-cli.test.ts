@@ -14,9 +14,9 @@ interface ServeProcess {
   exited: Promise<number | null>
 }
 
-function serve(args: string[], env: NodeJS.ProcessEnv = {}): ServeProcess {
+function serve(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): ServeProcess {
   // Its own process group, so a signal can go to the whole group as Ctrl-C in a terminal does.
-  const child = spawn(process.execPath, [bin, 'serve', ...args], { detached: true, env: { ...process.env, ...env } })
+  const child = spawn(process.execPath, [bin, 'serve', ...args], { detached: true, env: { ...process.env, ...env }, cwd })
   let output = ''
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -147,6 +147,32 @@ describe('hypercube serve', () => {
     while (alive(second.apiPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
     expect(alive(second.apiPid)).toBe(false)
     await database.drop()
+  })
+
+  it('--default-artifact-root gives MLflow experiments <root>/<id> (a relative root from the folder serve started in), also with --api-process', async () => {
+    const { createTestDatabase } = await import('../support/test-env')
+    const database = await createTestDatabase()
+    const data = makeDataDir()
+    const workdir = makeDataDir('hypercube-cwd-')
+    folders.push(data.remove, workdir.remove)
+    const server = serve(['--data-dir', data.dir, '--database-url', database.url, '--port', '0', '--api-process', '--default-artifact-root', 'mlruns-here'], {}, workdir.dir)
+    const [, url] = /^API: (\S+)\/v1 /.exec(await waitForOutput(server, /^API: .*$/m)) ?? []
+    const token = (await import('node:fs')).readFileSync(join(data.dir, 'api-token'), 'utf8').trim()
+    const mlflow = async (path: string, init: RequestInit = {}): Promise<Record<string, unknown>> => {
+      const response = await fetch(`${url}/api/2.0/mlflow/${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } })
+      expect(response.status, path).toBe(200)
+      return (await response.json()) as Record<string, unknown>
+    }
+    const { experiment_id: experimentId } = await mlflow('experiments/create', { method: 'POST', body: JSON.stringify({ name: 'rooted' }) })
+    const { experiment } = await mlflow(`experiments/get?experiment_id=${String(experimentId)}`)
+    expect((experiment as { artifact_location: string }).artifact_location).toBe(join(workdir.dir, 'mlruns-here', String(experimentId)))
+    process.kill(-server.child.pid!, 'SIGINT')
+    expect(await server.exited, server.output()).toBe(0)
+    await database.drop()
+
+    const empty = serve(['--default-artifact-root', ' '])
+    expect(await empty.exited).toBe(2)
+    expect(empty.output()).toContain('--default-artifact-root needs a URI or a folder')
   })
 
   it('fails naming the port, with exit code 1, when the --port it was given is taken (no silent move)', async () => {

@@ -65,6 +65,8 @@ export async function startTestCore(
     beforeStart?: (dataDir: string) => Promise<void>
     /** The database's ICU collation, where a test needs one other than the server's C. */
     icuLocale?: 'en-US'
+    /** serve's --default-artifact-root (CoreOptions.mlflowDefaultArtifactRoot). */
+    mlflowDefaultArtifactRoot?: string
   } = {}
 ): Promise<TestCore> {
   const data = makeDataDir()
@@ -76,6 +78,7 @@ export async function startTestCore(
     databaseUrl: database.url,
     logger: createSilentLogger(),
     plugins: options.plugins ? pluginOptions : false,
+    mlflowDefaultArtifactRoot: options.mlflowDefaultArtifactRoot,
     // apiProcess: the HTTP door in a forked child, as the desktop app runs it in a utilityProcess.
     // ui: the browser UI served by this process on a port of its own (serve --api-process).
     http: options.apiProcess

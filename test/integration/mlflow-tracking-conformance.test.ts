@@ -330,6 +330,33 @@ describe('test_rest_tracking.py: logged models', () => {
     return { names: ((json.models ?? []) as { info: LoggedModel }[]).map((model) => model.info.name), token: json.next_page_token }
   }
 
+  it('test_create_logged_model: a source_run_id no run here has is kept as given; one that exists links the lineage', async () => {
+    const experimentId = await createExperiment('create_logged_model_source')
+    const orphan = (await ok('logged-models', { experiment_id: experimentId, source_run_id: '123' })).model as { info: LoggedModel & { source_run_id?: string } }
+    expect(orphan.info.source_run_id).toBe('123')
+    const loaded = (await get(`logged-models/${orphan.info.model_id}`, {})).json.model as { info: { source_run_id?: string } }
+    expect(loaded.info.source_run_id).toBe('123')
+    // Searchable by it, as MLflow's filter attribute.
+    const found = await ok('logged-models/search', { experiment_ids: [experimentId], filter: "source_run_id = '123'" })
+    expect(((found.models ?? []) as { info: LoggedModel }[]).map((model) => model.info.model_id)).toEqual([orphan.info.model_id])
+
+    // A run that exists: its uuid comes back, and the lineage links the run (its outputs name the model).
+    const run = ((await ok('runs/create', { experiment_id: experimentId })).run as { info: { run_id: string } }).info.run_id
+    const linked = (await ok('logged-models', { experiment_id: experimentId, source_run_id: run })).model as { info: LoggedModel & { source_run_id?: string } }
+    expect(linked.info.source_run_id).toBe(run)
+    const sql = new pg.Client({ connectionString: env.databaseUrl })
+    await sql.connect()
+    try {
+      const { rows } = await sql.query<{ linked: string | null; kept: string | null }>(
+        `SELECT r.run_uuid AS linked, lm.mlflow_source_run_id AS kept FROM ml_logged_model lm LEFT JOIN ml_run r ON r.run_id = lm.source_run_id WHERE lm.model_id = $1`,
+        [linked.info.model_id]
+      )
+      expect(rows).toEqual([{ linked: run, kept: null }])
+    } finally {
+      await sql.end()
+    }
+  })
+
   it('test_delete_logged_model_tag: a tag the model does not have is refused with "No tag with key"', async () => {
     const model = await createLoggedModel(await createExperiment('create_logged_model'))
     const tags = call('PATCH', `/api/2.0/mlflow/logged-models/${model.model_id}/tags`, {

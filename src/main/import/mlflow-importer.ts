@@ -301,6 +301,8 @@ export class MlflowImporter {
       name: model.name,
       modelType: model.modelType ?? '',
       sourceRunId,
+      // A source run the store does not hold (or this import left out) is kept as MLflow named it.
+      mlflowSourceRunId: sourceRunId === null ? model.sourceRunId : null,
       params: model.params,
       tags: model.tags,
       userId: model.tags['mlflow.user'] ?? null

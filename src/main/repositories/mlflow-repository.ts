@@ -180,7 +180,7 @@ const LOGGED_MODEL_TARGET: FilterTarget = {
     model_id: { sql: 'lm.model_id', kind: 'text' },
     model_type: { sql: 'lm.model_type', kind: 'text' },
     status: { sql: 'lm.status', kind: 'text' },
-    source_run_id: { sql: 'lr.run_uuid', kind: 'text' },
+    source_run_id: { sql: 'coalesce(lm.mlflow_source_run_id, lr.run_uuid)', kind: 'text' },
     creation_timestamp: { sql: epochMsSql('lm.created_at'), kind: 'number' },
     creation_time: { sql: epochMsSql('lm.created_at'), kind: 'number' },
     last_updated_timestamp: { sql: epochMsSql('lm.updated_at'), kind: 'number' }
@@ -267,7 +267,7 @@ function toRegisteredModel(row: Record<string, unknown>): RegisteredModelRecord 
 }
 
 const LOGGED_MODEL_SELECT = `
-  SELECT lm.model_id, lm.experiment_id, lm.name, lm.model_type, lr.run_uuid, lm.status, lm.params, lm.tags,
+  SELECT lm.model_id, lm.experiment_id, lm.name, lm.model_type, coalesce(lm.mlflow_source_run_id, lr.run_uuid) AS run_uuid, lm.status, lm.params, lm.tags,
          lm.created_at, lm.updated_at,
          (SELECT coalesce(jsonb_agg(jsonb_build_object(
                     'key', mm.metric_name, 'value', mm.value::text, 'step', mm.step::text,

@@ -514,9 +514,9 @@ export class PgModelRepository {
   async createLoggedModel(model: NewLoggedModel): Promise<void> {
     await translated(() =>
       this.db.query(
-        `INSERT INTO ml_logged_model (model_id, experiment_id, name, model_type, source_run_id, params, tags, user_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [model.modelId, model.experimentId, model.name, model.modelType, model.sourceRunId, model.params, model.tags, model.userId]
+        `INSERT INTO ml_logged_model (model_id, experiment_id, name, model_type, source_run_id, mlflow_source_run_id, params, tags, user_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [model.modelId, model.experimentId, model.name, model.modelType, model.sourceRunId, model.mlflowSourceRunId, model.params, model.tags, model.userId]
       )
     )
   }
@@ -592,6 +592,8 @@ export interface NewLoggedModel {
   name: string
   modelType: string
   sourceRunId: number | null
+  /** The source run id as an MLflow client gave it; null when it came from a run here. */
+  mlflowSourceRunId: string | null
   params: Tags
   tags: Tags
   userId: string | null

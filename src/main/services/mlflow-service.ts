@@ -977,13 +977,15 @@ export class MlflowService {
     const request = parseMlflow(createLoggedModelBody, body)
     const experiment = await this.experimentById(request.experiment_id)
     if (experiment.deleted) throw invalid(`The experiment ${experiment.id} must be in the 'active' state. Current state is deleted.`)
-    const sourceRunId = request.source_run_id ? (await this.runByUuid(request.source_run_id)).id : null
+    // Kept as given, as MLflow keeps it; the lineage links only a run that exists here.
+    const sourceRun = request.source_run_id ? await this.runs.findByUuid(request.source_run_id) : undefined
     const tags = tagsOf(request.tags)
     const modelId = await this.models.createLoggedModel({
       experimentId: experiment.id,
       name: request.name || generateRunName(),
       modelType: request.model_type ?? '',
-      sourceRunId,
+      sourceRunId: sourceRun?.id ?? null,
+      mlflowSourceRunId: request.source_run_id && !sourceRun ? request.source_run_id : null,
       params: tagsOf(request.params),
       tags,
       userId: tags['mlflow.user'] ?? null

@@ -53,6 +53,8 @@ const newLoggedModelInput = z
     name,
     modelType: text(LIMITS.name).default(''),
     sourceRunId: id.nullable().default(null),
+    /** The source run id as an MLflow client gave it (kept even when no such run exists here). */
+    mlflowSourceRunId: text(LIMITS.name).nullable().default(null),
     params: tags.default({}),
     tags: tags.default({}),
     userId: text(LIMITS.name).nullable().default(null),

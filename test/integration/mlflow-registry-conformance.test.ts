@@ -359,6 +359,13 @@ describe('versions of logged models (MLflow 3)', () => {
     expect((await call('GET', 'model-versions/get', { name, version: '1' })).status).toBe(404)
   })
 
+  it('a models:/ source naming nothing is refused with MLflow\'s words as a 400, not MLflow\'s 500 (the client would retry a 5xx in vain)', async () => {
+    const name = await registeredModel()
+    await refusedSource({ name, source: 'models:/m-0123456789abcdef0123456789abcdef' }, 400, "Unable to fetch model from model URI source artifact location 'models:/m-0123456789abcdef0123456789abcdef'.Error: Logged model with ID 'm-0123456789abcdef0123456789abcdef' not found.")
+    await refusedSource({ name, source: 'models:/no-such-model/3' }, 400, "Unable to fetch model from model URI source artifact location 'models:/no-such-model/3'.Error: Model Version (name=no-such-model, version=3) not found")
+    expect((await call('GET', 'model-versions/get', { name, version: '1' })).status).toBe(404)
+  })
+
   it('registered from models:/m-…, a version carries the logged model run and downloads from its artifact location (register_model)', async () => {
     const name = await registeredModel()
     const { experimentId, runId } = await experimentWithRun()

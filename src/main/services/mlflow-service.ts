@@ -898,9 +898,11 @@ export class MlflowService {
         `Not a proper models:/ URI: ${source}. Models URIs must be of the form 'models:/model_name/suffix' or 'models:/model_name@alias' where suffix is a model version, stage, or the string 'latest' and where alias is a registered model alias. Only one of suffix or alias can be defined at a time.`
       )
     }
-    // MLflow answers a source it cannot resolve with INTERNAL_ERROR and these words.
+    // MLflow's words for a source it cannot resolve; MLflow sends them as INTERNAL_ERROR (500),
+    // which the mlflow client retries for minutes in vain: a source naming nothing is the
+    // client's mistake, so it is a 400 here (as a file: source on another host is).
     const unresolved = (why: string): MlflowError =>
-      new MlflowError('INTERNAL_ERROR', `Unable to fetch model from model URI source artifact location '${source}'.Error: ${why}`)
+      new MlflowError('INVALID_PARAMETER_VALUE', `Unable to fetch model from model URI source artifact location '${source}'.Error: ${why}`)
     if (parts.length === 1 && !path.includes('@')) {
       const logged = await this.repository.getLoggedModel(parts[0]!)
       if (!logged) throw unresolved(`Logged model with ID '${parts[0]!}' not found.`)

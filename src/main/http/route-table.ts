@@ -66,8 +66,10 @@ export function registerRoutes(app: FastifyInstance, routes: readonly AnyRoute[]
         const body = route.body ? parseInput(route.body, request.body) : request.body
         const result = await route.handler({ params, query, body, request, reply })
         // A handler that answered itself returned the reply, which is a thenable: awaiting it
-        // waited for the answer to be sent.
-        if (reply.sent) return reply
+        // waited for the answer to be sent — or for the client to go away mid-stream, when
+        // reply.sent can still be false though the headers went out (a second answer would
+        // then fail with ERR_HTTP_HEADERS_SENT).
+        if (result === reply || reply.sent || reply.raw.headersSent) return reply
         return sendJson(reply, route.status ?? 200, result)
       }
     })

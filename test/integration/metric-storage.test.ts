@@ -248,7 +248,12 @@ describe('rollups folded in the background (migration 0016)', () => {
     })()
     await Promise.all(
       keys.map(async (key) => {
-        for (let batch = 0; batch < 25; batch++) await metrics.logBatch(runId, points(key, batch * 400, 400))
+        for (let batch = 0; batch < 25; batch++) {
+          await metrics.logBatch(runId, points(key, batch * 400, 400))
+          // A breath between batches, as a training loop has: the folder only tries the run's
+          // lock (it never waits behind a writer), and 8 writers back to back would hold it always.
+          await new Promise((resolve) => setTimeout(resolve, 5))
+        }
       })
     )
     writing = false
@@ -264,6 +269,7 @@ describe('rollups folded in the background (migration 0016)', () => {
   })
 
   it('folds many small runs in one transaction, and visits every pending run in turn', async () => {
+    await foldAll(65_536) // nothing left pending by the tests before
     const small = await Promise.all(Array.from({ length: 100 }, () => newRun()))
     for (const runId of small) await metrics.logBatch(runId, points('lr', 0, 10))
     // Up to 64 runs a slice: two slices fold the hundred runs, not a hundred.
@@ -275,6 +281,7 @@ describe('rollups folded in the background (migration 0016)', () => {
 
   it('folds a run once it has gathered enough points, or once they have waited long enough', async () => {
     const due = { minUnfoldedPoints: 16_384, maxAgeMs: 60_000 }
+    await foldAll(65_536) // nothing left pending by the tests before
     const busy = await newRun()
     await metrics.logBatch(busy, points('loss', 0, 1_000))
     expect(await metrics.foldPendingSlice(65_536, due)).toBe(0)

@@ -93,7 +93,7 @@ describe('compare view and charts in a browser against serve', () => {
     const table = await colorsByRun(page.getByTestId('compare-table').locator('thead th:has(.swatch)'), { name: 'text', colorOf: '.swatch', property: 'background-color' })
     const parallel = await colorsByRun(page.locator('svg.parallel polyline[data-run-id]'), { name: 'title', property: 'stroke' })
     const scatter = await colorsByRun(page.getByTestId('scatter').locator('circle[data-run-name]'), { name: { attribute: 'data-run-name' }, property: 'fill' })
-    const overlay = await colorsByRun(page.getByTestId('overlay-loss').locator('.u-legend .u-series').filter({ hasText: 'sweep-a' }), { name: { selector: '.u-label' }, colorOf: '.u-marker', property: 'border-color' })
+    const overlay = await colorsByRun(page.getByTestId('overlay-loss').locator('.panel-legend li'), { name: 'text', colorOf: '.group-swatch', property: 'background-color' })
     expect(table).toEqual(legend)
     expect(parallel).toEqual(legend)
     expect(scatter).toEqual(legend)
@@ -226,17 +226,19 @@ describe('compare view and charts in a browser against serve', () => {
     await overlay.scrollIntoViewIfNeeded()
     const over = (await overlay.locator('.u-over').boundingBox())!
     await page.mouse.move(over.x + over.width * (85 / 90), over.y + over.height / 2)
-    const rows = overlay.locator('.u-legend .u-series')
-    await expect.poll(async () => Number(await rows.first().locator('.u-value').textContent())).toBeGreaterThanOrEqual(84)
-    const hovered = await rows.evaluateAll((elements) => elements.slice(1).map((row) => [row.querySelector('.u-label')?.textContent ?? '', row.querySelector('.u-value')?.textContent ?? ''] as const))
-    const withValue = hovered.filter(([, value]) => /\d/.test(value)).map(([name]) => name)
-    expect(withValue).toEqual([sweepName(7)])
+    // The readout under the chart: `step 85 · <run> <value> · …`, a part per run with a value there.
+    const readout = overlay.getByTestId('panel-readout')
+    const hovered = async (): Promise<{ step: number; runs: string[] }> => {
+      const [x = '', ...parts] = ((await readout.textContent()) ?? '').split(' · ')
+      return { step: Number(/^step (\S+)/.exec(x)?.[1] ?? NaN), runs: parts.map((part) => part.slice(0, part.lastIndexOf(' '))) }
+    }
+    await expect.poll(async () => (await hovered()).step).toBeGreaterThanOrEqual(84)
+    expect((await hovered()).runs).toEqual([sweepName(7)])
     await ui.shotOf(overlay, 'overlay-hover-late')
     // At step ~10 every run has a point.
     await page.mouse.move(over.x + over.width * (10 / 90), over.y + over.height / 2)
-    await expect.poll(async () => Number(await rows.first().locator('.u-value').textContent())).toBeLessThanOrEqual(12)
-    const early = await rows.evaluateAll((elements) => elements.slice(1).map((row) => row.querySelector('.u-value')?.textContent ?? ''))
-    expect(early.filter((value) => /\d/.test(value))).toHaveLength(8)
+    await expect.poll(async () => (await hovered()).step).toBeLessThanOrEqual(12)
+    expect((await hovered()).runs).toHaveLength(8)
   }, 60_000)
 })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { newPanel } from '../../src/renderer/src/lib/chart-panels'
+import { overlayPanel, stepRangeOnAxis } from '../../src/renderer/src/lib/compare'
 import { memoryStorage } from '../../src/renderer/src/lib/storage'
 import { parseRoute, routeHash, type Route } from '../../src/renderer/src/stores/app-store'
 import { createCompareStore } from '../../src/renderer/src/stores/compare-store'
@@ -53,5 +54,67 @@ describe('the compare view and chart panels in the address', () => {
     storage.setItem(selectionKey(5), '[9,3]')
     await store.getState().open(5, { runs: null })
     expect(navigations).toEqual([['#/experiments/5/compare?runs=9%2C3', 'replace']])
+  })
+})
+
+describe('the compare view’s overlay chart settings (chart panels, one per metric)', () => {
+  it('round-trips the charts’ settings in the compare address, beside the zoom, and drops a mangled charts term', () => {
+    const loss = { ...overlayPanel('loss', undefined), xAxis: 'metric:lr' as const, logY: true, yMin: 0.01, smoothing: { method: 'gaussian' as const, strength: 0.5 } }
+    const route: Route = { page: 'compare', experimentId: 4, compare: { runs: [2, 1], zoom: { loss: { fromStep: 5n, toStep: 50n } }, charts: [loss] } }
+    expect(parseRoute(routeHash(route))).toEqual(route)
+    expect(parseRoute('#/experiments/4/compare?runs=1,2&charts=%5Bnope')).toEqual({ page: 'compare', experimentId: 4, compare: { runs: [1, 2] } })
+  })
+
+  it('keeps one metric per chart, its id the metric, whatever the address says', () => {
+    const handEdited = { ...newPanel('x', ['accuracy', 'loss']), logY: true }
+    expect(overlayPanel('loss', handEdited)).toEqual({ ...newPanel('loss', ['loss']), logY: true })
+    expect(overlayPanel('loss', undefined)).toEqual(newPanel('loss', ['loss']))
+  })
+
+  it('publishes a changed chart (a history entry; a smoothing slider’s drag replaces it) and applies an address’s charts on open and on back/forward', async () => {
+    const storage = memoryStorage()
+    const rows = [runRow(3, 4), runRow(9, 4)]
+    const fake = fakeApi({ 'runs.rows': () => rows, 'runs.metricSeries': () => ({ runId: 3, key: 'loss', mode: 'raw', totalPoints: 0, points: [] }) as never })
+    const navigations: Array<[string, string]> = []
+    const store = createCompareStore({ api: fake.api, storage, navigate: (hash, mode) => void navigations.push([hash, mode]) })
+    await store.getState().open(4, { runs: [3, 9] })
+    expect(store.getState().panels).toEqual({})
+
+    store.getState().setPanel('loss', { logY: true })
+    const logged = { ...newPanel('loss', ['loss']), logY: true }
+    expect(store.getState().panels).toEqual({ loss: logged })
+    expect(navigations.at(-1)).toEqual([routeHash({ page: 'compare', experimentId: 4, compare: { runs: [3, 9], charts: [logged] } }), 'push'])
+    store.getState().setPanel('loss', { smoothing: { method: 'ema', strength: 0.3 } })
+    expect(navigations.at(-1)?.[1]).toBe('replace')
+    expect(parseRoute(navigations.at(-1)![0])).toMatchObject({ compare: { charts: [{ id: 'loss', logY: true, smoothing: { method: 'ema', strength: 0.3 } }] } })
+
+    // Back to an address without settings (the same runs): the charts go back to the defaults, without reloading the runs.
+    const rowCalls = fake.callsOf('runs.rows').length
+    await store.getState().open(4, { runs: [3, 9] })
+    expect(store.getState().panels).toEqual({})
+    // Forward again, or a shared link: the address's settings.
+    await store.getState().open(4, { runs: [3, 9], charts: [{ ...logged, yMax: 2 }] })
+    expect(store.getState().panels).toEqual({ loss: { ...logged, yMax: 2 } })
+    expect(fake.callsOf('runs.rows').length).toBe(rowCalls)
+  })
+})
+
+describe('the step range behind a zoom on an overlay chart’s x axis', () => {
+  const samples = [0, 1, 2, 3, 4].map((step) => ({ step, value: 10 - step, time: 1_000_000 + step * 2_000 }))
+  it('is the range itself on the step axis', () => {
+    expect(stepRangeOnAxis([{ samples }], 'step', 0.4, 3.2)).toEqual({ fromStep: 1n, toStep: 3n })
+    expect(stepRangeOnAxis([{ samples }], 'step', 1.2, 1.8)).toBeNull()
+  })
+  it('is the steps of the points drawn inside it on time and metric axes', () => {
+    // Relative time: step s is at 2·s seconds.
+    expect(stepRangeOnAxis([{ samples }], 'relative', 1.5, 6.5)).toEqual({ fromStep: 1n, toStep: 3n })
+    expect(stepRangeOnAxis([{ samples }], 'wall', 1_002, 1_004)).toEqual({ fromStep: 1n, toStep: 2n })
+    // Against another metric (its value at step s is 100 − 10·s): x from 65 to 85 holds steps 2 and 3.
+    const xSamples = samples.map((sample) => ({ ...sample, value: 100 - 10 * sample.step }))
+    expect(stepRangeOnAxis([{ samples, xSamples }], 'metric:other', 65, 85)).toEqual({ fromStep: 2n, toStep: 3n })
+    // Over several runs: the union.
+    const later = samples.map((sample) => ({ ...sample, step: sample.step + 10 }))
+    expect(stepRangeOnAxis([{ samples }, { samples: later }], 'relative', 7, 9)).toEqual({ fromStep: 4n, toStep: 14n })
+    expect(stepRangeOnAxis([{ samples }], 'relative', 20, 30)).toBeNull()
   })
 })

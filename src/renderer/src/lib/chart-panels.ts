@@ -96,6 +96,11 @@ export function parsePanels(value: unknown): PanelConfig[] | null {
   return panels
 }
 
+/** How a settings change enters the history: dragging the smoothing slider is one change ('replace' after the first notch), not one entry per notch. */
+export function historyModeOf(before: PanelConfig | undefined, patch: Partial<PanelConfig>): 'push' | 'replace' {
+  return before !== undefined && Object.keys(patch).length === 1 && patch.smoothing?.method === before.smoothing.method ? 'replace' : 'push'
+}
+
 /** Moves the panel `id` by `delta` places (clamped to the ends). */
 export function movePanel(panels: readonly PanelConfig[], id: string, delta: number): PanelConfig[] {
   const from = panels.findIndex((panel) => panel.id === id)

@@ -1,6 +1,7 @@
 import type { RunRow } from '../../../shared/contract'
 import type { JsonValue } from '../../../shared/domain'
 import { categoryOf } from './axis-scale'
+import { lineOnAxis, newPanel, type PanelConfig, type PanelXAxis, type Sample } from './chart-panels'
 import { formatJsonValue } from './format'
 
 /**
@@ -144,4 +145,45 @@ export function runsInBrushes(runs: RunRow[], brushes: Brushes): RunRow[] {
   const entries = Object.entries(brushes)
   if (entries.length === 0) return runs
   return runs.filter((run) => entries.every(([dimension, brush]) => inBrush(dimensionValue(run, dimension), brush)))
+}
+
+/** A compare overlay chart's settings: the user's for that metric, else a chart panel's defaults (one chart per metric). */
+export function overlayPanel(metricKey: string, chosen: PanelConfig | undefined): PanelConfig {
+  return chosen ? { ...chosen, id: metricKey, metrics: [metricKey] } : newPanel(metricKey, [metricKey])
+}
+
+/**
+ * The step range behind an x range of an overlay chart (what to re-read when the user zooms):
+ * on the step axis the range itself; on the others (time, relative time, another metric), the
+ * steps of the points any run drew inside it.
+ */
+export function stepRangeOnAxis(
+  runs: ReadonlyArray<{ samples: readonly Sample[]; xSamples?: readonly Sample[] }>,
+  xAxis: PanelXAxis,
+  xMin: number,
+  xMax: number
+): { fromStep: bigint; toStep: bigint } | null {
+  if (xAxis === 'step') {
+    const fromStep = BigInt(Math.ceil(xMin))
+    const toStep = BigInt(Math.floor(xMax))
+    return fromStep <= toStep ? { fromStep, toStep } : null
+  }
+  let from: number | null = null
+  let to: number | null = null
+  for (const { samples, xSamples } of runs) {
+    // The run's points placed on the axis as the chart places them, each carrying its step as its value.
+    const steps = lineOnAxis(
+      samples.map((sample) => ({ ...sample, value: sample.step })),
+      xAxis,
+      false,
+      xSamples
+    )
+    steps.x.forEach((x, i) => {
+      const step = steps.y[i]
+      if (x < xMin || x > xMax || step === null || step === undefined) return
+      from = from === null ? step : Math.min(from, step)
+      to = to === null ? step : Math.max(to, step)
+    })
+  }
+  return from === null || to === null ? null : { fromStep: BigInt(from), toStep: BigInt(to) }
 }

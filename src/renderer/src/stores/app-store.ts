@@ -49,6 +49,8 @@ export interface CompareUrlState {
   logScales?: Record<string, boolean>
   /** The overlay charts zoomed in, by metric key: the step range shown. */
   zoom?: Record<string, { fromStep: bigint; toStep: bigint }>
+  /** The overlay charts whose settings the user changed (x axis, log, smoothing, y range, size), one panel per metric, its id the metric key. */
+  charts?: PanelConfig[]
 }
 
 export const EMPTY_TABLE_URL_STATE: RunsTableUrlState = { filter: '', sort: [], columns: null, selected: null }
@@ -197,6 +199,8 @@ function compareQuery(compare: CompareUrlState): string {
   for (const [dimension, log] of Object.entries(compare.logScales ?? {})) query.append(log ? 'log' : 'lin', dimension)
   // The range first: a metric key may hold ':' and '-'.
   for (const [key, range] of Object.entries(compare.zoom ?? {})) query.append('zoom', `${range.fromStep}-${range.toStep}:${key}`)
+  // As the experiment page's panels: one JSON term, read back by parseChartsQuery.
+  if (compare.charts && compare.charts.length > 0) query.set('charts', JSON.stringify(compare.charts))
   return query.toString()
 }
 
@@ -214,13 +218,15 @@ function parseCompareQuery(text: string): CompareUrlState {
   }
   const scatterX = query.get('sx')
   const scatterY = query.get('sy')
+  const charts = parseChartsQuery(text)
   return {
     runs: runs === null ? null : [...new Set(runs.split(',').map(Number).filter((id) => Number.isSafeInteger(id) && id > 0))],
     ...(scatterX ? { scatterX } : {}),
     ...(scatterY ? { scatterY } : {}),
     ...(axes.length > 0 ? { axes: axes.filter((axis) => axis !== '') } : {}),
     ...(Object.keys(logScales).length > 0 ? { logScales } : {}),
-    ...(Object.keys(zoom).length > 0 ? { zoom } : {})
+    ...(Object.keys(zoom).length > 0 ? { zoom } : {}),
+    ...(charts && charts.length > 0 ? { charts } : {})
   }
 }
 

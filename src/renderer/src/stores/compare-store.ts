@@ -3,7 +3,8 @@ import type { DistanceMatrix, HypercubeApi, RunRow } from '../../../shared/contr
 import type { MetricSeries } from '../../../shared/domain'
 import type { ErrorInfo } from '../../../shared/errors'
 import { call, errorInfo } from '../lib/call'
-import { axisDimensions, reconcileAxes, runsInBrushes, type Brush, type Brushes, type Dimension } from '../lib/compare'
+import { historyModeOf, type PanelConfig } from '../lib/chart-panels'
+import { axisDimensions, overlayPanel, reconcileAxes, runsInBrushes, type Brush, type Brushes, type Dimension } from '../lib/compare'
 import { runColors } from '../lib/run-colors'
 import { isNumberArray, readJson, writeJson, type KeyValueStorage } from '../lib/storage'
 import { selectionKey } from './runs-table-store'
@@ -15,8 +16,8 @@ import type { StepRange } from './run-page-store'
  * stored) and their colours, the overlaid series per metric key, the parallel-coordinates axes
  * and brushes, and the similar-runs / distance-matrix results of a chosen plugin.
  *
- * The address carries the compared runs and the scatter / parallel-coordinates settings
- * (app-store's CompareUrlState), as the runs table's address carries its state: `open`
+ * The address carries the compared runs, the scatter / parallel-coordinates settings and each
+ * overlay chart's zoom and chart-panel settings (app-store's CompareUrlState), as the runs table's address carries its state: `open`
  * applies what the address says (a reload, a shared link, back/forward) and the user's
  * changes are published to it (a history entry each).
  */
@@ -54,6 +55,10 @@ export interface OverlayChart {
 
 interface OverlaySlice {
   charts: Record<string, OverlayChart>
+  /** The user's settings of an overlay chart (x axis, log y, smoothing, y range, size), by metric key; absent: a chart panel's defaults. */
+  panels: Record<string, PanelConfig>
+  /** Changes an overlay chart's settings and puts them in the address. */
+  setPanel: (key: string, patch: Partial<PanelConfig>) => void
   loadChart: (key: string, zoom?: StepRange | null) => Promise<void>
   /** The user zoomed a chart (null: reset): loads that range and puts it in the address. */
   setZoom: (key: string, zoom: StepRange | null) => Promise<void>
@@ -100,9 +105,11 @@ export interface CompareDeps {
 }
 
 /** The compare view's state as the address carries it. */
-export function compareUrlState(state: Pick<CompareState, 'runIds' | 'scatterX' | 'scatterY' | 'axes' | 'axesChosen' | 'logScales' | 'charts'>): CompareUrlState {
+export function compareUrlState(state: Pick<CompareState, 'runIds' | 'scatterX' | 'scatterY' | 'axes' | 'axesChosen' | 'logScales' | 'charts' | 'panels'>): CompareUrlState {
   const zoom = Object.fromEntries(Object.entries(state.charts).flatMap(([key, chart]) => (chart.zoom ? [[key, chart.zoom]] : [])))
+  const panels = Object.values(state.panels)
   return {
+    ...(panels.length > 0 ? { charts: panels } : {}),
     ...(Object.keys(zoom).length > 0 ? { zoom } : {}),
     runs: state.runIds,
     ...(state.scatterX ? { scatterX: state.scatterX } : {}),
@@ -152,7 +159,8 @@ const createRunsSlice =
           scatterX: url?.scatterX ?? null,
           scatterY: url?.scatterY ?? null,
           logScales: url?.logScales ?? {},
-          axesChosen: url?.axes !== undefined
+          axesChosen: url?.axes !== undefined,
+          panels: Object.fromEntries((url?.charts ?? []).map((panel) => [panel.id, overlayPanel(panel.id, panel)]))
         }
         const key = JSON.stringify([experimentId, runIds])
         const sameRuns = key === openedKey && get().experimentId === experimentId
@@ -197,6 +205,12 @@ const createOverlaySlice =
   (deps: CompareDeps): Slice<OverlaySlice> =>
   (set, get) => ({
     charts: {},
+    panels: {},
+    setPanel: (key, patch) => {
+      const before = overlayPanel(key, get().panels[key])
+      set((state) => ({ panels: { ...state.panels, [key]: overlayPanel(key, { ...before, ...patch }) } }))
+      publish(deps, get(), historyModeOf(before, patch))
+    },
     setZoom: async (key, zoom) => {
       const loaded = get().loadChart(key, zoom)
       publish(deps, get(), 'push')

@@ -3,7 +3,7 @@ import type { HypercubeApi } from '../../../shared/contract'
 import type { MetricSeries } from '../../../shared/domain'
 import type { ErrorInfo } from '../../../shared/errors'
 import { call, errorInfo } from '../lib/call'
-import { movePanel, newPanel, parsePanels, type PanelConfig } from '../lib/chart-panels'
+import { historyModeOf, movePanel, newPanel, parsePanels, type PanelConfig } from '../lib/chart-panels'
 import { readJson, writeJson, type KeyValueStorage } from '../lib/storage'
 
 /**
@@ -120,13 +120,13 @@ const createPanelsSlice =
       addPanel: (metrics, current) => save([...current, newPanel(`panel-${Date.now().toString(36)}-${counter++}`, metrics)], current),
       removePanel: (id, current) => save(current.filter((panel) => panel.id !== id), current),
       updatePanel: (id, patch, current) => {
-        const before = current.find((panel) => panel.id === id)
-        // Dragging the smoothing slider is one change, not one history entry per notch.
-        const sliding = before !== undefined && Object.keys(patch).length === 1 && patch.smoothing?.method === before.smoothing.method
         save(
           current.map((panel) => (panel.id === id ? { ...panel, ...patch, id } : panel)),
           current,
-          sliding ? 'replace' : 'push'
+          historyModeOf(
+            current.find((panel) => panel.id === id),
+            patch
+          )
         )
       },
       movePanel: (id, delta, current) => save(movePanel(current, id, delta), current)

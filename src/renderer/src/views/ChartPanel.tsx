@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import { clampHeight, isPanelXAxis, xAxisLabel, type PanelConfig, type PanelXAxis } from '../lib/chart-panels'
+import { hoverIndex, medianGap } from '../lib/chart-data'
 import { chartColors, themedAxis } from '../lib/chart-theme'
 import { formatNumber } from '../lib/format'
 import { useTheme } from '../stores'
@@ -12,7 +13,8 @@ import { chartCsv, chartPng, chartSvg, downloadBlob } from './chart-export'
 /**
  * One chart panel: its lines (a run's or a group's mean with its band) drawn by uPlot, and its
  * own settings — metrics, x axis, log y, smoothing, y range, band kind — plus order, size and
- * export. The panel's owner keeps the settings (per experiment); this draws what they say.
+ * export. The panel's owner keeps the settings (per experiment, or per metric in the compare
+ * view's address); this draws what they say.
  */
 
 interface Props {
@@ -24,8 +26,19 @@ interface Props {
   count: number
   loading: boolean
   onChange: (patch: Partial<PanelConfig>) => void
-  onMove: (delta: number) => void
-  onRemove: () => void
+  /** Absent where the charts keep their own order and set (the compare view's one chart per metric): no move or remove buttons. */
+  onMove?: (delta: number) => void
+  onRemove?: () => void
+  /** The panel's metrics are fixed (one chart per metric): no metric choice in its settings. */
+  fixedMetrics?: boolean
+  /**
+   * The owner loads a dragged x range itself (the compare view re-reads that step range): a drag
+   * calls onSelect instead of zooming in place, a double-click calls onReset.
+   */
+  zoom?: { onSelect: (xMin: number, xMax: number) => void; onReset: () => void }
+  /** More for the caption from the owner: notes and buttons of its own. */
+  caption?: React.ReactNode
+  testId?: string
 }
 
 /** How a line looks: runs and means strong, the raw line behind smoothing faded, band edges invisible (the band shows them). */
@@ -53,8 +66,12 @@ function yRange(config: PanelConfig): uPlot.Scale['range'] {
   }
 }
 
-export function ChartPanel({ config, plot, grouped, metricKeys, position, count, loading, onChange, onMove, onRemove }: Props): React.JSX.Element {
+export function ChartPanel({ config, plot, grouped, metricKeys, position, count, loading, onChange, onMove, onRemove, fixedMetrics = false, zoom, caption, testId }: Props): React.JSX.Element {
   const hostRef = useRef<HTMLDivElement>(null)
+  // The chart is built once per plot; the owner's zoom callbacks of the latest render are called.
+  const zoomRef = useRef(zoom)
+  zoomRef.current = zoom
+  const ownZoom = zoom !== undefined
   const readoutRef = useRef<HTMLParagraphElement>(null)
   const plotRef = useRef<uPlot | null>(null)
   // The height while the user drags the handle; saved when the drag ends.
@@ -74,6 +91,8 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
     if (!host || !data) return
     const isTime = config.xAxis === 'wall'
     const colors = chartColors()
+    // How far from its own points a line's value is still read out: one of its usual gaps (runs log at different steps).
+    const reaches = plot.lines.map(({ line }) => medianGap(line.x))
     host.dataset.theme = theme
     const options: uPlot.Options = {
       width: Math.max(280, host.clientWidth),
@@ -102,7 +121,7 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
       ],
       bands: plot.bands.map((band) => ({ series: [band.upper + 1, band.lower + 1] as [number, number], fill: withAlpha(band.color, 0.22) })),
       legend: { show: false },
-      cursor: { drag: { x: true, y: false } },
+      cursor: { drag: { x: true, y: false, setScale: !ownZoom } },
       hooks: {
         // The values under the cursor, written straight into the readout: a React update per mouse move would redraw the panel.
         setCursor: [
@@ -116,18 +135,33 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
             }
             const x = u.data[0][index]!
             const parts = plot.lines.flatMap((line, i) => {
-              const value = u.data[i + 1]![index]
+              const column = u.data[i + 1]! as ArrayLike<number | null | undefined>
+              const at = hoverIndex(u.data[0], column, index, reaches[i] ?? 0)
+              const value = at === null ? null : column[at]
               return (line.role === 'line' || line.role === 'mean') && value !== null && value !== undefined ? [`${line.label} ${formatNumber(value)}`] : []
             })
             const xText = isTime ? new Date(x * 1000).toLocaleString() : formatNumber(x)
             readout.textContent = `${xAxisLabel(config.xAxis)} ${xText}${parts.length > 0 ? ` · ${parts.join(' · ')}` : ''}`
           }
         ],
+        setSelect: [
+          (u) => {
+            const owner = zoomRef.current
+            if (!owner || u.select.width < 2) return
+            const xMin = u.posToVal(u.select.left, 'x')
+            const xMax = u.posToVal(u.select.left + u.select.width, 'x')
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false)
+            owner.onSelect(xMin, xMax)
+          }
+        ],
         draw: [
           (u) => {
-            // What the chart drew, for the tests and the export: scales, plotting area (CSS pixels) and y tick labels.
+            // What the chart drew, for the tests and the export: scales, plotting area (CSS pixels) and tick labels.
             const ratio = u.ctx.canvas.width / u.width
-            const axis = u.axes[1] as uPlot.Axis & { _values?: Array<string | number> }
+            const labels = (index: number): string => {
+              const axis = u.axes[index] as uPlot.Axis & { _values?: Array<string | number> }
+              return JSON.stringify((axis._values ?? []).map(String).filter((label) => label !== ''))
+            }
             Object.assign(host.dataset, {
               xMin: String(u.scales.x!.min),
               xMax: String(u.scales.x!.max),
@@ -137,7 +171,8 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
               plotTop: String(u.bbox.top / ratio),
               plotWidth: String(u.bbox.width / ratio),
               plotHeight: String(u.bbox.height / ratio),
-              yTicks: JSON.stringify((axis._values ?? []).map(String).filter((label) => label !== '')),
+              yTicks: labels(1),
+              xTicks: labels(0),
               xLabel: String(u.axes[0]!.label ?? '')
             })
           }
@@ -146,6 +181,8 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
     }
     const chart = new uPlot(options, data, host)
     plotRef.current = chart
+    const onDoubleClick = (): void => zoomRef.current?.onReset()
+    if (ownZoom) chart.over.addEventListener('dblclick', onDoubleClick)
     const resize = new ResizeObserver(() => chart.setSize({ width: Math.max(280, host.clientWidth), height: chart.height }))
     resize.observe(host)
     return () => {
@@ -153,7 +190,7 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
       chart.destroy()
       plotRef.current = null
     }
-  }, [data, plot, config, theme])
+  }, [data, plot, config, theme, ownZoom])
 
   useEffect(() => {
     if (plotRef.current && dragHeight !== null) plotRef.current.setSize({ width: plotRef.current.width, height: dragHeight })
@@ -191,7 +228,14 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
   const numberOrNull = (text: string): number | null => (text.trim() === '' || !Number.isFinite(Number(text)) ? null : Number(text))
 
   return (
-    <figure className={`chart chart-panel${config.wide ? ' wide' : ''}`} role="region" aria-label={`chart ${title}`} data-panel-id={config.id}>
+    <figure
+      className={`chart chart-panel${config.wide ? ' wide' : ''}`}
+      role="region"
+      aria-label={`chart ${title}`}
+      data-panel-id={config.id}
+      data-testid={testId}
+      data-runs={plot.drawnRuns}
+    >
       <figcaption>
         <strong>{title}</strong>
         <span className="subtle">
@@ -200,13 +244,18 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
           {config.smoothing.strength > 0 && ` · ${SMOOTHING_LABELS[config.smoothing.method]} ${config.smoothing.strength.toFixed(2)}`}
           {loading && ' · loading…'}
         </span>
+        {caption}
         <span className="panel-actions">
-          <button type="button" aria-label="move chart earlier" disabled={position === 0} onClick={() => onMove(-1)}>
-            ◀
-          </button>
-          <button type="button" aria-label="move chart later" disabled={position === count - 1} onClick={() => onMove(1)}>
-            ▶
-          </button>
+          {onMove && (
+            <>
+              <button type="button" aria-label="move chart earlier" disabled={position === 0} onClick={() => onMove(-1)}>
+                ◀
+              </button>
+              <button type="button" aria-label="move chart later" disabled={position === count - 1} onClick={() => onMove(1)}>
+                ▶
+              </button>
+            </>
+          )}
           <button type="button" onClick={() => onChange({ wide: !config.wide })}>
             {config.wide ? 'Narrow' : 'Wide'}
           </button>
@@ -219,29 +268,33 @@ export function ChartPanel({ config, plot, grouped, metricKeys, position, count,
           <button type="button" onClick={() => void exportAs('csv')}>
             CSV
           </button>
-          <button type="button" aria-label="remove chart" onClick={onRemove}>
-            ✕
-          </button>
+          {onRemove && (
+            <button type="button" aria-label="remove chart" onClick={onRemove}>
+              ✕
+            </button>
+          )}
         </span>
       </figcaption>
       <details className="panel-settings">
         <summary>Settings</summary>
         <div className="panel-settings-body">
-          <fieldset>
-            <legend>Metrics</legend>
-            {metricKeys.map((key) => (
-              <label key={key} className="inline-check">
-                <input
-                  type="checkbox"
-                  checked={config.metrics.includes(key)}
-                  // A panel keeps at least one metric.
-                  disabled={config.metrics.length === 1 && config.metrics[0] === key}
-                  onChange={(event) => onChange({ metrics: event.target.checked ? [...config.metrics, key] : config.metrics.filter((candidate) => candidate !== key) })}
-                />{' '}
-                {key}
-              </label>
-            ))}
-          </fieldset>
+          {!fixedMetrics && (
+            <fieldset>
+              <legend>Metrics</legend>
+              {metricKeys.map((key) => (
+                <label key={key} className="inline-check">
+                  <input
+                    type="checkbox"
+                    checked={config.metrics.includes(key)}
+                    // A panel keeps at least one metric.
+                    disabled={config.metrics.length === 1 && config.metrics[0] === key}
+                    onChange={(event) => onChange({ metrics: event.target.checked ? [...config.metrics, key] : config.metrics.filter((candidate) => candidate !== key) })}
+                  />{' '}
+                  {key}
+                </label>
+              ))}
+            </fieldset>
+          )}
           <label>
             x axis{' '}
             <select aria-label="x axis" value={config.xAxis} onChange={(event) => isPanelXAxis(event.target.value) && onChange({ xAxis: event.target.value as PanelXAxis })}>

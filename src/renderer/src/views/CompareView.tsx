@@ -20,6 +20,7 @@ export function CompareView({ experimentId, url }: { experimentId: number; url?:
       loading: s.loading,
       error: s.error,
       charts: s.charts,
+      panels: s.panels,
       brushes: s.brushes,
       axes: s.axes,
       onlyDifferences: s.onlyDifferences
@@ -29,6 +30,7 @@ export function CompareView({ experimentId, url }: { experimentId: number; url?:
     useShallow((s) => ({
       open: s.open,
       setZoom: s.setZoom,
+      setPanel: s.setPanel,
       setBrush: s.setBrush,
       setAxes: s.setAxes,
       setLogScale: s.setLogScale,
@@ -115,9 +117,21 @@ export function CompareView({ experimentId, url }: { experimentId: number; url?:
 
           <section className="panel">
             <h2>Metrics</h2>
-            <div className="chart-grid">
-              {metricKeys.map((key) => (
-                <OverlayMetricChart key={key} metricKey={key} chart={state.charts[key]} runs={shown} colors={state.colors} onZoom={(range) => void actions.setZoom(key, range)} />
+            <div className="chart-panels">
+              {metricKeys.map((key, index) => (
+                <OverlayMetricChart
+                  key={key}
+                  metricKey={key}
+                  chosen={state.panels[key]}
+                  charts={state.charts}
+                  metricKeys={metricKeys}
+                  runs={shown}
+                  colors={state.colors}
+                  position={index}
+                  count={metricKeys.length}
+                  onChange={(patch) => actions.setPanel(key, patch)}
+                  onZoom={(range) => void actions.setZoom(key, range)}
+                />
               ))}
             </div>
           </section>

@@ -1,125 +1,111 @@
-import { useEffect, useMemo, useRef, useState } from 'react'
-import uPlot from 'uplot'
-import 'uplot/dist/uPlot.min.css'
+import { useMemo, useState } from 'react'
 import type { RunRow } from '../../../shared/contract'
+import type { MetricSeries } from '../../../shared/domain'
 import { axisScale, type AxisScale } from '../lib/axis-scale'
-import { chartColors, themedAxis } from '../lib/chart-theme'
-import { hoverIndex, medianGap, stepRangeOf, toChartData, type ChartData } from '../lib/chart-data'
-import { dimensionValue, type Brush, type Brushes, type Dimension } from '../lib/compare'
+import { seriesSamples, type PanelConfig, type Sample } from '../lib/chart-panels'
+import { dimensionValue, overlayPanel, stepRangeOnAxis, type Brush, type Brushes, type Dimension } from '../lib/compare'
 import { formatJsonValue, formatNumber } from '../lib/format'
+import { buildPanelPlot, type PlotRun } from '../lib/panel-plot'
 import { runColorIn } from '../lib/run-colors'
 import { useKeyedValue } from '../lib/use-keyed-value'
-import { useTheme } from '../stores'
 import type { OverlayChart } from '../stores/compare-store'
 import type { StepRange } from '../stores/run-page-store'
+import { ChartPanel } from './ChartPanel'
 import { ErrorNote } from './common'
 
-const HEIGHT = 220
+/** A series' samples, worked out once per series object (every redraw of a chart reads them again). */
+const samplesCache = new WeakMap<MetricSeries, Sample[]>()
+function samplesOfSeries(series: MetricSeries | undefined): Sample[] | null {
+  if (!series) return null
+  let samples = samplesCache.get(series)
+  if (!samples) {
+    samples = seriesSamples(series)
+    samplesCache.set(series, samples)
+  }
+  return samples
+}
 
 /**
- * One metric of every compared run, overlaid (uPlot). Each run's line comes from the same
- * runs.metricSeries downsampling as the run page; uPlot.join aligns their steps on one x axis.
- * Drag to zoom (main re-downsamples that step range for every run), double-click to reset.
- * The hover legend shows a run's value only where that run has a point (hoverIndex).
+ * One metric of every compared run, overlaid: a chart panel (ChartPanel, as on the experiment
+ * page) with its settings — x axis (step, relative or wall time, another metric), log y,
+ * smoothing, y range, size — and PNG/SVG/CSV export; each run's line in its compare colour.
+ * Lines come from the same runs.metricSeries downsampling as the run page. Drag to zoom (main
+ * re-downsamples that step range for every run), double-click to reset. The settings and zoom
+ * are the compare store's, in the address.
  */
 export function OverlayMetricChart({
   metricKey,
-  chart,
+  chosen,
+  charts,
+  metricKeys,
   runs,
   colors,
+  position,
+  count,
+  onChange,
   onZoom
 }: {
   metricKey: string
-  chart: OverlayChart | undefined
+  /** The user's settings of this chart; undefined: the defaults. */
+  chosen: PanelConfig | undefined
+  charts: Record<string, OverlayChart>
+  metricKeys: readonly string[]
   runs: RunRow[]
   colors: Record<number, string>
+  position: number
+  count: number
+  onChange: (patch: Partial<PanelConfig>) => void
   onZoom: (range: StepRange | null) => void
 }): React.JSX.Element {
-  const hostRef = useRef<HTMLDivElement>(null)
+  const config = useMemo(() => overlayPanel(metricKey, chosen), [metricKey, chosen])
+  const chart = charts[metricKey]
+  const xKey = config.xAxis.startsWith('metric:') ? config.xAxis.slice('metric:'.length) : null
+  const xChart = xKey === null ? undefined : charts[xKey]
   // The same runs (a brush elsewhere re-filters the list) keep the same chart.
   const withSeries = runs.filter((run) => chart?.series[run.id])
   const shown = useKeyedValue(withSeries, JSON.stringify(withSeries.map((run) => [run.id, run.name, runColorIn(colors, run.id)])))
-  const perRun = useMemo(
-    () => shown.map((run) => ({ run, color: runColorIn(colors, run.id), data: toChartData(chart!.series[run.id]!, 'step', { smoothing: 0, logScale: false }) })),
-    [chart, shown, colors]
-  )
-  const latest = useRef({ perRun, onZoom })
-  latest.current = { perRun, onZoom }
-  const theme = useTheme((state) => state.theme)
-
-  useEffect(() => {
-    const host = hostRef.current
-    if (!host || perRun.length === 0) return
-    const joined = uPlot.join(perRun.map(({ data }) => [data.x, data.y.map((value) => value ?? null)] as uPlot.AlignedData))
-    // How far from its own points a run's value is still shown: one of its usual gaps.
-    const reaches = perRun.map(({ data }) => medianGap(data.x))
-    const colors = chartColors()
-    const plot = new uPlot(
-      {
-        width: Math.max(320, host.clientWidth),
-        height: HEIGHT,
-        scales: { x: { time: false } },
-        axes: [themedAxis({ label: 'step' }, colors), themedAxis({ values: (_u: uPlot, ticks: number[]) => ticks.map((tick) => formatNumber(tick)), size: 64 }, colors)],
-        series: [
-          { label: 'step' },
-          ...perRun.map(({ run, color }) => ({ label: run.name, stroke: color, width: 1.5, spanGaps: true, value: (_u: uPlot, value: number | null) => formatNumber(value) }))
-        ],
-        cursor: {
-          drag: { x: true, y: false, setScale: false },
-          // uPlot's default shows, for a run without a point under the cursor, its nearest point however far.
-          dataIdx: (u, seriesIdx, closestIdx) =>
-            seriesIdx === 0 ? closestIdx : hoverIndex(u.data[0], u.data[seriesIdx] as ArrayLike<number | null | undefined>, closestIdx, reaches[seriesIdx - 1] ?? 0)
-        },
-        legend: { live: true },
-        hooks: {
-          // What the chart drew, for the tests: its x range.
-          draw: [(u) => Object.assign(host.dataset, { xMin: String(u.scales.x!.min), xMax: String(u.scales.x!.max) })],
-          setSelect: [
-            (u) => {
-              if (u.select.width < 2) return
-              const xMin = u.posToVal(u.select.left, 'x')
-              const xMax = u.posToVal(u.select.left + u.select.width, 'x')
-              u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false)
-              const first: ChartData | undefined = latest.current.perRun[0]?.data
-              const range = first ? stepRangeOf(first, 'step', xMin, xMax) : null
-              if (range) latest.current.onZoom(range)
-            }
-          ]
-        }
-      },
-      joined,
-      host
-    )
-    host.dataset.runs = String(perRun.length)
-    const onDoubleClick = (): void => latest.current.onZoom(null)
-    plot.over.addEventListener('dblclick', onDoubleClick)
-    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(320, host.clientWidth), height: HEIGHT }))
-    resize.observe(host)
-    return () => {
-      resize.disconnect()
-      plot.destroy()
-    }
-  }, [perRun, theme])
-
+  const plotRuns: PlotRun[] = useMemo(() => shown.map((run) => ({ id: run.id, name: run.name, color: runColorIn(colors, run.id) })), [shown, colors])
+  const plot = useMemo(() => {
+    const seriesOf = (runId: number, key: string): MetricSeries | undefined => (key === metricKey ? chart?.series[runId] : key === xKey ? xChart?.series[runId] : undefined)
+    return buildPanelPlot(config, plotRuns, null, (runId, key) => samplesOfSeries(seriesOf(runId, key)))
+  }, [config, plotRuns, metricKey, chart, xKey, xChart])
+  const zoom = {
+    onSelect: (xMin: number, xMax: number) => {
+      const lines = shown.map((run) => ({ samples: samplesOfSeries(chart?.series[run.id]) ?? [], xSamples: samplesOfSeries(xChart?.series[run.id]) ?? undefined }))
+      const range = stepRangeOnAxis(lines, config.xAxis, xMin, xMax)
+      if (range) onZoom(range)
+    },
+    onReset: () => onZoom(null)
+  }
   const buckets = shown.some((run) => chart?.series[run.id]?.mode === 'buckets')
   return (
-    <figure className="chart" data-testid={`overlay-${metricKey}`} data-runs={shown.length}>
-      <figcaption>
-        <strong>{metricKey}</strong>
-        <span className="subtle">
-          {shown.length} run{shown.length === 1 ? '' : 's'}
-          {buckets && ' · long series drawn from min/max buckets'}
-          {chart?.loading && ' · loading…'}
-        </span>
-        {chart?.zoom && (
-          <button type="button" onClick={() => onZoom(null)}>
-            Reset zoom
-          </button>
-        )}
-      </figcaption>
-      <ErrorNote error={chart?.error} />
-      <div className="chart-host" ref={hostRef} />
-    </figure>
+    <ChartPanel
+      config={config}
+      plot={plot}
+      grouped={false}
+      metricKeys={metricKeys}
+      position={position}
+      count={count}
+      loading={(chart?.loading ?? false) || (xChart?.loading ?? false)}
+      onChange={onChange}
+      fixedMetrics
+      zoom={zoom}
+      testId={`overlay-${metricKey}`}
+      caption={
+        <>
+          <span className="subtle">
+            {shown.length} run{shown.length === 1 ? '' : 's'}
+            {buckets && ' · long series drawn from min/max buckets'}
+          </span>
+          {chart?.zoom && (
+            <button type="button" onClick={() => onZoom(null)}>
+              Reset zoom
+            </button>
+          )}
+          <ErrorNote error={chart?.error ?? xChart?.error} />
+        </>
+      }
+    />
   )
 }
 

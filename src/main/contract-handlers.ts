@@ -159,6 +159,7 @@ export function createContractHandlers(context: ContractContext): ContractHandle
     },
     'runs.isDeleted': (input) => runs.isDeleted(input.runId),
     'runs.metricSeries': (input) => runs.metricSeries(input),
+    'runs.groupedSeries': (input) => runs.metricSeriesByGroup(input),
     'artifacts.list': (input) => context.services.artifacts.list(input.runId),
     'artifacts.verify': (input) => context.services.artifacts.verify(input.artifactId),
     'artifacts.browse': (input) => context.services.artifacts.browse(input.runId, input.prefix),

@@ -25,6 +25,7 @@ import { EXPERIMENT_STATUSES } from './domain'
 import type { PluginInfo } from './plugins'
 import { MAX_READ_BYTES, MAX_UPLOAD_CHUNK_BYTES, type ArtifactBytes, type ArtifactFolderListing, type SafetensorsSummary, type VersionArtifactLocation } from './artifact-browser'
 import type { ErrorInfo } from './errors'
+import { groupedSeriesInput, type GroupedSeries } from './grouped-series'
 import { aliasName, deployModelInput, experimentId, id, int64, LIMITS, name, rollbackInput, setAliasInput, tags, text } from './schemas'
 
 export { EVENT_CHANNEL, INVOKE_CHANNEL } from './contract-channels'
@@ -111,6 +112,12 @@ export const calls = {
       })
       .strict()
   },
+  /**
+   * A grouped chart's data: the runs asked (the runs table's rows) grouped by `params.<key>` or
+   * `tags.<key>`, and per group and key its mean, min, max, std and run count per step bucket,
+   * computed in PostgreSQL over every one of them.
+   */
+  'runs.groupedSeries': { input: groupedSeriesInput },
   'artifacts.list': { input: z.object({ runId: id }).strict() },
   /** Re-reads a stored artifact and compares its BLAKE3 and size with what was recorded. */
   'artifacts.verify': { input: z.object({ artifactId: id }).strict() },
@@ -282,6 +289,7 @@ export interface CallResults {
   'runs.restore': { runId: number; deleted: boolean }
   'runs.isDeleted': boolean
   'runs.metricSeries': MetricSeries
+  'runs.groupedSeries': GroupedSeries
   'artifacts.list': Artifact[]
   'artifacts.verify': ArtifactVerification
   'artifacts.browse': ArtifactFolderListing

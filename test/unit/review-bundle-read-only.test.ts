@@ -15,7 +15,7 @@ import { DomainError } from '../../src/shared/errors'
 
 const READS: Record<string, string[]> = {
   experiments: ['findByName', 'get', 'list', 'listActive'],
-  runs: ['findByUuid', 'get', 'getWithMetrics', 'isDeleted', 'keysOf', 'leaderboard', 'listByExperiment', 'listCheckpoints', 'metricHistory', 'metricSeries', 'searchRuns'],
+  runs: ['findByUuid', 'get', 'getWithMetrics', 'isDeleted', 'keysOf', 'leaderboard', 'listByExperiment', 'listCheckpoints', 'metricHistory', 'metricSeries', 'metricSeriesByGroup', 'searchRuns'],
   models: ['deploymentHistory', 'getAlias', 'getDeployment', 'getVersion', 'listAliases', 'listDeployments', 'listHealthChecks', 'listModels', 'listMonitoredDeployments', 'listVersions'],
   artifacts: ['browse', 'findVersionFolder', 'get', 'list', 'listFiles', 'openFile', 'openFolderZip', 'read', 'readSafetensorsHeader']
 }

@@ -4,6 +4,8 @@ import { chunkPoints, CHUNK_COPY_COLUMNS, encodeChunkCopy, encodeStagingCopy, ST
 import { rollupBuckets, rollupShift, ROLLUP_LEVELS, summariseByKey, type KeyStats, type RollupBucket } from './metric-aggregates'
 import { notFound } from '../../shared/errors'
 import { translated } from './pg-errors'
+import { readGroupedSeries, type GroupedSeriesQuery } from './grouped-series-repository'
+import type { GroupedSeries } from '../../shared/grouped-series'
 import { decodeFloat8Array, decodeInt8Array, decodeNullableFloat8Array, decodeNullableInt4Array, decodeTimestampArray } from './pg-binary-arrays'
 
 export interface BatchResult {
@@ -517,6 +519,11 @@ export class PgMetricRepository {
       }
     }
     return { ...empty, mode: 'buckets', totalPoints: upperBound, buckets }
+  }
+
+  /** A sweep's runs grouped by a param or tag, each group's mean, min, max and std per step bucket (grouped-series-repository). */
+  async groupedSeries(query: GroupedSeriesQuery): Promise<GroupedSeries> {
+    return readGroupedSeries(this.db, query)
   }
 
   /** Exact buckets of equal step width over the raw points of a narrow range. */

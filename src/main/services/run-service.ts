@@ -25,6 +25,7 @@ import {
   validateMetricPoints
 } from '../../shared/schemas'
 import { invalidArgument } from '../../shared/errors'
+import { groupedSeriesInput, type GroupedSeries } from '../../shared/grouped-series'
 import { RUN_STATUSES } from '../../shared/domain'
 import { experimentId as experimentIdInput, name, tags } from '../../shared/schemas'
 
@@ -299,6 +300,14 @@ export class RunService {
   async metricSeries(input: unknown): Promise<MetricSeries> {
     const { runId, key, ...options } = parseInput(seriesInput, input)
     return this.metrics.series(runId, key, options)
+  }
+
+  /**
+   * The runs asked (of the experiment) grouped by a param or tag, with each group's mean, min,
+   * max, std and run count per step bucket of each key, computed in PostgreSQL over all of them.
+   */
+  async metricSeriesByGroup(input: unknown): Promise<GroupedSeries> {
+    return this.metrics.groupedSeries(parseInput(groupedSeriesInput, input))
   }
 
   async saveCheckpoint(input: unknown): Promise<Checkpoint> {

@@ -1,4 +1,5 @@
 import type { RunRow } from '../../../shared/contract'
+import { groupLabel, groupValueText, NO_VALUE_LABEL, orderGroupKeys } from '../../../shared/grouped-series'
 import { colorOfSlot } from './run-colors'
 
 /**
@@ -15,8 +16,8 @@ export interface RunGroup {
   runIds: number[]
 }
 
-/** The label of the group of runs that lack the param or tag. */
-export const NO_VALUE_LABEL = '(not set)'
+/** The label of the group of runs that lack the param or tag (shared with main's grouped series). */
+export { NO_VALUE_LABEL }
 
 /** `params.<key>` and `tags.<key>` ids the runs can be grouped by, params first, each sorted. */
 export function groupByOptions(rows: readonly Pick<RunRow, 'hyperparameters' | 'tags'>[]): string[] {
@@ -36,9 +37,7 @@ export function groupValueOf(row: Pick<RunRow, 'hyperparameters' | 'tags'>, grou
   const key = groupBy.slice(dot + 1)
   const source: Record<string, unknown> = kind === 'params' ? row.hyperparameters : kind === 'tags' ? row.tags : {}
   if (!Object.hasOwn(source, key)) return ''
-  const value = source[key]
-  if (value === null || value === undefined) return ''
-  return typeof value === 'string' ? value : JSON.stringify(value)
+  return groupValueText(source[key])
 }
 
 /**
@@ -54,12 +53,8 @@ export function groupRuns(rows: readonly Pick<RunRow, 'id' | 'hyperparameters' |
     if (!ids) byKey.set(key, (ids = []))
     ids.push(row.id)
   }
-  const keys = [...byKey.keys()]
-  const valued = keys.filter((key) => key !== '')
-  const numeric = valued.every((key) => key.trim() !== '' && Number.isFinite(Number(key)))
-  valued.sort(numeric ? (a, b) => Number(a) - Number(b) : (a, b) => a.localeCompare(b))
-  if (byKey.has('')) valued.push('')
-  return valued.map((key, index) => ({ key, label: key === '' ? NO_VALUE_LABEL : key, color: colorOfSlot(index), runIds: byKey.get(key)! }))
+  // The order main's grouped series use too (shared/grouped-series), so a group keeps its colour.
+  return orderGroupKeys(byKey.keys()).map((key, index) => ({ key, label: groupLabel(key), color: colorOfSlot(index), runIds: byKey.get(key)! }))
 }
 
 /** One run's line: x ascending, y null where there is nothing to draw. */

@@ -390,13 +390,17 @@ describe('compare page: the overlay charts’ own settings (issue 13)', () => {
     await expect.poll(async () => (await drawn('loss')).yTicks.every(isPowerOfTen)).toBe(true)
     const whole = await drawn('loss')
     expect([whole.xMin, whole.xMax]).toEqual([0, LAST_STEP])
-    await overlay('loss').locator('.u-over').scrollIntoViewIfNeeded()
-    const box = (await overlay('loss').locator('.u-over').boundingBox())!
-    await ui.page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2)
-    await ui.page.mouse.down()
-    await ui.page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 5 })
-    await ui.page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2, { steps: 5 })
-    await ui.page.mouse.up()
+    /** Drags across the loss chart from one fraction of its width to another. */
+    const drag = async (from: number, to: number): Promise<void> => {
+      await overlay('loss').locator('.u-over').scrollIntoViewIfNeeded()
+      const box = (await overlay('loss').locator('.u-over').boundingBox())!
+      await ui.page.mouse.move(box.x + box.width * from, box.y + box.height / 2)
+      await ui.page.mouse.down()
+      await ui.page.mouse.move(box.x + (box.width * (from + to)) / 2, box.y + box.height / 2, { steps: 5 })
+      await ui.page.mouse.move(box.x + box.width * to, box.y + box.height / 2, { steps: 5 })
+      await ui.page.mouse.up()
+    }
+    await drag(0.3, 0.7)
     await expect.poll(() => overlay('loss').getByRole('button', { name: 'Reset zoom' }).count()).toBe(1)
     await expect.poll(async () => (await drawn('loss')).xMax).toBeLessThan(LAST_STEP)
     const zoomed = await drawn('loss')
@@ -413,6 +417,22 @@ describe('compare page: the overlay charts’ own settings (issue 13)', () => {
     await overlay('loss').locator('.u-over').dblclick()
     await expect.poll(async () => (await drawn('loss')).xMax).toBe(LAST_STEP)
     expect(await overlay('loss').getByRole('button', { name: 'Reset zoom' }).count()).toBe(0)
+
+    // On relative time the zoomed range keeps its place on the axis: a run's time counts from its first point, not the range's.
+    await openSettings('loss')
+    await overlay('loss').getByLabel('x axis').selectOption('relative')
+    await expect.poll(async () => (await drawn('loss')).xLabel).toBe('relative time (s)')
+    await drag(0.3, 0.7)
+    await expect.poll(() => overlay('loss').getByRole('button', { name: 'Reset zoom' }).count()).toBe(1)
+    await expect.poll(async () => (await drawn('loss')).xMax).toBeLessThan(LAST_STEP)
+    const relative = await drawn('loss')
+    expect(relative.xMin).toBeGreaterThan(10)
+    expect(relative.xMax).toBeLessThan(40)
+    const [, ...rows] = await exportedCsv('loss')
+    // Run 0's loss at relative time t is f(t) (one point a second from its first).
+    for (const row of rows) expect(Number(row[1])).toBeCloseTo(f(Number(row[0])), 9)
+    await ui.page.reload()
+    await expect.poll(async () => [(await drawn('loss')).xLabel, (await drawn('loss')).xMin, (await drawn('loss')).xMax]).toEqual(['relative time (s)', relative.xMin, relative.xMax])
   })
 
   it('passes axe in the light and the dark theme with a chart’s settings open', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { newPanel } from '../../src/renderer/src/lib/chart-panels'
+import { lineOnAxis, newPanel, seriesSamples } from '../../src/renderer/src/lib/chart-panels'
 import { overlayPanel, stepRangeOnAxis } from '../../src/renderer/src/lib/compare'
 import { memoryStorage } from '../../src/renderer/src/lib/storage'
 import { parseRoute, routeHash, type Route } from '../../src/renderer/src/stores/app-store'
@@ -116,5 +116,40 @@ describe('the step range behind a zoom on an overlay chart’s x axis', () => {
     const later = samples.map((sample) => ({ ...sample, step: sample.step + 10 }))
     expect(stepRangeOnAxis([{ samples }, { samples: later }], 'relative', 7, 9)).toEqual({ fromStep: 4n, toStep: 14n })
     expect(stepRangeOnAxis([{ samples }], 'relative', 20, 30)).toBeNull()
+  })
+})
+
+describe('relative time on a zoomed overlay chart', () => {
+  it('counts from the run’s first point, not from the first point of the zoomed range', async () => {
+    const storage = memoryStorage()
+    // The run's loss: a point a second from t = 1,000 s, steps 0..99.
+    const points = Array.from({ length: 100 }, (_, step) => ({ step: BigInt(step), value: step, timestamp: 1_000_000 + step * 1000 }))
+    const fake = fakeApi({
+      'runs.rows': () => [runRow(3, 4), runRow(9, 4)],
+      'runs.metricSeries': (input) => {
+        const from = input.fromStep ?? 0n
+        const to = input.toStep ?? 99n
+        return { runId: input.runId, key: 'loss', mode: 'raw', totalPoints: 100, points: points.filter((point) => point.step >= from && point.step <= to) } as never
+      }
+    })
+    const store = createCompareStore({ api: fake.api, storage })
+    // Opened zoomed (a shared link): the runs' starts are read from their whole series as well.
+    await store.getState().open(4, { runs: [3, 9], zoom: { loss: { fromStep: 40n, toStep: 60n } } })
+    expect(store.getState().charts.loss!.origins).toEqual({ 3: 1_000_000, 9: 1_000_000 })
+    const ranged = fake.callsOf('runs.metricSeries').filter((call) => call.input.fromStep === 40n)
+    expect(ranged).toHaveLength(2)
+    const samples = seriesSamples(store.getState().charts.loss!.series[3]!)
+    expect(samples[0]!.step).toBe(40)
+    expect(lineOnAxis(samples, 'relative', false, undefined, store.getState().charts.loss!.origins[3]).x.slice(0, 2)).toEqual([40, 41])
+    // Without the origin, relative time would restart at the zoomed range.
+    expect(lineOnAxis(samples, 'relative', false).x[0]).toBe(0)
+    // The step range behind a drag on that axis is found with the same origin.
+    expect(stepRangeOnAxis([{ samples, origin: 1_000_000 }], 'relative', 44.5, 50.5)).toEqual({ fromStep: 45n, toStep: 50n })
+
+    // A further zoom does not ask for the starts again.
+    const before = fake.callsOf('runs.metricSeries').length
+    await store.getState().setZoom('loss', { fromStep: 45n, toStep: 50n })
+    expect(fake.callsOf('runs.metricSeries').length - before).toBe(2)
+    expect(store.getState().charts.loss!.origins).toEqual({ 3: 1_000_000, 9: 1_000_000 })
   })
 })

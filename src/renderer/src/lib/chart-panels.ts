@@ -150,14 +150,22 @@ export function valueAtStep(samples: readonly Sample[], step: number): number | 
   return a.value + ((step - a.step) / (b.step - a.step)) * (b.value - a.value)
 }
 
+/** The time (ms) of a series' first point: where its relative time starts. */
+export function seriesStart(series: MetricSeries): number | null {
+  const start = seriesSamples(series).reduce((min, sample) => Math.min(min, sample.time), Infinity)
+  return Number.isFinite(start) ? start : null
+}
+
 /**
  * One run's line of a metric on a panel's x axis, x ascending. Values a log axis cannot draw
  * (≤ 0) and non-finite ones become gaps. For metric vs metric, each point of the metric is
- * placed at the x metric's value at the same step (interpolated between its steps).
+ * placed at the x metric's value at the same step (interpolated between its steps). Relative
+ * time counts from `origin` (ms) when the samples are only part of the run's series (a zoomed
+ * range), else from their first point.
  */
-export function lineOnAxis(samples: readonly Sample[], xAxis: PanelXAxis, logY: boolean, xSamples?: readonly Sample[]): Line {
+export function lineOnAxis(samples: readonly Sample[], xAxis: PanelXAxis, logY: boolean, xSamples?: readonly Sample[], origin?: number): Line {
   const drawable = (value: number): number | null => (!Number.isFinite(value) || (logY && value <= 0) ? null : value)
-  const start = samples.reduce((min, sample) => Math.min(min, sample.time), Infinity)
+  const start = origin ?? samples.reduce((min, sample) => Math.min(min, sample.time), Infinity)
   const pairs: Array<[number, number | null]> = []
   for (const sample of samples) {
     let x: number | null

@@ -158,7 +158,7 @@ export function overlayPanel(metricKey: string, chosen: PanelConfig | undefined)
  * steps of the points any run drew inside it.
  */
 export function stepRangeOnAxis(
-  runs: ReadonlyArray<{ samples: readonly Sample[]; xSamples?: readonly Sample[] }>,
+  runs: ReadonlyArray<{ samples: readonly Sample[]; xSamples?: readonly Sample[]; origin?: number }>,
   xAxis: PanelXAxis,
   xMin: number,
   xMax: number
@@ -170,13 +170,14 @@ export function stepRangeOnAxis(
   }
   let from: number | null = null
   let to: number | null = null
-  for (const { samples, xSamples } of runs) {
+  for (const { samples, xSamples, origin } of runs) {
     // The run's points placed on the axis as the chart places them, each carrying its step as its value.
     const steps = lineOnAxis(
       samples.map((sample) => ({ ...sample, value: sample.step })),
       xAxis,
       false,
-      xSamples
+      xSamples,
+      origin
     )
     steps.x.forEach((x, i) => {
       const step = steps.y[i]

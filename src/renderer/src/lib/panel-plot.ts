@@ -31,6 +31,8 @@ export interface PlotRun {
   id: number
   name: string
   color: string
+  /** The time (ms) the run's relative time counts from, when its samples are a zoomed part of its series. */
+  timeOrigin?: number
 }
 
 const DASHES: Array<number[] | null> = [null, [8, 4], [2, 3], [10, 3, 2, 3]]
@@ -60,6 +62,7 @@ export function buildPanelPlot(
   const smoothing = config.smoothing.strength > 0
   const xMetric = config.xAxis.startsWith('metric:') ? config.xAxis.slice('metric:'.length) : null
   const drawn = new Set<number>()
+  const origins = new Map(runs.flatMap((run) => (run.timeOrigin === undefined ? [] : [[run.id, run.timeOrigin] as const])))
   const smoothed = (line: Line): Line => (smoothing ? smoothLine(line, config.smoothing.method, config.smoothing.strength) : line)
   const drawable = (value: number | null): number | null => (value === null || !Number.isFinite(value) || (config.logY && value <= 0) ? null : value)
 
@@ -71,7 +74,7 @@ export function buildPanelPlot(
       if (!samples || samples.length === 0) return null
       const xSamples = xMetric === null ? undefined : samplesOf(runId, xMetric)
       if (xMetric !== null && !xSamples) return null
-      const line = dedupeX(lineOnAxis(samples, config.xAxis, config.logY, xSamples ?? undefined))
+      const line = dedupeX(lineOnAxis(samples, config.xAxis, config.logY, xSamples ?? undefined, origins.get(runId)))
       if (line.x.length === 0) return null
       drawn.add(runId)
       return line

@@ -3,7 +3,7 @@ import type { DistanceMatrix, HypercubeApi, RunRow } from '../../../shared/contr
 import type { MetricSeries } from '../../../shared/domain'
 import type { ErrorInfo } from '../../../shared/errors'
 import { call, errorInfo } from '../lib/call'
-import { historyModeOf, type PanelConfig } from '../lib/chart-panels'
+import { historyModeOf, seriesStart, type PanelConfig } from '../lib/chart-panels'
 import { axisDimensions, overlayPanel, reconcileAxes, runsInBrushes, type Brush, type Brushes, type Dimension } from '../lib/compare'
 import { runColors } from '../lib/run-colors'
 import { isNumberArray, readJson, writeJson, type KeyValueStorage } from '../lib/storage'
@@ -51,6 +51,8 @@ export interface OverlayChart {
   loading: boolean
   error: ErrorInfo | null
   zoom: StepRange | null
+  /** Each run's first point of the metric (ms), from its whole series: where relative time starts, zoomed or not. */
+  origins: Record<number, number>
 }
 
 interface OverlaySlice {
@@ -199,7 +201,9 @@ const createRunsSlice =
 
 const sameRange = (a: StepRange | null, b: StepRange | null): boolean => (a === null || b === null ? a === b : a.fromStep === b.fromStep && a.toStep === b.toStep)
 
-const EMPTY_CHART: OverlayChart = { series: {}, loading: false, error: null, zoom: null }
+const EMPTY_CHART: OverlayChart = { series: {}, loading: false, error: null, zoom: null, origins: {} }
+/** Points asked of a whole series only to learn where it starts (the least the contract takes). */
+const ORIGIN_POINTS = 10
 
 const createOverlaySlice =
   (deps: CompareDeps): Slice<OverlaySlice> =>
@@ -222,14 +226,24 @@ const createOverlaySlice =
         set((state) => ({ charts: { ...state.charts, [key]: { ...(state.charts[key] ?? EMPTY_CHART), ...patch } } }))
       update({ loading: true, zoom })
       try {
-        const all = await Promise.all(
-          runs.map((run) =>
-            call(deps.api, 'runs.metricSeries', { runId: run.id, key, maxPoints: COMPARE_MAX_POINTS, ...(zoom ? { fromStep: zoom.fromStep, toStep: zoom.toStep } : {}) })
-          )
-        )
+        // A zoomed series starts inside the run: its whole series (a few points of it) says where the run's starts.
+        const known = get().charts[key]?.origins ?? {}
+        const [all, whole] = await Promise.all([
+          Promise.all(
+            runs.map((run) =>
+              call(deps.api, 'runs.metricSeries', { runId: run.id, key, maxPoints: COMPARE_MAX_POINTS, ...(zoom ? { fromStep: zoom.fromStep, toStep: zoom.toStep } : {}) })
+            )
+          ),
+          zoom ? Promise.all(runs.filter((run) => known[run.id] === undefined).map((run) => call(deps.api, 'runs.metricSeries', { runId: run.id, key, maxPoints: ORIGIN_POINTS }))) : null
+        ])
         // A newer zoom of the same chart wins.
         if (get().charts[key]?.zoom !== zoom) return
-        update({ series: Object.fromEntries(all.map((series) => [series.runId, series])), loading: false, error: null })
+        const origins = { ...known }
+        for (const series of whole ?? all) {
+          const start = seriesStart(series)
+          if (start !== null) origins[series.runId] = start
+        }
+        update({ series: Object.fromEntries(all.map((series) => [series.runId, series])), origins, loading: false, error: null })
       } catch (error) {
         update({ loading: false, error: errorInfo(error) })
       }

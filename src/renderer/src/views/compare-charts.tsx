@@ -64,14 +64,18 @@ export function OverlayMetricChart({
   // The same runs (a brush elsewhere re-filters the list) keep the same chart.
   const withSeries = runs.filter((run) => chart?.series[run.id])
   const shown = useKeyedValue(withSeries, JSON.stringify(withSeries.map((run) => [run.id, run.name, runColorIn(colors, run.id)])))
-  const plotRuns: PlotRun[] = useMemo(() => shown.map((run) => ({ id: run.id, name: run.name, color: runColorIn(colors, run.id) })), [shown, colors])
+  const origins = chart?.origins
+  const plotRuns: PlotRun[] = useMemo(
+    () => shown.map((run) => ({ id: run.id, name: run.name, color: runColorIn(colors, run.id), ...(origins?.[run.id] === undefined ? {} : { timeOrigin: origins[run.id] }) })),
+    [shown, colors, origins]
+  )
   const plot = useMemo(() => {
     const seriesOf = (runId: number, key: string): MetricSeries | undefined => (key === metricKey ? chart?.series[runId] : key === xKey ? xChart?.series[runId] : undefined)
     return buildPanelPlot(config, plotRuns, null, (runId, key) => samplesOfSeries(seriesOf(runId, key)))
   }, [config, plotRuns, metricKey, chart, xKey, xChart])
   const zoom = {
     onSelect: (xMin: number, xMax: number) => {
-      const lines = shown.map((run) => ({ samples: samplesOfSeries(chart?.series[run.id]) ?? [], xSamples: samplesOfSeries(xChart?.series[run.id]) ?? undefined }))
+      const lines = shown.map((run) => ({ samples: samplesOfSeries(chart?.series[run.id]) ?? [], xSamples: samplesOfSeries(xChart?.series[run.id]) ?? undefined, origin: origins?.[run.id] }))
       const range = stepRangeOnAxis(lines, config.xAxis, xMin, xMax)
       if (range) onZoom(range)
     },

@@ -108,7 +108,7 @@ export function createContractHandlers(context: ContractContext): ContractHandle
     },
     'experiments.delete': (input) => experiments.delete(input.experimentId),
     'experiments.restore': (input) => experiments.restore(input.experimentId),
-    'runs.list': async (input) => (await runs.listByExperiment(input.experimentId, { deleted: input.deleted })).map(toRunRow),
+    'runs.list': async (input) => (await runs.listByExperiment(input.experimentId, { deleted: input.deleted, limit: input.limit })).map(toRunRow),
     'runs.search': async (input) =>
       (await runs.searchRuns({ experimentIds: [input.experimentId], filter: input.filter, maxResults: input.maxResults, deleted: input.deleted })).runs.map(
         toRunRow

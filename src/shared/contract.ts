@@ -65,7 +65,8 @@ export const calls = {
   'experiments.restore': { input: z.object({ experimentId }).strict() },
 
   /** Every run of an experiment with its latest metrics (without logs and stack traces); `deleted`: the soft-deleted ones instead. */
-  'runs.list': { input: z.object({ experimentId, deleted: z.boolean().default(false) }).strict() },
+  /** Newest first; `limit` asks for only the first runs (the table's first screen, shown while the rest load). */
+  'runs.list': { input: z.object({ experimentId, deleted: z.boolean().default(false), limit: z.number().int().min(1).max(50_000).optional() }).strict() },
   /**
    * The runs of an experiment matching a filter in the run filter language (shared/run-filter.ts);
    * an invalid filter is an invalid_argument error on field 'filter' whose message names the position.

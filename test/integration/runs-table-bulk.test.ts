@@ -72,6 +72,16 @@ describe('bulk actions of the runs table', () => {
     expect(await names('runs.list', { deleted: true })).toEqual([])
   })
 
+  it('lists only the newest runs when asked for a first screen, in the order of the whole list', async () => {
+    const all = await uiCall<Array<{ name: string }>>('runs.list', { experimentId })
+    const first = await uiCall<Array<{ name: string }>>('runs.list', { experimentId, limit: 2 })
+    expect(first.value.map((row) => row.name)).toEqual(all.value.slice(0, 2).map((row) => row.name))
+    expect(all.value.map((row) => row.name)).toEqual(['d', 'c', 'b', 'a'])
+    for (const limit of [0, 1.5, 50_001, '2']) {
+      expect(await uiCall('runs.list', { experimentId, limit })).toMatchObject({ ok: false, error: { code: 'invalid_argument', field: 'limit' } })
+    }
+  })
+
   it('refuses an empty selection naming the field', async () => {
     const answer = await uiCall('runs.deleteMany', { runIds: [] })
     expect(answer).toMatchObject({ ok: false, error: { code: 'invalid_argument' } })

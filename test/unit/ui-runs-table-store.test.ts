@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { memoryStorage } from '../../src/renderer/src/lib/storage'
-import { availableColumns, columnsKey, createRunsTableStore, selectionKey, visibleColumns } from '../../src/renderer/src/stores/runs-table-store'
+import { availableColumns, columnsKey, createRunsTableStore, FIRST_SCREEN_ROWS, selectionKey, visibleColumns } from '../../src/renderer/src/stores/runs-table-store'
 import { fakeApi, Refusal, runRow } from './ui-fake-api'
 
 function setup(rows = [runRow(1, 7), runRow(2, 7)]) {
@@ -109,5 +109,79 @@ describe('the runs table store', () => {
     release()
     await first
     expect(store.getState().rows.map((row) => row.id)).toEqual([20])
+  })
+
+  describe('a large experiment opened afresh', () => {
+    const many = Array.from({ length: FIRST_SCREEN_ROWS + 50 }, (_, i) => runRow(1000 - i, 7))
+    function gated() {
+      let release!: () => void
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      const fake = fakeApi({
+        'runs.list': async ({ limit }) => {
+          if (limit !== undefined) return many.slice(0, limit)
+          await gate
+          return many
+        }
+      })
+      return { fake, release, store: createRunsTableStore({ api: fake.api, storage: memoryStorage() }) }
+    }
+
+    it('shows its newest runs first, then all of them', async () => {
+      const { fake, release, store } = gated()
+      const opening = store.getState().open(7)
+      await vi.waitFor(() => expect(store.getState().rows).toHaveLength(FIRST_SCREEN_ROWS))
+      expect(store.getState().rows.map((row) => row.id)).toEqual(many.slice(0, FIRST_SCREEN_ROWS).map((row) => row.id))
+      expect(store.getState()).toMatchObject({ loading: true, loadingRest: true })
+      release()
+      await opening
+      expect(store.getState().rows.map((row) => row.id)).toEqual(many.map((row) => row.id))
+      expect(store.getState()).toMatchObject({ loading: false, loadingRest: false })
+      expect(fake.callsOf('runs.list').map((call) => call.input)).toEqual([
+        { experimentId: 7, deleted: false, limit: FIRST_SCREEN_ROWS },
+        { experimentId: 7, deleted: false }
+      ])
+    })
+
+    it('asks once when the first screen holds every run', async () => {
+      const fake = fakeApi({ 'runs.list': () => [runRow(1, 7), runRow(2, 7)] })
+      const store = createRunsTableStore({ api: fake.api, storage: memoryStorage() })
+      await store.getState().open(7)
+      expect(fake.callsOf('runs.list')).toHaveLength(1)
+      expect(store.getState()).toMatchObject({ loading: false, loadingRest: false })
+    })
+
+    it('loads everything at once when the address sorts, groups or searches (the first screen would not be the top of that table)', async () => {
+      for (const url of [
+        { filter: '', sort: [{ id: 'name', desc: false }], columns: null, selected: null },
+        { filter: '', sort: [], columns: null, selected: null, group: 'params.lr' },
+        { filter: '', sort: [], columns: null, selected: null, nameQuery: 'run-9' }
+      ]) {
+        const fake = fakeApi({ 'runs.list': () => many })
+        const store = createRunsTableStore({ api: fake.api, storage: memoryStorage() })
+        await store.getState().open(7, url)
+        expect(fake.callsOf('runs.list').map((call) => call.input)).toEqual([{ experimentId: 7, deleted: false }])
+      }
+    })
+
+    it('drops a first screen and its rest when another experiment is opened meanwhile', async () => {
+      let release!: () => void
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      const fake = fakeApi({
+        'runs.list': async ({ experimentId, limit }) => {
+          if (experimentId === 8) return [runRow(5, 8)]
+          if (limit !== undefined) return many.slice(0, limit)
+          await gate
+          return many
+        }
+      })
+      const store = createRunsTableStore({ api: fake.api, storage: memoryStorage() })
+      const opening = store.getState().open(7)
+      await vi.waitFor(() => expect(store.getState().loadingRest).toBe(true))
+      await store.getState().open(8)
+      release()
+      await opening
+      expect(store.getState()).toMatchObject({ experimentId: 8, loading: false, loadingRest: false })
+      expect(store.getState().rows.map((row) => row.id)).toEqual([5])
+    })
   })
 })

@@ -250,10 +250,11 @@ export class PgRunRepository {
   }
 
   /** Runs of an experiment with their latest metrics, newest first: the active ones, or (`deleted`) the soft-deleted ones. */
-  async listByExperiment(experimentId: number, deleted = false): Promise<RunWithMetrics[]> {
+  /** Newest first; `limit` takes only the first runs of that order (the runs table's first screen). */
+  async listByExperiment(experimentId: number, deleted = false, limit: number | null = null): Promise<RunWithMetrics[]> {
     const { rows } = await this.db.query(
-      `${RUN_WITH_METRICS_SELECT} WHERE r.experiment_id = $1 AND (r.deleted_at IS NOT NULL) = $2 ORDER BY r.created_at DESC, r.run_id DESC`,
-      [experimentId, deleted]
+      `${RUN_WITH_METRICS_SELECT} WHERE r.experiment_id = $1 AND (r.deleted_at IS NOT NULL) = $2 ORDER BY r.created_at DESC, r.run_id DESC LIMIT $3`,
+      [experimentId, deleted, limit]
     )
     return rows.map(toRunWithMetrics)
   }

@@ -81,6 +81,7 @@ const searchInput = z
 
 /** Several runs at once (the runs table's bulk actions). */
 const runIdsInput = z.array(id).min(1).max(50_000)
+const listLimitInput = z.number().int().min(1).max(50_000)
 const tagManyInput = z.object({ runIds: runIdsInput, tags }).strict()
 
 // MLflow's limit on a param value (mlflow/utils/validation.py); /v1 hyperparameters are JSON.
@@ -172,9 +173,13 @@ export class RunService {
     return this.runs.findByUuid(uuid)
   }
 
-  /** The experiment's active runs, or its soft-deleted ones (`deleted`: where the runs table offers restore). */
-  async listByExperiment(experimentId: unknown, options: { deleted?: boolean } = {}): Promise<RunWithMetrics[]> {
-    return this.runs.listByExperiment(parseInput(experimentIdInput, experimentId, 'experimentId'), options.deleted === true)
+  /**
+   * The experiment's active runs, or its soft-deleted ones (`deleted`: where the runs table offers
+   * restore), newest first; `limit` takes only the first of them.
+   */
+  async listByExperiment(experimentId: unknown, options: { deleted?: boolean; limit?: unknown } = {}): Promise<RunWithMetrics[]> {
+    const limit = options.limit === undefined ? null : parseInput(listLimitInput, options.limit, 'limit')
+    return this.runs.listByExperiment(parseInput(experimentIdInput, experimentId, 'experimentId'), options.deleted === true, limit)
   }
 
   /** The param, metric and tag keys the experiment's active runs have (the filter's autocomplete and key check). */

@@ -35,6 +35,11 @@ interface RowsSlice {
   experimentId: number | null
   rows: RunRow[]
   loading: boolean
+  /**
+   * The rows are the first screen of a large experiment's runs, shown while the rest load: the
+   * actions that mean "every run" (select all, export, group) wait for them.
+   */
+  loadingRest: boolean
   rowsError: ErrorInfo | null
   /** The rows are the experiment's soft-deleted runs (where restore is offered), not its active ones. */
   showDeleted: boolean
@@ -102,6 +107,8 @@ export const widthsKey = (experimentId: number) => `hypercube.runs.widths.${expe
 const isWidths = (value: unknown): value is Record<string, number> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((width) => typeof width === 'number')
 const DEFAULT_COLUMNS_PER_KIND = 4
+/** Rows of an experiment's first screen, loaded before the rest (a few screens' worth). */
+export const FIRST_SCREEN_ROWS = 200
 
 type Slice<T> = StateCreator<RunsTableState, [], [], T>
 
@@ -114,15 +121,30 @@ const createRowsSlice =
     const fetchRows = async (experimentId: number, filter: string, deleted: boolean): Promise<RunRow[]> =>
       filter === '' ? call(api, 'runs.list', { experimentId, deleted }) : call(api, 'runs.search', { experimentId, filter, deleted })
 
-    const load = async (experimentId: number, filter: string): Promise<void> => {
+    /**
+     * Loads the rows. `firstScreen`: an experiment opened afresh in the server's own order (no
+     * filter, sort, grouping or name search) shows its newest FIRST_SCREEN_ROWS at once, then
+     * all of them — those rows are the top of the full table, so nothing moves when the rest
+     * arrive. Reading and sending 10,000 runs takes most of a second; a screenful, milliseconds.
+     */
+    const load = async (experimentId: number, filter: string, firstScreen = false): Promise<void> => {
       const mine = ++generation
       set({ loading: true })
       try {
-        const rows = await fetchRows(experimentId, filter, get().showDeleted)
+        const deleted = get().showDeleted
+        if (firstScreen) {
+          const first = await call(api, 'runs.list', { experimentId, deleted, limit: FIRST_SCREEN_ROWS })
+          if (mine !== generation) return
+          const complete = first.length < FIRST_SCREEN_ROWS
+          set({ rows: first, loading: !complete, loadingRest: !complete, rowsError: null, appliedFilter: filter, filterError: null })
+          if (complete) return
+        }
+        const rows = await fetchRows(experimentId, filter, deleted)
         if (mine !== generation) return
-        set({ rows, loading: false, rowsError: null, appliedFilter: filter, filterError: null })
+        set({ rows, loading: false, loadingRest: false, rowsError: null, appliedFilter: filter, filterError: null })
       } catch (error) {
         if (mine !== generation) return
+        set({ loadingRest: false })
         const info = errorInfo(error)
         if (filter !== '' && info.code === 'invalid_argument') {
           set({ loading: false, filterError: toFilterError(info) })
@@ -141,6 +163,7 @@ const createRowsSlice =
       experimentId: null,
       rows: [],
       loading: false,
+      loadingRest: false,
       rowsError: null,
       showDeleted: false,
       nameQuery: '',
@@ -182,7 +205,11 @@ const createRowsSlice =
         }
         if (viewChanged) patch.rows = []
         set(patch)
-        if (reload || !sameExperiment || filter !== before.appliedFilter || viewChanged) await load(experimentId, filter)
+        if (reload || !sameExperiment || filter !== before.appliedFilter || viewChanged) {
+          const state = get()
+          const serverOrder = filter === '' && state.sorting.length === 0 && state.groupBy === null && state.nameQuery.trim() === ''
+          await load(experimentId, filter, serverOrder && state.rows.length === 0)
+        }
       },
       reload: async () => {
         const { experimentId, appliedFilter } = get()

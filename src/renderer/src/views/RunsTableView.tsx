@@ -30,10 +30,11 @@ export function RunsTableView({
   /** The filter, sort, columns and selection the address names. */
   urlState?: RunsTableUrlState
 }): React.JSX.Element {
-  const { rows, loading, rowsError, appliedFilter, open, experimentIdShown } = useRunsTable(
+  const { rows, loading, loadingRest, rowsError, appliedFilter, open, experimentIdShown } = useRunsTable(
     useShallow((state) => ({
       rows: state.rows,
       loading: state.loading,
+      loadingRest: state.loadingRest,
       rowsError: state.rowsError,
       appliedFilter: state.appliedFilter,
       open: state.open,
@@ -144,6 +145,8 @@ export function RunsTableView({
         id: column.id === 'duration' ? 'duration_ms' : column.id,
         value: (index: number) => tableRows[index]!.getValue(column.id)
       }))
+  // Select all and export mean every run: they wait while only the first screen is loaded.
+  const waitForAll = loadingRest ? 'waiting for the rest of the runs to load' : undefined
   const exportAs = (format: 'csv' | 'json'): void => {
     const fileName = `experiment-${experimentId}-${showDeleted ? 'deleted-' : ''}runs.${format}`
     if (format === 'csv') downloadBlob(fileName, new Blob([runsToCsv(exportColumns(), tableRows.length)], { type: 'text/csv;charset=utf-8' }))
@@ -155,7 +158,9 @@ export function RunsTableView({
       <FilterBar />
       <div className="table-toolbar">
         <span data-testid="run-count">
+          {loadingRest && 'the newest '}
           {tableRows.length.toLocaleString()} {showDeleted ? 'deleted ' : ''}run{tableRows.length === 1 ? '' : 's'}
+          {loadingRest && ' so far'}
           {appliedFilter && ' matching the filter'}
           {nameQuery.trim() !== '' && ` named like “${nameQuery.trim()}”`}
         </span>
@@ -183,16 +188,16 @@ export function RunsTableView({
         <NameSearch />
         <ShowDeletedToggle />
         <span className="export-buttons" role="group" aria-label="export">
-          <button type="button" disabled={tableRows.length === 0} onClick={() => exportAs('csv')}>
+          <button type="button" disabled={tableRows.length === 0 || loadingRest} title={waitForAll} onClick={() => exportAs('csv')}>
             Export CSV
           </button>
-          <button type="button" disabled={tableRows.length === 0} onClick={() => exportAs('json')}>
+          <button type="button" disabled={tableRows.length === 0 || loadingRest} title={waitForAll} onClick={() => exportAs('json')}>
             Export JSON
           </button>
         </span>
       </div>
       <ErrorNote error={rowsError} title="Cannot load runs" />
-      {loading && <Progress label={appliedFilter ? 'Searching runs…' : 'Loading runs…'} />}
+      {loading && <Progress label={appliedFilter ? 'Searching runs…' : loadingRest ? 'Loading the rest of the runs…' : 'Loading runs…'} />}
       {loadedThisExperiment && !loading && rows.length === 0 && !rowsError && (
         showDeleted ? (
           <EmptyState title={appliedFilter ? 'No deleted run matches the filter' : 'No deleted runs in this experiment'}>
@@ -232,6 +237,8 @@ export function RunsTableView({
                         <input
                           type="checkbox"
                           aria-label="select every shown run"
+                          disabled={loadingRest}
+                          title={waitForAll}
                           checked={tableRows.length > 0 && selected.length >= tableRows.length && tableRows.every((row) => selectedSet.has(row.original.id))}
                           onChange={(event) => setSelected(event.target.checked ? tableRows.map((row) => row.original.id) : [])}
                         />

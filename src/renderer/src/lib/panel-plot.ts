@@ -1,5 +1,5 @@
 import { lineOnAxis, smoothLine, type PanelConfig, type Sample } from './chart-panels'
-import { aggregateLines, type Line, type RunGroup } from './run-groups'
+import { aggregateLines, type GroupAggregate, type Line, type RunGroup } from './run-groups'
 
 /**
  * What one chart panel draws, before uPlot: a list of lines (x ascending) with their look, and
@@ -35,7 +35,7 @@ export interface PlotRun {
   timeOrigin?: number
 }
 
-const DASHES: Array<number[] | null> = [null, [8, 4], [2, 3], [10, 3, 2, 3]]
+export const DASHES: Array<number[] | null> = [null, [8, 4], [2, 3], [10, 3, 2, 3]]
 
 /** Consecutive equal x (points of one batch share a timestamp) keep their last value: a chart column holds one value per x. */
 export function dedupeX(line: Line): Line {
@@ -85,19 +85,7 @@ export function buildPanelPlot(
         const runLines = group.runIds.map(lineOf).filter((line): line is Line => line !== null)
         if (runLines.length === 0) continue
         const agg = aggregateLines(runLines.map(smoothed))
-        const [lo, hi] =
-          config.band === 'std'
-            ? [agg.mean.map((m, i) => drawable(m === null ? null : m - agg.std[i]!)), agg.mean.map((m, i) => drawable(m === null ? null : m + agg.std[i]!))]
-            : [agg.min, agg.max]
-        const name = `${group.label}${suffix}`
-        const upper = lines.push({ label: `${name} ${config.band === 'std' ? '+std' : 'max'}`, color: group.color, role: 'hi', dash: null, line: { x: agg.x, y: hi } }) - 1
-        const lower = lines.push({ label: `${name} ${config.band === 'std' ? '−std' : 'min'}`, color: group.color, role: 'lo', dash: null, line: { x: agg.x, y: lo } }) - 1
-        bands.push({ upper, lower, color: group.color })
-        if (smoothing) {
-          const raw = aggregateLines(runLines)
-          lines.push({ label: `${name} mean (raw)`, color: group.color, role: 'raw', dash, line: { x: raw.x, y: raw.mean } })
-        }
-        lines.push({ label: `${name} mean`, color: group.color, role: 'mean', dash, line: { x: agg.x, y: agg.mean } })
+        pushGroupLines({ lines, bands }, config, `${group.label}${suffix}`, group.color, dash, agg, smoothing ? aggregateLines(runLines).mean : null, drawable)
       }
     } else {
       for (const run of runs) {
@@ -109,6 +97,33 @@ export function buildPanelPlot(
     }
   })
   return { lines, bands, drawnRuns: drawn.size }
+}
+
+/**
+ * A group's lines on a panel: its band (min–max, or mean ± std) as an upper and a lower line
+ * filled between, the raw mean faded behind when smoothing is on (`rawMean`, on agg's x), and
+ * the mean. Shared by the browser's aggregation and main's (grouped-plot.ts).
+ */
+export function pushGroupLines(
+  plot: Pick<PanelPlot, 'lines' | 'bands'>,
+  config: Pick<PanelConfig, 'band'>,
+  name: string,
+  color: string,
+  dash: number[] | null,
+  agg: Pick<GroupAggregate, 'x' | 'mean' | 'min' | 'max' | 'std'>,
+  rawMean: readonly (number | null)[] | null,
+  drawable: (value: number | null) => number | null
+): void {
+  const { lines, bands } = plot
+  const [lo, hi] =
+    config.band === 'std'
+      ? [agg.mean.map((m, i) => drawable(m === null ? null : m - agg.std[i]!)), agg.mean.map((m, i) => drawable(m === null ? null : m + agg.std[i]!))]
+      : [agg.min, agg.max]
+  const upper = lines.push({ label: `${name} ${config.band === 'std' ? '+std' : 'max'}`, color, role: 'hi', dash: null, line: { x: agg.x, y: hi } }) - 1
+  const lower = lines.push({ label: `${name} ${config.band === 'std' ? '−std' : 'min'}`, color, role: 'lo', dash: null, line: { x: agg.x, y: lo } }) - 1
+  bands.push({ upper, lower, color })
+  if (rawMean) lines.push({ label: `${name} mean (raw)`, color, role: 'raw', dash, line: { x: agg.x, y: rawMean } })
+  lines.push({ label: `${name} mean`, color, role: 'mean', dash, line: { x: agg.x, y: agg.mean } })
 }
 
 /** A CSS colour (#rrggbb) at an opacity, as uPlot's strokes and fills take it. */

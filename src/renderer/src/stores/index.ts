@@ -5,6 +5,7 @@ import { createExperimentsStore, type ExperimentsState } from './experiments-sto
 import { createLeaderboardStore, type LeaderboardState } from './leaderboard-store'
 import { createCompareStore, type CompareState } from './compare-store'
 import { createExperimentChartsStore, type ExperimentChartsState } from './experiment-charts-store'
+import { createGroupedSeriesStore, type GroupedSeriesState } from './grouped-series-store'
 import { connectLiveUpdates } from './live-updates'
 import { createModelsStore, type ModelsState } from './models-store'
 import { createSystemStore, type SystemState } from './system-store'
@@ -65,6 +66,8 @@ export const experimentChartsStore = createExperimentChartsStore({
     navigate(routeHash({ ...current, charts: panels }), mode)
   }
 })
+/** The grouped charts' means and bands over every run of the table, computed by main. */
+export const groupedSeriesStore = createGroupedSeriesStore(api)
 export const systemStore = createSystemStore(api)
 
 connectLiveUpdates(api, {
@@ -85,5 +88,6 @@ export const useRunPage = <T,>(selector: (state: RunPageState) => T): T => useSt
 export const useLeaderboard = <T,>(selector: (state: LeaderboardState) => T): T => useStore(leaderboardStore, selector)
 export const useCompare = <T,>(selector: (state: CompareState) => T): T => useStore(compareStore, selector)
 export const useExperimentCharts = <T,>(selector: (state: ExperimentChartsState) => T): T => useStore(experimentChartsStore, selector)
+export const useGroupedSeries = <T,>(selector: (state: GroupedSeriesState) => T): T => useStore(groupedSeriesStore, selector)
 export const useModels = <T,>(selector: (state: ModelsState) => T): T => useStore(modelsStore, selector)
 export const useSystem = <T,>(selector: (state: SystemState) => T): T => useStore(systemStore, selector)

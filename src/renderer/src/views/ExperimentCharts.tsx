@@ -1,11 +1,12 @@
-import { useEffect, useMemo, useState } from 'react'
+import { useCallback, useEffect, useMemo, useState } from 'react'
 import { useShallow } from 'zustand/react/shallow'
 import type { RunRow } from '../../../shared/contract'
 import { seriesSamples, type PanelConfig, type Sample } from '../lib/chart-panels'
+import { buildGroupedStepPlot } from '../lib/grouped-plot'
 import { buildPanelPlot, type PlotRun } from '../lib/panel-plot'
 import { colorOfSlot, runColors } from '../lib/run-colors'
-import { groupRuns } from '../lib/run-groups'
-import { useExperimentCharts, useRunsTable } from '../stores'
+import { groupRuns, type RunGroup } from '../lib/run-groups'
+import { useExperimentCharts, useGroupedSeries, useRunsTable } from '../stores'
 import { seriesKey } from '../stores/experiment-charts-store'
 import { ChartPanel } from './ChartPanel'
 
@@ -14,6 +15,11 @@ import { ChartPanel } from './ChartPanel'
  * they show the runs the table shows — the selected ones when there is a selection — per run,
  * or per group (mean and band) when the table is grouped. On a run page the same panels (one
  * layout per experiment) show that run.
+ *
+ * Grouped panels on the step axis take their means and bands from main (runs.groupedSeries),
+ * computed in PostgreSQL over every run of the table. Panels on another x axis (time, another
+ * metric) still aggregate in the browser the series of the first MAX_CHART_RUNS runs, and the
+ * scope line says so.
  */
 
 /** Runs drawn at most: their series are fetched one request each. */
@@ -87,21 +93,44 @@ function ChartPanelsSection({
     return ownRows.filter((row) => chosen.has(row.id))
   }, [ownRows, selected])
   const plotted: ChartRow[] = useMemo(() => candidates.slice(0, MAX_CHART_RUNS), [candidates])
-  const groups = useMemo(() => (groupBy ? groupRuns(plotted, groupBy) : null), [plotted, groupBy])
+  // Grouped, the groups of every candidate (their order and colours); panels the browser
+  // aggregates draw each group's runs among the plotted ones.
+  const allGroups = useMemo(() => (groupBy ? groupRuns(candidates, groupBy) : null), [candidates, groupBy])
+  const groups: RunGroup[] | null = useMemo(() => {
+    if (!allGroups) return null
+    const shown = new Set(plotted.map((row) => row.id))
+    return allGroups.map((group) => ({ ...group, runIds: group.runIds.filter((id) => shown.has(id)) })).filter((group) => group.runIds.length > 0)
+  }, [allGroups, plotted])
+  const { grouped, groupedLoading, groupedError, loadGrouped } = useGroupedSeries(
+    useShallow((state) => ({ grouped: state.data, groupedLoading: state.loading, groupedError: state.error, loadGrouped: state.load }))
+  )
+  // Panels whose groups main aggregates over every candidate: grouped, on the step axis (the
+  // browser's aggregation of the first runs stands in if main's answer failed).
+  const fromServer = useCallback((panel: PanelConfig): boolean => groupBy !== null && panel.xAxis === 'step' && groupedError === null, [groupBy, groupedError])
   const plotRuns: PlotRun[] = useMemo(() => {
     // Selected runs keep the colour they have in the compare view; otherwise colours by table order.
     const colors = selected.length > 0 ? runColors(window.localStorage, experimentId, selected) : null
     return plotted.map((row, index) => ({ id: row.id, name: row.name, color: colors?.[row.id] ?? colorOfSlot(index) }))
   }, [plotted, selected, experimentId])
 
+  // The runs' own series, for the panels the browser draws.
   const wantedKeys = useMemo(() => {
     const keys = new Set<string>()
     for (const panel of panels) {
+      if (fromServer(panel)) continue
       for (const key of panel.metrics) keys.add(key)
       if (panel.xAxis.startsWith('metric:')) keys.add(panel.xAxis.slice('metric:'.length))
     }
     return [...keys]
-  }, [panels])
+  }, [panels, fromServer])
+  // Main's means and bands of every candidate, for the grouped step panels.
+  const groupedKeys = useMemo(() => [...new Set(panels.filter((panel) => groupBy !== null && panel.xAxis === 'step').flatMap((panel) => panel.metrics))].sort(), [panels, groupBy])
+  const candidateIds = useMemo(() => candidates.map((row) => row.id), [candidates])
+  useEffect(() => {
+    if (shown && groupBy && groupedKeys.length > 0 && candidateIds.length > 0) void loadGrouped({ experimentId, runIds: candidateIds, groupBy, keys: groupedKeys })
+  }, [shown, experimentId, groupBy, groupedKeys, candidateIds, loadGrouped])
+  // The answer drawn: main's for this grouping (while a new one loads, none).
+  const groupedData = grouped !== null && grouped.groupBy === groupBy && !groupedLoading ? grouped : null
   const plottedIds = useMemo(() => plotted.map((row) => row.id), [plotted])
   useEffect(() => {
     if (shown && plottedIds.length > 0 && wantedKeys.length > 0) void ensureSeries(plottedIds, wantedKeys)
@@ -118,8 +147,10 @@ function ChartPanelsSection({
       }
       return samples.get(id)!
     }
-    return panels.map((panel) => buildPanelPlot(panel, plotRuns, groups, samplesOf))
-  }, [panels, plotRuns, groups, series])
+    return panels.map((panel) =>
+      fromServer(panel) && allGroups && groupedData ? buildGroupedStepPlot(panel, allGroups, groupedData) : buildPanelPlot(panel, plotRuns, groups, samplesOf)
+    )
+  }, [panels, plotRuns, groups, allGroups, groupedData, series, fromServer])
   const loading = Object.values(series).some((entry) => entry.loading)
   const [newMetric, setNewMetric] = useState('')
 
@@ -134,9 +165,7 @@ function ChartPanelsSection({
         {shown && (
           <div className="chart-controls">
             <span className="subtle" data-testid="charts-scope">
-              {plotted.length.toLocaleString()} {selected.length > 0 ? 'selected ' : ''}run{plotted.length === 1 ? '' : 's'}
-              {candidates.length > plotted.length && ` (the first ${MAX_CHART_RUNS} of ${candidates.length.toLocaleString()})`}
-              {groups && ` in ${groups.length} group${groups.length === 1 ? '' : 's'} by ${groupBy}`}
+              {chartsScope({ plotted: plotted.length, candidates: candidates.length, selected: selected.length > 0, groupBy, groups: allGroups?.length ?? 0, browserPanels: panels.filter((panel) => !fromServer(panel)).length, groupedError: groupedError?.message ?? null })}
             </span>
             <label>
               add chart{' '}
@@ -167,7 +196,9 @@ function ChartPanelsSection({
         <div className="chart-panels">
           {panels.map((panel, index) => {
             const plot = plots[index]!
-            const panelLoading = plotted.some((row) => panel.metrics.some((key) => series[seriesKey(row.id, key)]?.loading))
+            const panelLoading = fromServer(panel)
+              ? groupedData === null && groupedError === null
+              : plotted.some((row) => panel.metrics.some((key) => series[seriesKey(row.id, key)]?.loading))
             return (
               <ChartPanel
                 key={panel.id}
@@ -188,4 +219,28 @@ function ChartPanelsSection({
       )}
     </section>
   )
+}
+
+/**
+ * What the charts show, in words: how many runs, and for grouped charts whose bands cover them —
+ * every run for the step-axis panels (main aggregates them), the first MAX_CHART_RUNS for the
+ * panels on another x axis (the browser aggregates those).
+ */
+export function chartsScope(scope: {
+  plotted: number
+  candidates: number
+  selected: boolean
+  groupBy: string | null
+  groups: number
+  /** Panels drawn from the runs' own series (not main's aggregates). */
+  browserPanels: number
+  groupedError: string | null
+}): string {
+  const runs = (n: number) => `${n.toLocaleString('en-US')} ${scope.selected ? 'selected ' : ''}run${n === 1 ? '' : 's'}`
+  if (scope.groupBy === null) return `${runs(scope.plotted)}${scope.candidates > scope.plotted ? ` (the first ${MAX_CHART_RUNS} of ${scope.candidates.toLocaleString('en-US')})` : ''}`
+  const grouped = `${runs(scope.candidates)} in ${scope.groups} group${scope.groups === 1 ? '' : 's'} by ${scope.groupBy}`
+  const partial = scope.candidates > scope.plotted
+  if (scope.groupedError !== null) return `${grouped}; bands of the first ${MAX_CHART_RUNS} runs (main's could not be read: ${scope.groupedError})`
+  if (scope.browserPanels > 0 && partial) return `${grouped}; on a time or metric x axis, bands of the first ${MAX_CHART_RUNS} runs`
+  return grouped
 }

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react'
 import { useShallow } from 'zustand/react/shallow'
 import type { RunRow } from '../../../shared/contract'
 import { seriesSamples, type PanelConfig, type Sample } from '../lib/chart-panels'
+import { chartsScope } from '../lib/charts-scope'
 import { buildGroupedStepPlot } from '../lib/grouped-plot'
 import { buildPanelPlot, type PlotRun } from '../lib/panel-plot'
 import { colorOfSlot, runColors } from '../lib/run-colors'
@@ -165,7 +166,7 @@ function ChartPanelsSection({
         {shown && (
           <div className="chart-controls">
             <span className="subtle" data-testid="charts-scope">
-              {chartsScope({ plotted: plotted.length, candidates: candidates.length, selected: selected.length > 0, groupBy, groups: allGroups?.length ?? 0, browserPanels: panels.filter((panel) => !fromServer(panel)).length, groupedError: groupedError?.message ?? null })}
+              {chartsScope({ maxRuns: MAX_CHART_RUNS, plotted: plotted.length, candidates: candidates.length, selected: selected.length > 0, groupBy, groups: allGroups?.length ?? 0, browserPanels: panels.filter((panel) => !fromServer(panel)).length, groupedError: groupedError?.message ?? null })}
             </span>
             <label>
               add chart{' '}
@@ -221,26 +222,3 @@ function ChartPanelsSection({
   )
 }
 
-/**
- * What the charts show, in words: how many runs, and for grouped charts whose bands cover them —
- * every run for the step-axis panels (main aggregates them), the first MAX_CHART_RUNS for the
- * panels on another x axis (the browser aggregates those).
- */
-export function chartsScope(scope: {
-  plotted: number
-  candidates: number
-  selected: boolean
-  groupBy: string | null
-  groups: number
-  /** Panels drawn from the runs' own series (not main's aggregates). */
-  browserPanels: number
-  groupedError: string | null
-}): string {
-  const runs = (n: number) => `${n.toLocaleString('en-US')} ${scope.selected ? 'selected ' : ''}run${n === 1 ? '' : 's'}`
-  if (scope.groupBy === null) return `${runs(scope.plotted)}${scope.candidates > scope.plotted ? ` (the first ${MAX_CHART_RUNS} of ${scope.candidates.toLocaleString('en-US')})` : ''}`
-  const grouped = `${runs(scope.candidates)} in ${scope.groups} group${scope.groups === 1 ? '' : 's'} by ${scope.groupBy}`
-  const partial = scope.candidates > scope.plotted
-  if (scope.groupedError !== null) return `${grouped}; bands of the first ${MAX_CHART_RUNS} runs (main's could not be read: ${scope.groupedError})`
-  if (scope.browserPanels > 0 && partial) return `${grouped}; on a time or metric x axis, bands of the first ${MAX_CHART_RUNS} runs`
-  return grouped
-}

@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Locator } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { drawnChart, openSettings as openSettingsOf, over, rowsOfColor as rowsOfColorIn, setField as setFieldOf, xPixel, yPixel, type DrawnChart } from './chart-panel-helpers'
 import { openServeBrowser, type ServeBrowser } from './compare-charts-helpers'
 import { axeViolations, isSeriousOrCritical, repoRoot, screenshotsDir } from './ui-harness'
 
@@ -21,8 +22,6 @@ const LAST_STEP = 50
 const START = Date.UTC(2026, 0, 5, 12, 0, 0)
 const ADAM: [number, number, number] = [0x4e, 0x79, 0xa7]
 const SGD: [number, number, number] = [0xf2, 0x8e, 0x2b]
-/** A colour drawn at `alpha` over the white canvas background. */
-const over = (rgb: [number, number, number], alpha: number): [number, number, number] => rgb.map((c) => Math.round(255 - alpha * (255 - c))) as [number, number, number]
 
 async function seed(): Promise<number> {
   const experiment = await ui.api<{ experiment_id: number }>('POST', '/v1/ml/experiments', { name: 'grouped-sweep' })
@@ -58,82 +57,11 @@ async function openExperiment(query = ''): Promise<void> {
 
 const panel = (title: string): Locator => ui.page.getByRole('region', { name: `chart ${title}`, exact: true })
 
-interface Drawn {
-  xMin: number
-  xMax: number
-  yMin: number
-  yMax: number
-  plotLeft: number
-  plotTop: number
-  plotWidth: number
-  plotHeight: number
-  yTicks: string[]
-}
-
-/** The scales and plotting area the chart last drew (CSS pixels of its canvas). */
-async function drawn(title: string): Promise<Drawn> {
-  const data = await panel(title).locator('.chart-host').evaluate((element) => ({ ...(element as unknown as { dataset: Record<string, string> }).dataset }))
-  const number = (key: string): number => Number(data[key])
-  return {
-    xMin: number('xMin'),
-    xMax: number('xMax'),
-    yMin: number('yMin'),
-    yMax: number('yMax'),
-    plotLeft: number('plotLeft'),
-    plotTop: number('plotTop'),
-    plotWidth: number('plotWidth'),
-    plotHeight: number('plotHeight'),
-    yTicks: JSON.parse(data.yTicks ?? '[]') as string[]
-  }
-}
-
-const xPixel = (d: Drawn, x: number): number => d.plotLeft + ((x - d.xMin) / (d.xMax - d.xMin)) * d.plotWidth
-const yPixel = (d: Drawn, y: number): number => d.plotTop + (1 - (y - d.yMin) / (d.yMax - d.yMin)) * d.plotHeight
-
-/**
- * The rows (CSS pixels from the canvas top) of one pixel column whose colour, as seen over the
- * page's white (uPlot's canvas is transparent where it draws nothing), is within `tolerance` of `rgb`.
- */
-async function rowsOfColor(title: string, cssX: number, rgb: [number, number, number], tolerance: number): Promise<number[]> {
-  return panel(title)
-    .locator('canvas')
-    .evaluate(
-      (element, [x, target, tol]) => {
-        const canvas = element as unknown as {
-          width: number
-          height: number
-          getBoundingClientRect: () => { width: number }
-          getContext: (kind: '2d') => { getImageData: (x: number, y: number, w: number, h: number) => { data: Uint8ClampedArray } }
-        }
-        const scale = canvas.width / canvas.getBoundingClientRect().width
-        const column = Math.round(x * scale)
-        const { data } = canvas.getContext('2d').getImageData(column, 0, 1, canvas.height)
-        const rows: number[] = []
-        for (let y = 0; y < canvas.height; y++) {
-          const i = y * 4
-          const alpha = data[i + 3]! / 255
-          if (alpha < 0.05) continue
-          const seen = [0, 1, 2].map((c) => data[i + c]! * alpha + 255 * (1 - alpha))
-          if (Math.abs(seen[0]! - target[0]) + Math.abs(seen[1]! - target[1]) + Math.abs(seen[2]! - target[2]) <= tol) rows.push(y / scale)
-        }
-        return rows
-      },
-      [cssX, rgb, tolerance] as const
-    )
-}
-
-async function setField(title: string, label: string, value: string): Promise<void> {
-  const settings = panel(title).locator('details.panel-settings')
-  if (!(await settings.evaluate((element) => (element as unknown as { open: boolean }).open))) await settings.locator('summary').click()
-  const field = panel(title).getByLabel(label, { exact: true })
-  await field.fill(value)
-  await field.press('Enter')
-}
-
-async function openSettings(title: string): Promise<void> {
-  const settings = panel(title).locator('details.panel-settings')
-  if (!(await settings.evaluate((element) => (element as unknown as { open: boolean }).open))) await settings.locator('summary').click()
-}
+/** What a panel drew (chart-panel-helpers), its pixels in one column, and its settings. */
+const drawn = (title: string): Promise<DrawnChart> => drawnChart(panel(title))
+const rowsOfColor = (title: string, cssX: number, rgb: readonly number[], tolerance: number): Promise<number[]> => rowsOfColorIn(panel(title), cssX, rgb, tolerance)
+const setField = (title: string, label: string, value: string): Promise<void> => setFieldOf(panel(title), label, value)
+const openSettings = (title: string): Promise<void> => openSettingsOf(panel(title))
 
 async function panelTitles(): Promise<string[]> {
   return ui.page.locator('.chart-panels figure figcaption strong').allTextContents()

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Locator, Page } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { drawnChart, freshPage, openSettings as openSettingsOf, over, rowsOfColor as rowsOfColorIn, setField as setFieldOf, xPixel, yPixel, type DrawnChart } from './chart-panel-helpers'
 import { openServeBrowser, type ServeBrowser } from './compare-charts-helpers'
 import { axeViolations, isSeriousOrCritical, screenshotsDir } from './ui-harness'
 
@@ -48,71 +49,10 @@ async function seed(): Promise<void> {
 const compareHash = (): string => `#/experiments/${experimentId}/compare?runs=${runIds.join(',')}`
 const overlay = (key: string, page: Page = ui.page): Locator => page.getByTestId(`overlay-${key}`)
 
-interface Drawn {
-  xMin: number
-  xMax: number
-  yMin: number
-  yMax: number
-  plotLeft: number
-  plotTop: number
-  plotWidth: number
-  plotHeight: number
-  yTicks: string[]
-  xTicks: string[]
-  xLabel: string
-}
-
-/** The scales, plotting area (CSS pixels of the canvas) and tick labels the chart last drew. */
-async function drawn(key: string, page: Page = ui.page): Promise<Drawn> {
-  const data = await overlay(key, page)
-    .locator('.chart-host')
-    .evaluate((element) => ({ ...(element as unknown as { dataset: Record<string, string> }).dataset }))
-  const number = (name: string): number => Number(data[name])
-  return {
-    xMin: number('xMin'),
-    xMax: number('xMax'),
-    yMin: number('yMin'),
-    yMax: number('yMax'),
-    plotLeft: number('plotLeft'),
-    plotTop: number('plotTop'),
-    plotWidth: number('plotWidth'),
-    plotHeight: number('plotHeight'),
-    yTicks: JSON.parse(data.yTicks ?? '[]') as string[],
-    xTicks: JSON.parse(data.xTicks ?? '[]') as string[],
-    xLabel: data.xLabel ?? ''
-  }
-}
-
-const xPixel = (d: Drawn, x: number): number => d.plotLeft + ((x - d.xMin) / (d.xMax - d.xMin)) * d.plotWidth
-const yPixel = (d: Drawn, y: number): number => d.plotTop + (1 - (y - d.yMin) / (d.yMax - d.yMin)) * d.plotHeight
-const yPixelLog = (d: Drawn, y: number): number => d.plotTop + (1 - (Math.log10(y) - Math.log10(d.yMin)) / (Math.log10(d.yMax) - Math.log10(d.yMin))) * d.plotHeight
-
-/** The rows (CSS pixels from the canvas top) of one pixel column whose colour, seen over white, is within `tolerance` of `rgb`. */
-async function rowsOfColor(key: string, cssX: number, rgb: readonly number[], tolerance: number): Promise<number[]> {
-  return overlay(key)
-    .locator('canvas')
-    .evaluate(
-      (element, [x, target, tol]) => {
-        const canvas = element as unknown as {
-          width: number
-          height: number
-          getBoundingClientRect: () => { width: number }
-          getContext: (kind: '2d') => { getImageData: (x: number, y: number, w: number, h: number) => { data: Uint8ClampedArray } }
-        }
-        const scale = canvas.width / canvas.getBoundingClientRect().width
-        const { data } = canvas.getContext('2d').getImageData(Math.round(x * scale), 0, 1, canvas.height)
-        const rows: number[] = []
-        for (let y = 0; y < canvas.height; y++) {
-          const alpha = data[y * 4 + 3]! / 255
-          if (alpha < 0.05) continue
-          const seen = [0, 1, 2].map((c) => data[y * 4 + c]! * alpha + 255 * (1 - alpha))
-          if (Math.abs(seen[0]! - target[0]!) + Math.abs(seen[1]! - target[1]!) + Math.abs(seen[2]! - target[2]!) <= tol) rows.push(y / scale)
-        }
-        return rows
-      },
-      [cssX, rgb, tolerance] as const
-    )
-}
+/** What a chart drew (chart-panel-helpers), and its pixels in one column, on this page or another. */
+const drawn = (key: string, page: Page = ui.page): Promise<DrawnChart> => drawnChart(overlay(key, page))
+const rowsOfColor = (key: string, cssX: number, rgb: readonly number[], tolerance: number): Promise<number[]> => rowsOfColorIn(overlay(key), cssX, rgb, tolerance)
+const yPixelLog = (d: DrawnChart, y: number): number => d.plotTop + (1 - (Math.log10(y) - Math.log10(d.yMin)) / (Math.log10(d.yMax) - Math.log10(d.yMin))) * d.plotHeight
 
 /** A run's colour as the chart's legend paints it ([r, g, b]). */
 async function colorOf(key: string, run: string): Promise<[number, number, number]> {
@@ -123,20 +63,8 @@ async function colorOf(key: string, run: string): Promise<[number, number, numbe
   return (color.match(/\d+/g) ?? []).slice(0, 3).map(Number) as [number, number, number]
 }
 
-/** A colour drawn at `alpha` over the white canvas background. */
-const over = (rgb: readonly number[], alpha: number): number[] => rgb.map((c) => Math.round(255 - alpha * (255 - c)))
-
-async function openSettings(key: string, page: Page = ui.page): Promise<void> {
-  const settings = overlay(key, page).locator('details.panel-settings')
-  if (!(await settings.evaluate((element) => (element as unknown as { open: boolean }).open))) await settings.locator('summary').click()
-}
-
-async function setField(key: string, label: string, value: string): Promise<void> {
-  await openSettings(key)
-  const field = overlay(key).getByLabel(label, { exact: true })
-  await field.fill(value)
-  await field.press('Enter')
-}
+const openSettings = (key: string, page: Page = ui.page): Promise<void> => openSettingsOf(overlay(key, page))
+const setField = (key: string, label: string, value: string): Promise<void> => setFieldOf(overlay(key), label, value)
 
 /** The compare page afresh (nothing remembered), all three runs drawn in every overlay chart. */
 async function openCompare(): Promise<void> {
@@ -170,15 +98,6 @@ const isPowerOfTen = (label: string): boolean => /^(1|10+|0\.0*1)$/.test(label)
 
 function shot(name: string, page: Page = ui.page): Promise<Buffer> {
   return page.screenshot({ path: join(screenshotsDir, `ui-compare-chart-settings-${name}.png`), fullPage: true })
-}
-
-/** A page in a fresh browser context (its own storage: nothing remembered, as a colleague opening a shared link), signed in. */
-async function freshPage(): Promise<Page> {
-  const context = await ui.browser.newContext({ viewport: { width: 1440, height: 900 } })
-  const page = await context.newPage()
-  await page.goto(ui.testCore.core.ui!.loginUrl())
-  await page.getByRole('heading', { name: 'Experiments', exact: true }).waitFor()
-  return page
 }
 
 describe('compare page: the overlay charts’ own settings (issue 13)', () => {
@@ -363,7 +282,7 @@ describe('compare page: the overlay charts’ own settings (issue 13)', () => {
     expect(await overlay('loss').getByLabel('smoothing strength').inputValue()).toBe('0.4')
 
     // The same address in another browser: nothing remembered there, the same charts.
-    const other = await freshPage()
+    const other = await freshPage(ui)
     await other.goto(ui.page.url())
     await expect.poll(() => overlay('loss', other).getAttribute('data-runs')).toBe('3')
     await expect.poll(() => seen(other)).toEqual(before)

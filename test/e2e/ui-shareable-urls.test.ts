@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freshPage } from './chart-panel-helpers'
 import { compareAllRuns, openServeBrowser, seedSweeps, type ServeBrowser } from './compare-charts-helpers'
 
 /**
@@ -14,15 +15,6 @@ let ui: ServeBrowser
 let sweep: { experimentId: number; runIds: number[] }
 
 const names = Array.from({ length: 8 }, (_, i) => `share-${String(i).padStart(2, '0')}`)
-
-/** A page in a fresh browser context (its own storage: nothing remembered), signed in. */
-async function freshPage(): Promise<Page> {
-  const context = await ui.browser.newContext({ viewport: { width: 1440, height: 900 } })
-  const page = await context.newPage()
-  await page.goto(ui.testCore.core.ui!.loginUrl())
-  await page.getByRole('heading', { name: 'Experiments', exact: true }).waitFor()
-  return page
-}
 
 /** What the compare page shows: the heading, the runs' names in the legend, the scatter's settings and axis labels. */
 async function compareSeen(page: Page) {
@@ -101,7 +93,7 @@ describe('shareable addresses of the compare view and the chart panels', () => {
     expect(await compareSeen(page)).toEqual(set)
 
     // The same address elsewhere (no remembered selection): the same runs, drawn the same way.
-    const other = await freshPage()
+    const other = await freshPage(ui)
     await other.goto(address)
     expect(await compareSeen(other)).toEqual(set)
     await other.context().close()
@@ -146,7 +138,7 @@ describe('shareable addresses of the compare view and the chart panels', () => {
     await page.reload()
     await expect.poll(() => overlay.getByRole('button', { name: 'Reset zoom' }).count()).toBe(1)
     await expect.poll(zoomed).toEqual(range)
-    const other = await freshPage()
+    const other = await freshPage(ui)
     await other.goto(page.url())
     const otherHost = other.getByTestId('overlay-loss').locator('.chart-host')
     await expect.poll(async () => ({ min: Number(await otherHost.getAttribute('data-x-min')), max: Number(await otherHost.getAttribute('data-x-max')) })).toEqual(range)
@@ -193,7 +185,7 @@ describe('shareable addresses of the compare view and the chart panels', () => {
     await expect.poll(() => page.getByTestId('run-count').textContent()).toBe('8 runs')
     expect(await panelSeen(page, title)).toEqual(set)
 
-    const other = await freshPage()
+    const other = await freshPage(ui)
     await other.goto(address)
     await expect.poll(() => other.getByTestId('run-count').textContent()).toBe('8 runs')
     expect(await panelSeen(other, title)).toEqual(set)

@@ -127,8 +127,8 @@ describe('relative time on a zoomed overlay chart', () => {
     const fake = fakeApi({
       'runs.rows': () => [runRow(3, 4), runRow(9, 4)],
       'runs.metricSeries': (input) => {
-        const from = input.fromStep ?? 0n
-        const to = input.toStep ?? 99n
+        const from = BigInt(input.fromStep ?? 0)
+        const to = BigInt(input.toStep ?? 99)
         return { runId: input.runId, key: 'loss', mode: 'raw', totalPoints: 100, points: points.filter((point) => point.step >= from && point.step <= to) } as never
       }
     })

@@ -78,11 +78,7 @@ export const smooth = emaSmooth
  * points) drawn inside it.
  */
 export function stepRangeOf(data: ChartData, xAxis: ChartXAxis, xMin: number, xMax: number): { fromStep: bigint; toStep: bigint } | null {
-  if (xAxis === 'step') {
-    const fromStep = BigInt(Math.ceil(xMin))
-    const toStep = BigInt(Math.floor(xMax))
-    return fromStep <= toStep ? { fromStep, toStep } : null
-  }
+  if (xAxis === 'step') return stepsBetween(xMin, xMax)
   let from: bigint | null = null
   let to: bigint | null = null
   for (let i = 0; i < data.x.length; i++) {
@@ -92,6 +88,13 @@ export function stepRangeOf(data: ChartData, xAxis: ChartXAxis, xMin: number, xM
     if (to === null || data.stepHi[i]! > to) to = data.stepHi[i]!
   }
   return from === null || to === null ? null : { fromStep: from, toStep: to }
+}
+
+/** The whole steps from xMin to xMax of a step axis; null when none lies between them. */
+export function stepsBetween(xMin: number, xMax: number): { fromStep: bigint; toStep: bigint } | null {
+  const fromStep = BigInt(Math.ceil(xMin))
+  const toStep = BigInt(Math.floor(xMax))
+  return fromStep <= toStep ? { fromStep, toStep } : null
 }
 
 /** Seconds shown either side of a time axis whose points all share one timestamp (one batch logged without timestamps). */

@@ -1,6 +1,7 @@
 import type { RunRow } from '../../../shared/contract'
 import type { JsonValue } from '../../../shared/domain'
 import { categoryOf } from './axis-scale'
+import { stepsBetween } from './chart-data'
 import { lineOnAxis, newPanel, type PanelConfig, type PanelXAxis, type Sample } from './chart-panels'
 import { formatJsonValue } from './format'
 
@@ -163,11 +164,7 @@ export function stepRangeOnAxis(
   xMin: number,
   xMax: number
 ): { fromStep: bigint; toStep: bigint } | null {
-  if (xAxis === 'step') {
-    const fromStep = BigInt(Math.ceil(xMin))
-    const toStep = BigInt(Math.floor(xMax))
-    return fromStep <= toStep ? { fromStep, toStep } : null
-  }
+  if (xAxis === 'step') return stepsBetween(xMin, xMax)
   let from: number | null = null
   let to: number | null = null
   for (const { samples, xSamples, origin } of runs) {

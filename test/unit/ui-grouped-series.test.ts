@@ -1,10 +1,16 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { GroupedSeries, GroupedKeySeries } from '../../src/shared/grouped-series'
 import { newPanel } from '../../src/renderer/src/lib/chart-panels'
 import { chartsScope } from '../../src/renderer/src/lib/charts-scope'
 import { buildGroupedStepPlot } from '../../src/renderer/src/lib/grouped-plot'
 import { groupRuns } from '../../src/renderer/src/lib/run-groups'
 import { createGroupedSeriesStore, GROUPED_MAX_BUCKETS } from '../../src/renderer/src/stores/grouped-series-store'
+import { memoryStorage } from '../../src/renderer/src/lib/storage'
+import { createExperimentsStore } from '../../src/renderer/src/stores/experiments-store'
+import { createLeaderboardStore } from '../../src/renderer/src/stores/leaderboard-store'
+import { connectLiveUpdates } from '../../src/renderer/src/stores/live-updates'
+import { createRunPageStore } from '../../src/renderer/src/stores/run-page-store'
+import { createRunsTableStore } from '../../src/renderer/src/stores/runs-table-store'
 import { fakeApi, Refusal } from './ui-fake-api'
 
 // Issue 13: grouped step-axis panels drawn from main's means and bands (runs.groupedSeries).
@@ -123,5 +129,45 @@ describe('the grouped series store', () => {
     refuse = false
     await store.getState().load(request)
     expect(store.getState()).toMatchObject({ loading: false, error: null, data: answer })
+  })
+})
+
+describe('live updates of the grouped bands', () => {
+  it('re-reads main’s answer at most once a second when runs of the request log metrics, keeping the old answer drawn meanwhile', async () => {
+    vi.useFakeTimers()
+    try {
+      let version = 0
+      const fake = fakeApi({ 'runs.groupedSeries': () => ({ ...answer, runCount: version }), 'experiments.list': () => [] })
+      const groupedSeries = createGroupedSeriesStore(fake.api)
+      const disconnect = connectLiveUpdates(
+        fake.api,
+        {
+          experiments: createExperimentsStore(fake.api),
+          runsTable: createRunsTableStore({ api: fake.api, storage: memoryStorage() }),
+          runPage: createRunPageStore(fake.api),
+          leaderboard: createLeaderboardStore(fake.api),
+          groupedSeries
+        },
+        250
+      )
+      await groupedSeries.getState().load({ experimentId: 7, runIds: [1, 2, 3], groupBy: 'params.lr', keys: ['loss'] })
+      expect(fake.callsOf('runs.groupedSeries')).toHaveLength(1)
+      version = 1
+      for (let i = 0; i < 20; i++) fake.push({ name: 'metrics.logged', payload: { runId: 2, experimentId: 7, keys: ['loss'], count: 1 } } as never)
+      // A run outside the request asks nothing.
+      fake.push({ name: 'metrics.logged', payload: { runId: 9, experimentId: 7, keys: ['loss'], count: 1 } } as never)
+      await vi.advanceTimersByTimeAsync(500)
+      expect(fake.callsOf('runs.groupedSeries')).toHaveLength(1)
+      expect(groupedSeries.getState().data?.runCount).toBe(0)
+      await vi.advanceTimersByTimeAsync(1_000)
+      expect(fake.callsOf('runs.groupedSeries')).toHaveLength(2)
+      expect(groupedSeries.getState()).toMatchObject({ loading: false, data: { runCount: 1 } })
+      fake.push({ name: 'metrics.logged', payload: { runId: 9, experimentId: 7, keys: ['loss'], count: 1 } } as never)
+      await vi.advanceTimersByTimeAsync(1_500)
+      expect(fake.callsOf('runs.groupedSeries')).toHaveLength(2)
+      disconnect()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

@@ -23,12 +23,17 @@ export interface GroupedSeriesRequest {
 export interface GroupedSeriesState {
   /** The request the state is for (requestKey of it); null before the first. */
   requestKey: string | null
+  request: GroupedSeriesRequest | null
+  /** The request's runs, for the live updates to ask whether a run's new points concern it. */
+  requestRuns: ReadonlySet<number>
   /** The answer to `requestKey`'s request, once it came. */
   data: GroupedSeries | null
   loading: boolean
   error: ErrorInfo | null
   /** Asks for a request unless it is the one loaded or loading; `force` asks again (new points logged). */
   load: (request: GroupedSeriesRequest, force?: boolean) => Promise<void>
+  /** Re-reads the answer when new points of one of these runs concern it (pushed "metrics logged"), drawing the old one meanwhile. */
+  refreshRuns: (runIds: readonly number[]) => Promise<void>
 }
 
 export const requestKey = (request: GroupedSeriesRequest): string =>
@@ -37,6 +42,8 @@ export const requestKey = (request: GroupedSeriesRequest): string =>
 export function createGroupedSeriesStore(api: HypercubeApi) {
   return createStore<GroupedSeriesState>()((set, get) => ({
     requestKey: null,
+    request: null,
+    requestRuns: new Set<number>(),
     data: null,
     loading: false,
     error: null,
@@ -45,13 +52,17 @@ export function createGroupedSeriesStore(api: HypercubeApi) {
       if (!force && get().requestKey === key && (get().loading || get().data !== null)) return
       // A different request's answer is not shown meanwhile (other groups or runs); a forced
       // re-read of the same one keeps it drawn until the new answer comes.
-      set(get().requestKey === key ? { loading: true, error: null } : { requestKey: key, data: null, loading: true, error: null })
+      set(get().requestKey === key ? { loading: true, error: null } : { requestKey: key, request, requestRuns: new Set(request.runIds), data: null, loading: true, error: null })
       try {
         const data = await call(api, 'runs.groupedSeries', { ...request, runIds: [...request.runIds], keys: [...request.keys], maxBuckets: GROUPED_MAX_BUCKETS })
         if (get().requestKey === key) set({ data, loading: false })
       } catch (error) {
         if (get().requestKey === key) set({ loading: false, error: errorInfo(error) })
       }
+    },
+    refreshRuns: async (runIds) => {
+      const { request, requestRuns } = get()
+      if (request && runIds.some((runId) => requestRuns.has(runId))) await get().load(request, true)
     }
   }))
 }

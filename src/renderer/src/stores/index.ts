@@ -77,7 +77,8 @@ connectLiveUpdates(api, {
   leaderboard: leaderboardStore,
   models: modelsStore,
   system: systemStore,
-  experimentCharts: experimentChartsStore
+  experimentCharts: experimentChartsStore,
+  groupedSeries: groupedSeriesStore
 })
 
 export const useTheme = <T,>(selector: (state: ThemeState) => T): T => useStore(themeStore, selector)

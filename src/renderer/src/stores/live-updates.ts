@@ -1,6 +1,7 @@
 import type { HypercubeApi, PushedEvent } from '../../../shared/contract'
 import type { ExperimentChartsStore } from './experiment-charts-store'
 import type { ExperimentsStore } from './experiments-store'
+import type { GroupedSeriesStore } from './grouped-series-store'
 import type { LeaderboardStore } from './leaderboard-store'
 import type { ModelsStore } from './models-store'
 import type { SystemStore } from './system-store'
@@ -24,6 +25,8 @@ interface Stores {
   system?: SystemStore
   /** The experiment's chart panels (optional, as models and system are). */
   experimentCharts?: ExperimentChartsStore
+  /** The grouped charts' means and bands over every run of the table (optional likewise). */
+  groupedSeries?: GroupedSeriesStore
 }
 
 /** Collects items and hands them over once per interval. */
@@ -62,6 +65,8 @@ export function connectLiveUpdates(api: HypercubeApi, stores: Stores, intervalMs
   const models = batcher<true>(() => void stores.models?.getState().refresh(), intervalMs)
   // Panels draw up to 100 runs: their series are re-read at most once a second.
   const panelRuns = batcher<number>((runIds) => void stores.experimentCharts?.getState().refreshRuns([...runIds]), intervalMs * 4)
+  // Grouped bands over a whole sweep: one re-read a second whichever of its runs logged.
+  const groupedRuns = batcher<number>((runIds) => void stores.groupedSeries?.getState().refreshRuns([...runIds]), intervalMs * 4)
   const isInPanels = (runId: number): boolean => {
     const series = stores.experimentCharts?.getState().series
     if (!series) return false
@@ -85,6 +90,7 @@ export function connectLiveUpdates(api: HypercubeApi, stores: Stores, intervalMs
         if (stores.runPage.getState().runId === runId) (keys ?? Object.keys(stores.runPage.getState().charts)).forEach((key) => pageKeys.add(key))
         if (isShownInTable(runId)) tableRuns.add(runId)
         if (isInPanels(runId)) panelRuns.add(runId)
+        if (stores.groupedSeries?.getState().requestRuns.has(runId)) groupedRuns.add(runId)
         if (stores.leaderboard.getState().experimentId !== null) leaderboard.add(true)
         experimentList.add(true)
         break
@@ -134,6 +140,6 @@ export function connectLiveUpdates(api: HypercubeApi, stores: Stores, intervalMs
   const unsubscribe = api.onEvent(onEvent)
   return () => {
     unsubscribe()
-    for (const pending of [tableRuns, pageKeys, pageRun, experimentList, leaderboard, models, panelRuns]) pending.dispose()
+    for (const pending of [tableRuns, pageKeys, pageRun, experimentList, leaderboard, models, panelRuns, groupedRuns]) pending.dispose()
   }
 }

@@ -102,8 +102,8 @@ function ChartPanelsSection({
     const shown = new Set(plotted.map((row) => row.id))
     return allGroups.map((group) => ({ ...group, runIds: group.runIds.filter((id) => shown.has(id)) })).filter((group) => group.runIds.length > 0)
   }, [allGroups, plotted])
-  const { grouped, groupedLoading, groupedError, loadGrouped } = useGroupedSeries(
-    useShallow((state) => ({ grouped: state.data, groupedLoading: state.loading, groupedError: state.error, loadGrouped: state.load }))
+  const { grouped, groupedError, loadGrouped } = useGroupedSeries(
+    useShallow((state) => ({ grouped: state.data, groupedError: state.error, loadGrouped: state.load }))
   )
   // Panels whose groups main aggregates over every candidate: grouped, on the step axis (the
   // browser's aggregation of the first runs stands in if main's answer failed).
@@ -130,8 +130,9 @@ function ChartPanelsSection({
   useEffect(() => {
     if (shown && groupBy && groupedKeys.length > 0 && candidateIds.length > 0) void loadGrouped({ experimentId, runIds: candidateIds, groupBy, keys: groupedKeys })
   }, [shown, experimentId, groupBy, groupedKeys, candidateIds, loadGrouped])
-  // The answer drawn: main's for this grouping (while a new one loads, none).
-  const groupedData = grouped !== null && grouped.groupBy === groupBy && !groupedLoading ? grouped : null
+  // The answer drawn: main's for this grouping (while another request loads, none; while new
+  // points are re-read, the last one).
+  const groupedData = grouped !== null && grouped.groupBy === groupBy ? grouped : null
   const plottedIds = useMemo(() => plotted.map((row) => row.id), [plotted])
   useEffect(() => {
     if (shown && plottedIds.length > 0 && wantedKeys.length > 0) void ensureSeries(plottedIds, wantedKeys)

@@ -31,6 +31,9 @@ import { checkArtifactPath } from './artifacts/artifact-store'
 import type { ReviewSession } from './bundle/review-session'
 import { importMlflowSource } from './import/mlflow-import'
 import type { MlflowService } from './services/mlflow-service'
+import type { ProgressSink } from './bundle/progress'
+import type { ReviewHost } from './bundle/review-host'
+import type { WorkspaceBundles } from './bundle/workspace-bundles'
 
 /** What the contract needs from the core; the core itself, or the part built before its HTTP server. */
 export interface ContractContext {
@@ -46,6 +49,10 @@ export interface ContractContext {
   review?: ReviewSession
   /** MLflow's view of the services, for importing MLflow history (absent: the import is unavailable). */
   mlflow?(): MlflowService
+  /** Review bundles exported from and imported into this workspace (absent: unavailable). */
+  bundles?: WorkspaceBundles
+  /** Reviews opened from this app (absent in a review itself). */
+  reviews?: ReviewHost
 }
 
 type Parsed<Name extends CallName> = z.output<(typeof calls)[Name]['input']>
@@ -74,6 +81,18 @@ export function createContractHandlers(context: ContractContext): ContractHandle
   const plugins = () => {
     if (!context.services.plugins) throw new DomainError('unavailable', 'the geometric plugins are not running in this core', 'plugin')
     return context.services.plugins
+  }
+  const bundles = () => {
+    if (!context.bundles) throw new DomainError('unavailable', 'review bundles are not available in this core')
+    return context.bundles
+  }
+  const reviews = () => {
+    if (context.review) throw new DomainError('read_only', 'a review cannot open another review: open the bundle from your workspace', 'bundleId')
+    if (!context.reviews) throw new DomainError('unavailable', 'opening reviews is not available in this core')
+    return context.reviews
+  }
+  const refuseInReview = (what: string) => {
+    if (context.review) throw new DomainError('read_only', `a review shows a bundle read-only: ${what} into your workspace instead`, 'bundleId')
   }
   const similarRuns = () => {
     if (!context.services.similarRuns) throw new DomainError('unavailable', 'the geometric plugins are not running in this core', 'plugin')
@@ -284,6 +303,42 @@ export function createContractHandlers(context: ContractContext): ContractHandle
         onAdvance: (done, total, detail) => importProgress.fire({ requestId, done, total, detail })
       })
     },
+    'bundles.estimate': (input) => bundles().estimate(input),
+    'bundles.export': ({ requestId, ...input }) => bundles().export(input, bundleProgressFor(requestId)),
+    'bundles.exportRead': async (input) => {
+      const { bytes, sizeBytes, done } = await bundles().transfers.readExport(input.exportId, input.offset, MAX_READ_BYTES)
+      return { base64: bytes.toString('base64'), offset: input.offset, sizeBytes, done }
+    },
+    'bundles.uploadBegin': async (input) => ({ uploadId: bundles().transfers.beginUpload(input.name, input.sizeBytes) }),
+    'bundles.uploadChunk': (input) => bundles().transfers.appendUpload(input.uploadId, input.offset, Buffer.from(input.base64, 'base64')),
+    'bundles.uploadFinish': async (input) => {
+      const staged = await bundles().transfers.finishUpload(input.uploadId)
+      return { bundleId: staged.id, fileName: staged.name, sizeBytes: staged.sizeBytes }
+    },
+    'bundles.uploadCancel': async (input) => {
+      await bundles().transfers.cancelUpload(input.uploadId)
+      return {}
+    },
+    'bundles.check': (input) => bundles().check(input.bundleId, bundleProgressFor(input.requestId)),
+    'bundles.import': (input) => {
+      refuseInReview('import bundles')
+      return bundles().import(input.bundleId, input.onConflict, bundleProgressFor(input.requestId))
+    },
+    'bundles.discard': async (input) => {
+      await bundles().transfers.discardUpload(input.bundleId)
+      return {}
+    },
+    'reviews.open': async (input) => {
+      const host = reviews()
+      const staged = bundles().transfers.takeUpload(input.bundleId)
+      return host.open(staged.path, { name: staged.name, ownsFile: true, progress: bundleProgressFor(input.requestId) })
+    },
+    'reviews.list': async () => context.reviews?.list() ?? [],
+    'reviews.loginUrl': async (input) => ({ loginUrl: reviews().loginUrl(input.reviewId) }),
+    'reviews.close': async (input) => {
+      await reviews().close(input.reviewId)
+      return {}
+    },
     'settings.setReviewerName': async (input) => {
       const name = input.name === null || input.name.trim() === '' ? null : input.name.trim()
       writeSettings(context.dataDir, { reviewerName: name })
@@ -308,6 +363,29 @@ export function createContractHandlers(context: ContractContext): ContractHandle
 const comparisonProgress = new Emitter<ComparisonProgress & { requestId: string }>()
 /** Progress of MLflow imports, likewise by requestId. */
 const importProgress = new Emitter<EventPayloads['imports.progress']>()
+/** Progress of review bundle exports, checks, imports and reviews being opened, likewise by requestId. */
+const bundleProgress = new Emitter<EventPayloads['bundles.progress']>()
+
+/**
+ * A bundle call's progress as events: at most one per 0.1 % of the work or per 250 ms (the
+ * reader reports every chunk it reads), and always the end.
+ */
+function bundleProgressFor(requestId: string): ProgressSink {
+  let lastPermille = -1
+  let lastAt = 0
+  return {
+    update: (done, total, detail) => {
+      const permille = total > 0 ? Math.floor((done / total) * 1000) : 1000
+      const now = Date.now()
+      if (permille === lastPermille || (permille < 1000 && permille - lastPermille < 1 && now - lastAt < 250)) return
+      lastPermille = permille
+      lastAt = now
+      bundleProgress.fire({ requestId, done, total, detail })
+    },
+    line: () => undefined,
+    finish: () => undefined
+  }
+}
 
 /**
  * Validates an untrusted call (name and input) and runs it. Transport-neutral: Electron IPC and
@@ -352,6 +430,7 @@ export function subscribeToEvents(sources: EventSources, send: (event: PushedEve
     events.onDidMissEvents(() => send({ name: 'events.resync', payload: {} })),
     comparisonProgress.event((progress) => send({ name: 'models.compareProgress', payload: progress })),
     importProgress.event((progress) => send({ name: 'imports.progress', payload: progress })),
+    bundleProgress.event((progress) => send({ name: 'bundles.progress', payload: progress })),
     ...(api ? [api.onDidChangeState((state) => send({ name: 'api.stateChanged', payload: state }))] : []),
     ...(sources.plugins ? [sources.plugins.onDidChangePlugins((list) => send({ name: 'plugins.changed', payload: list }))] : [])
   ]

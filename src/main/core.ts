@@ -34,6 +34,9 @@ import { SimilarRunsService } from './services/similar-runs'
 import { readSettings } from './settings'
 import { readOnlyServices } from './bundle/read-only-services'
 import type { ReviewSession } from './bundle/review-session'
+import { BundleTransfers } from './bundle/bundle-transfers'
+import { ReviewHost } from './bundle/review-host'
+import { WorkspaceBundles } from './bundle/workspace-bundles'
 
 export { APP_VERSION } from './compose-door'
 
@@ -58,6 +61,11 @@ export interface CoreOptions {
   dataDir: string
   /** A PostgreSQL server to use instead of the embedded one. */
   databaseUrl?: string
+  /**
+   * Always the data folder's own embedded server, whatever HYPERCUBE_DATABASE_URL or settings
+   * say (a review's throwaway folder: those would name the user's workspace).
+   */
+  embeddedDatabase?: true
   /** Fixed port for the embedded server (default: a free one). */
   embeddedPort?: number
   logger?: Logger
@@ -127,6 +135,11 @@ export interface Core {
   readonly events: DomainEvents
   /** The renderer↔main contract, for a shell to carry (Electron IPC; serve-mode UI uses it too). */
   readonly contract: UiContract
+  /**
+   * Reviews of bundles opened from this app (File → Open Review Bundle, serve's "Open review
+   * bundle…"), each served read-only by a core of its own; absent in a review itself.
+   */
+  readonly reviews?: ReviewHost
   status(): Promise<SystemStatus>
   /** Closes everything in reverse order of start; safe to call twice. */
   close(): Promise<void>
@@ -163,7 +176,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
     // are in <dataDir>/pg), the server itself for one given by URL.
     let storage: string
     // Command line / env first; then what the user saved in Settings (applied on the next start).
-    const databaseUrl = options.databaseUrl ?? process.env.HYPERCUBE_DATABASE_URL ?? readSettings(options.dataDir).databaseUrl ?? undefined
+    const databaseUrl = options.embeddedDatabase ? undefined : (options.databaseUrl ?? process.env.HYPERCUBE_DATABASE_URL ?? readSettings(options.dataDir).databaseUrl ?? undefined)
     if (databaseUrl) {
       connectionString = databaseUrl
       mode = 'external'
@@ -271,6 +284,31 @@ export async function startCore(options: CoreOptions): Promise<Core> {
     }
     // MLflow's view of the services (the door's service; the UI's MLflow import uses it too).
     let mlflow: MlflowService | undefined
+    // Review bundles from the window: uploads and exports in a private temporary folder, and
+    // reviews opened from this app (each a read-only core of its own, started with startCore).
+    const bundleTransfers = new BundleTransfers()
+    closers.push(() => bundleTransfers.dispose())
+    // In a review these are its read-only services: an export reads, an import is refused.
+    const bundles = new WorkspaceBundles(services, () => mlflow!, bundleTransfers)
+    const reviews = options.review
+      ? undefined
+      : new ReviewHost({
+          workspace: services,
+          workspaceName: `this app's workspace (${mode === 'embedded' ? `data folder ${options.dataDir}` : `the database ${where}`})`,
+          logger: logger.child({ component: 'reviews' }),
+          startLoadingCore: (dataDir) => startCore({ dataDir, embeddedDatabase: true, http: false, plugins: false, healthCheckIntervalMs: false }),
+          startReviewServer: async (dataDir, session) => {
+            // On loopback, on a free port: the one-time login URL is the way in.
+            const review = await startCore({ dataDir, embeddedDatabase: true, http: { port: 0, host: '127.0.0.1' }, plugins: false, healthCheckIntervalMs: false, review: session })
+            if (!review.ui || !review.http) {
+              await review.close()
+              throw new Error('the review core serves no UI')
+            }
+            const ui = review.ui
+            return { origin: review.http.url, loginUrl: () => ui.loginUrl(), close: () => review.close() }
+          }
+        })
+    if (reviews) closers.push(() => reviews.closeAll())
     // The renderer↔main contract: carried by Electron IPC, or to a browser by the serve-mode UI plugin.
     const contract: ContractContext = {
       services,
@@ -280,6 +318,8 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       dataDir: options.dataDir,
       database: databaseInfo,
       review: options.review,
+      bundles,
+      reviews,
       api: () => api,
       apiInfo: () => ({ apiUrl: api?.url ? `${api.url}/v1` : null, token: api?.token ?? null, tokenFile: apiTokenFile(options.dataDir) })
     }
@@ -295,6 +335,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
         sessions: uiSessions,
         ...uiContract,
         artifacts: services.artifacts,
+        bundleExports: bundleTransfers,
         logger: logger.child({ component: 'serve-ui' })
       })
     if (options.http !== false) {
@@ -373,6 +414,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       ui: http && { loginUrl: () => `${http!.url}/?login=${uiSessions.createLoginToken()}` },
       status,
       contract: uiContract,
+      reviews,
       close() {
         closed ??= closeAll().then(() => logger.info('core stopped'))
         return closed

@@ -25,6 +25,7 @@ import { EXPERIMENT_STATUSES } from './domain'
 import type { PluginInfo } from './plugins'
 import { MAX_READ_BYTES, MAX_UPLOAD_CHUNK_BYTES, type ArtifactBytes, type ArtifactFolderListing, type SafetensorsSummary, type VersionArtifactLocation } from './artifact-browser'
 import type { ErrorInfo } from './errors'
+import { BUNDLE_CONFLICT_MODES, type BundleCheck, type BundleExportEstimate, type BundleExportResult, type BundleImportReport, type OpenReview } from './bundles'
 import { groupedSeriesInput, type GroupedSeries } from './grouped-series'
 import { aliasName, deployModelInput, experimentId, id, int64, LIMITS, name, rollbackInput, setAliasInput, tags, text } from './schemas'
 
@@ -36,6 +37,11 @@ export { EVENT_CHANNEL, INVOKE_CHANNEL } from './contract-channels'
  * Electron IPC carries it in the desktop app; the serve-mode transport (HTTP + WebSocket,
  * src/main/http/serve-ui) carries the same calls and events to a browser.
  */
+/** A token the core handed out for one upload, export, staged bundle or review (128 random bits as hex). */
+const handle = (what: string) => z.string().regex(/^[0-9a-f]{32}$/, `must be ${what}`)
+const requestId = z.string().min(1).max(64)
+const bundleRunIds = z.array(id).min(1).max(50_000).optional()
+
 const pluginName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a plugin name (lowercase letters, digits, _ or -)')
 
 export const calls = {
@@ -230,6 +236,48 @@ export const calls = {
   /** In a review (`hypercube review FILE`): imports the bundle into the user's workspace; runs already there are skipped, kept both or replaced. */
   'review.importIntoWorkspace': { input: z.object({ onConflict: z.enum(['skip', 'keep-both', 'replace']).default('skip') }).strict() },
   /**
+   * Review bundles (.hcube) from the window, the same exporter and importer as `hypercube export`
+   * and `hypercube import`. An export of an experiment (or of some of its runs): its size
+   * estimate first, then the export to a temporary file — progress as 'bundles.progress' events
+   * carrying the caller's requestId — which serve mode downloads once from
+   * /ui/bundles/exports/<exportId> and the desktop window reads with bundles.exportRead.
+   */
+  'bundles.estimate': { input: z.object({ experimentId, runIds: bundleRunIds }).strict() },
+  'bundles.export': { input: z.object({ experimentId, runIds: bundleRunIds, artifacts: z.boolean(), requestId }).strict() },
+  /** The written export's bytes from `offset` (at most MAX_READ_BYTES); the file is removed once the last are read. */
+  'bundles.exportRead': { input: z.object({ exportId: handle('an export id'), offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict() },
+  /** An upload of a bundle from the window: begin, chunks in order, finish (as artifacts.upload*), streamed to a temporary file. */
+  'bundles.uploadBegin': { input: z.object({ name: text(LIMITS.path, 1), sizeBytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }).strict() },
+  'bundles.uploadChunk': {
+    input: z
+      .object({
+        uploadId: handle('an upload id'),
+        offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+        base64: z
+          .string()
+          .max(Math.ceil(MAX_UPLOAD_CHUNK_BYTES / 3) * 4, `must encode at most ${MAX_UPLOAD_CHUNK_BYTES} bytes`)
+          .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64')
+      })
+      .strict()
+  },
+  'bundles.uploadFinish': { input: z.object({ uploadId: handle('an upload id') }).strict() },
+  'bundles.uploadCancel': { input: z.object({ uploadId: handle('an upload id') }).strict() },
+  /** Checks every member of an uploaded bundle against its manifest (a refusal names the member) and lists its runs already here. */
+  'bundles.check': { input: z.object({ bundleId: handle('a bundle id'), requestId }).strict() },
+  /** Imports an uploaded bundle into this workspace; runs already here are skipped, kept both or replaced. */
+  'bundles.import': { input: z.object({ bundleId: handle('a bundle id'), onConflict: z.enum(BUNDLE_CONFLICT_MODES), requestId }).strict() },
+  'bundles.discard': { input: z.object({ bundleId: handle('a bundle id') }).strict() },
+  /**
+   * Opens an uploaded bundle read-only without importing it: a core of its own serves it on
+   * loopback; the answer's one-time login URL opens it in a new tab. Closed by reviews.close or
+   * when the app stops.
+   */
+  'reviews.open': { input: z.object({ bundleId: handle('a bundle id'), requestId }).strict() },
+  'reviews.list': { input: z.object({}).strict() },
+  /** A new one-time login URL of an open review (to open it again). */
+  'reviews.loginUrl': { input: z.object({ reviewId: handle('a review id') }).strict() },
+  'reviews.close': { input: z.object({ reviewId: handle('a review id') }).strict() },
+  /**
    * Brings MLflow history in (as `hypercube import-mlflow`): an mlruns folder, an mlflow.db, a
    * postgresql:// store or a running server's http(s):// URL, read by main. Progress arrives as
    * 'imports.progress' events carrying the caller's requestId. A dry run reports and writes nothing.
@@ -332,6 +380,20 @@ export interface CallResults {
   'settings.get': AppSettings
   'review.importIntoWorkspace': ReviewImportResult
   'imports.mlflow': MlflowImportReport
+  'bundles.estimate': BundleExportEstimate
+  'bundles.export': BundleExportResult
+  'bundles.exportRead': { base64: string; offset: number; sizeBytes: number; done: boolean }
+  'bundles.uploadBegin': { uploadId: string }
+  'bundles.uploadChunk': { received: number }
+  'bundles.uploadFinish': { bundleId: string; fileName: string; sizeBytes: number }
+  'bundles.uploadCancel': Record<string, never>
+  'bundles.check': BundleCheck
+  'bundles.import': BundleImportReport
+  'bundles.discard': Record<string, never>
+  'reviews.open': { review: OpenReview; loginUrl: string }
+  'reviews.list': OpenReview[]
+  'reviews.loginUrl': { loginUrl: string }
+  'reviews.close': Record<string, never>
   'settings.setDatabase': AppSettings
   'settings.rotateToken': AppSettings
   'settings.setApiPort': AppSettings
@@ -420,6 +482,8 @@ export interface EventPayloads {
   'models.compareProgress': ComparisonProgress & { requestId: string }
   /** Progress of an imports.mlflow call (metric points and runs done of all selected), for its requestId. */
   'imports.progress': { requestId: string; done: number; total: number; detail: string }
+  /** Progress of a bundles.export, bundles.check, bundles.import or reviews.open call, for its requestId. */
+  'bundles.progress': { requestId: string; done: number; total: number; detail: string }
   /**
    * Not from main: the transport reports that it reconnected, so views refetch what they
    * might have missed while it was down.

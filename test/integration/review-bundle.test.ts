@@ -1,15 +1,13 @@
-import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pipeline } from 'node:stream/promises'
-import { createGunzip, createGzip } from 'node:zlib'
-import tar from 'tar-stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MetricPoint } from '../../src/shared/domain'
 import type { CoreServices } from '../../src/main/core'
 import { BundleExporter } from '../../src/main/bundle/bundle-exporter'
 import { BundleImporter, COPY_OF_TAG, type BundleImportReport } from '../../src/main/bundle/bundle-importer'
 import { BundleError } from '../../src/main/bundle/bundle-format'
+import { rewriteBundle } from '../support/bundle-files'
 import { startTestCore, type TestCore } from '../support/test-env'
 
 /**
@@ -423,23 +421,3 @@ describe('review bundles', () => {
     }
   }, 120_000)
 })
-
-/** Copies a bundle member by member, letting `change` alter one; `extra` adds a member before the manifest. */
-async function rewriteBundle(from: string, to: string, change: (name: string, bytes: Buffer) => Buffer, extra?: { name: string; bytes: Buffer }): Promise<void> {
-  const extract = tar.extract()
-  const pack = tar.pack()
-  const writing = pipeline(pack, createGzip(), createWriteStream(to))
-  const reading = pipeline(createReadStream(from), createGunzip(), extract)
-  for await (const entry of extract) {
-    const chunks: Buffer[] = []
-    for await (const chunk of entry) chunks.push(chunk as Buffer)
-    if (entry.header.name === 'manifest.json' && extra) pack.entry({ name: extra.name, size: extra.bytes.length }, extra.bytes)
-    const bytes = change(entry.header.name, Buffer.concat(chunks))
-    pack.entry({ name: entry.header.name, size: bytes.length }, bytes)
-  }
-  await reading
-  pack.finalize()
-  await writing
-  expect(statSync(to).size).toBeGreaterThan(0)
-  expect(existsSync(to)).toBe(true)
-}

@@ -15,8 +15,8 @@ const IDLE_MS = 5 * 60_000
 /** Uploads in flight at once (each holds a temp file and a pending write). */
 const MAX_OPEN_UPLOADS = 16
 
-/** Stores one file from a byte source; resolves once it is registered. */
-export type PutFile = (content: AsyncIterable<Uint8Array>) => Promise<Artifact>
+/** Stores one file from a byte source; resolves once it is registered (an artifact; for a review bundle, where it was put). */
+export type PutFile<T = Artifact> = (content: AsyncIterable<Uint8Array>) => Promise<T>
 
 /** A byte source fed from outside: push() resolves when the consumer has pulled the chunk. */
 class ChunkChannel implements AsyncIterable<Uint8Array> {
@@ -60,25 +60,25 @@ class ChunkChannel implements AsyncIterable<Uint8Array> {
   }
 }
 
-interface Upload {
+interface Upload<T> {
   expectedBytes: number
   received: number
   channel: ChunkChannel
-  done: Promise<Artifact>
+  done: Promise<T>
   /** Set when the write failed (the run is gone, the disk is full…): every later call answers it. */
   failure: { error: unknown } | undefined
   idle: NodeJS.Timeout
 }
 
-export class ArtifactUploads {
-  private readonly uploads = new Map<string, Upload>()
+export class ArtifactUploads<T = Artifact> {
+  private readonly uploads = new Map<string, Upload<T>>()
 
   /** Starts an upload of `expectedBytes` bytes written by `putFile`; answers its id. */
-  begin(expectedBytes: number, putFile: PutFile): string {
+  begin(expectedBytes: number, putFile: PutFile<T>): string {
     if (this.uploads.size >= MAX_OPEN_UPLOADS) throw new DomainError('unavailable', `${MAX_OPEN_UPLOADS} uploads are already in progress; wait for one to finish`)
     const uploadId = randomBytes(16).toString('hex')
     const channel = new ChunkChannel()
-    const upload: Upload = {
+    const upload: Upload<T> = {
       expectedBytes,
       received: 0,
       channel,
@@ -111,7 +111,7 @@ export class ArtifactUploads {
   }
 
   /** Ends the upload once every announced byte has come; answers the stored, registered file. */
-  async finish(uploadId: string): Promise<Artifact> {
+  async finish(uploadId: string): Promise<T> {
     const upload = this.get(uploadId)
     this.throwIfFailed(uploadId, upload)
     if (upload.received !== upload.expectedBytes) {
@@ -152,13 +152,13 @@ export class ArtifactUploads {
     this.uploads.delete(uploadId)
   }
 
-  private throwIfFailed(uploadId: string, upload: Upload): void {
+  private throwIfFailed(uploadId: string, upload: Upload<T>): void {
     if (!upload.failure) return
     this.forget(uploadId)
     throw upload.failure.error
   }
 
-  private get(uploadId: string): Upload {
+  private get(uploadId: string): Upload<T> {
     const upload = this.uploads.get(uploadId)
     if (!upload) throw notFound(`uploadId: no upload ${uploadId} is in progress (it finished, failed, was cancelled or had no data for 5 minutes)`, 'uploadId')
     return upload

@@ -2,7 +2,8 @@ import { existsSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { startCore, type Core } from '../core'
 import { BundleExporter, type ExportSelection } from './bundle-exporter'
-import { BundleImporter, type BundleImportReport, type ConflictMode } from './bundle-importer'
+import { BundleImporter, type ConflictMode } from './bundle-importer'
+import { formatBundleImportReport } from './bundle-report'
 import { formatBytes, TerminalProgress } from './progress'
 
 /**
@@ -51,30 +52,8 @@ export async function exportCommand(options: StoreOptions & CommandIo & { select
   })
 }
 
-export function formatBundleImportReport(report: BundleImportReport): string {
-  const r = report.runs
-  const lines = [
-    `Imported from ${report.file}:`,
-    `  experiments      ${report.experiments.created.length} created, ${report.experiments.existing.length} already here`,
-    `  runs             ${r.imported.length} imported, ${r.replaced.length} replaced, ${r.copied.length} kept both, ${r.skipped.length} skipped`,
-    `  metric points    ${report.points}`,
-    `  checkpoints      ${report.checkpoints}`,
-    `  artifacts        ${report.artifacts.files} files (${formatBytes(report.artifacts.bytes)}), ${report.artifacts.byUri} by URI${report.artifacts.notInBundle > 0 ? `, ${report.artifacts.notInBundle} recorded but not in the bundle` : ''}`,
-    `  models           ${report.models.created.length} created, ${report.models.existing.length} already here`,
-    `  model versions   ${report.versions.created.length} created, ${report.versions.skipped.length} already here`,
-    `  deployment events ${report.deploymentEvents}`,
-    `  aliases          ${report.aliases}`
-  ]
-  if (r.skipped.length > 0 && report.onConflict === 'skip') {
-    lines.push(
-      `Conflict: ${r.skipped.length} run(s) of the bundle are already here (same uuid) and were skipped: ${r.skipped.slice(0, 5).join(', ')}${r.skipped.length > 5 ? ', …' : ''}`,
-      '  --on-conflict keep-both imports them as new runs beside these; --on-conflict replace replaces these with the bundle\'s'
-    )
-  }
-  for (const copy of r.copied) lines.push(`  run ${copy.from} is here already: the bundle's run came in as ${copy.to}`)
-  if (report.problems.length > 0) lines.push('Not imported:', ...report.problems.map((problem) => `  ${problem}`))
-  return `${lines.join('\n')}\n`
-}
+// The report's text lives beside the importer's types so the review host (which the core builds) can use it without importing the CLI's core start-up.
+export { formatBundleImportReport } from './bundle-report'
 
 export async function importCommand(options: StoreOptions & CommandIo & { file: string; onConflict: ConflictMode }): Promise<number> {
   const file = resolve(options.file)

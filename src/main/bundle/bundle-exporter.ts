@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { BUNDLE_BYTES_PER_POINT } from '../../shared/bundles'
 import type { Experiment, MetricPoint, ModelVersion, RunWithMetrics } from '../../shared/domain'
 import { invalidArgument, notFound } from '../../shared/errors'
 import type { DoorServices } from '../services/core-services'
@@ -69,6 +70,9 @@ const BATCH_ROWS = 100_000
 const HISTORY_LIMIT = 1_000_000
 const INT64_MIN = -(2n ** 63n)
 const INT64_MAX = 2n ** 63n - 1n
+
+/** Bytes of records a run adds to a bundle (run.json, tar headers, manifest lines), roughly. */
+const RECORD_BYTES_PER_RUN = 4096
 
 const iso = (time: string | null): string | null => (time === null ? null : new Date(time).toISOString())
 
@@ -140,11 +144,20 @@ export class BundleExporter {
     return { selection, experiments, runs: planned, models, totals: { runs: runs.length, points, artifactFiles, artifactBytes } }
   }
 
-  /** One line saying what the plan holds and how big its parts are before compression. */
+  /**
+   * The bundle's expected size: the metric points at the rate `npm run bench:bundle` measures
+   * (BUNDLE_BYTES_PER_POINT), a few kB of records per run, and the artifact files as they are
+   * (they are stored, not recompressed to speak of). The window shows it before an export.
+   */
+  static estimateBytes(totals: BundleHeader['totals'], withArtifacts: boolean): number {
+    return totals.points * BUNDLE_BYTES_PER_POINT + totals.runs * RECORD_BYTES_PER_RUN + (withArtifacts ? totals.artifactBytes : 0)
+  }
+
+  /** One line saying what the plan holds, how big its parts are before compression, and the bundle's expected size. */
   static describe(plan: ExportPlan): string {
     const t = plan.totals
     const artifacts = plan.selection.artifacts ? `${t.artifactFiles} artifact files (${formatBytes(t.artifactBytes)})` : 'no artifact files (--no-artifacts)'
-    return `${plan.experiments.length} experiment(s), ${t.runs} runs, ${t.points.toLocaleString('en-US')} metric points (${formatBytes(t.points * 28)} as raw columns, less once compressed), ${artifacts}, ${plan.models.length} model(s)`
+    return `${plan.experiments.length} experiment(s), ${t.runs} runs, ${t.points.toLocaleString('en-US')} metric points (${formatBytes(t.points * 28)} as raw columns; the bundle about ${formatBytes(BundleExporter.estimateBytes(t, plan.selection.artifacts))}), ${artifacts}, ${plan.models.length} model(s)`
   }
 
   async write(plan: ExportPlan, target: string, progress: ProgressSink = silentProgress): Promise<ExportResult> {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import type { DeploymentStrategy, MetricPoint, ModelVersion } from '../../shared/domain'
+import type { BundleImportReport } from '../../shared/bundles'
 import { isDomainError } from '../../shared/errors'
 import type { DoorServices } from '../services/core-services'
 import { BundleReader, checkAgainstManifest, verifyBundle, type VerifiedBundle } from './bundle-archive'
@@ -33,21 +34,8 @@ export interface BundleImportOptions {
   onVerified?: (bundle: VerifiedBundle) => void
 }
 
-export interface BundleImportReport {
-  file: string
-  onConflict: ConflictMode
-  experiments: { created: string[]; existing: string[] }
-  runs: { imported: string[]; skipped: string[]; replaced: string[]; copied: { from: string; to: string }[] }
-  points: number
-  checkpoints: number
-  artifacts: { files: number; bytes: number; byUri: number; notInBundle: number }
-  models: { created: string[]; existing: string[] }
-  versions: { created: string[]; skipped: string[] }
-  deploymentEvents: number
-  aliases: number
-  /** What could not be imported, and why. */
-  problems: string[]
-}
+// The report's shape is shared with the window (the import dialog shows it).
+export type { BundleImportReport } from '../../shared/bundles'
 
 /** Points per logValidatedMetrics call (one transaction each). */
 const POINTS_PER_BATCH = 200_000

@@ -1,12 +1,10 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { basename, join, resolve } from 'node:path'
+import { basename, resolve } from 'node:path'
 import { startCore, type Core } from '../core'
 import { describeUrl } from '../db/database-info'
-import { verifyBundle } from './bundle-archive'
 import { formatBundleImportReport, type CommandIo } from './bundle-commands'
 import { BundleImporter, type ConflictMode } from './bundle-importer'
 import { TerminalProgress } from './progress'
+import { loadReviewFolder, reviewInfo, reviewReadOnlyMessage } from './review-folder'
 import type { ReviewSession } from './review-session'
 
 /**
@@ -31,46 +29,22 @@ export interface ReviewOptions extends CommandIo {
 export async function reviewCommand(options: ReviewOptions): Promise<number> {
   const file = resolve(options.file)
   const progress = new TerminalProgress(options.out, options.tty)
-  const { header, manifest } = await verifyBundle(file, (read, total) => progress.update(read, total, 'checking every member against the manifest'))
-  progress.finish()
-  options.out(`Checked ${manifest.members.length} members of ${basename(file)} against its manifest\n`)
-
-  const folder = mkdtempSync(join(tmpdir(), 'hypercube-review-'))
-  // When root, the embedded server runs as another user that must reach the folder.
-  chmodSync(folder, 0o755)
+  // The review's own embedded server (embeddedDatabase): never a database named by the
+  // environment or settings, which would be the user's workspace.
+  const loaded = await loadReviewFolder(file, (dataDir) => startCore({ dataDir, embeddedDatabase: true, http: false, plugins: false, healthCheckIntervalMs: false }), progress)
+  const { verified, folder } = loaded
+  const { header, manifest } = verified
   let core: Core | undefined
   try {
-    // The review's own embedded server: never a database named by the environment or settings,
-    // which would be the user's workspace (startCore reads HYPERCUBE_DATABASE_URL when given no URL).
-    const environmentUrl = process.env.HYPERCUBE_DATABASE_URL
-    delete process.env.HYPERCUBE_DATABASE_URL
-    try {
-      const loading = await startCore({ dataDir: folder, http: false, plugins: false, healthCheckIntervalMs: false })
-      try {
-        const report = await new BundleImporter(loading.services).import(file, { progress })
-        progress.finish()
-        if (report.problems.length > 0) options.out(formatBundleImportReport(report))
-      } finally {
-        await loading.close()
-      }
-      const workspace = workspaceName(options.workspace)
-      const session: ReviewSession = {
-        info: {
-          bundle: basename(file),
-          createdAt: header.createdAt,
-          experiments: header.experiments.map((experiment) => experiment.name),
-          runs: header.totals.runs,
-          points: header.totals.points,
-          models: header.models,
-          workspace
-        },
-        readOnlyMessage: `read-only: this is a review of the bundle ${basename(file)}, and nothing in it can be changed here. "Import into my workspace" copies it into your workspace, where you can work on it`,
-        importIntoWorkspace: (onConflict) => importIntoWorkspace(file, options.workspace, onConflict, environmentUrl)
-      }
-      core = await startCore({ dataDir: folder, http: { port: options.http.port, host: options.http.host }, healthCheckIntervalMs: false, review: session })
-    } finally {
-      if (environmentUrl !== undefined) process.env.HYPERCUBE_DATABASE_URL = environmentUrl
+    options.out(`Checked ${manifest.members.length} members of ${basename(file)} against its manifest\n`)
+    if (loaded.report.problems.length > 0) options.out(formatBundleImportReport(loaded.report))
+    const workspace = workspaceName(options.workspace)
+    const session: ReviewSession = {
+      info: reviewInfo(basename(file), verified, workspace),
+      readOnlyMessage: reviewReadOnlyMessage(basename(file)),
+      importIntoWorkspace: (onConflict) => importIntoWorkspace(file, options.workspace, onConflict)
     }
+    core = await startCore({ dataDir: folder, embeddedDatabase: true, http: { port: options.http.port, host: options.http.host }, healthCheckIntervalMs: false, review: session })
     options.out(`Reviewing bundle ${basename(file)} — read-only (${header.totals.runs} runs, ${header.totals.points.toLocaleString('en-US')} metric points, ${header.models.length} models; nothing here can be changed)\n`)
     options.out(`"Import into my workspace" (in the app) copies it into ${workspaceName(options.workspace)}; or run: hypercube import ${file}\n`)
     if (core.ui) options.out(`UI: ${core.ui.loginUrl()}\n`)
@@ -80,7 +54,7 @@ export async function reviewCommand(options: ReviewOptions): Promise<number> {
     return 0
   } finally {
     await core?.close()
-    rmSync(folder, { recursive: true, force: true })
+    loaded.remove()
   }
 }
 
@@ -88,8 +62,9 @@ function workspaceName(workspace: { dataDir: string; databaseUrl?: string }): st
   return workspace.databaseUrl ? `the database ${describeUrl(workspace.databaseUrl)} (data folder ${workspace.dataDir})` : `the data folder ${workspace.dataDir}`
 }
 
-async function importIntoWorkspace(file: string, workspace: { dataDir: string; databaseUrl?: string }, onConflict: ConflictMode, environmentUrl: string | undefined) {
-  const core = await startCore({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl ?? environmentUrl, http: false, plugins: false, healthCheckIntervalMs: false })
+async function importIntoWorkspace(file: string, workspace: { dataDir: string; databaseUrl?: string }, onConflict: ConflictMode) {
+  // The workspace as the user names it: --database-url, else HYPERCUBE_DATABASE_URL or its settings, as `serve` would.
+  const core = await startCore({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl, http: false, plugins: false, healthCheckIntervalMs: false })
   try {
     const report = await new BundleImporter(core.services).import(file, { onConflict })
     return {

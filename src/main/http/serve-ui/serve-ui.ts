@@ -12,6 +12,7 @@ import { parseJsonBody, readJsonBody } from '../request-text'
 import type { HttpContext } from '../server'
 import type { UiSessions } from './ui-sessions'
 import { registerArtifactDownloads, type ArtifactDownloads } from './serve-ui-downloads'
+import { registerBundleDownloads, type BundleExportDownloads } from './serve-ui-bundles'
 
 /**
  * The serve-mode UI: the renderer build at `/`, and the renderer↔main contract over
@@ -30,6 +31,8 @@ export interface ServeUiOptions {
   logger: Logger
   /** Artifact downloads for the signed-in browser (serve-ui-downloads.ts); without it, none. */
   artifacts?: ArtifactDownloads
+  /** Review bundles the window exported, downloaded once (serve-ui-bundles.ts); without it, none. */
+  bundleExports?: BundleExportDownloads
 }
 
 /** A call as it travels over the WebSocket; `id` pairs the answer with it. */
@@ -153,6 +156,7 @@ export function serveUi(options: ServeUiOptions) {
       }
 
       if (options.artifacts) registerArtifactDownloads(ui, options.artifacts)
+      if (options.bundleExports) registerBundleDownloads(ui, options.bundleExports)
 
       ui.post('/ui/api/call', async (request, reply) => {
         let call: { name?: unknown; input?: unknown }

@@ -1,7 +1,9 @@
-import { useEffect } from 'react'
+import { useEffect, useState } from 'react'
 import type { PanelConfig } from '../lib/chart-panels'
 import { routeHash, type RunsTableUrlState } from '../stores/app-store'
-import { useApp, useExperiments } from '../stores'
+import { runsTableStore, useApp, useExperiments, useRunsTable } from '../stores'
+import { selectedShown } from '../stores/run-bulk-slice'
+import { ExportBundleDialog } from './BundleDialogs'
 import { ExperimentCharts } from './ExperimentCharts'
 import { LeaderboardView } from './LeaderboardView'
 import { RunsTableView } from './RunsTableView'
@@ -22,6 +24,9 @@ export function ExperimentView({
   const loaded = useExperiments((state) => state.loaded)
   const load = useExperiments((state) => state.load)
   const apiInfo = useApp((state) => state.apiInfo)
+  // The export takes the runs selected in the table (those it shows), else the whole experiment.
+  const selectedCount = useRunsTable((state) => (state.experimentId === experimentId ? selectedShown(state).length : 0))
+  const [exportRunIds, setExportRunIds] = useState<number[] | null>(null)
 
   useEffect(() => {
     if (!loaded) void load()
@@ -36,7 +41,20 @@ export function ExperimentView({
         <h1>{experiment?.name ?? `Experiment ${experimentId}`}</h1>
         {experiment && <StatusBadge status={experiment.status} />}
         {experiment && <span className="subtle">id {experiment.id} · {experiment.runCount} runs</span>}
+        {experiment && (
+          <button
+            type="button"
+            className="export-bundle"
+            onClick={() => {
+              const state = runsTableStore.getState()
+              setExportRunIds(state.experimentId === experimentId ? selectedShown(state) : [])
+            }}
+          >
+            {selectedCount > 0 ? `Export ${selectedCount} selected run${selectedCount === 1 ? '' : 's'} as review bundle…` : 'Export review bundle…'}
+          </button>
+        )}
       </div>
+      {exportRunIds !== null && <ExportBundleDialog experimentId={experimentId} runIds={exportRunIds} onClose={() => setExportRunIds(null)} />}
       {loaded && !experiment && <p className="error-note">Experiment {experimentId} does not exist (or was just deleted).</p>}
       <nav className="tabs" aria-label="experiment views">
         <a className={tab === 'runs' ? 'active' : ''} href={routeHash({ page: 'experiment', experimentId, tab: 'runs' })}>

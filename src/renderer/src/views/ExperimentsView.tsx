@@ -4,9 +4,10 @@ import type { ExperimentSummary } from '../../../shared/domain'
 import { formatDateTime, formatRelative } from '../lib/format'
 import { routeHash } from '../stores/app-store'
 import { visibleExperiments } from '../stores/experiments-store'
-import { useApp, useExperiments } from '../stores'
+import { useApp, useExperiments, useSystem } from '../stores'
 import { EmptyState, ErrorNote, LogFromScript, Progress, StatusBadge } from './common'
 import { MlflowImportDialog } from './MlflowImportDialog'
+import { ImportBundleDialog, OpenReviewDialog, OpenReviews } from './BundleDialogs'
 
 export function ExperimentsView(): React.JSX.Element {
   const experiments = useExperiments(useShallow(visibleExperiments))
@@ -25,6 +26,9 @@ export function ExperimentsView(): React.JSX.Element {
   const archivedCount = useExperiments((state) => state.experiments.filter((experiment) => experiment.status === 'archived').length)
   const apiInfo = useApp((state) => state.apiInfo)
   const [importing, setImporting] = useState(false)
+  const [bundleDialog, setBundleDialog] = useState<'import' | 'review' | null>(null)
+  // Reviews are opened from a workspace, not from a review (which cannot import or open one).
+  const inReview = useSystem((state) => state.review !== null)
 
   useEffect(() => {
     void load()
@@ -41,8 +45,21 @@ export function ExperimentsView(): React.JSX.Element {
         <button type="button" onClick={() => setImporting(true)}>
           Import from MLflow…
         </button>
+        {!inReview && (
+          <>
+            <button type="button" onClick={() => setBundleDialog('import')}>
+              Import review bundle…
+            </button>
+            <button type="button" onClick={() => setBundleDialog('review')}>
+              Open review bundle…
+            </button>
+          </>
+        )}
       </div>
       {importing && <MlflowImportDialog onClose={() => setImporting(false)} />}
+      {bundleDialog === 'import' && <ImportBundleDialog onClose={() => setBundleDialog(null)} />}
+      {bundleDialog === 'review' && <OpenReviewDialog onClose={() => setBundleDialog(null)} />}
+      {!inReview && bundleDialog === null && <OpenReviews />}
       <CreateExperimentForm />
       <ErrorNote error={listError} title="Cannot list experiments" />
       {!loaded && loading && <Progress label="Loading experiments…" />}

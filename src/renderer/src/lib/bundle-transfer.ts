@@ -1,0 +1,103 @@
+import { MAX_UPLOAD_CHUNK_BYTES } from '../../../shared/artifact-browser'
+import type { EventPayloads, HypercubeApi } from '../../../shared/contract'
+import { call } from './call'
+
+/** Review bundles between the window and main: the upload, the export's download, and the progress of the long calls. */
+
+export function newRequestId(): string {
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
+}
+
+export type BundleProgress = Omit<EventPayloads['bundles.progress'], 'requestId'>
+
+/** Calls `listener` with the 'bundles.progress' events of one call (its requestId); returns the unsubscribe. */
+export function onBundleProgress(api: HypercubeApi, requestId: string, listener: (progress: BundleProgress) => void): () => void {
+  return api.onEvent((event) => {
+    if (event.name === 'bundles.progress' && event.payload.requestId === requestId) {
+      const { requestId: _id, ...progress } = event.payload
+      listener(progress)
+    }
+  })
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = ''
+  // In slices: String.fromCharCode with half a million arguments overflows the stack.
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
+  return btoa(binary)
+}
+
+function fromBase64(base64: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(base64)
+  const bytes = new Uint8Array(binary.length)
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
+  return bytes
+}
+
+/** Upload chunks sent before the first is acknowledged. */
+const UPLOAD_CHUNKS_IN_FLIGHT = 4
+
+/**
+ * Uploads a bundle file to main (bundles.uploadBegin, chunks, finish — as the artifact browser's
+ * uploads: main streams the chunks to a temporary file, never holding the file whole), reporting
+ * bytes acknowledged as they go. Answers the staged bundle's id.
+ */
+export async function uploadBundle(api: HypercubeApi, file: File, onProgress: (sentBytes: number) => void): Promise<{ bundleId: string; fileName: string; sizeBytes: number }> {
+  const { uploadId } = await call(api, 'bundles.uploadBegin', { name: file.name, sizeBytes: file.size })
+  try {
+    const inFlight: Array<Promise<unknown>> = []
+    let acknowledged = 0
+    for (let offset = 0; offset < file.size; offset += MAX_UPLOAD_CHUNK_BYTES) {
+      const chunk = new Uint8Array(await file.slice(offset, offset + MAX_UPLOAD_CHUNK_BYTES).arrayBuffer())
+      const sent = call(api, 'bundles.uploadChunk', { uploadId, offset, base64: toBase64(chunk) }).then(({ received }) => {
+        acknowledged = Math.max(acknowledged, received)
+        onProgress(acknowledged)
+      })
+      // Awaited below; this keeps a failure of a later chunk, after an earlier one failed, from being unhandled.
+      sent.catch(() => undefined)
+      inFlight.push(sent)
+      if (inFlight.length >= UPLOAD_CHUNKS_IN_FLIGHT) await inFlight.shift()
+    }
+    await Promise.all(inFlight)
+    return await call(api, 'bundles.uploadFinish', { uploadId })
+  } catch (error) {
+    await api.invoke('bundles.uploadCancel', { uploadId }).catch(() => undefined)
+    throw error
+  }
+}
+
+/**
+ * Where the browser downloads a written export (once): serve mode's own route, authenticated by
+ * its session cookie and streamed to disk. null in the Electron window (no server of its own):
+ * it reads the export over the contract instead (exportOverContract).
+ */
+export function bundleDownloadUrl(exportId: string): string | null {
+  if ((globalThis as { hypercube?: unknown }).hypercube) return null
+  return `/ui/bundles/exports/${exportId}`
+}
+
+/** The Electron window's download of an export: its bytes over the contract (bundles.exportRead), saved as a Blob. */
+export async function exportOverContract(api: HypercubeApi, exportId: string): Promise<Blob> {
+  const parts: Uint8Array<ArrayBuffer>[] = []
+  let offset = 0
+  for (;;) {
+    const next = await call(api, 'bundles.exportRead', { exportId, offset })
+    const bytes = fromBase64(next.base64)
+    parts.push(bytes)
+    offset += bytes.length
+    if (next.done) break
+  }
+  return new Blob(parts, { type: 'application/gzip' })
+}
+
+/** Starts the browser's download of a URL or a Blob under a file name. */
+export function saveDownload(target: string | Blob, fileName: string): void {
+  const link = document.createElement('a')
+  const url = typeof target === 'string' ? target : URL.createObjectURL(target)
+  link.href = url
+  link.download = fileName
+  document.body.append(link)
+  link.click()
+  link.remove()
+  if (typeof target !== 'string') setTimeout(() => URL.revokeObjectURL(url), 60_000)
+}

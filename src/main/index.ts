@@ -1,13 +1,14 @@
 import { app, BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron'
 import { mkdirSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { EVENT_CHANNEL, INVOKE_CHANNEL } from '../shared/contract-channels'
 import { startCore, type Core } from './core'
 import { APP_INDEX_URL, isAppUrl } from './desktop/navigation-policy'
 import { focusFirstWindow, profileDirFor } from './desktop/single-instance'
 import { applyOpenAtLogin, installApplicationMenu, rememberWindowState, windowPlacement } from './electron/desktop-settings'
-import { installNavigationRules, installPermissionHandlers, registerAppScheme, serveAppScheme } from './electron/hardening'
+import { allowReviewOrigin, installNavigationRules, installPermissionHandlers, registerAppScheme, serveAppScheme } from './electron/hardening'
+import { chosenBundle, planReviewWindow, reviewBundleDialog } from './desktop/review-window'
 import { installLiveRunsBadge } from './electron/live-runs-badge'
 import { UtilityProcessChildSpawner, UtilityProcessPluginHostSpawner } from './electron/utility-process-spawner'
 import { appLayout, defaultDataDir } from './paths'
@@ -54,6 +55,35 @@ function createWindow(): BrowserWindow {
   return window
 }
 
+/**
+ * File → Open Review Bundle…: the bundle is checked and served read-only by a core of its own
+ * (the core's review host), in a window of its own on that loopback server — no preload, so
+ * no bridge to this app's core; its "Import into my workspace" imports through this app's
+ * services. Closing the window closes the review (server stopped, folder removed).
+ */
+async function openReviewBundle(): Promise<void> {
+  const reviews = core?.reviews
+  if (!reviews) return
+  const { dialog } = await import('electron')
+  const file = chosenBundle(await dialog.showOpenDialog(reviewBundleDialog()))
+  if (file === null) return
+  try {
+    const { review, loginUrl } = await reviews.open(file, { name: basename(file), ownsFile: false })
+    const plan = planReviewWindow(file, { origin: review.origin, loginUrl })
+    const window = new BrowserWindow({
+      width: 1280,
+      height: 860,
+      title: plan.title,
+      webPreferences: { contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, webviewTag: false, spellcheck: false }
+    })
+    allowReviewOrigin(window.webContents, plan.origin)
+    window.once('closed', () => void reviews.close(review.reviewId).catch(() => undefined))
+    void window.loadURL(plan.url)
+  } catch (error) {
+    dialog.showErrorBox('Cannot open the review bundle', (error as Error).message)
+  }
+}
+
 // Every renderer sandboxed, whatever a window's own options say.
 app.enableSandbox()
 registerAppScheme()
@@ -82,7 +112,7 @@ app.whenReady().then(async () => {
   installPermissionHandlers(devServerUrl)
   serveAppScheme(appLayout().rendererDir)
   // Before the core starts, so Electron's default menu (with developer tools) is never shown.
-  installApplicationMenu(dataDir)
+  installApplicationMenu(dataDir, () => void openReviewBundle())
   try {
     core = await startCore({
       dataDir,

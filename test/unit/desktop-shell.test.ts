@@ -57,6 +57,7 @@ function collect(items: MenuItemSpec[]): MenuItemSpec[] {
 describe('application menu', () => {
   const calls: string[] = []
   const actions: MenuActions = {
+    openReviewBundle: () => calls.push('review'),
     openDataFolder: () => calls.push('data'),
     openLogsFolder: () => calls.push('logs'),
     setOpenAtLogin: (enabled) => calls.push(`login:${enabled}`)
@@ -66,14 +67,14 @@ describe('application menu', () => {
     const template = buildMenuTemplate({ platform: 'darwin', appName: 'Hypercube', openAtLogin: false, development: false }, actions)
     expect(template.map((item) => item.label ?? item.role)).toEqual(['Hypercube', 'File', 'editMenu', 'View', 'windowMenu'])
     expect(template[0].submenu!.map((item) => item.role ?? item.label ?? item.type)).toEqual(['about', 'separator', 'Start at Login', 'separator', 'services', 'separator', 'hide', 'hideOthers', 'unhide', 'separator', 'quit'])
-    expect(template[1].submenu!.map((item) => item.role ?? item.label ?? item.type)).toEqual(['Open Data Folder', 'Open Logs Folder', 'separator', 'close'])
+    expect(template[1].submenu!.map((item) => item.role ?? item.label ?? item.type)).toEqual(['Open Review Bundle…', 'separator', 'Open Data Folder', 'Open Logs Folder', 'separator', 'close'])
   })
 
   it('on Windows and Linux: Start at Login and Quit in File', () => {
     for (const platform of ['win32', 'linux'] as const) {
       const template = buildMenuTemplate({ platform, appName: 'Hypercube', openAtLogin: true, development: false }, actions)
       expect(template.map((item) => item.label ?? item.role)).toEqual(['File', 'editMenu', 'View', 'windowMenu'])
-      expect(template[0].submenu!.map((item) => item.role ?? item.label ?? item.type)).toEqual(['Open Data Folder', 'Open Logs Folder', 'separator', 'Start at Login', 'separator', 'quit'])
+      expect(template[0].submenu!.map((item) => item.role ?? item.label ?? item.type)).toEqual(['Open Review Bundle…', 'separator', 'Open Data Folder', 'Open Logs Folder', 'separator', 'Start at Login', 'separator', 'quit'])
       expect(collect(template).find((item) => item.id === 'open-at-login')).toMatchObject({ type: 'checkbox', checked: true })
     }
   })
@@ -92,7 +93,10 @@ describe('application menu', () => {
     items.find((item) => item.id === 'open-data-folder')!.click!({ checked: false })
     items.find((item) => item.id === 'open-logs-folder')!.click!({ checked: false })
     items.find((item) => item.id === 'open-at-login')!.click!({ checked: true })
-    expect(calls).toEqual(['data', 'logs', 'login:true'])
+    items.find((item) => item.id === 'open-review-bundle')!.click!({ checked: false })
+    expect(calls).toEqual(['data', 'logs', 'login:true', 'review'])
+    // Ctrl+O (Cmd+O on macOS), as "Open…" is everywhere.
+    expect(items.find((item) => item.id === 'open-review-bundle')).toMatchObject({ label: 'Open Review Bundle…', accelerator: 'CmdOrCtrl+O' })
   })
 })
 

@@ -1,8 +1,9 @@
 /**
  * The application menu's shape, built from plain data so a test can read it; the glue hands
  * it to Menu.buildFromTemplate. The usual roles (edit, view, window; the app menu on macOS)
- * plus the app's own entries: the data folder and the logs folder (opened by the OS's file
- * manager), and "Start at Login".
+ * plus the app's own entries: File → Open Review Bundle… (a bundle browsed read-only in a
+ * window of its own), the data folder and the logs folder (opened by the OS's file manager),
+ * and "Start at Login".
  */
 
 export type MenuRole =
@@ -50,6 +51,8 @@ export interface MenuItemSpec {
 }
 
 export interface MenuActions {
+  /** File → Open Review Bundle…: choose a .hcube and review it read-only (review-window.ts). */
+  openReviewBundle(): void
   openDataFolder(): void
   openLogsFolder(): void
   setOpenAtLogin(enabled: boolean): void
@@ -86,9 +89,10 @@ export function buildMenuTemplate(options: MenuOptions, actions: MenuActions): M
         }
       ]
     : []
+  const openReview: MenuItemSpec = { id: 'open-review-bundle', label: 'Open Review Bundle…', accelerator: 'CmdOrCtrl+O', click: () => actions.openReviewBundle() }
   const file: MenuItemSpec = {
     label: 'File',
-    submenu: [...folders, ...(mac ? [] : [separator, startAtLogin]), separator, mac ? { role: 'close' } : { role: 'quit' }]
+    submenu: [openReview, separator, ...folders, ...(mac ? [] : [separator, startAtLogin]), separator, mac ? { role: 'close' } : { role: 'quit' }]
   }
   const view: MenuItemSpec = {
     label: 'View',

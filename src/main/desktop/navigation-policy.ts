@@ -65,6 +65,31 @@ export function decideWindowOpen(url: string): NavigationDecision {
   return { allow: false, openExternally: externalLinkTarget(url) }
 }
 
+/**
+ * The origin of a review's window (File → Open Review Bundle…): the review core's own server,
+ * http on a loopback address with a port — anything else is refused (null), so a review
+ * window can never be pointed at a remote page.
+ */
+export function reviewOrigin(url: string): string | null {
+  const parsed = parse(url)
+  if (!parsed || parsed.protocol !== 'http:' || parsed.port === '') return null
+  if (parsed.username !== '' || parsed.password !== '') return null
+  if (!['127.0.0.1', '[::1]', 'localhost'].includes(parsed.hostname)) return null
+  return parsed.origin
+}
+
+/**
+ * will-navigate / will-redirect in a review's window: it stays on its review's origin (the
+ * login URL redirects there, the views navigate within it); an https link goes to the browser,
+ * and neither the app's own pages (whose bridge a review page must never get) nor another
+ * loopback server are allowed.
+ */
+export function decideReviewNavigation(url: string, origin: string): NavigationDecision {
+  const parsed = parse(url)
+  if (parsed && parsed.protocol === 'http:' && parsed.origin === origin && reviewOrigin(url) === origin) return { allow: true, openExternally: null }
+  return { allow: false, openExternally: externalLinkTarget(url) }
+}
+
 /** will-attach-webview: the app uses no <webview>; one attached would be a page with its own rules. */
 export function decideWebviewAttach(): { allow: false } {
   return { allow: false }

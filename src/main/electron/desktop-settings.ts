@@ -57,10 +57,11 @@ function toElectron(items: MenuItemSpec[]): MenuItemConstructorOptions[] {
   }))
 }
 
-export function installApplicationMenu(dataDir: string): void {
+export function installApplicationMenu(dataDir: string, openReviewBundle: () => void): void {
   const template = buildMenuTemplate(
     { platform: process.platform, appName: app.getName(), openAtLogin: readSettings(dataDir).openAtLogin, development: !app.isPackaged },
     {
+      openReviewBundle,
       openDataFolder: () => void shell.openPath(dataDir),
       openLogsFolder: () => void shell.openPath(logsDir(dataDir)),
       setOpenAtLogin: (enabled) => setOpenAtLogin(enabled, dataDir)

@@ -3,7 +3,7 @@
 import { app, protocol, session, shell, type Session, type WebContents } from 'electron'
 import { readFile } from 'node:fs/promises'
 import { resolveAppRequest } from '../desktop/app-protocol'
-import { APP_SCHEME, decideNavigation, decideWebviewAttach, decideWindowOpen } from '../desktop/navigation-policy'
+import { APP_SCHEME, decideNavigation, decideReviewNavigation, decideWebviewAttach, decideWindowOpen } from '../desktop/navigation-policy'
 import { decideDevicePermission, decidePermissionCheck, decidePermissionRequest } from '../desktop/permission-policy'
 
 /** Before app ready: app:// is a standard, secure origin (so CSP 'self', fetch and ES modules work on it). */
@@ -38,11 +38,20 @@ export function installPermissionHandlers(devServerUrl: string | undefined, targ
   target.setDevicePermissionHandler(() => decideDevicePermission())
 }
 
+/** The review windows (File → Open Review Bundle…): each may stay on its review's loopback origin only. */
+const reviewOrigins = new WeakMap<WebContents, string>()
+
+/** Marks a window's contents as a review's, before it loads anything. */
+export function allowReviewOrigin(contents: WebContents, origin: string): void {
+  reviewOrigins.set(contents, origin)
+}
+
 /** Navigation, new windows and webviews, for every web contents the app creates. */
 export function installNavigationRules(devServerUrl: string | undefined): void {
   app.on('web-contents-created', (_event, contents: WebContents) => {
     const guard = (event: { preventDefault(): void }, url: string) => {
-      const decision = decideNavigation(url, devServerUrl)
+      const review = reviewOrigins.get(contents)
+      const decision = review === undefined ? decideNavigation(url, devServerUrl) : decideReviewNavigation(url, review)
       if (decision.allow) return
       event.preventDefault()
       openExternally(decision.openExternally)

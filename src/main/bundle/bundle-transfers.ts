@@ -27,12 +27,15 @@ export interface StagedBundle {
 /** A file untouched this long is removed (the user walked away from the dialog). */
 const STALE_MS = 60 * 60_000
 
-/** A name safe to show and to send as a download's file name: letters, digits, . _ - only. */
-export function bundleFileName(name: string, fallback = 'bundle'): string {
+/**
+ * A name safe to show and to send as a download's file name: letters, digits, . _ - only. An
+ * export's name gets the .hcube extension; an upload keeps the name the user gave it.
+ */
+export function bundleFileName(name: string, extension: 'add .hcube' | 'as given' = 'add .hcube'): string {
   const base = name.split(/[\\/]/).pop() ?? ''
   const cleaned = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '').slice(0, 120)
-  const stem = cleaned === '' ? fallback : cleaned
-  return stem.endsWith('.hcube') ? stem : `${stem}.hcube`
+  const stem = cleaned === '' ? 'bundle' : cleaned
+  return extension === 'as given' || stem.endsWith('.hcube') ? stem : `${stem}.hcube`
 }
 
 interface Entry extends StagedBundle {
@@ -59,7 +62,7 @@ export class BundleTransfers {
         await rm(path, { force: true })
         throw error
       }
-      return this.keep(this.staged, { id, path, name: bundleFileName(name), sizeBytes: statSync(path).size })
+      return this.keep(this.staged, { id, path, name: bundleFileName(name, 'as given'), sizeBytes: statSync(path).size })
     })
   }
 

@@ -29,7 +29,7 @@ export function refusedBundle(error: unknown, fileName: string, path: string): u
   // The file is a temporary copy: name it as the user knows it.
   const said = error.message.split(path).join(fileName)
   const message = said.includes('nothing was imported') ? said : `${said}. The bundle was refused; nothing was imported`
-  return new DomainError('invalid_argument', `${fileName}: ${message}`, 'file')
+  return new DomainError('invalid_argument', message.startsWith(fileName) ? message : `${fileName}: ${message}`, 'file')
 }
 
 export class WorkspaceBundles {

@@ -4,6 +4,14 @@ import { call } from './call'
 
 /** Review bundles between the window and main: the upload, the export's download, and the progress of the long calls. */
 
+/**
+ * The desktop window (the preload's API on the window): it opens reviews from File → Open Review
+ * Bundle… in windows of its own, since it opens no tabs.
+ */
+export function inDesktopWindow(): boolean {
+  return Boolean((globalThis as { hypercube?: unknown }).hypercube)
+}
+
 export function newRequestId(): string {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
 }
@@ -72,7 +80,7 @@ export async function uploadBundle(api: HypercubeApi, file: File, onProgress: (s
  * it reads the export over the contract instead (exportOverContract).
  */
 export function bundleDownloadUrl(exportId: string): string | null {
-  if ((globalThis as { hypercube?: unknown }).hypercube) return null
+  if (inDesktopWindow()) return null
   return `/ui/bundles/exports/${exportId}`
 }
 

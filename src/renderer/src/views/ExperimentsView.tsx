@@ -8,6 +8,7 @@ import { useApp, useExperiments, useSystem } from '../stores'
 import { EmptyState, ErrorNote, LogFromScript, Progress, StatusBadge } from './common'
 import { MlflowImportDialog } from './MlflowImportDialog'
 import { ImportBundleDialog, OpenReviewDialog, OpenReviews } from './BundleDialogs'
+import { inDesktopWindow } from '../lib/bundle-transfer'
 
 export function ExperimentsView(): React.JSX.Element {
   const experiments = useExperiments(useShallow(visibleExperiments))
@@ -27,8 +28,10 @@ export function ExperimentsView(): React.JSX.Element {
   const apiInfo = useApp((state) => state.apiInfo)
   const [importing, setImporting] = useState(false)
   const [bundleDialog, setBundleDialog] = useState<'import' | 'review' | null>(null)
-  // Reviews are opened from a workspace, not from a review (which cannot import or open one).
+  // Reviews are opened from a workspace, not from a review (which cannot import or open one);
+  // the desktop window opens them from File → Open Review Bundle… in windows of their own.
   const inReview = useSystem((state) => state.review !== null)
+  const opensReviewTabs = !inReview && !inDesktopWindow()
 
   useEffect(() => {
     void load()
@@ -50,16 +53,18 @@ export function ExperimentsView(): React.JSX.Element {
             <button type="button" onClick={() => setBundleDialog('import')}>
               Import review bundle…
             </button>
-            <button type="button" onClick={() => setBundleDialog('review')}>
-              Open review bundle…
-            </button>
+            {opensReviewTabs && (
+              <button type="button" onClick={() => setBundleDialog('review')}>
+                Open review bundle…
+              </button>
+            )}
           </>
         )}
       </div>
       {importing && <MlflowImportDialog onClose={() => setImporting(false)} />}
       {bundleDialog === 'import' && <ImportBundleDialog onClose={() => setBundleDialog(null)} />}
       {bundleDialog === 'review' && <OpenReviewDialog onClose={() => setBundleDialog(null)} />}
-      {!inReview && bundleDialog === null && <OpenReviews />}
+      {opensReviewTabs && bundleDialog === null && <OpenReviews />}
       <CreateExperimentForm />
       <ErrorNote error={listError} title="Cannot list experiments" />
       {!loaded && loading && <Progress label="Loading experiments…" />}

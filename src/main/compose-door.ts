@@ -71,11 +71,12 @@ export interface DoorHttpOptions {
 /** The HTTP door: /v1 and the MLflow adapter over the services, plus any extra plugins. */
 export function startDoorHttp(options: DoorHttpOptions): Promise<HttpServer> {
   const mlflowRepository = new PgMlflowRepository(options.database)
+  const mlflow = new MlflowService(mlflowRepository, options.services.experiments, options.services.runs, options.services.models, options.mlflowDefaultArtifactRoot ?? null)
   return startHttpServer({
     plugins: [
       ...(options.plugins ?? []),
       mlflowPlugin({
-        mlflow: new MlflowService(mlflowRepository, options.services.experiments, options.services.runs, options.services.models, options.mlflowDefaultArtifactRoot ?? null),
+        mlflow,
         history: new MlflowHistoryBulk(mlflowRepository, new MetricHistoryBulkRepository(options.database), options.services.runs),
         artifacts: options.services.artifacts,
         store: new ArtifactStore(join(options.dataDir, 'artifacts'))
@@ -83,7 +84,7 @@ export function startDoorHttp(options: DoorHttpOptions): Promise<HttpServer> {
     ],
     dataDir: options.dataDir,
     logger: options.logger,
-    routes: v1Routes(options.services),
+    routes: v1Routes(options.services, mlflow),
     port: options.port,
     host: options.host,
     version: APP_VERSION

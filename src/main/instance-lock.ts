@@ -4,7 +4,7 @@ import { DomainError } from '../shared/errors'
 import { processIsAlive } from './process/process-alive'
 
 /** What the lock file says about the app that holds the data folder. */
-interface LockRecord {
+export interface LockRecord {
   pid: number
   startedAt: string
   /** The HTTP API's URL once it listens, so a refused second instance can say where. */
@@ -67,6 +67,15 @@ export class InstanceLock {
   release(): void {
     if (readLock(this.file)?.pid === this.record.pid) rmSync(this.file, { force: true })
   }
+}
+
+/**
+ * The app running on a data folder, if there is one: a live process holds its lock (this one,
+ * too, when a core of its own holds it — a lock is removed when its core closes).
+ */
+export function lockHolder(dataDir: string): LockRecord | undefined {
+  const holder = readLock(instanceLockFile(dataDir))
+  return holder && processIsAlive(holder.pid) ? holder : undefined
 }
 
 function readLock(file: string): LockRecord | undefined {

@@ -2,8 +2,9 @@ import { basename, resolve } from 'node:path'
 import { startCore, type Core } from '../core'
 import { describeUrl } from '../db/database-info'
 import { formatBundleImportReport, type CommandIo } from './bundle-commands'
-import { BundleImporter, type ConflictMode } from './bundle-importer'
-import { TerminalProgress } from './progress'
+import { BundleImporter, type BundleImportReport, type ConflictMode } from './bundle-importer'
+import { importThroughApp, runningAppOn } from './bundle-remote'
+import { silentProgress, TerminalProgress } from './progress'
 import { loadReviewFolder, reviewInfo, reviewReadOnlyMessage } from './review-folder'
 import type { ReviewSession } from './review-session'
 
@@ -63,16 +64,19 @@ function workspaceName(workspace: { dataDir: string; databaseUrl?: string }): st
 }
 
 async function importIntoWorkspace(file: string, workspace: { dataDir: string; databaseUrl?: string }, onConflict: ConflictMode) {
+  const summary = (report: BundleImportReport) => ({
+    report: formatBundleImportReport(report),
+    imported: report.runs.imported.length + report.runs.replaced.length + report.runs.copied.length,
+    skipped: report.runs.skipped.length,
+    problems: report.problems
+  })
+  // The app running on the workspace holds it locked: the import goes through that app's API.
+  const app = workspace.databaseUrl ? null : runningAppOn(workspace.dataDir)
+  if (app) return summary(await importThroughApp(app, file, onConflict, silentProgress))
   // The workspace as the user names it: --database-url, else HYPERCUBE_DATABASE_URL or its settings, as `serve` would.
   const core = await startCore({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl, http: false, plugins: false, healthCheckIntervalMs: false })
   try {
-    const report = await new BundleImporter(core.services).import(file, { onConflict })
-    return {
-      report: formatBundleImportReport(report),
-      imported: report.runs.imported.length + report.runs.replaced.length + report.runs.copied.length,
-      skipped: report.runs.skipped.length,
-      problems: report.problems
-    }
+    return summary(await new BundleImporter(core.services).import(file, { onConflict }))
   } finally {
     await core.close()
   }

@@ -57,6 +57,8 @@ const USAGE = `Usage: hypercube serve [--data-dir DIR] [--database-url URL] [--p
   FILE                 a review bundle; every member is checked against its manifest before anything is written
   --on-conflict MODE   a run that is already here (same uuid): skip it (default), keep both (the bundle's
                        under a new uuid), or replace the one here
+  export and import on the data folder of a running app (without --database-url) go through that
+  app's API: it holds the folder, and the runs appear in its windows at once
 
        hypercube review FILE [--port N] [--host ADDR] [--data-dir DIR] [--database-url URL]
 

@@ -367,19 +367,17 @@ const importProgress = new Emitter<EventPayloads['imports.progress']>()
 const bundleProgress = new Emitter<EventPayloads['bundles.progress']>()
 
 /**
- * A bundle call's progress as events: at most one per 0.1 % of the work or per 250 ms (the
- * reader reports every chunk it reads), and always the end.
+ * A bundle call's progress as events: one per 0.1 % of the work that changed (the reader reports
+ * every chunk it reads), so at most a thousand per phase; a phase that starts again from zero
+ * (opening a review checks the bundle, then loads it) is reported from its start.
  */
 function bundleProgressFor(requestId: string): ProgressSink {
   let lastPermille = -1
-  let lastAt = 0
   return {
     update: (done, total, detail) => {
       const permille = total > 0 ? Math.floor((done / total) * 1000) : 1000
-      const now = Date.now()
-      if (permille === lastPermille || (permille < 1000 && permille - lastPermille < 1 && now - lastAt < 250)) return
+      if (permille === lastPermille) return
       lastPermille = permille
-      lastAt = now
       bundleProgress.fire({ requestId, done, total, detail })
     },
     line: () => undefined,

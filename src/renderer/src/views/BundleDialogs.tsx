@@ -239,7 +239,13 @@ export function ImportBundleDialog({ onClose }: { onClose: () => void }): React.
       {(phase === 'pick' || phase === 'checked' || phase === 'done') && (
         <label className="field">
           Bundle file (.hcube)
-          <input type="file" aria-label="Bundle file" accept=".hcube,application/gzip" onChange={(event) => void pick(event.target.files?.[0])} />
+          <input type="file" aria-label="Bundle file" accept=".hcube,application/gzip" onChange={(event) => {
+              const file = event.target.files?.[0]
+              // Emptied, so choosing the same file again (after a refusal, or to import it twice) is a change too.
+              event.target.value = ''
+              void pick(file)
+            }}
+          />
         </label>
       )}
       {phase === 'uploading' && <UploadProgress sent={sent} />}
@@ -340,7 +346,13 @@ export function OpenReviewDialog({ onClose }: { onClose: () => void }): React.JS
       {phase === 'pick' && (
         <label className="field">
           Bundle file (.hcube)
-          <input type="file" aria-label="Bundle file" accept=".hcube,application/gzip" onChange={(event) => void pick(event.target.files?.[0])} />
+          <input type="file" aria-label="Bundle file" accept=".hcube,application/gzip" onChange={(event) => {
+              const file = event.target.files?.[0]
+              // Emptied, so choosing the same file again (after a refusal, or to import it twice) is a change too.
+              event.target.value = ''
+              void pick(file)
+            }}
+          />
         </label>
       )}
       {phase === 'uploading' && <UploadProgress sent={sent} />}

@@ -262,10 +262,13 @@ describe('review bundles in the app', () => {
     await expect.poll(() => banner.getByRole('status').textContent(), { timeout: 60_000 }).toContain('Imported into your workspace: 1 runs imported, 0 already there.')
     await review.screenshot({ path: join(screenshotsDir, 'ui-bundle-review-imported.png') })
 
-    // Back in the original tab: the experiment and its run are in this workspace.
+    // Back in the original tab, without a reload: the list shows the experiment (live, from the
+    // import's events), the dialog says which review is open, and the run is in this workspace.
     await page.bringToFront()
-    await page.reload()
-    await expect.poll(() => page.getByRole('table', { name: 'experiments' }).textContent()).toContain('reviewed-elsewhere')
+    await expect.poll(() => page.getByRole('table', { name: 'experiments' }).textContent(), { timeout: 30_000 }).toContain('reviewed-elsewhere')
+    expect(await dialog.getByRole('region', { name: 'Open reviews' }).textContent()).toContain('Opened in a new tab: reviewed.hcube')
+    await page.screenshot({ path: join(screenshotsDir, 'ui-bundle-review-opener.png') })
+    await dialog.getByRole('button', { name: 'Close', exact: true }).click()
     await page.getByRole('link', { name: 'reviewed-elsewhere' }).click()
     await expect.poll(() => page.getByRole('table', { name: 'runs' }).textContent()).toContain('reviewed-elsewhere-run-0')
     expect((await workspace.core.services.runs.findByUuid(reviewedUuids[0]!))?.name).toBe('reviewed-elsewhere-run-0')
@@ -276,6 +279,13 @@ describe('review bundles in the app', () => {
     await expect.poll(() => reviews.textContent()).toContain('reviewed.hcube')
     const origin = new URL(review.url()).origin
     expect((await fetch(`${origin}/`)).status).toBe(401) // up (and asking for a login)
+    // "Open again": a new one-time login, the same review.
+    const reopened = context.waitForEvent('page', { timeout: 30_000 })
+    await reviews.getByRole('button', { name: 'Open again' }).click()
+    const again = await reopened
+    await expect.poll(() => again.getByRole('region', { name: 'Review bundle' }).textContent(), { timeout: 30_000 }).toContain('Reviewing bundle reviewed.hcube — read-only.')
+    expect(new URL(again.url()).origin).toBe(origin)
+    await again.close()
     await reviews.getByRole('button', { name: 'Close review' }).click()
     await expect.poll(() => page.getByRole('region', { name: 'Open reviews' }).count()).toBe(0)
     await expect(fetch(`${origin}/`)).rejects.toThrow()

@@ -1,0 +1,91 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { BundleTransfers, bundleFileName } from '../../src/main/bundle/bundle-transfers'
+
+/** Bundles between the window and the core: uploads staged in a private temp folder, exports handed out once. */
+
+const base = mkdtempSync(join(tmpdir(), 'hypercube-transfers-test-'))
+let transfers: BundleTransfers | undefined
+
+afterEach(() => {
+  transfers?.dispose()
+  transfers = undefined
+})
+afterAll(() => rmSync(base, { recursive: true, force: true }))
+
+async function refusal(work: Promise<unknown>): Promise<{ code?: string; field?: string; message: string }> {
+  return work.then(
+    () => {
+      throw new Error('not refused')
+    },
+    (error: { code?: string; field?: string; message: string }) => error
+  )
+}
+
+describe('bundle transfers', () => {
+  it('names files safely: an export gets .hcube, an upload keeps its own name', () => {
+    expect(bundleFileName('resnet sweep (v2)')).toBe('resnet-sweep-v2-.hcube')
+    expect(bundleFileName('sweep.hcube')).toBe('sweep.hcube')
+    expect(bundleFileName('../../etc/passwd')).toBe('passwd.hcube')
+    expect(bundleFileName('C:\\Users\\me\\colleague.hcube', 'as given')).toBe('colleague.hcube')
+    expect(bundleFileName('notes.txt', 'as given')).toBe('notes.txt')
+    expect(bundleFileName('...', 'as given')).toBe('bundle')
+  })
+
+  it('stages an upload in a private folder, hands it over once, and removes everything on dispose', async () => {
+    transfers = new BundleTransfers(base)
+    const bytes = Buffer.from('x'.repeat(1_000_000))
+    const uploadId = transfers.beginUpload('sweep.hcube', bytes.length)
+    await transfers.appendUpload(uploadId, 0, bytes.subarray(0, 600_000))
+    await transfers.appendUpload(uploadId, 600_000, bytes.subarray(600_000))
+    const staged = await transfers.finishUpload(uploadId)
+    expect(staged).toMatchObject({ name: 'sweep.hcube', sizeBytes: bytes.length })
+    expect(readFileSync(staged.path).equals(bytes)).toBe(true)
+    expect(transfers.waiting).toEqual({ uploads: 1, exports: 0 })
+    const folder = transfers.folderPath!
+    expect(folder.startsWith(join(base, 'hypercube-bundles-'))).toBe(true)
+
+    const taken = transfers.takeUpload(staged.id)
+    expect(taken.path).toBe(staged.path)
+    expect(transfers.waiting.uploads).toBe(0)
+    expect(() => transfers!.uploaded(staged.id)).toThrow(expect.objectContaining({ code: 'not_found', field: 'bundleId' }))
+    transfers.dispose()
+    expect(existsSync(folder)).toBe(false)
+  })
+
+  it('discards an upload on request', async () => {
+    transfers = new BundleTransfers(base)
+    const uploadId = transfers.beginUpload('a.hcube', 3)
+    await transfers.appendUpload(uploadId, 0, Buffer.from('abc'))
+    const staged = await transfers.finishUpload(uploadId)
+    await transfers.discardUpload(staged.id)
+    expect(existsSync(staged.path)).toBe(false)
+    expect(transfers.waiting.uploads).toBe(0)
+  })
+
+  it('reads an export out in pieces, then removes it; a second read or an offset past its end is refused naming the field', async () => {
+    transfers = new BundleTransfers(base)
+    const { id, path } = transfers.exportPath()
+    const content = Buffer.from(Array.from({ length: 2_500 }, (_, i) => i % 251))
+    writeFileSync(path, content)
+    const kept = transfers.keepExport(id, path, 'my sweep')
+    expect(kept).toMatchObject({ name: 'my-sweep.hcube', sizeBytes: content.length })
+    expect(await refusal(transfers.readExport(id, content.length + 1, 1_000))).toMatchObject({ code: 'invalid_argument', field: 'offset' })
+    const parts: Buffer[] = []
+    let offset = 0
+    for (;;) {
+      const next = await transfers.readExport(id, offset, 1_000)
+      parts.push(next.bytes)
+      offset += next.bytes.length
+      expect(next.sizeBytes).toBe(content.length)
+      if (next.done) break
+    }
+    expect(parts.map((part) => part.length)).toEqual([1_000, 1_000, 500])
+    expect(Buffer.concat(parts).equals(content)).toBe(true)
+    expect(existsSync(path)).toBe(false)
+    expect(await refusal(transfers.readExport(id, 0, 1_000))).toMatchObject({ code: 'not_found', field: 'exportId' })
+    expect(() => transfers!.takeExport(id)).toThrow(expect.objectContaining({ code: 'not_found', field: 'exportId' }))
+  })
+})

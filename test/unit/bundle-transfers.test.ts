@@ -26,7 +26,7 @@ async function refusal(work: Promise<unknown>): Promise<{ code?: string; field?:
 
 describe('bundle transfers', () => {
   it('names files safely: an export gets .hcube, an upload keeps its own name', () => {
-    expect(bundleFileName('resnet sweep (v2)')).toBe('resnet-sweep-v2-.hcube')
+    expect(bundleFileName('resnet sweep (v2)')).toBe('resnet-sweep-v2.hcube')
     expect(bundleFileName('sweep.hcube')).toBe('sweep.hcube')
     expect(bundleFileName('../../etc/passwd')).toBe('passwd.hcube')
     expect(bundleFileName('C:\\Users\\me\\colleague.hcube', 'as given')).toBe('colleague.hcube')

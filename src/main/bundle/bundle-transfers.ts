@@ -33,7 +33,7 @@ const STALE_MS = 60 * 60_000
  */
 export function bundleFileName(name: string, extension: 'add .hcube' | 'as given' = 'add .hcube'): string {
   const base = name.split(/[\\/]/).pop() ?? ''
-  const cleaned = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '').slice(0, 120)
+  const cleaned = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '').replace(/-+$/, '').slice(0, 120)
   const stem = cleaned === '' ? 'bundle' : cleaned
   return extension === 'as given' || stem.endsWith('.hcube') ? stem : `${stem}.hcube`
 }

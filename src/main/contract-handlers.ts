@@ -34,6 +34,7 @@ import type { MlflowService } from './services/mlflow-service'
 import type { ProgressSink } from './bundle/progress'
 import type { ReviewHost } from './bundle/review-host'
 import type { WorkspaceBundles } from './bundle/workspace-bundles'
+import type { ChooseExportPath } from './bundle/bundle-transfers'
 
 /** What the contract needs from the core; the core itself, or the part built before its HTTP server. */
 export interface ContractContext {
@@ -53,6 +54,8 @@ export interface ContractContext {
   bundles?: WorkspaceBundles
   /** Reviews opened from this app (absent in a review itself). */
   reviews?: ReviewHost
+  /** Where to save an export: the desktop app's save dialog (absent in serve mode: the browser downloads it). */
+  chooseExportPath?: ChooseExportPath
 }
 
 type Parsed<Name extends CallName> = z.output<(typeof calls)[Name]['input']>
@@ -305,9 +308,15 @@ export function createContractHandlers(context: ContractContext): ContractHandle
     },
     'bundles.estimate': (input) => bundles().estimate(input),
     'bundles.export': ({ requestId, ...input }) => bundles().export(input, bundleProgressFor(requestId)),
-    'bundles.exportRead': async (input) => {
-      const { bytes, sizeBytes, done } = await bundles().transfers.readExport(input.exportId, input.offset, MAX_READ_BYTES)
-      return { base64: bytes.toString('base64'), offset: input.offset, sizeBytes, done }
+    'bundles.saveExport': async (input) => {
+      const { transfers } = bundles()
+      if (!context.chooseExportPath) throw new DomainError('unavailable', 'saving an export where you choose is the desktop app\'s: in a browser, the export downloads from its link', 'exportId')
+      // Named before the dialog opens: an export already saved is refused without asking where.
+      const waiting = transfers.waitingExport(input.exportId)
+      const destination = await context.chooseExportPath(waiting.name)
+      if (destination === null) return { status: 'cancelled' }
+      const saved = await transfers.saveExport(input.exportId, destination)
+      return { status: 'saved', path: saved.path, fileName: saved.name, sizeBytes: saved.sizeBytes }
     },
     'bundles.uploadBegin': async (input) => ({ uploadId: bundles().transfers.beginUpload(input.name, input.sizeBytes) }),
     'bundles.uploadChunk': (input) => bundles().transfers.appendUpload(input.uploadId, input.offset, Buffer.from(input.base64, 'base64')),

@@ -34,7 +34,7 @@ import { SimilarRunsService } from './services/similar-runs'
 import { readSettings } from './settings'
 import { readOnlyServices } from './bundle/read-only-services'
 import type { ReviewSession } from './bundle/review-session'
-import { BundleTransfers } from './bundle/bundle-transfers'
+import { BundleTransfers, type ChooseExportPath } from './bundle/bundle-transfers'
 import { ReviewHost } from './bundle/review-host'
 import { WorkspaceBundles } from './bundle/workspace-bundles'
 
@@ -106,6 +106,11 @@ export interface CoreOptions {
    * and "Import into my workspace". Needs the HTTP door in this process.
    */
   review?: ReviewSession
+  /**
+   * Asks the user where to save a bundle exported from the window (bundles.saveExport): the
+   * desktop shell's save dialog. Absent (serve mode), the browser downloads the export instead.
+   */
+  chooseExportPath?: ChooseExportPath
 }
 
 export interface UiContract {
@@ -320,6 +325,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
       review: options.review,
       bundles,
       reviews,
+      chooseExportPath: options.chooseExportPath,
       api: () => api,
       apiInfo: () => ({ apiUrl: api?.url ? `${api.url}/v1` : null, token: api?.token ?? null, tokenFile: apiTokenFile(options.dataDir) })
     }

@@ -9,6 +9,7 @@ import { focusFirstWindow, profileDirFor } from './desktop/single-instance'
 import { applyOpenAtLogin, installApplicationMenu, rememberWindowState, windowPlacement } from './electron/desktop-settings'
 import { allowReviewOrigin, installNavigationRules, installPermissionHandlers, registerAppScheme, serveAppScheme } from './electron/hardening'
 import { chosenBundle, planReviewWindow, reviewBundleDialog } from './desktop/review-window'
+import { chosenSavePath, exportSaveDialog } from './desktop/export-save'
 import { installLiveRunsBadge } from './electron/live-runs-badge'
 import { UtilityProcessChildSpawner, UtilityProcessPluginHostSpawner } from './electron/utility-process-spawner'
 import { appLayout, defaultDataDir } from './paths'
@@ -119,7 +120,14 @@ app.whenReady().then(async () => {
       // Plugin hosts as Electron utility processes, running the plugin-host entry of this build.
       plugins: { spawner: new UtilityProcessPluginHostSpawner(), hostScript: join(here, 'plugin-host.js') },
       // The HTTP door (/v1, MLflow) in a utilityProcess of its own: ingest never delays the window's IPC.
-      http: { process: { spawner: new UtilityProcessChildSpawner(), script: join(here, 'api-process.js') } }
+      http: { process: { spawner: new UtilityProcessChildSpawner(), script: join(here, 'api-process.js') } },
+      // An export from the window is saved by main where the user chooses (never held by the renderer).
+      chooseExportPath: async (fileName) => {
+        const { dialog } = await import('electron')
+        const spec = exportSaveDialog(fileName, app.getPath('downloads'))
+        const parent = BrowserWindow.getFocusedWindow()
+        return chosenSavePath(await (parent ? dialog.showSaveDialog(parent, spec) : dialog.showSaveDialog(spec)))
+      }
     })
   } catch (error) {
     const { dialog } = await import('electron')

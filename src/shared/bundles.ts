@@ -40,6 +40,9 @@ export interface BundleExportResult {
   problems: string[]
 }
 
+/** A written export saved by main where the user chose (the desktop app), or not: the user cancelled, and it still waits. */
+export type BundleSaveResult = { status: 'saved'; path: string; fileName: string; sizeBytes: number } | { status: 'cancelled' }
+
 /** An uploaded bundle, checked member by member against its manifest, and what importing it would meet here. */
 export interface BundleCheck {
   bundleId: string

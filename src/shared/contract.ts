@@ -25,7 +25,7 @@ import { EXPERIMENT_STATUSES } from './domain'
 import type { PluginInfo } from './plugins'
 import { MAX_READ_BYTES, MAX_UPLOAD_CHUNK_BYTES, type ArtifactBytes, type ArtifactFolderListing, type SafetensorsSummary, type VersionArtifactLocation } from './artifact-browser'
 import type { ErrorInfo } from './errors'
-import { BUNDLE_CONFLICT_MODES, type BundleCheck, type BundleExportEstimate, type BundleExportResult, type BundleImportReport, type OpenReview } from './bundles'
+import { BUNDLE_CONFLICT_MODES, type BundleCheck, type BundleExportEstimate, type BundleExportResult, type BundleImportReport, type BundleSaveResult, type OpenReview } from './bundles'
 import { groupedSeriesInput, type GroupedSeries } from './grouped-series'
 import { aliasName, deployModelInput, experimentId, id, int64, LIMITS, name, rollbackInput, setAliasInput, tags, text } from './schemas'
 
@@ -240,12 +240,16 @@ export const calls = {
    * and `hypercube import`. An export of an experiment (or of some of its runs): its size
    * estimate first, then the export to a temporary file — progress as 'bundles.progress' events
    * carrying the caller's requestId — which serve mode downloads once from
-   * /ui/bundles/exports/<exportId> and the desktop window reads with bundles.exportRead.
+   * /ui/bundles/exports/<exportId> and the desktop app saves with bundles.saveExport.
    */
   'bundles.estimate': { input: z.object({ experimentId, runIds: bundleRunIds }).strict() },
   'bundles.export': { input: z.object({ experimentId, runIds: bundleRunIds, artifacts: z.boolean(), requestId }).strict() },
-  /** The written export's bytes from `offset` (at most MAX_READ_BYTES); the file is removed once the last are read. */
-  'bundles.exportRead': { input: z.object({ exportId: handle('an export id'), offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict() },
+  /**
+   * The desktop app: main asks where to save the written export (its save dialog) and moves the
+   * file there, so the window never holds it; once. Cancelled, the export stays waiting (an hour)
+   * to be saved again. Serve mode has no such dialog (unavailable): the browser downloads the URL.
+   */
+  'bundles.saveExport': { input: z.object({ exportId: handle('an export id') }).strict() },
   /** An upload of a bundle from the window: begin, chunks in order, finish (as artifacts.upload*), streamed to a temporary file. */
   'bundles.uploadBegin': { input: z.object({ name: text(LIMITS.path, 1), sizeBytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }).strict() },
   'bundles.uploadChunk': {
@@ -382,7 +386,7 @@ export interface CallResults {
   'imports.mlflow': MlflowImportReport
   'bundles.estimate': BundleExportEstimate
   'bundles.export': BundleExportResult
-  'bundles.exportRead': { base64: string; offset: number; sizeBytes: number; done: boolean }
+  'bundles.saveExport': BundleSaveResult
   'bundles.uploadBegin': { uploadId: string }
   'bundles.uploadChunk': { received: number }
   'bundles.uploadFinish': { bundleId: string; fileName: string; sizeBytes: number }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -9,8 +9,8 @@ import { startTestCore, type TestCore } from '../support/test-env'
 
 /**
  * Review bundles through the window's contract and serve mode's download route, below the UI
- * (issue 15): bad input named by its field, the export read over the contract (the desktop
- * window's path) and downloaded once by URL (serve mode's), an unreadable upload refused as the
+ * (issue 15): bad input named by its field, the export saved by main where the user chose (the
+ * desktop app's path) and downloaded once by URL (serve mode's), an unreadable upload refused as the
  * file's fault, and a review that refuses what would write or open another review.
  */
 describe('review bundles through the contract', () => {
@@ -20,6 +20,8 @@ describe('review bundles through the contract', () => {
   let experimentId: number
   let baseUrl: string
   let cookie: string
+  /** The fake "where to save" of the desktop app: what it answers, and the names it was offered. */
+  let chooser: { answer: string | null; asked: string[] } = { answer: null, asked: [] }
 
   async function invoke<Name extends CallName>(name: Name, input: unknown): Promise<CallResults[Name]> {
     const outcome = await test.core.contract.dispatch(name, input)
@@ -43,7 +45,13 @@ describe('review bundles through the contract', () => {
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'hypercube-bundle-contract-'))
-    test = await startTestCore({ http: true })
+    test = await startTestCore({
+      http: true,
+      chooseExportPath: async (fileName) => {
+        chooser.asked.push(fileName)
+        return chooser.answer
+      }
+    })
     bundle = join(work, 'sweep.hcube')
     await writeExperimentBundle(test.core, bundle, 'sweep', 2, 30)
     experimentId = (await test.core.services.experiments.findByName('sweep'))!.id
@@ -71,25 +79,28 @@ describe('review bundles through the contract', () => {
     await invoke('bundles.uploadCancel', { uploadId })
   })
 
-  it('estimates, exports, and hands the export out once: over the contract (desktop) or by URL (serve mode)', async () => {
+  it('estimates, exports, and hands the export out once: saved by main where the user chose (desktop) or by URL (serve mode)', async () => {
     const estimate = await invoke('bundles.estimate', { experimentId })
     expect(estimate).toMatchObject({ experiments: ['sweep'], runs: 2, points: 60, artifactFiles: 0, fileName: 'sweep.hcube' })
     expect(estimate.estimatedBytes.withArtifacts).toBe(estimate.estimatedBytes.withoutArtifacts)
 
-    // Over the contract: read to the end, the bytes are the bundle, and then it is gone.
+    // Saved by main where the user chose (the desktop app's save dialog, faked): cancelled first,
+    // the export still waits; then saved, the file is the bundle; a second save is refused without asking.
     const first = await invoke('bundles.export', { experimentId, artifacts: true, requestId: 'e1' })
-    const parts: Buffer[] = []
-    for (let offset = 0; ; ) {
-      const next = await invoke('bundles.exportRead', { exportId: first.exportId, offset })
-      parts.push(Buffer.from(next.base64, 'base64'))
-      offset += parts[parts.length - 1]!.length
-      if (next.done) break
-    }
-    const pulled = join(work, 'pulled.hcube')
-    writeFileSync(pulled, Buffer.concat(parts))
-    expect(Buffer.concat(parts).length).toBe(first.bytes)
-    expect((await verifyBundle(pulled)).header.totals).toMatchObject({ runs: 2, points: 60 })
-    expect(await refusal('bundles.exportRead', { exportId: first.exportId, offset: 0 })).toMatchObject({ code: 'not_found', field: 'exportId' })
+    chooser = { answer: null, asked: [] }
+    expect(await invoke('bundles.saveExport', { exportId: first.exportId })).toEqual({ status: 'cancelled' })
+    expect(chooser.asked).toEqual(['sweep.hcube'])
+    const saved = join(work, 'saved', 'my-copy.hcube')
+    mkdirSync(join(work, 'saved'))
+    chooser = { answer: saved, asked: [] }
+    expect(await invoke('bundles.saveExport', { exportId: first.exportId })).toEqual({ status: 'saved', path: saved, fileName: 'sweep.hcube', sizeBytes: first.bytes })
+    expect(statSync(saved).size).toBe(first.bytes)
+    expect((await verifyBundle(saved)).header.totals).toMatchObject({ runs: 2, points: 60 })
+    chooser = { answer: join(work, 'saved', 'again.hcube'), asked: [] }
+    expect(await refusal('bundles.saveExport', { exportId: first.exportId })).toMatchObject({ code: 'not_found', field: 'exportId' })
+    expect(chooser.asked).toEqual([])
+    expect(existsSync(join(work, 'saved', 'again.hcube'))).toBe(false)
+    expect(await refusal('bundles.saveExport', { exportId: 'not an id' })).toMatchObject({ code: 'invalid_argument', field: 'exportId' })
 
     // By URL: only with the session; an attachment named after the experiment; once.
     const second = await invoke('bundles.export', { experimentId, artifacts: false, requestId: 'e2' })
@@ -132,6 +143,11 @@ describe('review bundles through the contract', () => {
       const reviewed = (await call('experiments.list', {})) as unknown as { value: Array<{ id: number; name: string }> }
       const inReview = reviewed.value.find((experiment) => experiment.name === 'sweep')!
       expect(await call('bundles.estimate', { experimentId: inReview.id })).toMatchObject({ ok: true, value: { runs: 2 } })
+      // A review in a browser has no save dialog in main: its export downloads from the link.
+      const reviewExport = (await call('bundles.export', { experimentId: inReview.id, artifacts: false, requestId: 'x' })) as unknown as { value: { exportId: string } }
+      const unavailable = await call('bundles.saveExport', { exportId: reviewExport.value.exportId })
+      expect(unavailable).toMatchObject({ ok: false, error: { code: 'unavailable', field: 'exportId' } })
+      expect((unavailable.error as unknown as { message: string }).message).toMatch(/desktop app.*downloads from its link/)
       expect(await invoke('reviews.list', {})).toEqual([review])
     } finally {
       await invoke('reviews.close', { reviewId: review.reviewId })

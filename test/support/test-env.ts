@@ -67,6 +67,8 @@ export async function startTestCore(
     icuLocale?: 'en-US'
     /** serve's --default-artifact-root (CoreOptions.mlflowDefaultArtifactRoot). */
     mlflowDefaultArtifactRoot?: string
+    /** The desktop app's "where to save" for exports (CoreOptions.chooseExportPath). */
+    chooseExportPath?: CoreOptions['chooseExportPath']
   } = {}
 ): Promise<TestCore> {
   const data = makeDataDir()
@@ -79,6 +81,7 @@ export async function startTestCore(
     logger: createSilentLogger(),
     plugins: options.plugins ? pluginOptions : false,
     mlflowDefaultArtifactRoot: options.mlflowDefaultArtifactRoot,
+    chooseExportPath: options.chooseExportPath,
     // apiProcess: the HTTP door in a forked child, as the desktop app runs it in a utilityProcess.
     // ui: the browser UI served by this process on a port of its own (serve --api-process).
     http: options.apiProcess

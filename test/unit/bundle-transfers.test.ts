@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -65,27 +65,56 @@ describe('bundle transfers', () => {
     expect(transfers.waiting.uploads).toBe(0)
   })
 
-  it('reads an export out in pieces, then removes it; a second read or an offset past its end is refused naming the field', async () => {
+  it('saves an export where the user chose, once: renamed on the same filesystem, the temporary file gone; a second save is refused naming exportId', async () => {
     transfers = new BundleTransfers(base)
     const { id, path } = transfers.exportPath()
     const content = Buffer.from(Array.from({ length: 2_500 }, (_, i) => i % 251))
     writeFileSync(path, content)
     const kept = transfers.keepExport(id, path, 'my sweep')
     expect(kept).toMatchObject({ name: 'my-sweep.hcube', sizeBytes: content.length })
-    expect(await refusal(transfers.readExport(id, content.length + 1, 1_000))).toMatchObject({ code: 'invalid_argument', field: 'offset' })
-    const parts: Buffer[] = []
-    let offset = 0
-    for (;;) {
-      const next = await transfers.readExport(id, offset, 1_000)
-      parts.push(next.bytes)
-      offset += next.bytes.length
-      expect(next.sizeBytes).toBe(content.length)
-      if (next.done) break
-    }
-    expect(parts.map((part) => part.length)).toEqual([1_000, 1_000, 500])
-    expect(Buffer.concat(parts).equals(content)).toBe(true)
+    expect(transfers.waitingExport(id).name).toBe('my-sweep.hcube')
+    const destination = join(base, 'saved-here.hcube')
+    expect(await transfers.saveExport(id, destination)).toEqual({ id, path: destination, name: 'my-sweep.hcube', sizeBytes: content.length })
+    expect(readFileSync(destination).equals(content)).toBe(true)
     expect(existsSync(path)).toBe(false)
-    expect(await refusal(transfers.readExport(id, 0, 1_000))).toMatchObject({ code: 'not_found', field: 'exportId' })
-    expect(() => transfers!.takeExport(id)).toThrow(expect.objectContaining({ code: 'not_found', field: 'exportId' }))
+    expect(transfers.waiting.exports).toBe(0)
+    expect(await refusal(transfers.saveExport(id, join(base, 'again.hcube')))).toMatchObject({ code: 'not_found', field: 'exportId' })
+    expect(() => transfers!.waitingExport(id)).toThrow(expect.objectContaining({ code: 'not_found', field: 'exportId' }))
+    expect(existsSync(join(base, 'again.hcube'))).toBe(false)
+  })
+
+  it('copies an export to another filesystem (no rename across devices), streamed, and removes the temporary file', async () => {
+    transfers = new BundleTransfers(base)
+    const { id, path } = transfers.exportPath()
+    const content = Buffer.alloc(3_000_000, 7)
+    writeFileSync(path, content)
+    transfers.keepExport(id, path, 'big')
+    const elsewhere = mkdtempSync('/dev/shm/hypercube-save-test-')
+    // The point of the test: a destination on another device, where rename fails with EXDEV.
+    expect(statSync(elsewhere).dev, '/dev/shm must be another filesystem than the temporary folder').not.toBe(statSync(base).dev)
+    try {
+      const destination = join(elsewhere, 'big.hcube')
+      expect((await transfers.saveExport(id, destination)).path).toBe(destination)
+      expect(readFileSync(destination).equals(content)).toBe(true)
+      expect(existsSync(path)).toBe(false)
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true })
+    }
+  })
+
+  it('a save the file system refuses names the destination, leaves no file there, and keeps the export waiting to be saved elsewhere', async () => {
+    transfers = new BundleTransfers(base)
+    const { id, path } = transfers.exportPath()
+    writeFileSync(path, 'bundle bytes')
+    transfers.keepExport(id, path, 'sweep')
+    const nowhere = join(base, 'no-such-folder', 'sweep.hcube')
+    const refused = await refusal(transfers.saveExport(id, nowhere))
+    expect(refused).toMatchObject({ code: 'conflict', field: 'destination' })
+    expect(refused.message).toContain(nowhere)
+    expect(existsSync(nowhere)).toBe(false)
+    expect(transfers.waiting.exports).toBe(1)
+    const destination = join(base, 'sweep-after-refusal.hcube')
+    await transfers.saveExport(id, destination)
+    expect(readFileSync(destination, 'utf8')).toBe('bundle bytes')
   })
 })

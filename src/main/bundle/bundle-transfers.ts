@@ -1,20 +1,27 @@
 import { randomBytes } from 'node:crypto'
-import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs'
-import { open, rm } from 'node:fs/promises'
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { invalidArgument, notFound } from '../../shared/errors'
+import { asInsufficientStorage, conflict, notFound, type DomainError } from '../../shared/errors'
 import { ArtifactUploads } from '../artifacts/artifact-uploads'
 
 /**
  * Review bundles on their way between the window and the core: uploads (chunks over the
  * contract, as the artifact browser's, streamed to a temporary file — never held whole in
  * memory) waiting to be checked, imported or reviewed, and exports written to a temporary file
- * waiting to be downloaded once. Each file lives in one private temporary folder, is removed
+ * waiting to be downloaded once (serve mode) or saved once where the user chose (the desktop app). Each file lives in one private temporary folder, is removed
  * when it has been used or after an hour untouched, and the folder goes with the core.
  */
+
+/**
+ * Asks the user where to save an export, offering `fileName`; answers the chosen path, or null
+ * when they cancelled. Injected by the desktop shell (its save dialog); absent in serve mode,
+ * where the browser downloads the export instead.
+ */
+export type ChooseExportPath = (fileName: string) => Promise<string | null>
 
 export interface StagedBundle {
   id: string
@@ -36,6 +43,15 @@ export function bundleFileName(name: string, extension: 'add .hcube' | 'as given
   const cleaned = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '').replace(/-+$/, '').slice(0, 120)
   const stem = cleaned === '' ? 'bundle' : cleaned
   return extension === 'as given' || stem.endsWith('.hcube') ? stem : `${stem}.hcube`
+}
+
+/** A save the file system refused (a folder not writable, a full disk) is the destination's fault, named, not a bug. */
+function cannotSave(error: unknown, destination: string): DomainError {
+  const where = dirname(destination)
+  return (
+    asInsufficientStorage(error, where) ??
+    conflict(`destination: cannot save the bundle to ${destination} (${(error as Error).message}); it is still waiting: save it elsewhere`, 'destination')
+  )
 }
 
 interface Entry extends StagedBundle {
@@ -120,37 +136,50 @@ export class BundleTransfers {
 
   /** Hands a written export to its download, once: the caller streams it and then removes it (removeFile). */
   takeExport(exportId: string): StagedBundle {
-    const entry = this.exports.get(exportId)
-    if (!entry) throw notFound(`exportId: no export ${exportId} is waiting (it was downloaded already, or left for an hour); export it again`, 'exportId')
+    const entry = this.exportEntry(exportId)
     clearTimeout(entry.expiry)
     this.exports.delete(exportId)
     return entry
   }
 
-  /**
-   * An export's bytes from `offset`, at most `maxBytes` (the desktop window pulls it over the
-   * contract); once the last bytes are read the export is removed.
-   */
-  async readExport(exportId: string, offset: number, maxBytes: number): Promise<{ bytes: Buffer; sizeBytes: number; done: boolean }> {
-    const entry = this.exports.get(exportId)
-    if (!entry) throw notFound(`exportId: no export ${exportId} is waiting (it was downloaded already, or left for an hour); export it again`, 'exportId')
-    if (offset > entry.sizeBytes) throw invalidArgument(`offset: the export has ${entry.sizeBytes} bytes`, 'offset')
+  /** A written export still waiting (its expiry starts again): its name, before asking where to save it. */
+  waitingExport(exportId: string): StagedBundle {
+    const entry = this.exportEntry(exportId)
     entry.expiry.refresh()
-    const file = await open(entry.path, 'r')
-    let bytes: Buffer
+    return entry
+  }
+
+  private exportEntry(exportId: string): Entry {
+    const entry = this.exports.get(exportId)
+    if (!entry) throw notFound(`exportId: no export ${exportId} is waiting (it was saved or downloaded already, or left for an hour); export it again`, 'exportId')
+    return entry
+  }
+
+  /**
+   * Saves an export where the user chose (the desktop app: main writes the file, so the window
+   * never holds a multi-GB bundle): a rename when the destination is on the same filesystem,
+   * else a streamed copy, and the temporary file goes. Once: a second save answers not_found.
+   * A copy that fails leaves no partial file and the export waiting, to save elsewhere.
+   */
+  async saveExport(exportId: string, destination: string): Promise<StagedBundle> {
+    const entry = this.takeExport(exportId)
     try {
-      const buffer = Buffer.alloc(Math.min(maxBytes, entry.sizeBytes - offset))
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, offset)
-      bytes = buffer.subarray(0, bytesRead)
-    } finally {
-      await file.close()
-    }
-    const done = offset + bytes.length >= entry.sizeBytes
-    if (done) {
-      this.takeExport(exportId)
+      await rename(entry.path, destination)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EXDEV') {
+        this.keep(this.exports, entry)
+        throw cannotSave(error, destination)
+      }
+      try {
+        await pipeline(createReadStream(entry.path), createWriteStream(destination))
+      } catch (copyError) {
+        await rm(destination, { force: true })
+        this.keep(this.exports, entry)
+        throw cannotSave(copyError, destination)
+      }
       await rm(entry.path, { force: true })
     }
-    return { bytes, sizeBytes: entry.sizeBytes, done }
+    return { id: entry.id, path: destination, name: entry.name, sizeBytes: entry.sizeBytes }
   }
 
   async removeFile(path: string): Promise<void> {

@@ -35,13 +35,6 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(binary)
 }
 
-function fromBase64(base64: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(base64)
-  const bytes = new Uint8Array(binary.length)
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
-  return bytes
-}
-
 /** Upload chunks sent before the first is acknowledged. */
 const UPLOAD_CHUNKS_IN_FLIGHT = 4
 
@@ -77,35 +70,20 @@ export async function uploadBundle(api: HypercubeApi, file: File, onProgress: (s
 /**
  * Where the browser downloads a written export (once): serve mode's own route, authenticated by
  * its session cookie and streamed to disk. null in the Electron window (no server of its own):
- * it reads the export over the contract instead (exportOverContract).
+ * main saves the export where the user chooses instead (bundles.saveExport), so the window never
+ * holds the file.
  */
 export function bundleDownloadUrl(exportId: string): string | null {
   if (inDesktopWindow()) return null
   return `/ui/bundles/exports/${exportId}`
 }
 
-/** The Electron window's download of an export: its bytes over the contract (bundles.exportRead), saved as a Blob. */
-export async function exportOverContract(api: HypercubeApi, exportId: string): Promise<Blob> {
-  const parts: Uint8Array<ArrayBuffer>[] = []
-  let offset = 0
-  for (;;) {
-    const next = await call(api, 'bundles.exportRead', { exportId, offset })
-    const bytes = fromBase64(next.base64)
-    parts.push(bytes)
-    offset += bytes.length
-    if (next.done) break
-  }
-  return new Blob(parts, { type: 'application/gzip' })
-}
-
-/** Starts the browser's download of a URL or a Blob under a file name. */
-export function saveDownload(target: string | Blob, fileName: string): void {
+/** Starts the browser's download of a URL under a file name. */
+export function saveDownload(url: string, fileName: string): void {
   const link = document.createElement('a')
-  const url = typeof target === 'string' ? target : URL.createObjectURL(target)
   link.href = url
   link.download = fileName
   document.body.append(link)
   link.click()
   link.remove()
-  if (typeof target !== 'string') setTimeout(() => URL.revokeObjectURL(url), 60_000)
 }

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react'
-import type { BundleCheck, BundleConflictMode, BundleExportEstimate, BundleExportResult, BundleImportReport } from '../../../shared/bundles'
+import type { BundleCheck, BundleConflictMode, BundleExportEstimate, BundleExportResult, BundleImportReport, BundleSaveResult } from '../../../shared/bundles'
 import type { ErrorInfo } from '../../../shared/errors'
-import { bundleDownloadUrl, exportOverContract, newRequestId, onBundleProgress, saveDownload, uploadBundle, type BundleProgress } from '../lib/bundle-transfer'
+import { bundleDownloadUrl, newRequestId, onBundleProgress, saveDownload, uploadBundle, type BundleProgress } from '../lib/bundle-transfer'
 import { call, errorInfo } from '../lib/call'
 import { formatBytes } from '../lib/format'
 import { api, useExperiments } from '../stores'
@@ -48,6 +48,8 @@ export function ExportBundleDialog({ experimentId, runIds, onClose }: { experime
   const [running, setRunning] = useState(false)
   const [progress, setProgress] = useState<BundleProgress | null>(null)
   const [result, setResult] = useState<BundleExportResult | null>(null)
+  /** Where main saved the export (the desktop app), or that the user cancelled. */
+  const [saved, setSaved] = useState<BundleSaveResult | null>(null)
   const [error, setError] = useState<ErrorInfo | null>(null)
   const close = (): void => {
     if (!running) onClose()
@@ -75,7 +77,21 @@ export function ExportBundleDialog({ experimentId, runIds, onClose }: { experime
       const written = await withProgress(setProgress, (requestId) => call(api, 'bundles.export', { experimentId, runIds: selection, artifacts, requestId }))
       setResult(written)
       const url = bundleDownloadUrl(written.exportId)
-      saveDownload(url ?? (await exportOverContract(api, written.exportId)), written.fileName)
+      if (url) saveDownload(url, written.fileName)
+      else setSaved(await call(api, 'bundles.saveExport', { exportId: written.exportId }))
+    } catch (caught) {
+      setError(errorInfo(caught))
+    } finally {
+      setRunning(false)
+    }
+  }
+
+  /** The desktop app, after the save dialog was cancelled (or refused a folder): the export still waits, to save again. */
+  const saveAgain = async (exportId: string): Promise<void> => {
+    setRunning(true)
+    setError(null)
+    try {
+      setSaved(await call(api, 'bundles.saveExport', { exportId }))
     } catch (caught) {
       setError(errorInfo(caught))
     } finally {
@@ -112,10 +128,25 @@ export function ExportBundleDialog({ experimentId, runIds, onClose }: { experime
           {result.problems.length > 0 && ` Not exported: ${result.problems.join('; ')}`}
         </p>
       )}
+      {saved?.status === 'saved' && (
+        <p className="bundle-done" role="status">
+          Saved to {saved.path}.
+        </p>
+      )}
+      {saved?.status === 'cancelled' && (
+        <p className="subtle" role="status">
+          Not saved yet: the export waits here for an hour.
+        </p>
+      )}
       <div className="modal-actions">
         <button type="button" onClick={close} disabled={running}>
           {result ? 'Close' : 'Cancel'}
         </button>
+        {result && !bundleDownloadUrl(result.exportId) && saved?.status !== 'saved' && (
+          <button type="button" onClick={() => void saveAgain(result.exportId)} disabled={running}>
+            Save…
+          </button>
+        )}
         {!result && (
           <button type="button" onClick={() => void start()} disabled={running || !estimate}>
             Export

@@ -92,6 +92,8 @@ class GroupedSeriesReader {
   async read(query: GroupedSeriesQuery): Promise<GroupedSeries> {
     const [, kind, paramKey] = /^(params|tags)\.(.+)$/s.exec(query.groupBy)!
     const column = kind === 'params' ? 'hyperparameters' : 'tags'
+    const { rowCount } = await this.db.query('SELECT 1 FROM ml_experiment WHERE experiment_id = $1', [query.experimentId])
+    if (rowCount === 0) throw notFound(`experiment ${query.experimentId} does not exist`, 'experimentId')
     const runIds = query.runIds.map(String)
     const params = [query.experimentId, runIds, paramKey!]
 
@@ -101,38 +103,18 @@ class GroupedSeriesReader {
       `WITH ${runsSql(column)} SELECT g, (array_agg(v))[1] AS value, count(*)::text AS runs FROM runs GROUP BY g`,
       params
     )
-    if (groupRows.length === 0) {
-      const { rowCount } = await this.db.query('SELECT 1 FROM ml_experiment WHERE experiment_id = $1', [query.experimentId])
-      if (rowCount === 0) throw notFound(`experiment ${query.experimentId} does not exist`, 'experimentId')
-    }
     const keyOf = new Map(groupRows.map((row) => [row.g, row.g === '' ? '' : groupValueText(row.value)]))
     const series = new Map(groupRows.map((row) => [row.g, [] as GroupedKeySeries[]]))
     const bucketWidths: Record<string, number> = {}
 
-    // Every key's step range over the runs in one statement, then each key's buckets (the
-    // statements of different keys run side by side on the pool).
-    const { rows: extents } = await this.db.query<{ metric_name: string; key_id: number; lo: string; hi: string }>(
-      `WITH ${runsSql(column)}, k AS (SELECT key_id, metric_name FROM ml_metric_key WHERE metric_name = ANY($4::text[]))
-       SELECT k.metric_name, k.key_id, min(c.first_step)::text AS lo, max(c.last_step)::text AS hi
-       FROM runs CROSS JOIN k JOIN ml_metric_chunk c ON c.run_id = runs.run_id AND c.key_id = k.key_id
-       GROUP BY k.metric_name, k.key_id`,
-      [...params, query.keys]
-    )
-    const extentOf = new Map(extents.map((row) => [row.metric_name, row]))
-    const perKey = await Promise.all(
-      query.keys.map((key) => {
-        const extent = extentOf.get(key)
-        return extent ? this.keyColumns(column, params, extent.key_id, chooseGrid(BigInt(extent.lo), BigInt(extent.hi), query.maxBuckets)) : null
-      })
-    )
-    query.keys.forEach((key, index) => {
-      const perGroup = perKey[index]
-      bucketWidths[key] = perGroup?.width ?? 1
+    for (const key of query.keys) {
+      const perGroup = await this.keyColumns(column, params, key, query.maxBuckets)
+      bucketWidths[key] = perGroup.width
       for (const row of groupRows) {
-        const columns = perGroup?.rows.get(row.g)
-        series.get(row.g)!.push(columns ? toKeySeries(key, columns, perGroup!.grid) : emptyKeySeries(key))
+        const columns = perGroup.rows.get(row.g)
+        series.get(row.g)!.push(columns ? toKeySeries(key, columns, perGroup.grid!) : emptyKeySeries(key))
       }
-    })
+    }
 
     const byKey = new Map(groupRows.map((row) => [keyOf.get(row.g)!, row]))
     const groups = orderGroupKeys(byKey.keys()).map((key) => {
@@ -143,7 +125,21 @@ class GroupedSeriesReader {
   }
 
   /** One key's bucket columns per group (by the group's SQL text). */
-  private async keyColumns(column: 'hyperparameters' | 'tags', params: unknown[], keyId: number, grid: Grid): Promise<{ width: number; grid: Grid; rows: Map<string, GroupColumnsRow> }> {
+  private async keyColumns(
+    column: 'hyperparameters' | 'tags',
+    params: unknown[],
+    key: string,
+    maxBuckets: number
+  ): Promise<{ width: number; grid: Grid | null; rows: Map<string, GroupColumnsRow> }> {
+    const { rows: extent } = await this.db.query<{ key_id: number | null; lo: string | null; hi: string | null }>(
+      `WITH ${runsSql(column)}, k AS (SELECT key_id FROM ml_metric_key WHERE metric_name = $4)
+       SELECT (SELECT key_id FROM k) AS key_id, min(c.first_step)::text AS lo, max(c.last_step)::text AS hi
+       FROM runs JOIN ml_metric_chunk c ON c.run_id = runs.run_id AND c.key_id = (SELECT key_id FROM k)`,
+      [...params, key]
+    )
+    const { key_id: keyId, lo, hi } = extent[0]!
+    if (keyId === null || lo === null || hi === null) return { width: 1, grid: null, rows: new Map() }
+    const grid = chooseGrid(BigInt(lo), BigInt(hi), maxBuckets)
     // One statement per key, so one snapshot: what a fold moves from chunks to rollups is read
     // from exactly one of them.
     const pieces =

@@ -9,6 +9,7 @@ import { colorOfSlot, runColors } from '../lib/run-colors'
 import { groupRuns, type RunGroup } from '../lib/run-groups'
 import { useExperimentCharts, useGroupedSeries, useRunsTable } from '../stores'
 import { seriesKey } from '../stores/experiment-charts-store'
+import { requestKey, type GroupedSeriesRequest } from '../stores/grouped-series-store'
 import { ChartPanel } from './ChartPanel'
 
 /**
@@ -102,8 +103,8 @@ function ChartPanelsSection({
     const shown = new Set(plotted.map((row) => row.id))
     return allGroups.map((group) => ({ ...group, runIds: group.runIds.filter((id) => shown.has(id)) })).filter((group) => group.runIds.length > 0)
   }, [allGroups, plotted])
-  const { grouped, groupedError, loadGrouped } = useGroupedSeries(
-    useShallow((state) => ({ grouped: state.data, groupedError: state.error, loadGrouped: state.load }))
+  const { grouped, groupedKey, groupedError, loadGrouped } = useGroupedSeries(
+    useShallow((state) => ({ grouped: state.data, groupedKey: state.requestKey, groupedError: state.error, loadGrouped: state.load }))
   )
   // Panels whose groups main aggregates over every candidate: grouped, on the step axis (the
   // browser's aggregation of the first runs stands in if main's answer failed).
@@ -127,12 +128,17 @@ function ChartPanelsSection({
   // Main's means and bands of every candidate, for the grouped step panels.
   const groupedKeys = useMemo(() => [...new Set(panels.filter((panel) => groupBy !== null && panel.xAxis === 'step').flatMap((panel) => panel.metrics))].sort(), [panels, groupBy])
   const candidateIds = useMemo(() => candidates.map((row) => row.id), [candidates])
+  const groupedRequest: GroupedSeriesRequest | null = useMemo(
+    () => (shown && groupBy && groupedKeys.length > 0 && candidateIds.length > 0 ? { experimentId, runIds: candidateIds, groupBy, keys: groupedKeys } : null),
+    [shown, experimentId, groupBy, groupedKeys, candidateIds]
+  )
+  const wantedGroupedKey = useMemo(() => (groupedRequest ? requestKey(groupedRequest) : null), [groupedRequest])
   useEffect(() => {
-    if (shown && groupBy && groupedKeys.length > 0 && candidateIds.length > 0) void loadGrouped({ experimentId, runIds: candidateIds, groupBy, keys: groupedKeys })
-  }, [shown, experimentId, groupBy, groupedKeys, candidateIds, loadGrouped])
+    if (groupedRequest) void loadGrouped(groupedRequest)
+  }, [groupedRequest, loadGrouped])
   // The answer drawn: main's for this grouping (while another request loads, none; while new
   // points are re-read, the last one).
-  const groupedData = grouped !== null && grouped.groupBy === groupBy ? grouped : null
+  const groupedData = grouped !== null && groupedKey === wantedGroupedKey ? grouped : null
   const plottedIds = useMemo(() => plotted.map((row) => row.id), [plotted])
   useEffect(() => {
     if (shown && plottedIds.length > 0 && wantedKeys.length > 0) void ensureSeries(plottedIds, wantedKeys)

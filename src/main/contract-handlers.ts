@@ -308,6 +308,8 @@ export function createContractHandlers(context: ContractContext): ContractHandle
     },
     'bundles.estimate': (input) => bundles().estimate(input),
     'bundles.export': ({ requestId, ...input }) => bundles().export(input, bundleProgressFor(requestId)),
+    'bundles.estimateModel': (input) => bundles().estimate(input),
+    'bundles.exportModel': ({ requestId, ...input }) => bundles().export(input, bundleProgressFor(requestId)),
     'bundles.saveExport': async (input) => {
       const { transfers } = bundles()
       if (!context.chooseExportPath) throw new DomainError('unavailable', 'saving an export where you choose is the desktop app\'s: in a browser, the export downloads from its link', 'exportId')

@@ -244,6 +244,9 @@ export const calls = {
    */
   'bundles.estimate': { input: z.object({ experimentId, runIds: bundleRunIds }).strict() },
   'bundles.export': { input: z.object({ experimentId, runIds: bundleRunIds, artifacts: z.boolean(), requestId }).strict() },
+  /** The same for a registered model: its versions with approvals, aliases and deployments, and their source runs. */
+  'bundles.estimateModel': { input: z.object({ modelName: name }).strict() },
+  'bundles.exportModel': { input: z.object({ modelName: name, artifacts: z.boolean(), requestId }).strict() },
   /**
    * The desktop app: main asks where to save the written export (its save dialog) and moves the
    * file there, so the window never holds it; once. Cancelled, the export stays waiting (an hour)
@@ -386,6 +389,8 @@ export interface CallResults {
   'imports.mlflow': MlflowImportReport
   'bundles.estimate': BundleExportEstimate
   'bundles.export': BundleExportResult
+  'bundles.estimateModel': BundleExportEstimate
+  'bundles.exportModel': BundleExportResult
   'bundles.saveExport': BundleSaveResult
   'bundles.uploadBegin': { uploadId: string }
   'bundles.uploadChunk': { received: number }

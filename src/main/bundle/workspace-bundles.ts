@@ -16,12 +16,14 @@ import type { BundleTransfers } from './bundle-transfers'
  * bundle checked, its conflicts named, and imported. Knows no transport.
  */
 
-export interface WindowExportSelection {
-  experimentId: number
-  /** Runs of that experiment (default: all its active runs). */
-  runIds?: readonly number[]
-  artifacts: boolean
-}
+/** What the window exports: an experiment (or some of its runs), or a registered model with its versions' source runs. */
+export type WindowExportTarget =
+  | {
+      experimentId: number
+      /** Runs of that experiment (default: all its active runs). */
+      runIds?: readonly number[]
+    }
+  | { modelName: string }
 
 /** A bundle the checks refused is the user's file at fault: invalid_argument naming the file, with the member in the message. */
 export function refusedBundle(error: unknown, fileName: string, path: string): unknown {
@@ -39,18 +41,21 @@ export class WorkspaceBundles {
     readonly transfers: BundleTransfers
   ) {}
 
-  private selection(input: WindowExportSelection): ExportSelection {
+  private selection(input: WindowExportTarget & { artifacts: boolean }): ExportSelection {
+    if ('modelName' in input) return { model: input.modelName, artifacts: input.artifacts }
     return { experiment: String(input.experimentId), ...(input.runIds && input.runIds.length > 0 ? { runs: input.runIds.map(String) } : {}), artifacts: input.artifacts }
   }
 
-  private static fileName(experiment: string, runIds: readonly number[] | undefined): string {
-    return runIds && runIds.length > 0 ? `${experiment}-${runIds.length}-run${runIds.length === 1 ? '' : 's'}.hcube` : `${experiment}.hcube`
+  private async fileName(target: WindowExportTarget): Promise<string> {
+    if ('modelName' in target) return `${target.modelName}-model.hcube`
+    const { name } = await this.services.experiments.get(target.experimentId)
+    const runIds = target.runIds
+    return runIds && runIds.length > 0 ? `${name}-${runIds.length}-run${runIds.length === 1 ? '' : 's'}.hcube` : `${name}.hcube`
   }
 
   /** What an export will hold and weigh (the exporter's plan), with and without the artifact files. */
-  async estimate(input: Omit<WindowExportSelection, 'artifacts'>): Promise<BundleExportEstimate> {
+  async estimate(input: WindowExportTarget): Promise<BundleExportEstimate> {
     const plan = await new BundleExporter(this.services, this.mlflow()).plan(this.selection({ ...input, artifacts: true }))
-    const experiment = await this.services.experiments.get(input.experimentId)
     return {
       experiments: plan.experiments.map((entry) => entry.name),
       runs: plan.totals.runs,
@@ -59,18 +64,18 @@ export class WorkspaceBundles {
       artifactBytes: plan.totals.artifactBytes,
       models: plan.models,
       estimatedBytes: { withoutArtifacts: BundleExporter.estimateBytes(plan.totals, false), withArtifacts: BundleExporter.estimateBytes(plan.totals, true) },
-      fileName: WorkspaceBundles.fileName(experiment.name, input.runIds)
+      fileName: await this.fileName(input)
     }
   }
 
   /** Writes the bundle to a temporary file the window downloads once (transfers.takeExport). */
-  async export(input: WindowExportSelection, progress: ProgressSink = silentProgress): Promise<BundleExportResult> {
+  async export(input: WindowExportTarget & { artifacts: boolean }, progress: ProgressSink = silentProgress): Promise<BundleExportResult> {
     const exporter = new BundleExporter(this.services, this.mlflow())
     const plan = await exporter.plan(this.selection(input))
-    const experiment = await this.services.experiments.get(input.experimentId)
+    const fileName = await this.fileName(input)
     const { id, path } = this.transfers.exportPath()
     const result = await exporter.write(plan, path, progress)
-    const kept = this.transfers.keepExport(id, path, WorkspaceBundles.fileName(experiment.name, input.runIds))
+    const kept = this.transfers.keepExport(id, path, fileName)
     return {
       exportId: kept.id,
       fileName: kept.name,

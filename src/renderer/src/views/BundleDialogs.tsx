@@ -42,7 +42,10 @@ async function withProgress<T>(onProgress: (progress: BundleProgress) => void, w
   }
 }
 
-export function ExportBundleDialog({ experimentId, runIds, onClose }: { experimentId: number; runIds: number[]; onClose: () => void }): React.JSX.Element {
+/** What the export dialog writes: an experiment (the selected runs when there are any), or a registered model. */
+export type ExportTarget = { experimentId: number; runIds: number[] } | { modelName: string }
+
+export function ExportBundleDialog({ target, onClose }: { target: ExportTarget; onClose: () => void }): React.JSX.Element {
   const [estimate, setEstimate] = useState<BundleExportEstimate | null>(null)
   const [artifacts, setArtifacts] = useState(true)
   const [running, setRunning] = useState(false)
@@ -55,11 +58,14 @@ export function ExportBundleDialog({ experimentId, runIds, onClose }: { experime
     if (!running) onClose()
   }
   const { dialogRef, trapTab } = useModalDialog(close)
+  const runIds = 'runIds' in target ? target.runIds : []
   const selection = runIds.length > 0 ? runIds : undefined
+  const targetKey = 'modelName' in target ? `model:${target.modelName}` : `experiment:${target.experimentId}`
 
   useEffect(() => {
     let current = true
-    call(api, 'bundles.estimate', { experimentId, runIds: selection })
+    const estimating = 'modelName' in target ? call(api, 'bundles.estimateModel', { modelName: target.modelName }) : call(api, 'bundles.estimate', { experimentId: target.experimentId, runIds: selection })
+    estimating
       .then((value) => current && setEstimate(value))
       .catch((caught: unknown) => current && setError(errorInfo(caught)))
     return () => {
@@ -67,14 +73,18 @@ export function ExportBundleDialog({ experimentId, runIds, onClose }: { experime
     }
     // The selection is fixed while the dialog is open.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [experimentId])
+  }, [targetKey])
 
   const start = async (): Promise<void> => {
     setRunning(true)
     setError(null)
     setProgress(null)
     try {
-      const written = await withProgress(setProgress, (requestId) => call(api, 'bundles.export', { experimentId, runIds: selection, artifacts, requestId }))
+      const written = await withProgress(setProgress, (requestId) =>
+        'modelName' in target
+          ? call(api, 'bundles.exportModel', { modelName: target.modelName, artifacts, requestId })
+          : call(api, 'bundles.export', { experimentId: target.experimentId, runIds: selection, artifacts, requestId })
+      )
       setResult(written)
       const url = bundleDownloadUrl(written.exportId)
       if (url) saveDownload(url, written.fileName)
@@ -107,10 +117,17 @@ export function ExportBundleDialog({ experimentId, runIds, onClose }: { experime
       {!estimate && !error && <p role="status">Sizing the export…</p>}
       {estimate && (
         <section className="bundle-summary" aria-label="What the bundle will hold">
-          <p>
-            {runIds.length > 0 ? `The ${count(estimate.runs)} selected runs` : `All ${count(estimate.runs)} runs`} of {estimate.experiments.join(', ')}: {count(estimate.points)} metric points
-            {estimate.models.length > 0 ? `, models ${estimate.models.join(', ')} with their versions` : ''}.
-          </p>
+          {'modelName' in target ? (
+            <p>
+              The model {target.modelName} with its versions, approvals, aliases and deployments, and their {count(estimate.runs)} source run{estimate.runs === 1 ? '' : 's'}
+              {estimate.experiments.length > 0 ? ` (of ${estimate.experiments.join(', ')})` : ''}: {count(estimate.points)} metric points.
+            </p>
+          ) : (
+            <p>
+              {runIds.length > 0 ? `The ${count(estimate.runs)} selected runs` : `All ${count(estimate.runs)} runs`} of {estimate.experiments.join(', ')}: {count(estimate.points)} metric points
+              {estimate.models.length > 0 ? `, models ${estimate.models.join(', ')} with their versions` : ''}.
+            </p>
+          )}
           <label className="inline-check">
             <input type="checkbox" checked={artifacts} disabled={running || result !== null} onChange={(event) => setArtifacts(event.target.checked)} /> Include artifacts ({count(estimate.artifactFiles)} files,{' '}
             {formatBytes(estimate.artifactBytes)})
@@ -413,6 +430,14 @@ export function OpenReviews({ highlight }: { highlight?: string }): React.JSX.El
   useEffect(() => {
     void load()
   }, [highlight])
+  // A review closed elsewhere (its own banner's Close review, another tab) leaves the list at once.
+  useEffect(
+    () =>
+      api.onEvent((event) => {
+        if (event.name === 'reviews.changed') setReviews(event.payload.map((review) => ({ reviewId: review.reviewId, bundle: review.info.bundle })))
+      }),
+    []
+  )
   if (reviews.length === 0 && !error) return null
   return (
     <section className="open-reviews" aria-label="Open reviews">

@@ -54,7 +54,7 @@ export function ExperimentView({
           </button>
         )}
       </div>
-      {exportRunIds !== null && <ExportBundleDialog experimentId={experimentId} runIds={exportRunIds} onClose={() => setExportRunIds(null)} />}
+      {exportRunIds !== null && <ExportBundleDialog target={{ experimentId, runIds: exportRunIds }} onClose={() => setExportRunIds(null)} />}
       {loaded && !experiment && <p className="error-note">Experiment {experimentId} does not exist (or was just deleted).</p>}
       <nav className="tabs" aria-label="experiment views">
         <a className={tab === 'runs' ? 'active' : ''} href={routeHash({ page: 'experiment', experimentId, tab: 'runs' })}>

@@ -9,6 +9,7 @@ import type { ErrorInfo } from '../../../shared/errors'
 import { call, errorInfo } from '../lib/call'
 import { api, useModels } from '../stores'
 import { ArtifactBrowser } from './ArtifactBrowser'
+import { ExportBundleDialog } from './BundleDialogs'
 import { ConfirmDialog, EmptyState, ErrorNote, StatusBadge } from './common'
 
 export function ModelsView(): React.JSX.Element {
@@ -68,6 +69,7 @@ export function ModelView({ modelName, tab }: { modelName: string; tab: ModelTab
     useShallow((s) => ({ openModel: s.openModel, versionsError: s.versionsError, actionError: s.actionError, clearActionError: s.clearActionError }))
   )
   useEffect(() => void openModel(modelName), [modelName, openModel])
+  const [exporting, setExporting] = useState(false)
   return (
     <div className="page page-wide">
       <div className="breadcrumbs">
@@ -75,7 +77,11 @@ export function ModelView({ modelName, tab }: { modelName: string; tab: ModelTab
       </div>
       <div className="page-header">
         <h1>{modelName}</h1>
+        <button type="button" className="export-bundle" onClick={() => setExporting(true)}>
+          Export review bundle…
+        </button>
       </div>
+      {exporting && <ExportBundleDialog target={{ modelName }} onClose={() => setExporting(false)} />}
       <nav className="tabs" aria-label="model views">
         {MODEL_TABS.map((name) => (
           <a key={name} className={tab === name ? 'active' : ''} href={routeHash({ page: 'model', modelName, tab: name })}>

@@ -262,6 +262,29 @@ describe('runs.groupedSeries through the contract', () => {
     ])
   })
 
+  it('puts a number and the string JavaScript spells alike in one group, as the runs table does', async () => {
+    const { experiments, runs } = core.core.services
+    const mixed = (await experiments.create({ name: 'mixed-spellings' })).id
+    const ids: number[] = []
+    // 1e-7 as a number (PostgreSQL spells it 0.0000001) and as the string '1e-7'; 0.5 alone.
+    for (const [i, lr] of [1e-7, '1e-7', 1e-7, 0.5].entries()) {
+      const run = await runs.start({ experimentId: mixed, name: `m${i}`, hyperparameters: { lr } })
+      await runs.logValidatedMetrics(run.id, [{ key: 'acc', value: i * 3, step: 1n, epoch: null, timestamp: Date.now(), kind: 'train' }])
+      ids.push(run.id)
+    }
+    const outcome = await dispatch({ experimentId: mixed, runIds: ids, groupBy: 'params.lr', keys: ['acc'] })
+    const answer = (outcome as { ok: true; value: GroupedSeries }).value
+    expect(answer.groups.map((group) => [group.key, group.runCount])).toEqual([
+      ['1e-7', 3],
+      ['0.5', 1]
+    ])
+    // acc 0, 3, 6: mean 3, population std √6.
+    const merged = answer.groups[0]!.series[0]!
+    expect(merged).toMatchObject({ steps: [1], fromSteps: [1], min: [0], max: [6], count: [3] })
+    expect(merged.mean[0]).toBeCloseTo(3, 12)
+    expect(merged.std[0]).toBeCloseTo(Math.sqrt(6), 12)
+  })
+
   it('refuses bad input with the field named', async () => {
     const error = async (input: unknown) => {
       const outcome = await dispatch(input)

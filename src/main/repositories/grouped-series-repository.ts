@@ -116,11 +116,21 @@ class GroupedSeriesReader {
       }
     }
 
-    const byKey = new Map(groupRows.map((row) => [keyOf.get(row.g)!, row]))
-    const groups = orderGroupKeys(byKey.keys()).map((key) => {
-      const row = byKey.get(key)!
-      return { key, label: groupLabel(key), runCount: Number(row.runs), series: series.get(row.g)! }
-    })
+    // SQL's groups under the browser's keys. Two SQL groups share a key when one value is the
+    // number and another the string JavaScript spells alike (1e-7 and '1e-7'; PostgreSQL spells
+    // the number 0.0000001): the browser groups them together, so they are merged here.
+    const byKey = new Map<string, { runCount: number; series: GroupedKeySeries[] }>()
+    for (const row of groupRows) {
+      const key = keyOf.get(row.g)!
+      const found = byKey.get(key)
+      if (found) {
+        found.runCount += Number(row.runs)
+        found.series = found.series.map((one, index) => mergeKeySeries(one, series.get(row.g)![index]!))
+      } else {
+        byKey.set(key, { runCount: Number(row.runs), series: series.get(row.g)! })
+      }
+    }
+    const groups = orderGroupKeys(byKey.keys()).map((key) => ({ key, label: groupLabel(key), ...byKey.get(key)! }))
     return { groupBy: query.groupBy, runCount: groups.reduce((sum, group) => sum + group.runCount, 0), bucketWidths, groups }
   }
 
@@ -203,3 +213,42 @@ function toKeySeries(key: string, row: GroupColumnsRow, grid: Grid): GroupedKeyS
 }
 
 const emptyKeySeries = (key: string): GroupedKeySeries => ({ key, steps: [], fromSteps: [], mean: [], min: [], max: [], std: [], count: [] })
+
+/**
+ * Two groups' columns of one key on the same grid as one group's: counts add, means weigh by
+ * count, and the population variance of the union is the count-weighted mean of (std² + mean²)
+ * less the union's mean².
+ */
+export function mergeKeySeries(a: GroupedKeySeries, b: GroupedKeySeries): GroupedKeySeries {
+  const byStep = new Map<number, { from: number; n: number; sum: number; sumSq: number; min: number; max: number }>()
+  for (const side of [a, b]) {
+    side.steps.forEach((step, i) => {
+      const n = side.count[i]!
+      const mean = side.mean[i]!
+      const std = side.std[i]!
+      const cell = byStep.get(step)
+      const sum = n * mean
+      const sumSq = n * (std * std + mean * mean)
+      if (!cell) byStep.set(step, { from: side.fromSteps[i]!, n, sum, sumSq, min: side.min[i]!, max: side.max[i]! })
+      else {
+        cell.n += n
+        cell.sum += sum
+        cell.sumSq += sumSq
+        cell.min = Math.min(cell.min, side.min[i]!)
+        cell.max = Math.max(cell.max, side.max[i]!)
+      }
+    })
+  }
+  const steps = [...byStep.keys()].sort((x, y) => x - y)
+  const cells = steps.map((step) => byStep.get(step)!)
+  return {
+    key: a.key,
+    steps,
+    fromSteps: cells.map((cell) => cell.from),
+    mean: cells.map((cell) => cell.sum / cell.n),
+    min: cells.map((cell) => cell.min),
+    max: cells.map((cell) => cell.max),
+    std: cells.map((cell) => Math.sqrt(Math.max(0, cell.sumSq / cell.n - (cell.sum / cell.n) ** 2))),
+    count: cells.map((cell) => cell.n)
+  }
+}

@@ -293,6 +293,12 @@ export function createContractHandlers(context: ContractContext): ContractHandle
       if (!context.review) throw new DomainError('invalid_argument', 'this app is not reviewing a bundle: there is nothing to import (hypercube review FILE opens one)')
       return context.review.importIntoWorkspace(input.onConflict)
     },
+    'review.close': async () => {
+      if (!context.review) throw new DomainError('invalid_argument', 'this app is not reviewing a bundle: there is no review to close')
+      if (!context.review.close) throw new DomainError('unavailable', 'this review was started with `hypercube review FILE`: stop it where it runs (Ctrl+C in its terminal)')
+      context.review.close()
+      return {}
+    },
     'imports.mlflow': async ({ requestId, source, experiments, artifactsDir, token, dryRun }) => {
       if (context.review) throw new DomainError('read_only', 'a review shows a bundle read-only: import MLflow history into your workspace instead', 'source')
       const mlflow = context.mlflow?.()
@@ -419,6 +425,7 @@ export async function dispatchCall(handlers: ContractHandlers, name: unknown, in
 export interface EventSources {
   events: DomainEvents
   plugins?: PluginRegistry
+  reviews?: ReviewHost
   api(): ApiDoor | undefined
 }
 
@@ -441,7 +448,8 @@ export function subscribeToEvents(sources: EventSources, send: (event: PushedEve
     importProgress.event((progress) => send({ name: 'imports.progress', payload: progress })),
     bundleProgress.event((progress) => send({ name: 'bundles.progress', payload: progress })),
     ...(api ? [api.onDidChangeState((state) => send({ name: 'api.stateChanged', payload: state }))] : []),
-    ...(sources.plugins ? [sources.plugins.onDidChangePlugins((list) => send({ name: 'plugins.changed', payload: list }))] : [])
+    ...(sources.plugins ? [sources.plugins.onDidChangePlugins((list) => send({ name: 'plugins.changed', payload: list }))] : []),
+    ...(sources.reviews ? [sources.reviews.onDidChangeReviews((list) => send({ name: 'reviews.changed', payload: list }))] : [])
   ]
   return { dispose: () => subscriptions.forEach((subscription) => subscription.dispose()) }
 }

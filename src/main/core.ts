@@ -332,7 +332,7 @@ export async function startCore(options: CoreOptions): Promise<Core> {
     const contractHandlers = createContractHandlers(contract)
     const uiContract: UiContract = {
       dispatch: (name, input) => dispatchCall(contractHandlers, name, input, logger, options.dataDir),
-      subscribe: (send) => subscribeToEvents({ events, plugins: services.plugins, api: () => api }, send)
+      subscribe: (send) => subscribeToEvents({ events, plugins: services.plugins, reviews, api: () => api }, send)
     }
     const uiSessions = new UiSessions()
     const uiPlugin = () =>

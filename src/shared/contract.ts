@@ -236,6 +236,12 @@ export const calls = {
   /** In a review (`hypercube review FILE`): imports the bundle into the user's workspace; runs already there are skipped, kept both or replaced. */
   'review.importIntoWorkspace': { input: z.object({ onConflict: z.enum(['skip', 'keep-both', 'replace']).default('skip') }).strict() },
   /**
+   * In a review opened from a running app: "Close review" from its own banner stops it (server
+   * stopped, folder removed) just after answering. `hypercube review FILE` answers unavailable:
+   * it is stopped where it runs.
+   */
+  'review.close': { input: z.object({}).strict() },
+  /**
    * Review bundles (.hcube) from the window, the same exporter and importer as `hypercube export`
    * and `hypercube import`. An export of an experiment (or of some of its runs): its size
    * estimate first, then the export to a temporary file — progress as 'bundles.progress' events
@@ -386,6 +392,7 @@ export interface CallResults {
   'plugins.disable': PluginInfo
   'settings.get': AppSettings
   'review.importIntoWorkspace': ReviewImportResult
+  'review.close': Record<string, never>
   'imports.mlflow': MlflowImportReport
   'bundles.estimate': BundleExportEstimate
   'bundles.export': BundleExportResult
@@ -493,6 +500,8 @@ export interface EventPayloads {
   'imports.progress': { requestId: string; done: number; total: number; detail: string }
   /** Progress of a bundles.export, bundles.check, bundles.import or reviews.open call, for its requestId. */
   'bundles.progress': { requestId: string; done: number; total: number; detail: string }
+  /** The reviews this app has open, each time one opens or closes (from anywhere: its own banner, too). */
+  'reviews.changed': OpenReview[]
   /**
    * Not from main: the transport reports that it reconnected, so views refetch what they
    * might have missed while it was down.

@@ -280,6 +280,11 @@ export interface ReviewInfo {
   models: string[]
   /** Where "Import into my workspace" copies it: the data folder (and database) it names. */
   workspace: string
+  /**
+   * Opened from a running app (its review host): the banner's "Close review" stops it. false in
+   * `hypercube review FILE`, which is stopped where it runs (Ctrl+C in its terminal).
+   */
+  closable: boolean
 }
 
 /** What "Import into my workspace" did: the import report, as the CLI prints it. */

@@ -291,6 +291,44 @@ describe('review bundles in the app', () => {
     await expect(fetch(`${origin}/`)).rejects.toThrow()
     expect(workspace.core.reviews!.list()).toEqual([])
   }, 240_000)
+
+  it('"Close review" in the review tab stops the review: the tab says it is closed, the opener\'s list drops it at once, its port refuses connections', async () => {
+    await page.getByRole('navigation').getByRole('link', { name: 'Experiments' }).click()
+    await page.getByRole('button', { name: 'Open review bundle…' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Open review bundle' })
+    const opened = context.waitForEvent('page', { timeout: 120_000 })
+    await dialog.getByLabel('Bundle file').setInputFiles(reviewedBundle)
+    const review = await opened
+    await review.waitForLoadState()
+    const banner = review.getByRole('region', { name: 'Review bundle' })
+    await expect.poll(() => banner.textContent(), { timeout: 30_000 }).toContain('Reviewing bundle reviewed.hcube — read-only.')
+    const origin = new URL(review.url()).origin
+    expect((await fetch(`${origin}/`)).status).toBe(401) // up
+    await page.bringToFront()
+    await dialog.getByRole('button', { name: 'Close', exact: true }).click()
+    const reviews = page.getByRole('region', { name: 'Open reviews' })
+    await expect.poll(() => reviews.textContent()).toContain('reviewed.hcube')
+
+    await review.bringToFront()
+    await banner.getByRole('button', { name: 'Close review' }).click()
+    const closed = review.getByRole('region', { name: 'Review closed' })
+    await expect.poll(() => closed.count(), { timeout: 30_000 }).toBe(1)
+    expect(await closed.getByRole('heading', { level: 1 }).textContent()).toBe('This review is closed')
+    expect(await closed.textContent()).toContain('The review of reviewed.hcube was stopped: its server and its throwaway copy are gone.')
+    // Nothing else is left to fail: no banner, no views calling a server that is gone.
+    expect(await review.getByRole('region', { name: 'Review bundle' }).count()).toBe(0)
+    expect(await review.getByRole('alert').count()).toBe(0)
+    await review.screenshot({ path: join(screenshotsDir, 'ui-bundle-review-closed.png') })
+    expect((await axeViolations(review)).filter(isSeriousOrCritical)).toEqual([])
+
+    // The opener's list, without a reload: the review is gone from it (the host's reviews.changed event).
+    await page.bringToFront()
+    await expect.poll(() => page.getByRole('region', { name: 'Open reviews' }).count(), { timeout: 30_000 }).toBe(0)
+    // Its server stopped: the port refuses connections; the host holds no review.
+    await expect.poll(() => fetch(`${origin}/`).then(() => 'answered', () => 'refused'), { timeout: 30_000 }).toBe('refused')
+    expect(workspace.core.reviews!.list()).toEqual([])
+    await review.close()
+  }, 240_000)
 })
 
 describe('reviews close with the app', () => {

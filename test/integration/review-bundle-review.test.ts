@@ -108,6 +108,13 @@ describe('hypercube review', () => {
       const again = await core.contract.dispatch('review.importIntoWorkspace', {})
       expect(again).toMatchObject({ ok: true, value: { imported: 0, skipped: 1 } })
 
+      // The CLI's review has no "Close review": its banner is told so, and the call says where it stops.
+      expect((await core.status()).review).toMatchObject({ closable: false })
+      const close = await core.contract.dispatch('review.close', {})
+      expect(close).toMatchObject({ ok: false, error: { code: 'unavailable' } })
+      expect(!close.ok && close.error.message).toMatch(/hypercube review FILE.*Ctrl\+C/)
+      expect(existsSync(folder)).toBe(true)
+
       stop('SIGTERM')
       expect(await done).toBe(0)
       expect(existsSync(folder)).toBe(false)

@@ -41,7 +41,8 @@ export async function reviewCommand(options: ReviewOptions): Promise<number> {
     if (loaded.report.problems.length > 0) options.out(formatBundleImportReport(loaded.report))
     const workspace = workspaceName(options.workspace)
     const session: ReviewSession = {
-      info: reviewInfo(basename(file), verified, workspace),
+      // Not closable from its window: the terminal that started it stops it (Ctrl+C), as it always has.
+      info: reviewInfo(basename(file), verified, workspace, false),
       readOnlyMessage: reviewReadOnlyMessage(basename(file)),
       importIntoWorkspace: (onConflict) => importIntoWorkspace(file, options.workspace, onConflict)
     }

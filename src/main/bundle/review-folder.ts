@@ -48,7 +48,7 @@ export async function loadReviewFolder(file: string, startLoadingCore: StartLoad
 }
 
 /** What the banner shows of a bundle. */
-export function reviewInfo(bundleName: string, verified: VerifiedBundle, workspace: string): ReviewInfo {
+export function reviewInfo(bundleName: string, verified: VerifiedBundle, workspace: string, closable: boolean): ReviewInfo {
   const { header } = verified
   return {
     bundle: bundleName,
@@ -57,7 +57,8 @@ export function reviewInfo(bundleName: string, verified: VerifiedBundle, workspa
     runs: header.totals.runs,
     points: header.totals.points,
     models: header.models,
-    workspace
+    workspace,
+    closable
   }
 }
 

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises'
 import type { OpenReview } from '../../shared/bundles'
 import type { ReviewImportResult } from '../../shared/domain'
 import { DomainError } from '../../shared/errors'
+import { Emitter, type Event } from '../../shared/event'
 import type { Logger } from '../logging'
 import type { DoorServices } from '../services/core-services'
 import { BundleImporter, type ConflictMode } from './bundle-importer'
@@ -18,8 +19,8 @@ import type { ReviewSession } from './review-session'
  * core of its own on loopback, reached through a one-time login URL. Its "Import into my
  * workspace" imports through the RUNNING workspace's own services — the app holds the
  * workspace's folder (its instance lock), so no second core may open it. A review is closed —
- * its server stopped, its folder removed — when the user closes it, and all of them when the app
- * stops. Knows no transport: the core builds it with its own start function.
+ * its server stopped, its folder removed — when the user closes it (from the workspace's list,
+ * its desktop window, or its own banner's "Close review"), and all of them when the app stops. Knows no transport: the core builds it with its own start function.
  */
 
 /** A review's own server: the read-only core serving the UI. */
@@ -53,10 +54,16 @@ interface OpenEntry {
   ownsFile: boolean
 }
 
+/** How long "Close review" waits for the review's answer to leave its server before stopping it. */
+const CLOSE_AFTER_ANSWER_MS = 100
+
 export class ReviewHost {
   private readonly reviews = new Map<string, OpenEntry>()
   private readonly opening = new Set<Promise<unknown>>()
   private closed = false
+  private readonly changed = new Emitter<OpenReview[]>()
+  /** The reviews open, each time one opens or closes (the workspace's windows list them). */
+  readonly onDidChangeReviews: Event<OpenReview[]> = this.changed.event
 
   constructor(private readonly options: ReviewHostOptions) {}
 
@@ -80,15 +87,24 @@ export class ReviewHost {
     try {
       folder = await loadReviewFolder(file, this.options.startLoadingCore, options.progress ?? silentProgress)
       const reviewId = randomBytes(16).toString('hex')
-      const info = reviewInfo(options.name, folder.verified, this.options.workspaceName)
+      const info = reviewInfo(options.name, folder.verified, this.options.workspaceName, true)
       const session: ReviewSession = {
         info,
         readOnlyMessage: reviewReadOnlyMessage(options.name),
-        importIntoWorkspace: (onConflict) => this.importIntoWorkspace(file, options.name, onConflict)
+        importIntoWorkspace: (onConflict) => this.importIntoWorkspace(file, options.name, onConflict),
+        // Asked by the review's own server, in a call it is still answering: stopping that server
+        // waits for the call, so the close starts once the answer has gone out, not within it.
+        close: () => {
+          setTimeout(() => {
+            if (!this.reviews.has(reviewId)) return
+            this.close(reviewId).catch((error: unknown) => this.options.logger?.error({ err: error }, 'could not close a review'))
+          }, CLOSE_AFTER_ANSWER_MS).unref?.()
+        }
       }
       const server = await this.options.startReviewServer(folder.folder, session)
       const entry: OpenEntry = { review: { reviewId, info, origin: server.origin }, server, folder, file, ownsFile: options.ownsFile }
       this.reviews.set(reviewId, entry)
+      this.changed.fire(this.list())
       if (folder.report.problems.length > 0) this.options.logger?.warn({ bundle: options.name, problems: folder.report.problems }, 'parts of the reviewed bundle could not be loaded')
       this.options.logger?.info({ bundle: options.name, origin: server.origin }, 'review opened')
       return { review: entry.review, loginUrl: server.loginUrl() }
@@ -113,6 +129,7 @@ export class ReviewHost {
   async close(reviewId: string): Promise<void> {
     const entry = this.entry(reviewId)
     this.reviews.delete(reviewId)
+    this.changed.fire(this.list())
     await this.dispose(entry)
   }
 

@@ -10,4 +10,10 @@ export interface ReviewSession {
   readonly info: ReviewInfo
   readonly readOnlyMessage: string
   importIntoWorkspace(onConflict: ConflictMode): Promise<ReviewImportResult>
+  /**
+   * "Close review" from its own window, when a running app's review host opened it: the host
+   * stops this review (server stopped, folder removed) once the answer has gone out. Absent in
+   * `hypercube review FILE`.
+   */
+  close?(): void
 }

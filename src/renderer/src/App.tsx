@@ -12,6 +12,7 @@ import { PluginsView, SettingsView } from './views/SystemViews'
 export function App(): React.JSX.Element {
   const route = useApp((state) => state.route)
   const loadApiInfo = useApp((state) => state.loadApiInfo)
+  const reviewClosed = useSystem((state) => state.reviewClosed)
 
   useEffect(() => {
     void loadApiInfo()
@@ -20,6 +21,9 @@ export function App(): React.JSX.Element {
     window.addEventListener('hashchange', onHashChange)
     return () => window.removeEventListener('hashchange', onHashChange)
   }, [loadApiInfo])
+
+  // Its server is gone: every view would only show failed calls.
+  if (reviewClosed) return <ReviewClosed />
 
   return (
     <div className="app">
@@ -78,13 +82,37 @@ function ThemeSwitch(): React.JSX.Element {
   )
 }
 
-/** In a review (`hypercube review FILE`): what is shown, that nothing can be changed, and the one way to bring it in. */
+/** A review closed from its banner: what happened, and how to see the bundle again. */
+function ReviewClosed(): React.JSX.Element {
+  const review = useSystem((state) => state.review)
+  return (
+    <div className="app">
+      <main className="content">
+        <section className="review-closed" aria-label="Review closed">
+          <h1>This review is closed</h1>
+          <p>
+            The review of {review?.bundle ?? 'the bundle'} was stopped: its server and its throwaway copy are gone. Anything imported from it stays in your workspace.
+          </p>
+          <p>To look at it again, open the bundle from your workspace (Open review bundle…). You can close this tab.</p>
+        </section>
+      </main>
+    </div>
+  )
+}
+
+/**
+ * In a review (`hypercube review FILE`, or one opened from a running app): what is shown, that
+ * nothing can be changed, the one way to bring it in, and — when the app opened it — Close review.
+ */
 function ReviewBanner(): React.JSX.Element | null {
   const review = useSystem((state) => state.review)
   const importing = useSystem((state) => state.reviewImporting)
   const result = useSystem((state) => state.reviewImport)
   const error = useSystem((state) => state.reviewImportError)
   const importReview = useSystem((state) => state.importReview)
+  const closing = useSystem((state) => state.reviewClosing)
+  const closeError = useSystem((state) => state.reviewCloseError)
+  const closeReview = useSystem((state) => state.closeReview)
   const [onConflict, setOnConflict] = useState<'skip' | 'keep-both' | 'replace'>('skip')
   if (!review) return null
   return (
@@ -108,6 +136,11 @@ function ReviewBanner(): React.JSX.Element | null {
           {importing ? 'Importing…' : 'Import into my workspace'}
         </button>
         <span className="muted">into {review.workspace}</span>
+        {review.closable && (
+          <button type="button" className="review-close" onClick={() => void closeReview()} disabled={closing || importing}>
+            {closing ? 'Closing…' : 'Close review'}
+          </button>
+        )}
       </div>
       {result && (
         <div role="status">
@@ -123,6 +156,11 @@ function ReviewBanner(): React.JSX.Element | null {
       {error && (
         <p role="alert" className="error">
           Not imported: {error.message}
+        </p>
+      )}
+      {closeError && (
+        <p role="alert" className="error">
+          Not closed: {closeError.message}
         </p>
       )}
     </section>

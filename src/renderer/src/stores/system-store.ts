@@ -48,6 +48,12 @@ interface ApiDoorSlice {
   reviewImportError: ErrorInfo | null
   /** "Import into my workspace": the normal import of the reviewed bundle into the user's workspace. */
   importReview: (onConflict: 'skip' | 'keep-both' | 'replace') => Promise<void>
+  /** The review was closed from its banner: its server is gone, so the window shows that instead of failing calls. */
+  reviewClosed: boolean
+  reviewClosing: boolean
+  reviewCloseError: ErrorInfo | null
+  /** "Close review" (a review opened from a running app): the app stops it, server and folder. */
+  closeReview: () => Promise<void>
 }
 
 export type SystemState = PluginsSlice & SettingsSlice & ApiDoorSlice
@@ -151,6 +157,18 @@ const createApiDoorSlice =
         set({ reviewImport: await call(api, 'review.importIntoWorkspace', { onConflict }), reviewImporting: false })
       } catch (error) {
         set({ reviewImportError: errorInfo(error), reviewImporting: false })
+      }
+    },
+    reviewClosed: false,
+    reviewClosing: false,
+    reviewCloseError: null,
+    closeReview: async () => {
+      set({ reviewClosing: true, reviewCloseError: null })
+      try {
+        await call(api, 'review.close', {})
+        set({ reviewClosed: true, reviewClosing: false })
+      } catch (error) {
+        set({ reviewCloseError: errorInfo(error), reviewClosing: false })
       }
     }
   })

@@ -137,6 +137,39 @@ describe('chunked metric storage', () => {
     expect((await runs.metricHistory({ runId: keep, key: 'a' })).length).toBe(1_000)
   })
 
+  it('the purge waits for a fold of the run in flight, so no rollup row of a deleted run stays behind (migration 0018)', async () => {
+    const runs = services().runs
+    const runId = await newRun()
+    await runs.logValidatedMetrics(runId, Array.from({ length: 3_000 }, (_, i): MetricPoint => ({ key: 'folded', value: i, step: BigInt(i), epoch: null, timestamp: 0, kind: 'train' })))
+    const keyId = Number((await env.sql.query<{ id: number }>("SELECT key_id AS id FROM ml_metric_key WHERE metric_name = 'folded'")).rows[0]!.id)
+    // A fold in flight: the run's metric lock held and a rollup row written, not yet committed.
+    const fold = new pg.Client({ connectionString: env.env.databaseUrl })
+    await fold.connect()
+    try {
+      await fold.query('BEGIN')
+      await fold.query("SELECT pg_advisory_xact_lock(hashtextextended('ml_metric_log:' || $1::bigint, 0))", [runId])
+      await fold.query(
+        `INSERT INTO ml_metric_rollup (run_id, key_id, level, bucket, point_count, min_value, max_value, first_step, first_value, first_logged_at, last_step, last_value, last_logged_at, last_epoch)
+         VALUES ($1, $2, 0, 1000000, 1, 0, 0, 0, 0, now(), 0, 0, now(), NULL)`,
+        [runId, keyId]
+      )
+      await runs.delete(runId)
+      await runs.deletePermanently(runId)
+      let drained = false
+      const draining = services().metricPurger!.drain().then(() => (drained = true))
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      // Without the lock the purge found nothing left and finished here.
+      expect(drained).toBe(false)
+      await fold.query('COMMIT')
+      await draining
+    } finally {
+      await fold.end()
+    }
+    const left = await env.sql.query<{ n: string }>('SELECT (SELECT count(*) FROM ml_metric_rollup WHERE run_id = $1) + (SELECT count(*) FROM ml_metric_chunk WHERE run_id = $1) AS n', [runId])
+    expect(Number(left.rows[0]!.n)).toBe(0)
+    expect(await env.countRows('ml_metric_purge')).toBe(0)
+  })
+
   it('removes at most the slice size per purge statement', async () => {
     const runId = await newRun()
     await services().runs.logValidatedMetrics(

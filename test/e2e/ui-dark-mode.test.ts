@@ -173,6 +173,41 @@ describe('dark mode', () => {
     await page.getByLabel('theme').selectOption('system')
   }, 240_000)
 
+  it("the experiments page's header at 1280 px: its actions sit together on one line, each button on one line, in the light and the dark theme", async () => {
+    const { page } = ui
+    await page.setViewportSize({ width: 1280, height: 900 })
+    try {
+      for (const colorScheme of ['light', 'dark'] as const) {
+        await page.evaluate('localStorage.clear()')
+        await page.emulateMedia({ colorScheme })
+        await visit(page, '#/', async (p) => void (await p.getByRole('heading', { name: 'Experiments', level: 1 }).waitFor()))
+        const names = ['Import from MLflow…', 'Import review bundle…', 'Open review bundle…']
+        const boxes = await Promise.all(names.map(async (name) => (await page.getByRole('button', { name, exact: true }).boundingBox())!))
+        const single = await page.getByRole('button', { name: 'Import from MLflow…' }).evaluate((button) => {
+          // The tests compile without the DOM's types.
+          type Style = { lineHeight: string; paddingTop: string; paddingBottom: string; borderTopWidth: string; borderBottomWidth: string }
+          const style = (globalThis as unknown as { getComputedStyle: (element: unknown) => Style }).getComputedStyle(button)
+          return [style.lineHeight, style.paddingTop, style.paddingBottom, style.borderTopWidth, style.borderBottomWidth].reduce((sum, value) => sum + parseFloat(value), 0)
+        })
+        // One row: the same top; and no label broken over two lines (a button one line tall).
+        for (const [i, box] of boxes.entries()) {
+          expect(box.y, names[i]).toBeCloseTo(boxes[0]!.y, 0)
+          expect(box.height, names[i]).toBeLessThan(single * 1.5)
+        }
+        // In reading order, inside the page.
+        expect(boxes[0]!.x).toBeLessThan(boxes[1]!.x)
+        expect(boxes[1]!.x).toBeLessThan(boxes[2]!.x)
+        const header = (await page.locator('.page').first().boundingBox())!
+        expect(boxes[2]!.x + boxes[2]!.width).toBeLessThanOrEqual(header.x + header.width + 0.5)
+        await page.screenshot({ path: join(screenshotsDir, `ui-experiments-header-${colorScheme}.png`), clip: { x: 0, y: 0, width: 1280, height: 260 } })
+        expect((await axeViolations(page)).filter(isSeriousOrCritical)).toEqual([])
+      }
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 })
+      await page.emulateMedia({ colorScheme: 'light' })
+    }
+  }, 120_000)
+
   it('a dark page is dark, and charts draw their axes, text and grid in the theme colours', async () => {
     const { page } = ui
     const run = pages().find((entry) => entry.name === 'run')!

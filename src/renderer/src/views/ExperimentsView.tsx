@@ -45,6 +45,9 @@ export function ExperimentsView(): React.JSX.Element {
         <label className="inline-check">
           <input type="checkbox" checked={showArchived} onChange={(event) => setShowArchived(event.target.checked)} /> Show deleted ({archivedCount})
         </label>
+      </div>
+      {/* A row of their own under the title and the list's filters: in the header they broke onto a second line at 1280 px, one button at a time. */}
+      <div className="page-toolbar" role="group" aria-label="Bring experiments in">
         <button type="button" onClick={() => setImporting(true)}>
           Import from MLflow…
         </button>

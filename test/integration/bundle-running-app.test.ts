@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +6,7 @@ import { verifyBundle } from '../../src/main/bundle/bundle-archive'
 import { reviewCommand } from '../../src/main/bundle/review-command'
 import type { Core } from '../../src/main/core'
 import { rewriteBundle } from '../support/bundle-files'
+import { builtCli, runBuiltCli } from '../support/built-cli'
 import { startTestCore, type TestCore } from '../support/test-env'
 
 /**
@@ -15,19 +15,9 @@ import { startTestCore, type TestCore } from '../support/test-env'
  * locked, so the built CLI goes through the app's /v1 API; the runs land in the running app.
  */
 
-const builtCli = join(import.meta.dirname, '..', '..', 'out', 'main', 'cli.js')
-
-async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  // Without HYPERCUBE_DATABASE_URL: the CLI must find the running app, not a database of its own.
-  const { HYPERCUBE_DATABASE_URL: _url, ...env } = process.env
-  const child = spawn(process.execPath, [builtCli, ...args], { env })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
-  return { code, stdout, stderr }
-}
+// Without HYPERCUBE_DATABASE_URL: the CLI must find the running app, not a database of its own.
+const { HYPERCUBE_DATABASE_URL: _url, ...environment } = process.env
+const cli = (args: string[]) => runBuiltCli(args, environment)
 
 let app: TestCore
 let work: string

@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startCore } from '../../src/main/core'
 import { createSilentLogger } from '../../src/main/logging'
+import { builtCli, runBuiltCli } from '../support/built-cli'
 import { createTestDatabase, makeDataDir } from '../support/test-env'
 
 /** The built CLI end to end: `hypercube export`, `hypercube import` (twice, and refusing a cut bundle). */
-
-const builtCli = join(import.meta.dirname, '..', '..', 'out', 'main', 'cli.js')
 
 interface Store {
   dir: string
@@ -29,15 +27,7 @@ async function newStore(): Promise<Store> {
   }
 }
 
-async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [builtCli, ...args])
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
-  return { code, stdout, stderr }
-}
+const cli = (args: string[]) => runBuiltCli(args)
 
 let from: Store
 let to: Store

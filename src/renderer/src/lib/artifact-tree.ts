@@ -1,8 +1,9 @@
 import type { ArtifactFileEntry } from '../../../shared/artifact-browser'
-import { MAX_READ_BYTES, MAX_UPLOAD_CHUNK_BYTES } from '../../../shared/artifact-browser'
+import { MAX_READ_BYTES } from '../../../shared/artifact-browser'
 import type { HypercubeApi } from '../../../shared/contract'
 import type { Artifact } from '../../../shared/domain'
 import { call } from './call'
+import { sendInChunks } from './chunked-upload'
 
 /** A folder of the artifact browser's tree: its sub-folders and files, and what they hold in total. */
 export interface FolderNode {
@@ -69,12 +70,6 @@ function fromBase64(base64: string): Uint8Array {
   return bytes
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let binary = ''
-  // In slices: String.fromCharCode with half a million arguments overflows the stack.
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
-  return btoa(binary)
-}
 
 /** Bytes [offset, offset + length) of a stored file, in MAX_READ_BYTES calls; also the file's size. */
 export async function readArtifactBytes(api: HypercubeApi, runId: number, path: string, offset: number, length: number): Promise<{ bytes: Uint8Array; sizeBytes: number }> {
@@ -99,8 +94,6 @@ export async function readArtifactBytes(api: HypercubeApi, runId: number, path: 
   return { bytes, sizeBytes: sizeBytes ?? 0 }
 }
 
-/** Upload chunks sent before the first is acknowledged. */
-const UPLOAD_CHUNKS_IN_FLIGHT = 4
 
 /**
  * Uploads a file to a run through the contract (artifacts.uploadBegin, chunks, finish: the same
@@ -116,23 +109,7 @@ export async function uploadArtifact(
 ): Promise<Artifact> {
   const { uploadId } = await call(api, 'artifacts.uploadBegin', { runId, path, sizeBytes: file.size })
   try {
-    // A few chunks in flight, so the next one is on its way while main writes this one (the
-    // transport keeps their order; main takes them in order and holds at most these).
-    const inFlight: Array<Promise<unknown>> = []
-    let acknowledged = 0
-    for (let offset = 0; offset < file.size; offset += MAX_UPLOAD_CHUNK_BYTES) {
-      if (signal?.aborted) throw new DOMException('the upload was cancelled', 'AbortError')
-      const chunk = new Uint8Array(await file.slice(offset, offset + MAX_UPLOAD_CHUNK_BYTES).arrayBuffer())
-      const sent = call(api, 'artifacts.uploadChunk', { uploadId, offset, base64: toBase64(chunk) }).then(({ received }) => {
-        acknowledged = Math.max(acknowledged, received)
-        onProgress(acknowledged)
-      })
-      // Awaited below; this keeps a failure of a later chunk, after an earlier one failed, from being unhandled.
-      sent.catch(() => undefined)
-      inFlight.push(sent)
-      if (inFlight.length >= UPLOAD_CHUNKS_IN_FLIGHT) await inFlight.shift()
-    }
-    await Promise.all(inFlight)
+    await sendInChunks(file, (offset, base64) => call(api, 'artifacts.uploadChunk', { uploadId, offset, base64 }), onProgress, signal)
     return await call(api, 'artifacts.uploadFinish', { uploadId })
   } catch (error) {
     // The temp file goes; the path keeps what it had. (Already gone when the write failed.)

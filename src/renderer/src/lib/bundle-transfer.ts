@@ -1,6 +1,6 @@
-import { MAX_UPLOAD_CHUNK_BYTES } from '../../../shared/artifact-browser'
 import type { EventPayloads, HypercubeApi } from '../../../shared/contract'
 import { call } from './call'
+import { sendInChunks } from './chunked-upload'
 
 /** Review bundles between the window and main: the upload, the export's download, and the progress of the long calls. */
 
@@ -28,15 +28,7 @@ export function onBundleProgress(api: HypercubeApi, requestId: string, listener:
   })
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let binary = ''
-  // In slices: String.fromCharCode with half a million arguments overflows the stack.
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
-  return btoa(binary)
-}
 
-/** Upload chunks sent before the first is acknowledged. */
-const UPLOAD_CHUNKS_IN_FLIGHT = 4
 
 /**
  * Uploads a bundle file to main (bundles.uploadBegin, chunks, finish — as the artifact browser's
@@ -46,20 +38,7 @@ const UPLOAD_CHUNKS_IN_FLIGHT = 4
 export async function uploadBundle(api: HypercubeApi, file: File, onProgress: (sentBytes: number) => void): Promise<{ bundleId: string; fileName: string; sizeBytes: number }> {
   const { uploadId } = await call(api, 'bundles.uploadBegin', { name: file.name, sizeBytes: file.size })
   try {
-    const inFlight: Array<Promise<unknown>> = []
-    let acknowledged = 0
-    for (let offset = 0; offset < file.size; offset += MAX_UPLOAD_CHUNK_BYTES) {
-      const chunk = new Uint8Array(await file.slice(offset, offset + MAX_UPLOAD_CHUNK_BYTES).arrayBuffer())
-      const sent = call(api, 'bundles.uploadChunk', { uploadId, offset, base64: toBase64(chunk) }).then(({ received }) => {
-        acknowledged = Math.max(acknowledged, received)
-        onProgress(acknowledged)
-      })
-      // Awaited below; this keeps a failure of a later chunk, after an earlier one failed, from being unhandled.
-      sent.catch(() => undefined)
-      inFlight.push(sent)
-      if (inFlight.length >= UPLOAD_CHUNKS_IN_FLIGHT) await inFlight.shift()
-    }
-    await Promise.all(inFlight)
+    await sendInChunks(file, (offset, base64) => call(api, 'bundles.uploadChunk', { uploadId, offset, base64 }), onProgress)
     return await call(api, 'bundles.uploadFinish', { uploadId })
   } catch (error) {
     await api.invoke('bundles.uploadCancel', { uploadId }).catch(() => undefined)
@@ -76,14 +55,4 @@ export async function uploadBundle(api: HypercubeApi, file: File, onProgress: (s
 export function bundleDownloadUrl(exportId: string): string | null {
   if (inDesktopWindow()) return null
   return `/ui/bundles/exports/${exportId}`
-}
-
-/** Starts the browser's download of a URL under a file name. */
-export function saveDownload(url: string, fileName: string): void {
-  const link = document.createElement('a')
-  link.href = url
-  link.download = fileName
-  document.body.append(link)
-  link.click()
-  link.remove()
 }

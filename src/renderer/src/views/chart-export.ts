@@ -1,5 +1,6 @@
 import type uPlot from 'uplot'
 import { plottedCsv } from '../lib/chart-panels'
+import { saveDownload } from '../lib/download'
 import type { PlotLine } from '../lib/panel-plot'
 
 /**
@@ -9,12 +10,7 @@ import type { PlotLine } from '../lib/panel-plot'
 
 export function downloadBlob(fileName: string, blob: Blob): void {
   const url = URL.createObjectURL(blob)
-  const link = document.createElement('a')
-  link.href = url
-  link.download = fileName
-  document.body.append(link)
-  link.click()
-  link.remove()
+  saveDownload(url, fileName)
   // After the click has handed the URL to the download.
   setTimeout(() => URL.revokeObjectURL(url), 10_000)
 }

@@ -175,6 +175,26 @@ export function ExportBundleDialog({ target, onClose }: { target: ExportTarget; 
   )
 }
 
+/** The .hcube file chooser of the import and review dialogs. */
+function BundleFileInput({ onPick }: { onPick: (file: File | undefined) => void }): React.JSX.Element {
+  return (
+    <label className="field">
+      Bundle file (.hcube)
+      <input
+        type="file"
+        aria-label="Bundle file"
+        accept=".hcube,application/gzip"
+        onChange={(event) => {
+          const file = event.target.files?.[0]
+          // Emptied, so choosing the same file again (after a refusal, or to import it twice) is a change too.
+          event.target.value = ''
+          onPick(file)
+        }}
+      />
+    </label>
+  )
+}
+
 type Phase = 'pick' | 'uploading' | 'checking' | 'checked' | 'importing' | 'done' | 'opening' | 'opened'
 
 /** Upload then check, shared by the import and the review dialogs. */
@@ -286,16 +306,7 @@ export function ImportBundleDialog({ onClose }: { onClose: () => void }): React.
       <h2>Import review bundle</h2>
       <p className="subtle">Runs keep their ids, so importing a bundle twice adds nothing twice; every member is checked against the bundle's manifest first.</p>
       {(phase === 'pick' || phase === 'checked' || phase === 'done') && (
-        <label className="field">
-          Bundle file (.hcube)
-          <input type="file" aria-label="Bundle file" accept=".hcube,application/gzip" onChange={(event) => {
-              const file = event.target.files?.[0]
-              // Emptied, so choosing the same file again (after a refusal, or to import it twice) is a change too.
-              event.target.value = ''
-              void pick(file)
-            }}
-          />
-        </label>
+        <BundleFileInput onPick={(file) => void pick(file)} />
       )}
       {phase === 'uploading' && <UploadProgress sent={sent} />}
       {phase === 'checking' && <StepProgress label="Check progress" progress={progress} fallback="checking every member against the manifest…" />}
@@ -393,16 +404,7 @@ export function OpenReviewDialog({ onClose }: { onClose: () => void }): React.JS
       <h2>Open review bundle</h2>
       <p className="subtle">Browse a bundle read-only, in a new tab, without importing it: it is loaded into a throwaway database of its own. Its “Import into my workspace” then brings it here.</p>
       {phase === 'pick' && (
-        <label className="field">
-          Bundle file (.hcube)
-          <input type="file" aria-label="Bundle file" accept=".hcube,application/gzip" onChange={(event) => {
-              const file = event.target.files?.[0]
-              // Emptied, so choosing the same file again (after a refusal, or to import it twice) is a change too.
-              event.target.value = ''
-              void pick(file)
-            }}
-          />
-        </label>
+        <BundleFileInput onPick={(file) => void pick(file)} />
       )}
       {phase === 'uploading' && <UploadProgress sent={sent} />}
       {phase === 'opening' && <StepProgress label="Review progress" progress={progress} fallback="checking the bundle and loading it into its own database…" />}

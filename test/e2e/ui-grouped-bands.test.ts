@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import type { Locator } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { drawnChart, over, rowsOfColor as rowsOfColorIn, xPixel, yPixel } from './chart-panel-helpers'
 import { openServeBrowser, type ServeBrowser } from './compare-charts-helpers'
 import { screenshotsDir } from './ui-harness'
 
@@ -22,7 +23,6 @@ const HIGH_ADAM_BELOW = 40
 const LAST_STEP = 20
 const START = Date.UTC(2026, 0, 5, 12, 0, 0)
 const ADAM: [number, number, number] = [0x4e, 0x79, 0xa7]
-const over = (rgb: [number, number, number], alpha: number): [number, number, number] => rgb.map((c) => Math.round(255 - alpha * (255 - c))) as [number, number, number]
 
 const optimizerOf = (i: number): 'adam' | 'sgd' => (i % 2 === 0 ? 'adam' : 'sgd')
 const g = (step: number): number => 1 + 0.5 / (1 + step)
@@ -59,64 +59,9 @@ async function seed(): Promise<number> {
 
 const panel = (title: string): Locator => ui.page.getByRole('region', { name: `chart ${title}`, exact: true })
 
-interface Drawn {
-  xMin: number
-  xMax: number
-  yMin: number
-  yMax: number
-  plotLeft: number
-  plotTop: number
-  plotWidth: number
-  plotHeight: number
-  yTicks: string[]
-}
-
-/** The scales and plotting area the chart last drew (CSS pixels of its canvas), as ChartPanel publishes them. */
-async function drawn(title: string): Promise<Drawn> {
-  const data = await panel(title).locator('.chart-host').evaluate((element) => ({ ...(element as unknown as { dataset: Record<string, string> }).dataset }))
-  const number = (key: string): number => Number(data[key])
-  return {
-    xMin: number('xMin'),
-    xMax: number('xMax'),
-    yMin: number('yMin'),
-    yMax: number('yMax'),
-    plotLeft: number('plotLeft'),
-    plotTop: number('plotTop'),
-    plotWidth: number('plotWidth'),
-    plotHeight: number('plotHeight'),
-    yTicks: JSON.parse(data.yTicks ?? '[]') as string[]
-  }
-}
-
-const xPixel = (d: Drawn, x: number): number => d.plotLeft + ((x - d.xMin) / (d.xMax - d.xMin)) * d.plotWidth
-const yPixel = (d: Drawn, y: number): number => d.plotTop + (1 - (y - d.yMin) / (d.yMax - d.yMin)) * d.plotHeight
-
-/** Rows (CSS pixels from the canvas top) of one pixel column whose colour over white is within `tolerance` of `rgb`. */
-async function rowsOfColor(title: string, cssX: number, rgb: [number, number, number], tolerance: number): Promise<number[]> {
-  return panel(title)
-    .locator('canvas')
-    .evaluate(
-      (element, [x, target, tol]) => {
-        const canvas = element as unknown as {
-          width: number
-          height: number
-          getBoundingClientRect: () => { width: number }
-          getContext: (kind: '2d') => { getImageData: (x: number, y: number, w: number, h: number) => { data: Uint8ClampedArray } }
-        }
-        const scale = canvas.width / canvas.getBoundingClientRect().width
-        const { data } = canvas.getContext('2d').getImageData(Math.round(x * scale), 0, 1, canvas.height)
-        const rows: number[] = []
-        for (let y = 0; y < canvas.height; y++) {
-          const alpha = data[y * 4 + 3]! / 255
-          if (alpha < 0.05) continue
-          const seen = [0, 1, 2].map((c) => data[y * 4 + c]! * alpha + 255 * (1 - alpha))
-          if (Math.abs(seen[0]! - target[0]) + Math.abs(seen[1]! - target[1]) + Math.abs(seen[2]! - target[2]) <= tol) rows.push(y / scale)
-        }
-        return rows
-      },
-      [cssX, rgb, tolerance] as const
-    )
-}
+/** What the panel titled `title` drew (chart-panel-helpers), and the rows of a pixel column in a colour. */
+const drawn = (title: string) => drawnChart(panel(title))
+const rowsOfColor = (title: string, cssX: number, rgb: readonly number[], tolerance: number) => rowsOfColorIn(panel(title), cssX, rgb, tolerance)
 
 describe('grouped chart bands over every run of the table (issue 13)', () => {
   beforeAll(async () => {

@@ -40,6 +40,17 @@ export { EVENT_CHANNEL, INVOKE_CHANNEL } from './contract-channels'
 /** A token the core handed out for one upload, export, staged bundle or review (128 random bits as hex). */
 const handle = (what: string) => z.string().regex(/^[0-9a-f]{32}$/, `must be ${what}`)
 const requestId = z.string().min(1).max(64)
+/** One chunk of a file sent from the window (an artifact, a review bundle), in order, as base64. */
+const uploadChunkInput = z
+  .object({
+    uploadId: handle('an upload id'),
+    offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    base64: z
+      .string()
+      .max(Math.ceil(MAX_UPLOAD_CHUNK_BYTES / 3) * 4, `must encode at most ${MAX_UPLOAD_CHUNK_BYTES} bytes`)
+      .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64')
+  })
+  .strict()
 const bundleRunIds = z.array(id).min(1).max(50_000).optional()
 
 const pluginName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a plugin name (lowercase letters, digits, _ or -)')
@@ -138,18 +149,7 @@ export const calls = {
   'artifacts.safetensors': { input: z.object({ runId: id, path: z.string().max(LIMITS.path) }).strict() },
   /** An upload from the UI: begin (the file's path and size), chunks in order, finish; the same write as the API's PUT. */
   'artifacts.uploadBegin': { input: z.object({ runId: id, path: z.string().max(LIMITS.path), sizeBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict() },
-  'artifacts.uploadChunk': {
-    input: z
-      .object({
-        uploadId: z.string().regex(/^[0-9a-f]{32}$/, 'must be an upload id'),
-        offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-        base64: z
-          .string()
-          .max(Math.ceil(MAX_UPLOAD_CHUNK_BYTES / 3) * 4, `must encode at most ${MAX_UPLOAD_CHUNK_BYTES} bytes`)
-          .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64')
-      })
-      .strict()
-  },
+  'artifacts.uploadChunk': { input: uploadChunkInput },
   'artifacts.uploadFinish': { input: z.object({ uploadId: z.string().regex(/^[0-9a-f]{32}$/, 'must be an upload id') }).strict() },
   'artifacts.uploadCancel': { input: z.object({ uploadId: z.string().regex(/^[0-9a-f]{32}$/, 'must be an upload id') }).strict() },
   /**
@@ -261,18 +261,7 @@ export const calls = {
   'bundles.saveExport': { input: z.object({ exportId: handle('an export id') }).strict() },
   /** An upload of a bundle from the window: begin, chunks in order, finish (as artifacts.upload*), streamed to a temporary file. */
   'bundles.uploadBegin': { input: z.object({ name: text(LIMITS.path, 1), sizeBytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }).strict() },
-  'bundles.uploadChunk': {
-    input: z
-      .object({
-        uploadId: handle('an upload id'),
-        offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-        base64: z
-          .string()
-          .max(Math.ceil(MAX_UPLOAD_CHUNK_BYTES / 3) * 4, `must encode at most ${MAX_UPLOAD_CHUNK_BYTES} bytes`)
-          .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64')
-      })
-      .strict()
-  },
+  'bundles.uploadChunk': { input: uploadChunkInput },
   'bundles.uploadFinish': { input: z.object({ uploadId: handle('an upload id') }).strict() },
   'bundles.uploadCancel': { input: z.object({ uploadId: handle('an upload id') }).strict() },
   /** Checks every member of an uploaded bundle against its manifest (a refusal names the member) and lists its runs already here. */

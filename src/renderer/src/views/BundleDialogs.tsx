@@ -6,7 +6,7 @@ import { saveDownload } from '../lib/download'
 import { call, errorInfo } from '../lib/call'
 import { formatBytes } from '../lib/format'
 import { api, useExperiments } from '../stores'
-import { ErrorNote, useModalDialog } from './common'
+import { ErrorNote, ImportProblems, useModalDialog } from './common'
 import './mlflow-import.css'
 import './bundle-dialogs.css'
 
@@ -345,13 +345,7 @@ export function ImportBundleDialog({ onClose }: { onClose: () => void }): React.
               </div>
             ))}
           </dl>
-          {report.problems.length > 0 && (
-            <ul className="import-problems" aria-label="Not imported">
-              {report.problems.map((problem) => (
-                <li key={problem}>{problem}</li>
-              ))}
-            </ul>
-          )}
+          <ImportProblems problems={report.problems} />
         </section>
       )}
       <div className="modal-actions">

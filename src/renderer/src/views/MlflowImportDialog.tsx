@@ -2,7 +2,7 @@ import { useState } from 'react'
 import { useShallow } from 'zustand/react/shallow'
 import type { MlflowImportReport } from '../../../shared/domain'
 import { useExperiments } from '../stores'
-import { ErrorNote, useModalDialog } from './common'
+import { ErrorNote, ImportProblems, useModalDialog } from './common'
 import './mlflow-import.css'
 
 const COUNTS: Array<[keyof MlflowImportReport['imported'], string]> = [
@@ -113,13 +113,7 @@ export function MlflowImportDialog({ onClose }: { onClose: () => void }): React.
             <p>
               Skipped (already here): {report.skipped.experiments.length} experiments, {report.skipped.runs.length} runs, {report.skipped.registeredModels.length} models
             </p>
-            {report.problems.length > 0 && (
-              <ul className="import-problems" aria-label="Not imported">
-                {report.problems.map((problem) => (
-                  <li key={problem}>{problem}</li>
-                ))}
-              </ul>
-            )}
+            <ImportProblems problems={report.problems} />
           </section>
         )}
         <div className="modal-actions">

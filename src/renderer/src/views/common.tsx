@@ -180,3 +180,15 @@ export function ConfirmDialog({
     </dialog>
   )
 }
+
+/** What an import could not bring in, and why (the MLflow and review-bundle import reports). */
+export function ImportProblems({ problems }: { problems: readonly string[] }): React.JSX.Element | null {
+  if (problems.length === 0) return null
+  return (
+    <ul className="import-problems" aria-label="Not imported">
+      {problems.map((problem) => (
+        <li key={problem}>{problem}</li>
+      ))}
+    </ul>
+  )
+}

@@ -307,6 +307,22 @@ describe('runs table: what users of MLflow, W&B and Aim expect (issue 13)', () =
     await expect.poll(() => rowNames()).toEqual(['beta'])
   })
 
+  it('keeps what is typed right after a completion is taken after the completion, even when frames are slow', async () => {
+    await openTable(seeded.experimentId)
+    const box = page.getByRole('combobox', { name: 'filter runs' })
+    await box.click()
+    await box.pressSequentially('tags.te')
+    const options = page.getByRole('listbox', { name: 'filter suggestions' }).getByRole('option')
+    await expect.poll(() => options.locator('span:first-child').allTextContents()).toEqual(['tags.team'])
+    // A loaded machine: every animation frame comes 150 ms late, while the keys below are typed.
+    await page.evaluate('window.requestAnimationFrame = (callback) => setTimeout(() => callback(performance.now()), 150)')
+    await page.keyboard.press('ArrowDown')
+    await page.keyboard.press('Enter')
+    await box.pressSequentially("= 'nlp'", { delay: 100 })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(await box.inputValue()).toBe("tags.team = 'nlp'")
+  })
+
   it('axe finds nothing serious or critical with the suggestion list open, the picker’s move buttons shown and the deleted runs listed', async () => {
     await openTable(seeded.experimentId)
     const box = page.getByRole('combobox', { name: 'filter runs' })

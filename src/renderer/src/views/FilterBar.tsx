@@ -1,3 +1,4 @@
+import { flushSync } from 'react-dom'
 import { useMemo, useRef, useState } from 'react'
 import { useShallow } from 'zustand/react/shallow'
 import { applySuggestion, suggest, unknownKeys } from '../lib/filter-suggest'
@@ -46,11 +47,16 @@ export function FilterBar(): React.JSX.Element {
     const item = suggestions.items[index]
     if (!item) return
     const next = applySuggestion(filterText, suggestions, item)
-    setFilterText(next.text)
-    setCaret(next.caret)
-    setActive(-1)
-    // The next list (operators after a field, say) opens at once; the caret goes after the insertion.
-    requestAnimationFrame(() => input.current?.setSelectionRange(next.caret, next.caret))
+    // The new text is in the input when flushSync returns, and the caret goes after the insertion
+    // at once: moved a frame later, it jumped back before what the user typed meanwhile (CI saw
+    // "tags.team  'nlp'=" for "tags.team = 'nlp'" typed right after Enter). The next list
+    // (operators after a field, say) opens at once.
+    flushSync(() => {
+      setFilterText(next.text)
+      setCaret(next.caret)
+      setActive(-1)
+    })
+    input.current?.setSelectionRange(next.caret, next.caret)
   }
   const position = filterError?.position ?? null
   return (

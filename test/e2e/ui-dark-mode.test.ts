@@ -149,7 +149,8 @@ describe('dark mode', () => {
       const found: Record<string, unknown[]> = {}
       for (const { name, hash, ready } of pages()) {
         await visit(page, hash, ready)
-        expect(await theme(page)).toBe(colorScheme)
+        // Polled: the page takes the emulated system setting from a media-query change event.
+        await expect.poll(() => theme(page)).toBe(colorScheme)
         const serious = (await axeViolations(page)).filter(isSeriousOrCritical)
         if (serious.length > 0) found[name] = serious
       }
